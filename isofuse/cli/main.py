@@ -1,0 +1,59 @@
+"""``isofuse``: the command line.
+
+    isofuse mount IMAGE MOUNTPOINT [-f] [-o OPTIONS]
+    isofuse info IMAGE [--json]
+    isofuse IMAGE MOUNTPOINT -o OPTIONS   (the form mount.fuse3 uses, so that
+                                           ``mount -t fuse.isofuse`` and fstab work)
+"""
+
+import argparse
+import logging
+import sys
+
+from .. import __version__
+from . import info as info_cmd
+from . import mount as mount_cmd
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+SUBCOMMANDS = ("mount", "info")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="isofuse",
+        formatter_class=_Formatter,
+        description="Make and check data discs (CD, DVD, Blu-ray) on Linux.",
+        epilog="Run 'isofuse COMMAND --help' for the options of a command.\n"
+               "mount(8) and fstab: 'mount -t fuse.isofuse IMAGE DIR -o OPTIONS'.")
+    parser.add_argument("--version", action="version", version=f"isofuse {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    mount_cmd.add_parser(sub)
+    info_cmd.add_parser(sub)
+    return parser
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # mount.fuse3 runs "isofuse SOURCE MOUNTPOINT -o opts": no sub-command.
+    if argv and argv[0] not in SUBCOMMANDS and not argv[0].startswith("-") \
+            and len([a for a in argv if not a.startswith("-")]) >= 2:
+        argv.insert(0, "mount")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    level = logging.DEBUG if getattr(args, "debug", False) else logging.WARNING
+    logging.basicConfig(level=level, format="isofuse: %(levelname)s: %(message)s")
+    return args.run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

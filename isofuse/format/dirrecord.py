@@ -1,0 +1,126 @@
+"""Directory records (ECMA-119 §9.1) and the sector walk over a directory.
+
+A directory's extent is a sequence of records; a record never crosses a
+sector boundary (§6.8.1.1), a zero length byte means "the rest of this sector
+is padding".  The walk is bounded by the extent's size and refuses records
+that would run past the sector, so a corrupt length cannot make it loop or
+read out of bounds.
+"""
+
+from dataclasses import dataclass
+from typing import Optional
+
+from . import numbers
+from .dates import decode_binary_date
+from .errors import FormatError
+
+MIN_RECORD_LENGTH = 34  # 33 fixed bytes + at least one name byte (§9.1)
+
+FLAG_HIDDEN = 0x01        # §9.1.6 bit 0 "Existence"
+FLAG_DIRECTORY = 0x02     # bit 1
+FLAG_ASSOCIATED = 0x04    # bit 2
+FLAG_RECORD_FORMAT = 0x08  # bit 3
+FLAG_PROTECTION = 0x10    # bit 4
+FLAG_MULTI_EXTENT = 0x80  # bit 7: another record of the same file follows
+
+NAME_SELF = b"\x00"    # "." (§6.8.2.2)
+NAME_PARENT = b"\x01"  # ".."
+
+
+@dataclass
+class DirectoryRecord:
+    length: int
+    ext_attr_length: int
+    extent: int
+    data_length: int
+    mtime: Optional[int]
+    flags: int
+    file_unit_size: int
+    interleave_gap: int
+    volume_sequence_number: int
+    name: bytes
+    system_use: bytes
+    offset: int = 0  # position of the record inside its directory extent
+
+    @property
+    def is_directory(self):
+        return bool(self.flags & FLAG_DIRECTORY)
+
+    @property
+    def is_self(self):
+        return self.name == NAME_SELF
+
+    @property
+    def is_parent(self):
+        return self.name == NAME_PARENT
+
+    @property
+    def data_start(self):
+        """First sector of the data: the extended attribute record comes first
+        (§9.1.2), so skip it, as the kernel does."""
+        return self.extent + self.ext_attr_length
+
+
+def decode_record(data, offset=0, limit=None):
+    """Decode the record starting at ``data[offset]`` (§9.1).
+
+    ``limit`` is the end of the sector holding the record: no record may
+    cross it.
+    """
+    limit = len(data) if limit is None else min(limit, len(data))
+    if offset >= limit:
+        raise FormatError("record offset beyond data")
+    length = data[offset]
+    if length < MIN_RECORD_LENGTH - 1:
+        raise FormatError(f"directory record length {length} too small")
+    if offset + length > limit:
+        raise FormatError("directory record runs past its sector")
+    rec = data[offset:offset + length]
+    name_length = rec[32]                                   # §9.1.10
+    if 33 + name_length > length:
+        raise FormatError("directory record name runs past the record")
+    name = bytes(rec[33:33 + name_length])                  # §9.1.11
+    # §9.1.12: one padding byte follows an even-length name.
+    su_start = 33 + name_length + (1 - name_length % 2)
+    return DirectoryRecord(
+        length=length,
+        ext_attr_length=rec[1],                             # §9.1.2
+        extent=numbers.u733(rec, 2),                        # §9.1.3
+        data_length=numbers.u733(rec, 10),                  # §9.1.4
+        mtime=decode_binary_date(rec[18:25]),               # §9.1.5
+        flags=rec[25],                                      # §9.1.6
+        file_unit_size=rec[26],                             # §9.1.7
+        interleave_gap=rec[27],                             # §9.1.8
+        volume_sequence_number=numbers.u723(rec, 28),       # §9.1.9
+        name=name,
+        system_use=bytes(rec[su_start:length]) if su_start < length else b"",
+        offset=offset,
+    )
+
+
+def iter_records(extent_bytes, sector_size=2048, on_error=None):
+    """Yield every record of a directory extent, in order.
+
+    A malformed record ends the walk of its sector (the rest of the sector
+    cannot be trusted) and is reported to ``on_error(offset, exc)``; the walk
+    goes on with the next sector, like the kernel's readdir.
+    """
+    extent_bytes = memoryview(extent_bytes)
+    total = len(extent_bytes)
+    for sector_start in range(0, total, sector_size):
+        sector_end = min(sector_start + sector_size, total)
+        pos = sector_start
+        while pos < sector_end:
+            length = extent_bytes[pos]
+            if length == 0:
+                break  # padding to the end of the sector (§6.8.1.1)
+            try:
+                record = decode_record(extent_bytes, pos, sector_end)
+            except FormatError as exc:
+                if on_error is not None:
+                    on_error(pos, exc)
+                break
+            yield record
+            pos += length
+
+

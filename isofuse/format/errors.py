@@ -1,0 +1,2 @@
+class FormatError(ValueError):
+    """Bytes that do not decode to a valid record of the expected kind."""

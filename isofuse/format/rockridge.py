@@ -1,0 +1,259 @@
+"""Rock Ridge Interchange Protocol (RRIP 1.10 / 1.12, IEEE P1282) entries.
+
+Entries of one directory record (its System Use area plus its continuation
+areas, in order) are folded into one :class:`RockRidge` record by
+:func:`collect`.  Sections cited are those of RRIP 1.12 (§4.1.x).
+"""
+
+import os
+from dataclasses import dataclass, field
+from typing import Optional
+
+from . import numbers
+from .dates import decode_binary_date, decode_text_date
+from .errors import FormatError
+
+# TF flags (RRIP §4.1.6): which stamps follow, in this order.
+TF_CREATION = 0x01
+TF_MODIFY = 0x02
+TF_ACCESS = 0x04
+TF_ATTRIBUTES = 0x08
+TF_BACKUP = 0x10
+TF_EXPIRATION = 0x20
+TF_EFFECTIVE = 0x40
+TF_LONG_FORM = 0x80
+TF_ORDER = (("creation", TF_CREATION), ("modify", TF_MODIFY), ("access", TF_ACCESS),
+            ("attributes", TF_ATTRIBUTES), ("backup", TF_BACKUP),
+            ("expiration", TF_EXPIRATION), ("effective", TF_EFFECTIVE))
+
+# SL component flags (RRIP §4.1.3.1) and NM flags (§4.1.4).
+SL_CONTINUE = 0x01
+SL_CURRENT = 0x02
+SL_PARENT = 0x04
+SL_ROOT = 0x08
+NM_CONTINUE = 0x01
+NM_CURRENT = 0x02
+NM_PARENT = 0x04
+
+RRIP_IDENTIFIERS = ("RRIP_1991A", "IEEE_P1282", "IEEE_1282")
+
+_ROOT = object()  # marker for an SL root component
+
+
+@dataclass
+class ZisofsInfo:
+    """ZF (zisofs, not part of RRIP proper): how a file's data is compressed."""
+    algorithm: bytes
+    header_size: int   # in bytes (stored as size/4)
+    block_log2: int
+    uncompressed_size: int
+
+
+@dataclass
+class RockRidge:
+    """Everything Rock Ridge says about one directory record."""
+    mode: Optional[int] = None
+    nlink: Optional[int] = None
+    uid: Optional[int] = None
+    gid: Optional[int] = None
+    serial: Optional[int] = None
+    rdev: Optional[int] = None
+    name: Optional[bytes] = None
+    symlink: Optional[bytes] = None
+    times: dict = field(default_factory=dict)
+    child_link: Optional[int] = None    # CL: real location of a relocated dir
+    parent_link: Optional[int] = None   # PL: real parent of a relocated dir
+    relocated: bool = False             # RE: this record is the moved copy
+    zisofs: Optional[ZisofsInfo] = None
+    seen: set = field(default_factory=set)
+
+    @property
+    def present(self):
+        return bool(self.seen)
+
+
+def _px(rr, d):
+    # RRIP §4.1.1: mode, links, uid, gid as 733; 1.12 adds the serial number.
+    if len(d) < 36:
+        raise FormatError("PX entry too short")
+    rr.mode = numbers.u733(d, 4)
+    rr.nlink = numbers.u733(d, 12)
+    rr.uid = numbers.u733(d, 20)
+    rr.gid = numbers.u733(d, 28)
+    if len(d) >= 44:
+        rr.serial = numbers.u733(d, 36)
+
+
+def _pn(rr, d):
+    # RRIP §4.1.2: device number as two 733 halves.  Writers disagree on the
+    # split; like the kernel, a zero high half means "low holds the whole
+    # dev_t" (decoded with the Linux/glibc encoding), else major=high,
+    # minor=low.
+    if len(d) < 20:
+        raise FormatError("PN entry too short")
+    high, low = numbers.u733(d, 4), numbers.u733(d, 12)
+    if high == 0:
+        rr.rdev = os.makedev(os.major(low), os.minor(low))
+    else:
+        rr.rdev = os.makedev(high, low)
+
+
+def _sl_components(d):
+    # RRIP §4.1.3: flags byte, then components (flags, length, content).
+    pos, end = 5, len(d)
+    while pos + 2 <= end:
+        flags, length = d[pos], d[pos + 1]
+        content = d[pos + 2:pos + 2 + length]  # tolerate a short last component
+        yield flags, content
+        pos += 2 + length
+
+
+def _tf(rr, d):
+    if len(d) < 5:
+        raise FormatError("TF entry too short")
+    flags = d[4]
+    size = 17 if flags & TF_LONG_FORM else 7
+    pos = 5
+    for name, bit in TF_ORDER:
+        if not flags & bit:
+            continue
+        if pos + size > len(d):
+            break  # truncated: keep what was there
+        raw = d[pos:pos + size]
+        if size == 17:
+            decoded = decode_text_date(raw)
+            value = decoded[0] if decoded else None
+        else:
+            value = decode_binary_date(raw)
+        if value is not None:
+            rr.times[name] = value
+        pos += size
+
+
+def _zf(rr, d):
+    if len(d) < 16:
+        raise FormatError("ZF entry too short")
+    rr.zisofs = ZisofsInfo(algorithm=bytes(d[4:6]), header_size=d[6] * 4,
+                           block_log2=d[7], uncompressed_size=numbers.u733(d, 8))
+
+
+class _Collector:
+    """Folds entries into a RockRidge record; multi-entry fields (NM, SL)
+    accumulate across entries and continuation areas."""
+
+    def __init__(self):
+        self.rr = RockRidge()
+        self.name_parts = []
+        self.name_done = False
+        self.components = []   # finished components (bytes or _ROOT)
+        self.pending = b""     # a component continued in the next entry
+        self.pending_open = False
+        self.errors = []
+
+    def add(self, entry):
+        try:
+            self._add(entry)
+        except FormatError as exc:
+            # One bad entry spoils only itself (the record keeps the rest).
+            self.errors.append(exc)
+
+    def _add(self, entry):
+        sig, d, rr = entry.signature, entry.data, self.rr
+        if sig == b"PX":
+            _px(rr, d)
+        elif sig == b"PN":
+            _pn(rr, d)
+        elif sig == b"SL":
+            self._sl(d)
+        elif sig == b"NM":
+            self._nm(d)
+        elif sig == b"TF":
+            _tf(rr, d)
+        elif sig in (b"CL", b"PL") and len(d) < 12:
+            raise FormatError(f"{sig.decode()} entry too short")
+        elif sig == b"CL":
+            rr.child_link = numbers.u733(d, 4)
+        elif sig == b"PL":
+            rr.parent_link = numbers.u733(d, 4)
+        elif sig == b"RE":
+            rr.relocated = True
+        elif sig == b"ZF":
+            _zf(rr, d)
+        else:
+            return  # RR (1.09 flags), SF, AL, PD, ...: nothing we use
+        rr.seen.add(sig)
+
+    def _nm(self, d):
+        if len(d) < 5 or self.name_done:
+            return
+        flags = d[4]
+        if flags & (NM_CURRENT | NM_PARENT):
+            return  # "." / "..": the record's own name is right
+        self.name_parts.append(bytes(d[5:]))
+        if not flags & NM_CONTINUE:
+            self.name_done = True
+
+    def _sl(self, d):
+        if len(d) < 5:
+            return
+        for flags, content in _sl_components(d):
+            if flags & SL_ROOT:
+                part = _ROOT
+            elif flags & SL_CURRENT:
+                part = b"."
+            elif flags & SL_PARENT:
+                part = b".."
+            else:
+                part = bytes(content)
+            if part is _ROOT:
+                self._finish_pending()
+                self.components.append(_ROOT)
+                continue
+            self.pending += part
+            self.pending_open = True
+            if not flags & SL_CONTINUE:
+                self._finish_pending()
+
+    def _finish_pending(self):
+        if self.pending_open:
+            self.components.append(self.pending)
+        self.pending, self.pending_open = b"", False
+
+    def result(self):
+        rr = self.rr
+        if self.name_parts:
+            rr.name = b"".join(self.name_parts)
+        if b"SL" in rr.seen:
+            self._finish_pending()
+            rr.symlink = symlink_target(self.components)
+        return rr
+
+
+def symlink_target(components):
+    """Join SL components into a path.
+
+    A root component first makes the target absolute; a root component later
+    on is how xorriso encodes an empty component ("a//b"), so it stands for
+    an empty name there.
+    """
+    if not components:
+        return b""
+    absolute = components[0] is _ROOT
+    rest = components[1:] if absolute else components
+    parts = [b"" if c is _ROOT else c for c in rest]
+    joined = b"/".join(parts)
+    return b"/" + joined if absolute else joined
+
+
+def collect(entries):
+    """Fold an iterable of SUSP entries into a :class:`RockRidge`."""
+    collector = _Collector()
+    for entry in entries:
+        collector.add(entry)
+    return collector.result()
+
+
+def collector():
+    """A collector to feed entries one by one (continuation areas arrive
+    later than the record's own area)."""
+    return _Collector()

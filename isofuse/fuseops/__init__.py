@@ -1,0 +1,1 @@
+"""FUSE layer: pyfuse3 operations and the mount lifecycle (trio)."""

@@ -1,0 +1,208 @@
+"""pyfuse3 operations for a read-only image: the boundary between the reader
+and the kernel.  This is the one place where errors become errno values.
+
+Inode numbers are the reader's (record position or RRIP serial; the root is
+1), so they are stable across mounts.  The kernel holds references through
+lookup counts; an inode the kernel still knows stays in ``self._inodes``
+until it is forgotten.
+"""
+
+import errno
+import logging
+import os
+
+import pyfuse3
+
+from ..reader import CorruptEntry
+from ..reader.tree import ROOT_INO
+
+log = logging.getLogger("isofuse.fuse")
+
+# The image never changes while mounted: let the kernel cache names and
+# attributes for a long time (the cache is dropped on unmount).
+CACHE_TIMEOUT = 24 * 3600.0
+ISOFS_SUPER_MAGIC_BLOCK = 2048
+
+
+class ReadOnlyImageOperations(pyfuse3.Operations):
+    supports_dot_lookup = False
+    enable_writeback_cache = False
+    enable_acl = False
+
+    def __init__(self, image):
+        super().__init__()
+        self.image = image
+        root = image.root
+        self._inodes = {ROOT_INO: root}
+        self._lookups = {ROOT_INO: 1}
+        self._open_dirs = {}
+        self._next_fh = 1
+
+    # ---- helpers ---------------------------------------------------------------
+    def _inode(self, ino):
+        try:
+            return self._inodes[ino]
+        except KeyError:
+            raise pyfuse3.FUSEError(errno.ENOENT) from None
+
+    def _remember(self, inode):
+        known = self._inodes.get(inode.ino)
+        if known is None:
+            self._inodes[inode.ino] = inode
+            known = inode
+        self._lookups[inode.ino] = self._lookups.get(inode.ino, 0) + 1
+        return known
+
+    def _attributes(self, inode):
+        attr = pyfuse3.EntryAttributes()
+        attr.st_ino = inode.ino
+        attr.generation = 0
+        attr.entry_timeout = CACHE_TIMEOUT
+        attr.attr_timeout = CACHE_TIMEOUT
+        attr.st_mode = inode.mode
+        attr.st_nlink = inode.nlink
+        attr.st_uid = inode.uid
+        attr.st_gid = inode.gid
+        attr.st_rdev = inode.rdev
+        attr.st_size = inode.size
+        attr.st_blksize = 2048
+        attr.st_blocks = inode.blocks
+        attr.st_atime_ns = inode.atime * 1_000_000_000
+        attr.st_mtime_ns = inode.mtime * 1_000_000_000
+        attr.st_ctime_ns = inode.ctime * 1_000_000_000
+        return attr
+
+    def _errno_for(self, exc, what):
+        """Map reader exceptions to errno (logged once by the reader)."""
+        if isinstance(exc, CorruptEntry):
+            log.warning("%s: %s", what, exc)
+            return pyfuse3.FUSEError(errno.EIO)
+        if isinstance(exc, OSError):
+            return pyfuse3.FUSEError(exc.errno or errno.EIO)
+        log.exception("unexpected error in %s", what)
+        return pyfuse3.FUSEError(errno.EIO)
+
+    # ---- operations --------------------------------------------------------------
+    async def lookup(self, parent_inode, name, ctx=None):
+        parent = self._inode(parent_inode)
+        if not parent.is_dir:
+            raise pyfuse3.FUSEError(errno.ENOTDIR)
+        try:
+            if name == b".":
+                child = parent
+            elif name == b"..":
+                child = parent.parent or parent
+            else:
+                child = self.image.lookup(parent, name)
+        except Exception as exc:  # noqa: BLE001 -- mapped to errno right here
+            raise self._errno_for(exc, f"lookup {name!r}") from None
+        if child is None:
+            raise pyfuse3.FUSEError(errno.ENOENT)
+        return self._attributes(self._remember(child))
+
+    async def forget(self, inode_list):
+        for ino, count in inode_list:
+            if ino == ROOT_INO:
+                continue  # the root lives as long as the mount
+            left = self._lookups.get(ino, 0) - count
+            if left > 0:
+                self._lookups[ino] = left
+            else:
+                self._lookups.pop(ino, None)
+                self._inodes.pop(ino, None)
+
+    async def getattr(self, inode, ctx=None):
+        return self._attributes(self._inode(inode))
+
+    async def readlink(self, inode, ctx):
+        node = self._inode(inode)
+        if not node.is_symlink:
+            raise pyfuse3.FUSEError(errno.EINVAL)
+        return node.symlink
+
+    async def opendir(self, inode, ctx):
+        node = self._inode(inode)
+        if not node.is_dir:
+            raise pyfuse3.FUSEError(errno.ENOTDIR)
+        try:
+            children = self.image.listdir(node)
+        except Exception as exc:  # noqa: BLE001
+            raise self._errno_for(exc, f"opendir {node.name!r}") from None
+        fh = self._next_fh
+        self._next_fh += 1
+        # A snapshot per open directory: offsets (index + 1) stay valid for
+        # seekdir/telldir even if the listing cache evicts the directory.
+        self._open_dirs[fh] = children
+        return fh
+
+    async def readdir(self, fh, start_id, token):
+        children = self._open_dirs.get(fh)
+        if children is None:
+            raise pyfuse3.FUSEError(errno.EBADF)
+        for index in range(start_id, len(children)):
+            child = children[index]
+            if not pyfuse3.readdir_reply(token, child.name,
+                                         self._attributes(child), index + 1):
+                break
+            # readdirplus: the kernel now holds a reference to the child.
+            self._remember(child)
+
+    async def releasedir(self, fh):
+        self._open_dirs.pop(fh, None)
+
+    async def open(self, inode, flags, ctx):
+        node = self._inode(inode)
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_APPEND):
+            raise pyfuse3.FUSEError(errno.EROFS)
+        if node.is_dir:
+            raise pyfuse3.FUSEError(errno.EISDIR)
+        # keep_cache: the image is immutable, so pages stay valid across opens.
+        return pyfuse3.FileInfo(fh=inode, keep_cache=True, direct_io=False)
+
+    async def read(self, fh, off, size):
+        node = self._inode(fh)
+        try:
+            return self.image.read(node, off, size)
+        except Exception as exc:  # noqa: BLE001
+            raise self._errno_for(exc, f"read {node.name!r}") from None
+
+    async def release(self, fh):
+        pass
+
+    async def statfs(self, ctx):
+        stats = pyfuse3.StatvfsData()
+        stats.f_bsize = ISOFS_SUPER_MAGIC_BLOCK
+        stats.f_frsize = ISOFS_SUPER_MAGIC_BLOCK
+        stats.f_blocks = self.image.volume_sectors
+        stats.f_bfree = 0
+        stats.f_bavail = 0
+        stats.f_files = len(self._inodes)
+        stats.f_ffree = 0
+        stats.f_favail = 0
+        stats.f_namemax = 255
+        return stats
+
+    async def getxattr(self, inode, name, ctx):
+        self._inode(inode)
+        raise pyfuse3.FUSEError(pyfuse3.ENOATTR)
+
+    async def listxattr(self, inode, ctx):
+        self._inode(inode)
+        return []
+
+    async def access(self, inode, mode, ctx):
+        # default_permissions makes the kernel check modes; writes are refused.
+        self._inode(inode)
+        if mode & os.W_OK:
+            raise pyfuse3.FUSEError(errno.EROFS)
+
+    # Every modifying operation: the filesystem is read-only.
+    async def setattr(self, inode, attr, fields, fh, ctx):
+        raise pyfuse3.FUSEError(errno.EROFS)
+
+    async def _refuse(self, *args, **kwargs):
+        raise pyfuse3.FUSEError(errno.EROFS)
+
+    mknod = mkdir = unlink = rmdir = symlink = rename = link = create = _refuse
+    setxattr = removexattr = write = _refuse
+

@@ -1,0 +1,86 @@
+"""Random access to the bytes of an image file or a disc device."""
+
+import errno
+import fcntl
+import os
+import stat
+import struct
+
+from .errors import ReaderError
+
+SECTOR = 2048
+_CDROMMULTISESSION = 0x5310  # linux/cdrom.h
+_CDROM_LBA = 0x01
+
+
+class ImageSource:
+    """pread-based access; safe to share between readers (no file offset)."""
+
+    def __init__(self, path):
+        self.path = path
+        try:
+            self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise ReaderError(f"cannot open {path}: {exc.strerror}") from None
+        try:
+            st = os.fstat(self.fd)
+            if stat.S_ISDIR(st.st_mode):
+                raise ReaderError(f"{path} is a directory, not an image")
+            self.is_block_device = stat.S_ISBLK(st.st_mode)
+            # For block devices st_size is 0; seeking to the end works for
+            # both (and for a disc, it is what the drive reports).
+            self.size = os.lseek(self.fd, 0, os.SEEK_END)
+        except ReaderError:
+            os.close(self.fd)
+            raise
+        except OSError as exc:
+            os.close(self.fd)
+            raise ReaderError(f"cannot read {path}: {exc.strerror}") from None
+
+    @property
+    def sectors(self):
+        return self.size // SECTOR
+
+    def pread(self, offset, size):
+        """Up to ``size`` bytes at ``offset``; short at the end of the image."""
+        if offset >= self.size or size <= 0:
+            return b""
+        size = min(size, self.size - offset)
+        chunks = []
+        while size > 0:
+            try:
+                data = os.pread(self.fd, size, offset)
+            except OSError as exc:
+                if exc.errno == errno.EINTR:
+                    continue
+                raise
+            if not data:
+                break
+            chunks.append(data)
+            offset += len(data)
+            size -= len(data)
+        return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+
+    def read_sectors(self, sector, count=1):
+        return self.pread(sector * SECTOR, count * SECTOR)
+
+    def last_session_from_drive(self):
+        """Start of the last session as the drive reports it (CD-ROM ioctl),
+        or None where that is not a CD drive.  Like the kernel, trust it only
+        for XA discs."""
+        if not self.is_block_device:
+            return None
+        # struct cdrom_multisession { union cdrom_addr addr (4 bytes);
+        # u8 xa_flag; u8 addr_format; } -- padded to 8 bytes.
+        buf = bytearray(struct.pack("iBB2x", 0, 0, _CDROM_LBA))
+        try:
+            fcntl.ioctl(self.fd, _CDROMMULTISESSION, buf)
+        except OSError:
+            return None
+        lba, xa_flag, _ = struct.unpack("iBB2x", bytes(buf))
+        return lba if xa_flag and lba > 0 else None
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1

@@ -1,0 +1,724 @@
+"""Set up and boot the tools/vm guest: a real Debian Linux kernel under QEMU.
+
+Layout of the cache folder ($ISOFUSE_VM_CACHE or ~/.cache/isofuse-vm):
+
+    debs/                     downloaded linux-image-*.deb files
+    kernel/<version>/         the unpacked kernel package (+ depmod output)
+    kernel/current            name of the kernel version in use
+    initramfs-<hash>.cpio     the guest's initramfs; <hash> covers its inputs
+    lock                      flock()ed while setting up
+
+A job runs like this: the host writes a control folder (env, job.sh) and boots
+QEMU with it shared over 9p (tag vmctl); the guest's /init (init.sh next to
+this file) loads the drivers, mounts the control folder, optionally the host's
+root read-only (tag hostroot) and the extra shares, runs job.sh (in a chroot
+into the host root, or with busybox) with stdout/stderr redirected into the
+control folder, writes the exit status there and powers off.  The kernel's own
+messages go to a separate console log, so they never mix with the output.
+"""
+
+import fcntl
+import hashlib
+import os
+import re
+import shlex
+import shutil
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections import namedtuple
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOOLS = os.path.dirname(HERE)
+INIT_SCRIPT = os.path.join(HERE, "init.sh")
+
+APT_PACKAGES = ("qemu-system-x86", "busybox-static", "kmod")
+#: Modules the guest loads (dependencies are added from modules.dep).
+GUEST_MODULES = ("virtio_pci", "virtio_scsi", "sr_mod", "sg", "isofs",
+                 "9pnet_virtio", "9p", "fuse", "loop")
+DEFAULT_TIMEOUT = 120
+DEFAULT_MEMORY = 1024
+TIMEOUT_EXIT = 124          # exit status of the CLI when the time limit hit
+GUEST_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class VMError(Exception):
+    """A problem of tools/vm itself (set-up, bad arguments, guest failure)."""
+
+
+class VMTimeout(VMError):
+    """The guest did not finish within the time limit and was killed."""
+
+    def __init__(self, message, console=""):
+        super().__init__(message)
+        self.console = console
+
+
+class GuestResult(namedtuple("GuestResult", "returncode stdout stderr")):
+    """(returncode, stdout, stderr) of a guest command; .console has the
+    guest's kernel/console log, .seconds the wall time of the boot."""
+    console = ""
+    seconds = 0.0
+
+
+def _log(msg, quiet=False):
+    if not quiet:
+        print("tools/vm: " + msg, file=sys.stderr, flush=True)
+
+
+# --------------------------------------------------------------------------
+# cache and set-up
+
+def cache_dir():
+    path = os.environ.get("ISOFUSE_VM_CACHE") or os.path.join(
+        os.path.expanduser("~"), ".cache", "isofuse-vm")
+    return os.path.abspath(path)
+
+
+class _Lock:
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)
+
+
+def _is_static_elf(path):
+    """True if path is an ELF executable without a program interpreter."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64)
+            if head[:4] != b"\x7fELF" or head[4] != 2:
+                return False
+            end = "<" if head[5] == 1 else ">"
+            phoff, = struct.unpack(end + "Q", head[32:40])
+            phentsize, phnum = struct.unpack(end + "HH", head[54:58])
+            for i in range(phnum):
+                f.seek(phoff + i * phentsize)
+                p_type, = struct.unpack(end + "I", f.read(4))
+                if p_type == 3:          # PT_INTERP: dynamically linked
+                    return False
+            return True
+    except OSError:
+        return False
+
+
+def find_busybox():
+    for path in ("/bin/busybox", "/usr/bin/busybox"):
+        if _is_static_elf(path):
+            return path
+    return None
+
+
+def find_qemu():
+    return shutil.which("qemu-system-x86_64")
+
+
+def find_depmod():
+    return shutil.which("depmod") or next(
+        (p for p in ("/sbin/depmod", "/usr/sbin/depmod") if os.path.exists(p)),
+        None)
+
+
+def _missing_packages():
+    missing = []
+    if not find_qemu():
+        missing.append("qemu-system-x86")
+    if not find_busybox():
+        missing.append("busybox-static")
+    if not find_depmod():
+        missing.append("kmod")
+    return missing
+
+
+def _run(cmd, cwd=None, quiet=False):
+    proc = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        raise VMError("%s failed (exit %d):\n%s" % (
+            shlex.join(cmd), proc.returncode, proc.stdout.strip()[-2000:]))
+    return proc.stdout
+
+
+def _apt_env():
+    env = dict(os.environ)
+    env["DEBIAN_FRONTEND"] = "noninteractive"
+    return env
+
+
+def install_packages(quiet=False):
+    """apt-get install what is missing (qemu, static busybox, depmod)."""
+    missing = _missing_packages()
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise VMError("missing host packages: %s (install them with "
+                      "apt-get install %s)" % (" ".join(missing),
+                                               " ".join(missing)))
+    _log("installing " + " ".join(missing) + " with apt-get", quiet)
+    cmd = ["apt-get", "install", "-y", "-q", "--no-install-recommends"] + missing
+    proc = subprocess.run(cmd, env=_apt_env(), stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True)
+    if proc.returncode != 0:
+        _run(["apt-get", "update", "-q"], quiet=quiet)
+        proc = subprocess.run(cmd, env=_apt_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+        if proc.returncode != 0:
+            raise VMError("apt-get install %s failed:\n%s" % (
+                " ".join(missing), proc.stdout[-2000:]))
+    still = _missing_packages()
+    if still:
+        raise VMError("still missing after apt-get: " + " ".join(still))
+
+
+def _apt_download(name, dest, quiet=False):
+    """apt-get download NAME into dest; return the .deb path or None."""
+    before = set(os.listdir(dest))
+    proc = subprocess.run(["apt-get", "download", "-q", name], cwd=dest,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True)
+    if proc.returncode != 0:
+        return None
+    new = sorted(set(os.listdir(dest)) - before)
+    debs = [f for f in new if f.endswith(".deb")]
+    if not debs:   # already there from an earlier run
+        debs = [f for f in os.listdir(dest)
+                if f.startswith(name + "_") and f.endswith(".deb")]
+    return os.path.join(dest, sorted(debs)[-1]) if debs else None
+
+
+def _download_kernel(cache, quiet=False):
+    """Download and unpack Debian's linux-image-amd64; return the version."""
+    if not shutil.which("apt-get"):
+        raise VMError("apt-get not found: tools/vm needs a Debian host to "
+                      "download the guest kernel (linux-image-amd64)")
+    debs = os.path.join(cache, "debs")
+    os.makedirs(debs, exist_ok=True)
+    os.chmod(debs, 0o755)
+    _log("downloading Debian's linux-image-amd64", quiet)
+    meta = _apt_download("linux-image-amd64", debs, quiet)
+    if meta is None and os.geteuid() == 0:
+        _run(["apt-get", "update", "-q"], quiet=quiet)
+        meta = _apt_download("linux-image-amd64", debs, quiet)
+    if meta is None:
+        raise VMError("apt-get download linux-image-amd64 failed "
+                      "(run apt-get update?)")
+    depends = _run(["dpkg-deb", "-f", meta, "Depends"])
+    names = re.findall(r"(linux-image-[0-9][^\s,|()]*)", depends)
+    if not names:
+        raise VMError("cannot find the kernel package in Depends: " + depends)
+    real = names[0]
+    deb = _apt_download(real, debs, quiet)
+    if deb is None and not real.endswith("-unsigned"):
+        deb = _apt_download(real + "-unsigned", debs, quiet)
+    if deb is None:
+        raise VMError("apt-get download %s failed" % real)
+    version = real[len("linux-image-"):]
+    if version.endswith("-unsigned"):
+        version = version[:-len("-unsigned")]
+    dest = os.path.join(cache, "kernel", version)
+    tmp = dest + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    _log("unpacking %s" % os.path.basename(deb), quiet)
+    _run(["dpkg-deb", "-x", deb, tmp])
+    # usrmerged packages put the modules below usr/lib
+    moddir = _module_dir(tmp, version)
+    if moddir is None:
+        raise VMError("no lib/modules/%s in %s" % (version, deb))
+    if not os.path.exists(os.path.join(tmp, "boot", "vmlinuz-" + version)):
+        raise VMError("no boot/vmlinuz-%s in %s" % (version, deb))
+    base = os.path.dirname(os.path.dirname(os.path.dirname(moddir)))
+    _run([find_depmod(), "-b", base, version])
+    shutil.rmtree(dest, ignore_errors=True)
+    os.rename(tmp, dest)
+    for f in os.listdir(debs):       # keep only what is in use
+        if f.endswith(".deb") and os.path.join(debs, f) not in (meta, deb):
+            os.unlink(os.path.join(debs, f))
+    return version
+
+
+def _module_dir(root, version):
+    for sub in ("lib/modules", "usr/lib/modules"):
+        path = os.path.join(root, sub, version)
+        if os.path.isdir(path):
+            return path
+    return None
+
+
+def _current_kernel(cache):
+    try:
+        with open(os.path.join(cache, "kernel", "current")) as f:
+            version = f.read().strip()
+    except OSError:
+        return None
+    root = os.path.join(cache, "kernel", version)
+    if (version and os.path.exists(os.path.join(root, "boot", "vmlinuz-" + version))
+            and _module_dir(root, version)):
+        return version
+    return None
+
+
+def _module_order(moddir, wanted):
+    """Module files (relative to moddir) in load order: dependencies first."""
+    deps = {}
+    with open(os.path.join(moddir, "modules.dep")) as f:
+        for line in f:
+            if ":" not in line:
+                continue
+            mod, rest = line.split(":", 1)
+            deps[mod.strip()] = rest.split()
+    builtin = set()
+    try:
+        with open(os.path.join(moddir, "modules.builtin")) as f:
+            builtin = {_mod_name(x.strip()) for x in f}
+    except OSError:
+        pass
+    by_name = {_mod_name(path): path for path in deps}
+    order, seen = [], set()
+
+    def visit(path):
+        if path in seen:
+            return
+        seen.add(path)
+        for dep in deps.get(path, []):
+            visit(dep)
+        order.append(path)
+
+    for name in wanted:
+        key = name.replace("-", "_")
+        if key in by_name:
+            visit(by_name[key])
+        elif key not in builtin:
+            raise VMError("kernel module %s not found" % name)
+    return order
+
+
+def _mod_name(path):
+    base = os.path.basename(path)
+    base = re.sub(r"\.ko(\.(xz|zst|gz))?$", "", base)
+    return base.replace("-", "_")
+
+
+def _read_module(path):
+    """Module contents, decompressed (busybox insmod takes plain .ko)."""
+    if path.endswith(".xz"):
+        import lzma
+        with lzma.open(path) as f:
+            return f.read()
+    if path.endswith(".gz"):
+        import gzip
+        with gzip.open(path) as f:
+            return f.read()
+    if path.endswith(".zst"):
+        zstd = shutil.which("zstd")
+        if not zstd:
+            raise VMError("kernel modules are .zst: install zstd")
+        return subprocess.run([zstd, "-dc", path], check=True,
+                              stdout=subprocess.PIPE).stdout
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class _Cpio:
+    """Minimal writer of the "newc" cpio format the kernel unpacks."""
+
+    def __init__(self):
+        self.parts = []
+        self.ino = 1
+
+    def _add(self, name, mode, data=b""):
+        name_b = name.encode() + b"\0"
+        fields = (self.ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0,
+                  len(name_b), 0)
+        header = b"070701" + b"".join(b"%08X" % v for v in fields)
+        self.ino += 1
+        blob = header + name_b
+        blob += b"\0" * (-len(blob) % 4)
+        blob += data + b"\0" * (-len(data) % 4)
+        self.parts.append(blob)
+
+    def dir(self, name, perm=0o755):
+        self._add(name, stat.S_IFDIR | perm)
+
+    def file(self, name, data, perm=0o644):
+        self._add(name, stat.S_IFREG | perm, data)
+
+    def symlink(self, name, target):
+        self._add(name, stat.S_IFLNK | 0o777, target.encode())
+
+    def bytes(self):
+        self.ino = 0
+        self._add("TRAILER!!!", 0)
+        return b"".join(self.parts)
+
+
+def _build_initramfs(cache, version, quiet=False):
+    """Return the path of the initramfs for this kernel, building it if its
+    inputs (kernel version, module files, init script, busybox) changed."""
+    root = os.path.join(cache, "kernel", version)
+    moddir = _module_dir(root, version)
+    busybox = find_busybox()
+    if busybox is None:
+        raise VMError("no static busybox (apt-get install busybox-static)")
+    with open(INIT_SCRIPT, "rb") as f:
+        init = f.read()
+    with open(busybox, "rb") as f:
+        bb = f.read()
+    order = _module_order(moddir, GUEST_MODULES)
+    digest = hashlib.sha256()
+    for part in (version.encode(), init, bb, "\n".join(order).encode()):
+        digest.update(hashlib.sha256(part).digest())
+    for rel in order:
+        st = os.stat(os.path.join(moddir, rel))
+        digest.update(("%s %d %d" % (rel, st.st_size, st.st_mtime_ns)).encode())
+    out = os.path.join(cache, "initramfs-%s.cpio" % digest.hexdigest()[:16])
+    if os.path.exists(out):
+        return out
+    _log("building the initramfs", quiet)
+    cpio = _Cpio()
+    for d in ("bin", "sbin", "etc", "lib", "lib/modules", "proc", "sys",
+              "dev", "tmp", "run", "usr", "usr/bin", "usr/sbin"):
+        cpio.dir(d)
+    cpio.file("bin/busybox", bb, 0o755)
+    cpio.symlink("bin/sh", "busybox")
+    cpio.file("init", init, 0o755)
+    names = []
+    for rel in order:
+        data = _read_module(os.path.join(moddir, rel))
+        name = _mod_name(rel) + ".ko"
+        cpio.file("lib/modules/" + name, data)
+        names.append(name)
+    cpio.file("etc/vm-modules", ("\n".join(names) + "\n").encode())
+    tmp = out + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(cpio.bytes())
+    os.rename(tmp, out)
+    for f in os.listdir(cache):      # drop stale initramfs images
+        if f.startswith("initramfs-") and os.path.join(cache, f) != out:
+            try:
+                os.unlink(os.path.join(cache, f))
+            except OSError:
+                pass
+    return out
+
+
+Setup = namedtuple("Setup", "qemu kernel initramfs version")
+
+
+def setup(refresh=False, quiet=False):
+    """Make sure everything is installed and cached; idempotent and cheap
+    when done before.  refresh=True downloads the newest kernel again.
+    Returns Setup(qemu, kernel, initramfs, version)."""
+    cache = cache_dir()
+    with _Lock(os.path.join(cache, "lock")):
+        install_packages(quiet)
+        version = None if refresh else _current_kernel(cache)
+        if version is None:
+            version = _download_kernel(cache, quiet)
+            with open(os.path.join(cache, "kernel", "current.tmp"), "w") as f:
+                f.write(version + "\n")
+            os.rename(os.path.join(cache, "kernel", "current.tmp"),
+                      os.path.join(cache, "kernel", "current"))
+            for d in os.listdir(os.path.join(cache, "kernel")):
+                if d not in (version, "current"):
+                    shutil.rmtree(os.path.join(cache, "kernel", d),
+                                  ignore_errors=True)
+        initramfs = _build_initramfs(cache, version, quiet)
+        kernel = os.path.join(cache, "kernel", version, "boot",
+                              "vmlinuz-" + version)
+        return Setup(find_qemu(), kernel, initramfs, version)
+
+
+# --------------------------------------------------------------------------
+# running a guest
+
+def _qemu_opt(value):
+    """Escape a value for a QEMU -drive/-fsdev option list."""
+    return str(value).replace(",", ",,")
+
+
+def _check_image(path):
+    if not os.path.exists(path):
+        raise VMError("image not found: %s" % path)
+    if not (os.path.isfile(path) or stat.S_ISBLK(os.stat(path).st_mode)):
+        raise VMError("image is not a file: %s" % path)
+    if not os.access(path, os.R_OK):
+        raise VMError("image not readable: %s" % path)
+    return os.path.abspath(path)
+
+
+def _python_for_guest():
+    """The host's python3, as a path that also works inside the chroot."""
+    return os.path.realpath(sys.executable)
+
+
+def run_in_guest(command, images=(), share=(), chroot=True,
+                 timeout=DEFAULT_TIMEOUT, env=None, files=None,
+                 memory=DEFAULT_MEMORY, text=True, quiet=True,
+                 console_log=None):
+    """Boot the guest, run command in it and return a GuestResult
+    (returncode, stdout, stderr).
+
+    command   a shell script (str) or an argv list; run by the host's /bin/sh
+              chrooted into the host's root (chroot=True) or by busybox sh.
+    images    image files attached as MMC CD-ROM drives /dev/sr0, /dev/sr1,
+              ... (and /dev/sg0, /dev/sg1, ...) in this order.
+    share     host folders (str or list) shared read-write over 9p, mounted
+              at the same path inside the guest.
+    env       extra environment variables for the command.
+    files     {name: bytes or str} put in the control folder, which the
+              command sees as $VM_CTL (/run/vm).
+    timeout   hard limit in seconds for the whole boot: QEMU is killed and
+              VMTimeout raised when exceeded.
+    console_log  path to keep the guest console (kernel messages) in.
+
+    Inside the chroot /tmp, /run and /dev/shm are fresh tmpfs, /dev, /proc,
+    /sys are the guest's own and the rest of the host is read-only.
+    Raises VMError when the guest fails to run the command at all.
+    """
+    if isinstance(share, (str, os.PathLike)):
+        share = [share]
+    images = [_check_image(os.fspath(i)) for i in images]
+    shares = []
+    for s in share:
+        s = os.path.abspath(os.fspath(s))
+        if not os.path.isdir(s):
+            raise VMError("share is not a directory: %s" % s)
+        shares.append(s)
+    if not isinstance(command, str):
+        command = shlex.join([os.fspath(c) for c in command])
+    cfg = setup(quiet=quiet)
+
+    ctl = tempfile.mkdtemp(prefix="isofuse-vm-")
+    proc = None
+    try:
+        lines = ["VM_NCD=%d" % len(images), "VM_CHROOT=%d" % bool(chroot),
+                 "VM_NSHARE=%d" % len(shares)]
+        lines += ["VM_SHARE%d=%s" % (i, shlex.quote(s))
+                  for i, s in enumerate(shares)]
+        with open(os.path.join(ctl, "env"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        genv = {"PATH": GUEST_PATH, "HOME": "/root", "LANG": "C.UTF-8",
+                "TERM": "dumb", "VM_CTL": "/run/vm",
+                "VM_SHARES": ":".join(shares)}
+        if chroot:
+            genv["PATH"] = os.path.dirname(_python_for_guest()) + ":" + GUEST_PATH
+            genv["VM_PYTHON"] = _python_for_guest()
+        genv.update(env or {})
+        job = ["# generated by tools/vm"]
+        job += ["export %s=%s" % (k, shlex.quote(str(v)))
+                for k, v in genv.items()]
+        job += ["cd /", command, ""]
+        with open(os.path.join(ctl, "job.sh"), "w") as f:
+            f.write("\n".join(job))
+        for name, data in (files or {}).items():
+            mode = "w" if isinstance(data, str) else "wb"
+            with open(os.path.join(ctl, name), mode) as f:
+                f.write(data)
+        console = console_log or os.path.join(ctl, "console.log")
+
+        argv = [cfg.qemu, "-nodefaults", "-no-user-config", "-nographic",
+                "-accel", "tcg", "-cpu", "max", "-m", str(memory),
+                "-smp", "1", "-no-reboot",
+                "-kernel", cfg.kernel, "-initrd", cfg.initramfs,
+                "-append", "console=ttyS0 quiet loglevel=0 panic=-1 "
+                           "rdinit=/init",
+                "-serial", "file:" + console, "-monitor", "none",
+                "-device", "virtio-scsi-pci,id=scsi0"]
+        argv += ["-fsdev", "local,id=vmctl,path=%s,security_model=none"
+                 % _qemu_opt(ctl),
+                 "-device", "virtio-9p-pci,fsdev=vmctl,mount_tag=vmctl"]
+        if chroot:
+            argv += ["-fsdev", "local,id=hostroot,path=/,security_model=none,"
+                     "readonly=on,multidevs=remap",
+                     "-device", "virtio-9p-pci,fsdev=hostroot,mount_tag=hostroot"]
+        for i, s in enumerate(shares):
+            argv += ["-fsdev", "local,id=share%d,path=%s,security_model=none,"
+                     "multidevs=remap" % (i, _qemu_opt(s)),
+                     "-device", "virtio-9p-pci,fsdev=share%d,mount_tag=share%d"
+                     % (i, i)]
+        for i, img in enumerate(images):
+            argv += ["-drive", "file=%s,if=none,id=cd%d,media=cdrom,"
+                     "readonly=on,format=raw" % (_qemu_opt(img), i),
+                     "-device", "scsi-cd,bus=scsi0.0,drive=cd%d,channel=0,"
+                     "scsi-id=%d,lun=0" % (i, i)]
+
+        start = time.monotonic()
+        qemu_err = os.path.join(ctl, "qemu.err")
+        with open(qemu_err, "wb") as err:
+            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                    stdout=err, stderr=err,
+                                    start_new_session=True)
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                _kill(proc)
+                raise VMTimeout("guest did not finish within %gs: killed"
+                                % timeout, _tail(console))
+        seconds = time.monotonic() - start
+
+        def read(name):
+            try:
+                with open(os.path.join(ctl, name), "rb") as f:
+                    data = f.read()
+            except OSError:
+                return None
+            return data.decode("utf-8", "replace") if text else data
+
+        status = read("status")
+        if status is None or proc.returncode != 0:
+            why = read("init-error")
+            msg = "guest failed" + (": " + why.strip() if why else "")
+            qerr = _tail(qemu_err)
+            if proc.returncode != 0:
+                msg += " (qemu exit %d)" % proc.returncode
+            if qerr:
+                msg += "\nqemu: " + qerr
+            tail = _tail(console)
+            if tail and not why:
+                msg += "\nconsole:\n" + tail
+            raise VMError(msg)
+        status = status.strip() if isinstance(status, str) else status.decode().strip()
+        result = GuestResult(int(status), read("stdout") or ("" if text else b""),
+                             read("stderr") or ("" if text else b""))
+        result.console = _tail(console, 100000)
+        result.seconds = seconds
+        return result
+    finally:
+        if proc is not None and proc.poll() is None:
+            _kill(proc)
+        shutil.rmtree(ctl, ignore_errors=True)
+
+
+def _kill(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _tail(path, limit=3000):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError:
+        return ""
+    return data[-limit:].decode("utf-8", "replace").strip()
+
+
+# --------------------------------------------------------------------------
+# kernel listings
+
+def _treelisting():
+    sys.path.insert(0, TOOLS) if TOOLS not in sys.path else None
+    import treelisting
+    return treelisting
+
+
+def listing_request(image, norock=False, nojoliet=False, options=()):
+    """One entry for kernel_listings(): an image and how to mount it."""
+    opts = list(options)
+    if norock:
+        opts.append("norock")
+    if nojoliet:
+        opts.append("nojoliet")
+    return (image, tuple(opts))
+
+
+def kernel_listings(requests, fields=None, hashes=True,
+                    timeout=DEFAULT_TIMEOUT, quiet=True):
+    """List many images as the Linux kernel's isofs sees them, in one boot.
+
+    requests  a list of image paths or listing_request(...) tuples
+              (image, mount options such as ("norock", "nojoliet")); the same
+              image may appear several times with different options, it is
+              attached once.
+    Returns one list of treelisting lines per request, in order.  Raises
+    VMError if a mount or listing fails.
+    """
+    tl = _treelisting()
+    fields = list(fields or tl.FIELDS)
+    unknown = set(fields) - set(tl.FIELDS)
+    if unknown:
+        raise VMError("unknown field(s): " + ", ".join(sorted(unknown)))
+    norm = []
+    for req in requests:
+        if isinstance(req, (str, os.PathLike)):
+            req = (req, ())
+        image, opts = req
+        for opt in opts:
+            if not re.fullmatch(r"[A-Za-z0-9_=.:-]+", opt):
+                raise VMError("bad mount option: %r" % opt)
+        norm.append((_check_image(os.fspath(image)), list(opts)))
+    drives = []
+    for image, _ in norm:
+        if image not in drives:
+            drives.append(image)
+    spec = [{"device": "/dev/sr%d" % drives.index(image), "options": opts,
+             "fields": fields, "hashes": bool(hashes)} for image, opts in norm]
+    with open(os.path.join(HERE, "guest_listing.py")) as f:
+        driver = f.read()
+    with open(tl.__file__) as f:
+        treelisting_src = f.read()
+    import json
+    result = run_in_guest(
+        '"$VM_PYTHON" "$VM_CTL/guest_listing.py" "$VM_CTL/requests.json"',
+        images=drives, timeout=timeout, quiet=quiet,
+        files={"guest_listing.py": driver, "treelisting.py": treelisting_src,
+               "requests.json": json.dumps(spec)})
+    if result.returncode != 0:
+        raise VMError("listing in the guest failed (exit %d): %s" % (
+            result.returncode, result.stderr.strip()[-2000:]))
+    try:
+        answers = json.loads(result.stdout)
+    except ValueError:
+        raise VMError("bad output from the guest: %r" % result.stdout[-500:])
+    out = []
+    for (image, opts), ans in zip(norm, answers):
+        if "error" in ans:
+            raise VMError("%s: %s" % (image, ans["error"]))
+        out.append(ans["lines"])
+    return out
+
+
+def kernel_listing(image, norock=False, nojoliet=False, fields=None,
+                   hashes=True, options=(), timeout=DEFAULT_TIMEOUT,
+                   quiet=True):
+    """The treelisting lines of image as mounted by the Linux kernel
+    (mount -t iso9660 -o ro[,norock][,nojoliet][,options])."""
+    return kernel_listings([listing_request(image, norock, nojoliet, options)],
+                           fields=fields, hashes=hashes, timeout=timeout,
+                           quiet=quiet)[0]
+
+
+def running_guests():
+    """PIDs of QEMU processes running this cache's kernel (for leak checks)."""
+    marker = os.path.join(cache_dir(), "kernel").encode()
+    pids = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if b"qemu-system" in cmdline and marker in cmdline:
+            pids.append(int(pid))
+    return pids
