@@ -63,6 +63,8 @@ def iter_entries(area, on_error=None):
             if signature != b"\x00\x00" and on_error is not None:
                 on_error(FormatError(f"SUSP entry {signature!r} with length {length}"))
             return
+        if signature == b"SL":
+            length = _sl_length(area, pos, length, end)
         if pos + length > end:
             if on_error is not None:
                 on_error(FormatError(f"SUSP entry {signature!r} runs past its area"))
@@ -71,6 +73,41 @@ def iter_entries(area, on_error=None):
             return
         yield Entry(signature, area[pos + 3], bytes(area[pos:pos + length]))
         pos += length
+
+
+def _component_walk_ends_at(area, pos, stop):
+    """Walking RRIP SL components (flags, length, content) from the entry's
+    byte 5 lands exactly on ``stop``."""
+    at = pos + 5
+    while at < stop:
+        if at + 2 > len(area):
+            return False
+        at += 2 + area[at + 1]
+    return at == stop
+
+
+def _sl_length(area, pos, length, end):
+    """The true length of an SL entry.
+
+    genisoimage writes symlink targets that need more than 255 bytes as one
+    SL entry in a continuation area and stores its length modulo 256 (a
+    known writer bug, see shared/reference.md).  When the declared length
+    does not end on a component boundary but length + 256*k does, and
+    something valid (the area's end, padding or another entry) follows, that
+    is the real length.  Well-formed entries are returned unchanged.
+    """
+    if _component_walk_ends_at(area, pos, pos + length):
+        return length
+    candidate = length + 256
+    while pos + candidate <= end:
+        if _component_walk_ends_at(area, pos, pos + candidate):
+            after = pos + candidate
+            if after + 4 > end or area[after] == 0 or \
+                    (65 <= area[after] <= 90 and 65 <= area[after + 1] <= 90
+                     and area[after + 2] >= 4):
+                return candidate
+        candidate += 256
+    return length
 
 
 def decode_ce(entry):

@@ -1,0 +1,67 @@
+"""Mount an image with ``isofuse mount -f`` for a test, and always clean up.
+
+The daemon runs as a child process in the foreground so the test knows its
+pid; on exit (normal, failure or timeout) the mount is unmounted (lazily if
+busy) and the process is stopped, so no mount or daemon outlives a test.
+"""
+
+import contextlib
+import os
+import subprocess
+import sys
+import time
+
+ISOFUSE = [sys.executable, "-m", "isofuse.cli.main"]
+MOUNT_WAIT = 20.0
+
+
+def is_mounted(path):
+    path = os.path.realpath(path)
+    with open("/proc/mounts") as f:
+        return any(line.split()[1] == path for line in f)
+
+
+def unmount(path):
+    if not is_mounted(path):
+        return
+    for args in (["fusermount3", "-u", path], ["fusermount3", "-u", "-z", path],
+                 ["umount", "-l", path]):
+        subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if not is_mounted(path):
+            return
+
+
+@contextlib.contextmanager
+def mounted(image, mountpoint, options=(), env=None):
+    """Mount ``image`` at ``mountpoint`` (created if needed); yield the
+    daemon's Popen object."""
+    os.makedirs(mountpoint, exist_ok=True)
+    args = ISOFUSE + ["mount", "-f", str(image), str(mountpoint)]
+    for option in options:
+        args += ["-o", option]
+    stderr_path = str(mountpoint) + ".log"
+    with open(stderr_path, "wb") as log:
+        proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + MOUNT_WAIT
+        while not is_mounted(mountpoint):
+            if proc.poll() is not None:
+                with open(stderr_path, "rb") as f:
+                    raise RuntimeError(f"isofuse mount exited with {proc.returncode}: "
+                                       + f.read().decode(errors="replace"))
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{image} did not mount within {MOUNT_WAIT} s")
+            time.sleep(0.02)
+        yield proc
+    finally:
+        unmount(str(mountpoint))
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def daemon_log(mountpoint):
+    with open(str(mountpoint) + ".log", "rb") as f:
+        return f.read().decode(errors="replace")

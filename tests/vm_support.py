@@ -1,0 +1,234 @@
+"""Helpers for tests that boot a real Linux kernel with tools/vm.
+
+Import from test modules (tests/ is on sys.path when pytest runs them):
+
+    from vm_support import vm_setup, kernel_listings_by_image, run_in_vm
+
+* ``vm_setup``: session fixture; sets tools/vm up once (installs packages,
+  downloads the kernel, builds the initramfs) and checks that no guest is
+  left running at the end of the session.
+* ``kernel_listings_by_image(requests, ...)``: list many images with the
+  kernel's isofs in ONE boot (~15 s) -> {request: lines}; use it from a
+  session- or module-scoped fixture.
+* ``run_in_vm(command, images=..., ...)``: run a shell command chrooted into
+  the host root inside the guest with images attached as /dev/sr0, ... (the
+  project and its python work there; the fuse module is loaded and /dev/fuse
+  exists, so ``isofuse mount /dev/sr0 /tmp/x`` works).
+* ``make_tree(root)``: a small source tree exercising the interesting cases.
+* ``SG_IO_PROBE``: a tiny standard-library SG_IO script (INQUIRY and GET
+  CONFIGURATION) to run inside the guest; the real transport lives in burner/.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(TESTS)
+TOOLS = os.path.join(REPO, "tools")
+VM_SCRIPT = os.path.join(TOOLS, "vm")
+if TOOLS not in sys.path:
+    sys.path.insert(0, TOOLS)
+
+import vmlib  # noqa: E402
+from vmlib import (GuestResult, VMError, VMTimeout, listing_request,  # noqa: E402,F401
+                   running_guests)
+
+#: Fields on which the kernel's listing of a Rock Ridge image made with
+#: "xorriso -as mkisofs -R" equals treelisting of the source tree.  Others
+#: differ for documented reasons (see tests/test_vm.py, KNOWN_DIFFERENCES).
+KERNEL_VS_SOURCE_FIELDS = ("path", "type", "size", "sha256", "target", "mode")
+
+_setup_done = None
+
+
+def ensure_vm():
+    """Set tools/vm up once per process (idempotent and cheap when cached)."""
+    global _setup_done
+    if _setup_done is None:
+        _setup_done = vmlib.setup(quiet=False)
+    return _setup_done
+
+
+@pytest.fixture(scope="session")
+def vm_setup():
+    """Session fixture: tools/vm is set up; no guest may outlive the session."""
+    try:
+        cfg = ensure_vm()
+    except VMError as exc:
+        pytest.fail("tools/vm setup failed: %s" % exc, pytrace=False)
+    yield cfg
+    left = running_guests()
+    for pid in left:          # never leave a guest behind, even on failure
+        try:
+            os.kill(pid, 9)
+        except OSError:
+            pass
+    assert not left, "QEMU guests left running: %s" % left
+
+
+def kernel_listings_by_image(requests, fields=None, hashes=True, timeout=180):
+    """List several images in one boot.
+
+    requests: image paths and/or listing_request(image, norock=, nojoliet=,
+    options=) tuples.  Returns {request: list of treelisting lines}, keyed by
+    the request exactly as given (so a plain path maps to its default mount).
+    """
+    requests = list(requests)
+    ensure_vm()
+    listings = vmlib.kernel_listings(requests, fields=fields, hashes=hashes,
+                                     timeout=timeout)
+    return dict(zip([r if isinstance(r, tuple) else os.fspath(r)
+                     for r in requests], listings))
+
+
+def run_in_vm(command, images=(), share=(), timeout=120, env=None,
+              files=None, chroot=True):
+    """Run command (shell script str or argv list) in the guest; returns
+    GuestResult(returncode, stdout, stderr) (+ .console, .seconds).
+    Raises VMTimeout when the time limit killed the guest."""
+    ensure_vm()
+    return vmlib.run_in_guest(command, images=images, share=share,
+                              chroot=chroot, timeout=timeout, env=env,
+                              files=files)
+
+
+def run_vm_cli(*args, timeout=300):
+    """Run the tools/vm script; returns subprocess.CompletedProcess (text)."""
+    return subprocess.run([sys.executable, VM_SCRIPT] + list(args),
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=timeout)
+
+
+def make_iso(src, out, *mkisofs_args):
+    """xorriso -as mkisofs ARGS -o out src (fails the test if xorriso is
+    missing: apt-get install xorriso)."""
+    xorriso = shutil.which("xorriso")
+    if not xorriso:
+        pytest.fail("xorriso is not installed (apt-get install xorriso)",
+                    pytrace=False)
+    subprocess.run([xorriso, "-as", "mkisofs", "-quiet"] + list(mkisofs_args)
+                   + ["-o", str(out), str(src)], check=True)
+    return str(out)
+
+
+FIXED_MTIME = 1000000000         # 2001-09-09, whole seconds
+
+
+def _data(seed, size):
+    out = bytearray()
+    block = seed.encode()
+    import hashlib
+    while len(out) < size:
+        block = hashlib.sha256(block).digest()
+        out += block
+    return bytes(out[:size])
+
+
+def make_tree(root, fifo=True):
+    """Create a small tree with the cases a reader must get right; all
+    mtimes set to FIXED_MTIME.  Returns root."""
+    root = str(root)
+    os.makedirs(root, exist_ok=True)
+
+    def f(rel, data=b"", mode=0o644):
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as fh:
+            fh.write(data)
+        os.chmod(path, mode)
+
+    f("empty")
+    f("hello.txt", b"hello, world\n")
+    f("script.sh", b"#!/bin/sh\necho hi\n", 0o755)
+    f("private", b"secret\n", 0o600)
+    f("readonly.txt", b"read only\n", 0o444)
+    f("big.bin", _data("big", 1 << 20 | 12345))
+    f("exact-block.bin", _data("block", 2048))
+    f("x" * 150 + ".txt", b"long name\n")
+    f("Gr\u00fc\u00dfe mit Leerzeichen.txt", "gr\u00fc\u00df\n".encode())
+    f("MixedCase.TXT", b"case\n")
+    f("dir with spaces/inner.txt", b"inner\n")
+    f("a/b/c/d/e/f/g/h/i/deep.txt", b"deep below 8 levels\n")
+    f("private-dir/file", b"in a 0700 dir\n")
+    os.chmod(os.path.join(root, "private-dir"), 0o700)
+    os.makedirs(os.path.join(root, "empty-dir"))
+    os.link(os.path.join(root, "hello.txt"), os.path.join(root, "hardlink.txt"))
+    os.symlink("hello.txt", os.path.join(root, "link-rel"))
+    os.symlink("/etc/hostname", os.path.join(root, "link-abs"))
+    os.symlink("does/not/exist", os.path.join(root, "link-dangling"))
+    os.symlink("a/b", os.path.join(root, "link-dir"))
+    if fifo:
+        os.mkfifo(os.path.join(root, "fifo"))
+    # mtimes last, deepest first (creating entries changes a dir's mtime)
+    for dirpath, dirnames, filenames in sorted(os.walk(root), reverse=True):
+        for name in filenames + dirnames:
+            os.utime(os.path.join(dirpath, name), (FIXED_MTIME, FIXED_MTIME),
+                     follow_symlinks=False)
+    os.utime(root, (FIXED_MTIME, FIXED_MTIME))
+    return root
+
+
+# A standalone script (standard library only) run inside the guest by the
+# host's python3: SG_IO INQUIRY and GET CONFIGURATION on each device given,
+# printing one line "DEVICE key=value ..." per device.
+SG_IO_PROBE = r'''
+import ctypes, fcntl, os, sys
+
+SG_IO = 0x2285
+SG_DXFER_FROM_DEV = -3
+
+class SgIoHdr(ctypes.Structure):          # struct sg_io_hdr, <scsi/sg.h>
+    _fields_ = [
+        ("interface_id", ctypes.c_int), ("dxfer_direction", ctypes.c_int),
+        ("cmd_len", ctypes.c_ubyte), ("mx_sb_len", ctypes.c_ubyte),
+        ("iovec_count", ctypes.c_ushort), ("dxfer_len", ctypes.c_uint),
+        ("dxferp", ctypes.c_void_p), ("cmdp", ctypes.c_void_p),
+        ("sbp", ctypes.c_void_p), ("timeout", ctypes.c_uint),
+        ("flags", ctypes.c_uint), ("pack_id", ctypes.c_int),
+        ("usr_ptr", ctypes.c_void_p), ("status", ctypes.c_ubyte),
+        ("masked_status", ctypes.c_ubyte), ("msg_status", ctypes.c_ubyte),
+        ("sb_len_wr", ctypes.c_ubyte), ("host_status", ctypes.c_ushort),
+        ("driver_status", ctypes.c_ushort), ("resid", ctypes.c_int),
+        ("duration", ctypes.c_uint), ("info", ctypes.c_uint)]
+
+def command(fd, cdb, length):
+    cdb_buf = ctypes.create_string_buffer(bytes(cdb), len(cdb))
+    data = ctypes.create_string_buffer(length)
+    sense = ctypes.create_string_buffer(32)
+    hdr = SgIoHdr(interface_id=ord("S"), dxfer_direction=SG_DXFER_FROM_DEV,
+                  cmd_len=len(cdb), mx_sb_len=len(sense), dxfer_len=length,
+                  dxferp=ctypes.cast(data, ctypes.c_void_p),
+                  cmdp=ctypes.cast(cdb_buf, ctypes.c_void_p),
+                  sbp=ctypes.cast(sense, ctypes.c_void_p), timeout=10000)
+    fcntl.ioctl(fd, SG_IO, hdr, True)
+    if hdr.status or hdr.host_status or hdr.driver_status:
+        raise OSError("SCSI status %#x host %#x driver %#x sense %s" % (
+            hdr.status, hdr.host_status, hdr.driver_status,
+            sense.raw[:hdr.sb_len_wr].hex()))
+    return data.raw[:length - hdr.resid]
+
+for dev in sys.argv[1:]:
+    fd = os.open(dev, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        inq = command(fd, [0x12, 0, 0, 0, 96, 0], 96)
+        conf = command(fd, [0x46, 0x01, 0, 0, 0, 0, 0, 0, 64, 0], 64)
+    finally:
+        os.close(fd)
+    print("%s type=%d vendor=%s product=%s profile=%#06x" % (
+        dev, inq[0] & 0x1F, inq[8:16].decode().strip().replace(" ", "_"),
+        inq[16:32].decode().strip().replace(" ", "_"),
+        int.from_bytes(conf[6:8], "big")))
+'''
+
+
+def sg_io_probe_lines(stdout):
+    """Parse SG_IO_PROBE output into {device: {key: value}}."""
+    out = {}
+    for line in stdout.splitlines():
+        dev, *pairs = line.split()
+        out[dev] = dict(p.split("=", 1) for p in pairs)
+    return out
