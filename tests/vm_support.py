@@ -229,6 +229,8 @@ def sg_io_probe_lines(stdout):
     """Parse SG_IO_PROBE output into {device: {key: value}}."""
     out = {}
     for line in stdout.splitlines():
+        if not line.startswith("/dev/"):
+            continue
         dev, *pairs = line.split()
         out[dev] = dict(p.split("=", 1) for p in pairs)
     return out
