@@ -3,8 +3,8 @@
 ECMA-119 §8.4.26.1 (17-byte text form, used in volume descriptors and in the
 Rock Ridge TF long form) and §9.1.5 (7-byte binary form, used in directory
 records and the TF short form).  Both carry an offset from GMT in 15-minute
-units, signed, in the range -48..+52; out-of-range offsets are ignored as the
-Linux kernel does.
+units, signed; ECMA-119 allows -48..+52, the Linux kernel applies any offset
+in -52..+52 and ignores others, and so do we (MAX_GMT_OFFSET).
 
 Dates are returned as POSIX seconds (int), or None where the field says
 "not specified".  The 7-byte form's year byte counts years since 1900 as an

@@ -143,7 +143,7 @@ class IsoImage:
 
     @property
     def volume_sectors(self):
-        return self.descriptors.primary.volume_space_size
+        return self.descriptors.end_sector
 
     def close(self):
         self.source.close()

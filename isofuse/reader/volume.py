@@ -36,7 +36,21 @@ class DescriptorSet:
 
     @property
     def end_sector(self):
-        return self.primary.volume_space_size if self.primary else 0
+        """Where the session ends (at the earliest).
+
+        The volume space size counts from sector 0 in a first session and in
+        xorriso's copy at sectors 16-31, but genisoimage -C and xorriso write
+        the size of the new session alone into a later session's own
+        descriptors.  A size that does not even reach this session's
+        descriptors can only be relative; otherwise take the absolute reading,
+        which is the smaller one, so a forward search misses nothing.
+        """
+        if self.primary is None:
+            return 0
+        size = self.primary.volume_space_size
+        if size <= self.session_start + vd.FIRST_DESCRIPTOR_SECTOR:
+            return self.session_start + size
+        return size
 
 
 def read_descriptor_set(source, session_start):
@@ -74,15 +88,17 @@ def read_descriptor_set(source, session_start):
 
 
 def _looks_like_session(source, start):
+    """A whole descriptor set (a primary descriptor and a terminator) at
+    start + 16, whose root directory lies inside the image."""
     sector = source.read_sectors(start + vd.FIRST_DESCRIPTOR_SECTOR)
     if len(sector) < vd.SECTOR_SIZE or sector[0] != vd.TYPE_PRIMARY \
             or not vd.is_descriptor(sector):
         return False
-    try:
-        pvd = vd.decode_volume_descriptor(sector)
-    except FormatError:
+    found = read_descriptor_set(source, start)
+    if found.primary is None or not found.terminated:
         return False
-    return pvd.volume_space_size > start + vd.FIRST_DESCRIPTOR_SECTOR
+    root_extent = int.from_bytes(found.primary.root_record[2:6], "little")
+    return 0 < root_extent < source.sectors
 
 
 def _next_session(source, after):
@@ -100,22 +116,40 @@ def _next_session(source, after):
     return None
 
 
+GROWN_FIRST_SESSION = 32  # libisoburn leaves sectors 0-31 for the copy
+
+
+def _chain(source, start, descriptors):
+    """Sessions from ``start`` on, each found behind the previous one's end."""
+    sessions = [start]
+    end = descriptors.end_sector
+    while end and end < source.sectors - vd.FIRST_DESCRIPTOR_SECTOR:
+        nxt_start = _next_session(source, end)
+        if nxt_start is None or nxt_start in sessions:
+            break
+        sessions.append(nxt_start)
+        nxt = read_descriptor_set(source, nxt_start)
+        if nxt.primary is None or nxt.end_sector <= end:
+            break
+        end = nxt.end_sector
+    return sessions
+
+
 def find_sessions(source):
     """Start sectors of the sessions in an image, oldest first."""
     first = read_descriptor_set(source, 0)
     if first.primary is None:
-        return [0] if first.terminated else []
-    sessions = [0]
-    end = first.end_sector
-    while end and end < source.sectors - vd.FIRST_DESCRIPTOR_SECTOR:
-        start = _next_session(source, end)
-        if start is None or start in sessions:
-            break
-        sessions.append(start)
-        nxt = read_descriptor_set(source, start)
-        if nxt.primary is None or nxt.end_sector <= end:
-            break
-        end = nxt.end_sector
+        return []
+    sessions = _chain(source, 0, first)
+    # xorriso growing an image file: sessions start at 32, 64, ... each with
+    # its own descriptors, and sectors 16-31 hold a copy of the newest set.
+    if len(sessions) == 1 and source.sectors > GROWN_FIRST_SESSION + 17 \
+            and _looks_like_session(source, GROWN_FIRST_SESSION):
+        grown_first = read_descriptor_set(source, GROWN_FIRST_SESSION)
+        grown = _chain(source, GROWN_FIRST_SESSION, grown_first)
+        newest = read_descriptor_set(source, grown[-1]).primary
+        if newest is not None and newest.root_record == first.primary.root_record:
+            return grown
     return sessions
 
 
