@@ -13,3 +13,18 @@ def corpus(tmp_path_factory):
     """The interop corpus, built once per test session."""
     import corpus as corpus_mod
     return corpus_mod.build(str(tmp_path_factory.mktemp("corpus")))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_mount_left_behind(tmp_path_factory):
+    """Safety net behind the per-test fixtures: at the end of the session,
+    unmount any FUSE mount below pytest's temporary folder."""
+    base = str(tmp_path_factory.getbasetemp())
+    yield
+    from mountutil import unmount
+    with open("/proc/mounts") as f:
+        leftovers = [line.split()[1] for line in f
+                     if line.split()[2].startswith("fuse") and line.split()[1].startswith(base)]
+    for path in leftovers:
+        unmount(path)
+    assert not leftovers, f"tests left mounts behind: {leftovers}"

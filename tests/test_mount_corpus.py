@@ -84,6 +84,7 @@ def test_rock_ridge_details(corpus, tmp_path):
             c = os.lstat(mnt / "hardlink-elsewhere")
             assert a.st_ino == b.st_ino == c.st_ino, name
             assert a.st_nlink == 3
+            assert a.st_blocks == (a.st_size + 511) // 512
             dev = os.lstat(mnt / "dev" / "loop0")
             assert stat.S_ISBLK(dev.st_mode)
             assert (os.major(dev.st_rdev), os.minor(dev.st_rdev)) == (7, 0)

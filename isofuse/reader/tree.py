@@ -90,6 +90,7 @@ class TreeReader:
         self._listings = LRUCache(options.directory_cache_entries,
                                   cost=lambda entry: len(entry[0]) + 1)
         self._reported = set()
+        self.directories_parsed = 0  # for tests and benchmarks: laziness shows here
         self.root = self._make_root(root_record)
 
     # ---- error reporting -------------------------------------------------
@@ -265,6 +266,7 @@ class TreeReader:
         return cached
 
     def _parse_directory(self, directory):
+        self.directories_parsed += 1
         sector, length = directory.extents[0]
         where = f"directory {directory.name.decode('utf-8', 'replace') or '/'}"
         data = self._read_extent(sector, length, where)
