@@ -19,7 +19,8 @@ image and the source tree (asserted below, so a change gets noticed):
 * genisoimage relocates directories deeper than 8 levels into "rr_moved" and
   leaves that directory visible; xorriso does not.
 * Without Rock Ridge (norock) the kernel shows the Joliet tree: no symlinks or
-  FIFOs (xorriso leaves them out of Joliet), names cut to 64 characters, every
+  FIFOs (xorriso leaves them out of Joliet), long names cut (xorriso 1.5.4:
+  to 65 characters, keeping the extension), every
   file and directory mode 0555, uid/gid 0, nlink 1.  Without Joliet too, it
   shows the ISO 9660 level 1 names, lower-cased by map=normal (8.3, "_" for
   other characters); symlinks and FIFOs appear as empty files.
@@ -132,7 +133,9 @@ def test_kernel_listing_joliet_and_plain(tree, kernel_views):
                 if r["type"] in "fd" and all(len(c) <= 64 for c in p.split("/"))}
     long = [p for p in jol if p not in src]
     assert set(jol) - set(long) == expected
-    assert len(long) == 1 and len(long[0]) <= 64 and long[0].startswith("xxx")
+    # xorriso cuts the 154-character name to 61 + ".txt" (65) characters
+    assert len(long) == 1 and len(long[0]) <= 66 and long[0].startswith("xxx")
+    assert long[0].endswith(".txt")
     for path in expected:
         assert jol[path]["type"] == src[path]["type"]
         assert jol[path]["sha256"] == src[path]["sha256"]
@@ -195,15 +198,15 @@ def test_time_limit_kills_stuck_guest(tmp_path):
     share = tmp_path / "share"
     share.mkdir()
     start = time.monotonic()
-    proc = run_vm_cli("run", "--busybox", "--timeout", "25", "--share",
+    proc = run_vm_cli("run", "--busybox", "--timeout", "20", "--share",
                       str(share), "--", "sh", "-c",
                       "touch %s/started; sleep 1000" % share)
     elapsed = time.monotonic() - start
     assert proc.returncode == 124, proc.stderr
-    assert "did not finish within 25s" in proc.stderr
+    assert "did not finish within 20s" in proc.stderr
     assert "Traceback" not in proc.stderr
     assert (share / "started").exists()
-    assert elapsed < 45
+    assert elapsed < 40
     assert running_guests() == []
 
 

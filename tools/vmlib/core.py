@@ -2,8 +2,9 @@
 
 Layout of the cache folder ($ISOFUSE_VM_CACHE or ~/.cache/isofuse-vm):
 
-    debs/                     downloaded linux-image-*.deb files
-    kernel/<version>/         the unpacked kernel package (+ depmod output)
+    debs/                     linux-image-*.deb while downloading (removed)
+    kernel/<version>/         the unpacked kernel package (+ depmod output),
+                              pruned to vmlinuz and the modules the guest loads
     kernel/current            name of the kernel version in use
     initramfs-<hash>.cpio     the guest's initramfs; <hash> covers its inputs
     lock                      flock()ed while setting up
@@ -240,12 +241,29 @@ def _download_kernel(cache, quiet=False):
         raise VMError("no boot/vmlinuz-%s in %s" % (version, deb))
     base = os.path.dirname(os.path.dirname(os.path.dirname(moddir)))
     _run([find_depmod(), "-b", base, version])
+    _prune(tmp, version)
     shutil.rmtree(dest, ignore_errors=True)
     os.rename(tmp, dest)
-    for f in os.listdir(debs):       # keep only what is in use
-        if f.endswith(".deb") and os.path.join(debs, f) not in (meta, deb):
-            os.unlink(os.path.join(debs, f))
+    shutil.rmtree(debs, ignore_errors=True)    # ~70 MB, fetched again on demand
     return version
+
+
+def _prune(root, version):
+    """Keep only the kernel image and the modules the guest loads (the whole
+    package is ~400 MB unpacked, what is kept ~15 MB)."""
+    moddir = _module_dir(root, version)
+    keep = {os.path.join(moddir, rel) for rel in _module_order(moddir, GUEST_MODULES)}
+    for dirpath, dirnames, filenames in os.walk(moddir, topdown=False):
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if re.search(r"\.ko(\.\w+)?$", name) and path not in keep:
+                os.unlink(path)
+        if dirpath != moddir and not os.listdir(dirpath):
+            os.rmdir(dirpath)
+    for sub in ("usr", "lib", "etc"):   # firmware, docs, ... outside modules
+        top = os.path.join(root, sub)
+        if os.path.isdir(top) and not moddir.startswith(top + os.sep):
+            shutil.rmtree(top)
 
 
 def _module_dir(root, version):
@@ -263,8 +281,14 @@ def _current_kernel(cache):
     except OSError:
         return None
     root = os.path.join(cache, "kernel", version)
-    if (version and os.path.exists(os.path.join(root, "boot", "vmlinuz-" + version))
-            and _module_dir(root, version)):
+    moddir = _module_dir(root, version) if version else None
+    if not (moddir and os.path.exists(os.path.join(root, "boot", "vmlinuz-" + version))):
+        return None
+    try:    # all modules the guest needs still there (GUEST_MODULES may grow)
+        order = _module_order(moddir, GUEST_MODULES)
+    except (OSError, VMError):
+        return None
+    if all(os.path.exists(os.path.join(moddir, rel)) for rel in order):
         return version
     return None
 
@@ -313,7 +337,11 @@ def _mod_name(path):
 def _read_module(path):
     """Module contents, decompressed (busybox insmod takes plain .ko)."""
     if path.endswith(".xz"):
-        import lzma
+        try:
+            import lzma
+        except ImportError:       # python built without liblzma
+            return subprocess.run(["xz", "-dc", path], check=True,
+                                  stdout=subprocess.PIPE).stdout
         with lzma.open(path) as f:
             return f.read()
     if path.endswith(".gz"):
@@ -459,8 +487,20 @@ def _check_image(path):
 
 
 def _python_for_guest():
-    """The host's python3, as a path that also works inside the chroot."""
-    return os.path.realpath(sys.executable)
+    """The host's python3 (this interpreter; a venv's python stays the venv's),
+    valid inside the chroot unless it lives below /tmp or /run."""
+    return os.path.abspath(sys.executable)
+
+
+def _die_with_parent():
+    """preexec_fn: QEMU gets SIGKILL when the process that started it dies,
+    even if that one is killed without a chance to clean up."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)     # PR_SET_PDEATHSIG
+    except Exception:
+        pass
 
 
 def run_in_guest(command, images=(), share=(), chroot=True,
@@ -500,7 +540,8 @@ def run_in_guest(command, images=(), share=(), chroot=True,
         command = shlex.join([os.fspath(c) for c in command])
     cfg = setup(quiet=quiet)
 
-    ctl = tempfile.mkdtemp(prefix="isofuse-vm-")
+    _clean_stale_jobs()
+    ctl = tempfile.mkdtemp(prefix="isofuse-vm-%d-" % os.getpid())
     proc = None
     try:
         lines = ["VM_NCD=%d" % len(images), "VM_CHROOT=%d" % bool(chroot),
@@ -559,7 +600,8 @@ def run_in_guest(command, images=(), share=(), chroot=True,
         with open(qemu_err, "wb") as err:
             proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                     stdout=err, stderr=err,
-                                    start_new_session=True)
+                                    start_new_session=True,
+                                    preexec_fn=_die_with_parent)
             try:
                 proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
@@ -599,6 +641,22 @@ def run_in_guest(command, images=(), share=(), chroot=True,
         if proc is not None and proc.poll() is None:
             _kill(proc)
         shutil.rmtree(ctl, ignore_errors=True)
+
+
+def _clean_stale_jobs():
+    """Remove control folders of runs whose process was killed (SIGKILL
+    leaves no chance to clean up; their QEMU died with them)."""
+    tmp = tempfile.gettempdir()
+    for name in os.listdir(tmp):
+        m = re.fullmatch(r"isofuse-vm-(\d+)-\w+", name)
+        if not m:
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(os.path.join(tmp, name), ignore_errors=True)
+        except OSError:
+            pass
 
 
 def _kill(proc):
