@@ -494,12 +494,11 @@ class TestIterRecords:
         assert errors == [len(record(b"A;1"))]
 
     def test_record_across_sector_boundary_reported(self):
-        filler = record(b"X" * 200 + b";1")
-        s0 = b""
-        while len(s0) + len(filler) <= 2048:
-            s0 += filler
+        filler = record(b"X" * 200 + b";1")          # 236 bytes
+        s0 = filler * 8 + record(b"Y" * 115 + b";1")  # 1888 + 150 = 2038
+        assert len(s0) == 2038
         # a record starting 10 bytes before the end of sector 0 crosses it
-        s0 = s0.ljust(2038, b"\x00") + record(b"CROSS;1")[:10]
+        s0 += record(b"CROSS;1")[:10]
         s1 = record(b"NEXT;1")
         data = s0 + s1.ljust(2048, b"\x00")
         errors = []
@@ -602,6 +601,23 @@ class TestSusp:
         assert [e.signature for e in got] == [b"NM"]
         assert len(errors) == 1
 
+    def test_genisoimage_sl_length_modulo_256(self):
+        # genisoimage stores an SL entry longer than 255 bytes with its length
+        # modulo 256; the component walk finds the real end.
+        comps = bytes([0, 250]) + b"a" * 250 + bytes([0, 40]) + b"b" * 40
+        raw = b"SL" + bytes([(5 + len(comps)) % 256, 1, 0]) + comps
+        assert len(raw) == 299
+        area = raw + bytes(20)
+        got = list(susp.iter_entries(area))
+        assert [len(e.data) for e in got] == [299]
+        assert rockridge.collect(got).symlink == b"a" * 250 + b"/" + b"b" * 40
+
+    def test_honest_sl_length_unchanged(self):
+        area = entry(b"SL", b"\x00" + bytes([0, 3]) + b"abc") + entry(b"NM", b"\x00n")
+        got = list(susp.iter_entries(area))
+        assert [e.signature for e in got] == [b"SL", b"NM"]
+        assert len(got[0].data) == 10
+
     def test_short_tail_ignored(self):
         # fewer than 4 bytes cannot be an entry (padding byte of an odd area)
         assert [e.signature for e in susp.iter_entries(entry(b"RE", b"") + b"\x00")] == [b"RE"]
@@ -666,6 +682,24 @@ class TestRockRidge:
         # (8 << 8) | 1: the old Linux encoding a zero high half often carries
         rr = rockridge.collect(rr_entries(entry(b"PN", both32(0) + both32(0x0801))))
         assert os.major(rr.rdev) == 8 and os.minor(rr.rdev) == 1
+
+    def test_pn_garbage_halves_are_an_error_not_a_crash(self):
+        # both halves 0xFFFFFFFF used to raise OverflowError out of collect()
+        c = rockridge.collector()
+        for e in rr_entries(entry(b"PN", both32(0xFFFFFFFF) + both32(0xFFFFFFFF)),
+                            nm(b"dev")):
+            c.add(e)
+        rr = c.result()
+        assert rr.rdev is None and rr.name == b"dev"
+        assert len(c.errors) == 1
+        c = rockridge.collector()
+        c.add(rr_entries(entry(b"PN", both32(1) + both32(0x80000000)))[0])
+        assert c.result().rdev is None and c.errors
+
+    def test_pn_short(self):
+        c = rockridge.collector()
+        c.add(rr_entries(entry(b"PN", both32(1)))[0])
+        assert c.result().rdev is None and c.errors
 
     def test_sl_multi_component(self):
         rr = rockridge.collect(rr_entries(sl([(0, b"usr"), (0, b"share"), (0, b"doc")])))
@@ -985,3 +1019,39 @@ class TestNames:
     def test_joliet_odd_length_and_lone_surrogate_do_not_crash(self):
         assert names.joliet_name(b"\x00a\x00") == b"a"
         assert names.joliet_name(b"\xd8\x00\x00b")  # replaced, not raised
+
+
+# ---- garbage in, FormatError (or a value) out: never another exception -------------------
+
+def test_decoders_only_raise_format_error():
+    import random
+    rnd = random.Random(20261127)
+    sigs = [b"PX", b"PN", b"SL", b"NM", b"TF", b"CL", b"PL", b"RE", b"ZF", b"SP",
+            b"CE", b"ER", b"ST"]
+    for _ in range(3000):
+        area = b""
+        for _ in range(rnd.randint(1, 4)):
+            body = rnd.randbytes(rnd.randint(0, 40))
+            length = 4 + len(body) if rnd.random() < 0.8 else rnd.randint(0, 255)
+            area += rnd.choice(sigs) + bytes([length, 1]) + body
+        errors = []
+        entries = list(susp.iter_entries(area, on_error=errors.append))
+        c = rockridge.collector()
+        for e in entries:
+            c.add(e)
+            for decode in (susp.decode_ce, susp.decode_sp, susp.decode_er):
+                try:
+                    decode(e)
+                except FormatError:
+                    pass
+        c.result()
+        list(dirrecord.iter_records(rnd.randbytes(rnd.randint(0, 300)),
+                                    on_error=lambda off, exc: None))
+        for fn, raw in ((dates.decode_binary_date, rnd.randbytes(7)),
+                        (names.plain_name, rnd.randbytes(rnd.randint(0, 12))),
+                        (names.joliet_name, rnd.randbytes(rnd.randint(0, 12))),
+                        (zisofs.decode_header, ZMAGIC + rnd.randbytes(8))):
+            try:
+                fn(raw)
+            except FormatError:
+                pass

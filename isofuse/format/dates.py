@@ -88,3 +88,21 @@ def format_iso_time(seconds):
     if seconds is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def encode_text_date(seconds):
+    """§8.4.26.1 17-byte form in GMT; None gives "not specified" (all zero
+    digits and a zero offset)."""
+    import time
+    if seconds is None:
+        return b"0" * 16 + b"\x00"
+    t = time.gmtime(seconds)
+    if not 1 <= t.tm_year <= 9999:
+        raise FormatError(f"year {t.tm_year} cannot be stored in a 17-byte date")
+    return (b"%04d%02d%02d%02d%02d%02d00" % (t.tm_year, t.tm_mon, t.tm_mday,
+                                             t.tm_hour, t.tm_min, t.tm_sec)) + b"\x00"
+
+
+def clamp_binary_seconds(seconds):
+    """Keep a time inside what the 7-byte form can hold (1900..2155)."""
+    return min(max(seconds, -2208988800), 5948150399)

@@ -37,6 +37,8 @@ NM_PARENT = 0x04
 
 RRIP_IDENTIFIERS = ("RRIP_1991A", "IEEE_P1282", "IEEE_1282")
 
+MAX_DEV_PART = 0x7FFFFFFF  # largest major/minor os.makedev accepts (C int)
+
 _ROOT = object()  # marker for an SL root component
 
 
@@ -92,6 +94,10 @@ def _pn(rr, d):
     if len(d) < 20:
         raise FormatError("PN entry too short")
     high, low = numbers.u733(d, 4), numbers.u733(d, 12)
+    if high > MAX_DEV_PART or (high != 0 and low > MAX_DEV_PART):
+        # Garbage halves: os.makedev takes C ints and would raise
+        # OverflowError out of the collector, losing the whole directory.
+        raise FormatError(f"PN device number {high}:{low} out of range")
     if high == 0:
         rr.rdev = os.makedev(os.major(low), os.minor(low))
     else:
@@ -257,3 +263,117 @@ def collector():
     """A collector to feed entries one by one (continuation areas arrive
     later than the record's own area)."""
     return _Collector()
+
+
+# ---- encoders (RRIP 1.12 §4.1) ----------------------------------------------------------
+
+def _entry(signature, payload):
+    from .susp import encode_entry
+    return encode_entry(signature, payload)
+
+
+def encode_px(mode, nlink, uid, gid, serial=None):
+    """§4.1.1; the serial number (file serial, RRIP 1.12) makes it 44 bytes."""
+    from .numbers import pack_733
+    payload = pack_733(mode) + pack_733(nlink) + pack_733(uid) + pack_733(gid)
+    if serial is not None:
+        payload += pack_733(serial)
+    return _entry(b"PX", payload)
+
+
+def encode_pn(rdev):
+    """§4.1.2: major in the high half, minor in the low half (what Linux and
+    the kernel's reader expect for every device number)."""
+    from .numbers import pack_733
+    return _entry(b"PN", pack_733(os.major(rdev)) + pack_733(os.minor(rdev)))
+
+
+def encode_tf(modify, access, attributes):
+    """§4.1.6: modify, access and attribute-change times, 7-byte form."""
+    from .dates import clamp_binary_seconds, encode_binary_date
+    stamps = b"".join(encode_binary_date(clamp_binary_seconds(t))
+                      for t in (modify, access, attributes))
+    return _entry(b"TF", bytes((TF_MODIFY | TF_ACCESS | TF_ATTRIBUTES,)) + stamps)
+
+
+MAX_PAYLOAD = 250  # keeps every entry within SUSP's 255-byte length
+
+
+def encode_nm(name):
+    """§4.1.4: the name, split over several NM entries (CONTINUE flag) when
+    it is longer than one entry holds."""
+    chunks = [name[i:i + MAX_PAYLOAD] for i in range(0, len(name), MAX_PAYLOAD)] or [b""]
+    return [_entry(b"NM", bytes((NM_CONTINUE if i < len(chunks) - 1 else 0,)) + chunk)
+            for i, chunk in enumerate(chunks)]
+
+
+def _components(target):
+    """(flags, content) per path component (§4.1.3.1)."""
+    parts = target.split(b"/")
+    comps = []
+    if target.startswith(b"/"):
+        comps.append((SL_ROOT, b""))
+        parts = parts[1:]
+        if parts == [b""]:
+            return comps  # "/" alone
+    for part in parts:
+        if part == b".":
+            comps.append((SL_CURRENT, b""))
+        elif part == b"..":
+            comps.append((SL_PARENT, b""))
+        elif part == b"" :
+            # An empty component ("a//b", or a trailing "/"): recorded as an
+            # empty plain component; readers join components with "/".
+            comps.append((0, b""))
+        else:
+            while len(part) > 248:
+                comps.append((SL_CONTINUE, part[:248]))
+                part = part[248:]
+            comps.append((0, part))
+    return comps
+
+
+def encode_sl(target):
+    """§4.1.3: the target as components in as many SL entries as needed; an
+    entry whose last component goes on in the next carries flag 1."""
+    entries = []
+    body = b""
+    for flags, content in _components(target):
+        comp = bytes((flags, len(content))) + content
+        if len(body) + len(comp) > MAX_PAYLOAD - 1:
+            entries.append(body)
+            body = b""
+        body += comp
+    entries.append(body)
+    out = []
+    for i, body in enumerate(entries):
+        more = i < len(entries) - 1
+        out.append(_entry(b"SL", bytes((1 if more else 0,)) + body))
+    return out
+
+
+def encode_cl(location):
+    from .numbers import pack_733
+    return _entry(b"CL", pack_733(location))
+
+
+def encode_pl(location):
+    from .numbers import pack_733
+    return _entry(b"PL", pack_733(location))
+
+
+def encode_re():
+    return _entry(b"RE", b"")
+
+
+ER_RRIP_110 = ("RRIP_1991A",
+               "THE ROCK RIDGE INTERCHANGE PROTOCOL PROVIDES SUPPORT FOR POSIX "
+               "FILE SYSTEM SEMANTICS",
+               "PLEASE CONTACT DISC PUBLISHER FOR SPECIFICATION SOURCE.  SEE "
+               "PUBLISHER IDENTIFIER IN PRIMARY VOLUME DESCRIPTOR FOR CONTACT "
+               "INFORMATION.")
+ER_RRIP_112 = ("IEEE_P1282",
+               "THE IEEE P1282 PROTOCOL PROVIDES SUPPORT FOR POSIX FILE SYSTEM "
+               "SEMANTICS.",
+               "PLEASE CONTACT THE IEEE STANDARDS DEPARTMENT, PISCATAWAY, NJ, USA "
+               "FOR THE P1282 SPECIFICATION.")

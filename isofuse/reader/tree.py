@@ -139,8 +139,12 @@ class TreeReader:
 
     def _make_root(self, root_record):
         record = dr.decode_record(root_record, 0)
+        if record.data_start * SECTOR + record.data_length > self.source.size:
+            raise CorruptEntry(f"root directory at sector {record.data_start} lies "
+                               "beyond the end of the image (truncated?)")
         # The root's attributes are those of its own "." record, as in the
-        # kernel (the descriptor's copy has no System Use area).
+        # kernel (the descriptor's copy has no System Use area); a damaged
+        # "." falls back to the descriptor's copy.
         try:
             dot = self._self_record(record.data_start, "root directory")
         except CorruptEntry:
