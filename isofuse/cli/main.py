@@ -12,13 +12,14 @@ import sys
 
 from .. import __version__
 from . import info as info_cmd
+from . import master as master_cmd
 from . import mount as mount_cmd
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
-SUBCOMMANDS = ("mount", "info")
+SUBCOMMANDS = ("mount", "info", "master")
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -36,6 +37,7 @@ def build_parser():
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     mount_cmd.add_parser(sub)
     info_cmd.add_parser(sub)
+    master_cmd.add_parser(sub)
     return parser
 
 
@@ -52,6 +54,8 @@ def main(argv=None):
         return EXIT_USAGE
     level = logging.DEBUG if getattr(args, "debug", False) else logging.WARNING
     logging.basicConfig(level=level, format="isofuse: %(levelname)s: %(message)s")
+    if args.command == "master":
+        return args.run(args, argv[1:])
     return args.run(args)
 
 

@@ -167,3 +167,79 @@ def decode_boot_record(sector):
         catalog = numbers.u731(sector, 71)
     return BootRecord(system_id=system_id, boot_id=bytes(sector[39:71]),
                       catalog_sector=catalog)
+
+
+# ---- encoders ------------------------------------------------------------------------------
+
+def _field(text, size, ucs2=False, filler=b" "):
+    raw = text.encode("utf-16-be") if ucs2 else text.encode("latin-1", "replace")
+    if ucs2 and len(raw) > size:
+        raw = raw[:size - size % 2]
+    raw = raw[:size]
+    if ucs2:
+        # UCS-2 fields are padded with UCS-2 spaces (00 20).
+        pad = size - len(raw)
+        return raw + b"\x00\x20" * (pad // 2) + b"\x00" * (pad % 2)
+    return raw + filler * (size - len(raw))
+
+
+def encode_volume_descriptor(vd_type, version, *, system_id, volume_id, volume_space_size,
+                             path_table_size, l_path_table, m_path_table, root_record,
+                             volume_set_id="", publisher_id="", preparer_id="",
+                             application_id="", copyright_file_id="", abstract_file_id="",
+                             bibliographic_file_id="", created=None, modified=None,
+                             expires=None, effective=None, escape_sequences=b"",
+                             file_structure_version=1):
+    """A primary (§8.4) or supplementary/enhanced (§8.5) descriptor sector."""
+    from .dates import encode_text_date
+    from .numbers import pack_723, pack_731, pack_732, pack_733
+    ucs2 = bool(escape_sequences)
+    sector = bytearray(SECTOR_SIZE)
+    sector[0] = vd_type
+    sector[1:6] = STANDARD_ID
+    sector[6] = version
+    sector[8:40] = _field(system_id, 32, ucs2)
+    sector[40:72] = _field(volume_id, 32, ucs2)
+    sector[80:88] = pack_733(volume_space_size)
+    sector[88:120] = escape_sequences.ljust(32, b"\x00")
+    sector[120:124] = pack_723(1)                  # volume set size
+    sector[124:128] = pack_723(1)                  # volume sequence number
+    sector[128:132] = pack_723(SECTOR_SIZE)
+    sector[132:140] = pack_733(path_table_size)
+    sector[140:144] = pack_731(l_path_table)
+    sector[148:152] = pack_732(m_path_table)
+    sector[156:190] = root_record
+    sector[190:318] = _field(volume_set_id, 128, ucs2)
+    sector[318:446] = _field(publisher_id, 128, ucs2)
+    sector[446:574] = _field(preparer_id, 128, ucs2)
+    sector[574:702] = _field(application_id, 128, ucs2)
+    sector[702:739] = _field(copyright_file_id, 37, ucs2)
+    sector[739:776] = _field(abstract_file_id, 37, ucs2)
+    sector[776:813] = _field(bibliographic_file_id, 37, ucs2)
+    sector[813:830] = encode_text_date(created)
+    sector[830:847] = encode_text_date(modified)
+    sector[847:864] = encode_text_date(expires)
+    sector[864:881] = encode_text_date(effective)
+    sector[881] = file_structure_version
+    return bytes(sector)
+
+
+def encode_boot_record(catalog_sector):
+    """§8.2 boot record for El Torito (El Torito §2.0)."""
+    from .numbers import pack_731
+    sector = bytearray(SECTOR_SIZE)
+    sector[0] = TYPE_BOOT_RECORD
+    sector[1:6] = STANDARD_ID
+    sector[6] = 1
+    sector[7:7 + len(ELTORITO_SYSTEM_ID)] = ELTORITO_SYSTEM_ID
+    sector[71:75] = pack_731(catalog_sector)
+    return bytes(sector)
+
+
+def encode_terminator():
+    """§8.3 volume descriptor set terminator."""
+    sector = bytearray(SECTOR_SIZE)
+    sector[0] = TYPE_TERMINATOR
+    sector[1:6] = STANDARD_ID
+    sector[6] = 1
+    return bytes(sector)

@@ -124,3 +124,30 @@ def iter_records(extent_bytes, sector_size=2048, on_error=None):
             pos += length
 
 
+
+
+def encode_record(extent, data_length, date7, flags, identifier, system_use=b"",
+                  volume_sequence=1):
+    """§9.1: one directory record.  ``date7`` is the 7-byte recording date.
+
+    The System Use area is padded to an even record length (as mkisofs and
+    libisofs do); a record longer than 255 bytes cannot exist.
+    """
+    from .numbers import pack_723, pack_733
+    name_length = len(identifier)
+    pad = b"\x00" if name_length % 2 == 0 else b""
+    length = 33 + name_length + len(pad) + len(system_use)
+    if length % 2:
+        system_use += b"\x00"
+        length += 1
+    if length > 255:
+        raise FormatError(f"directory record of {length} bytes (at most 255)")
+    return b"".join((bytes((length, 0)), pack_733(extent), pack_733(data_length),
+                     date7, bytes((flags, 0, 0)), pack_723(volume_sequence),
+                     bytes((name_length,)), identifier, pad, system_use))
+
+
+def record_length(identifier_length, system_use_length):
+    """The length encode_record will produce, without encoding."""
+    length = 33 + identifier_length + (1 - identifier_length % 2) + system_use_length
+    return length + (length % 2)

@@ -99,3 +99,40 @@ def decode_catalog(data):
         if header[0] == HEADER_LAST:
             break
     return catalog
+
+
+# ---- encoders ----------------------------------------------------------------------------
+
+def _entry_bytes(entry):
+    return struct.pack("<BBHBBHI20x", BOOTABLE if entry.bootable else 0, entry.media_type,
+                       entry.load_segment, entry.system_type, 0, entry.sector_count,
+                       entry.load_rba)
+
+
+def encode_catalog(entries, id_string=b""):
+    """A catalog sector: validation entry for the first entry's platform,
+    the default entry, then one section per further platform (0x91 last)."""
+    if not entries:
+        raise FormatError("a boot catalog needs at least one entry")
+    first = entries[0]
+    validation = bytearray(struct.pack("<BBH24sH", HEADER_VALIDATION, first.platform, 0,
+                                       id_string[:24].ljust(24, b"\x00"), 0) + b"\x55\xaa")
+    words = struct.unpack("<16H", bytes(validation))
+    checksum = (-sum(words)) & 0xFFFF
+    validation[28:30] = struct.pack("<H", checksum)
+    out = bytearray(validation) + _entry_bytes(first)
+    rest = entries[1:]
+    sections = []
+    for entry in rest:
+        if sections and sections[-1][0] == entry.platform:
+            sections[-1][1].append(entry)
+        else:
+            sections.append((entry.platform, [entry]))
+    for i, (platform, group) in enumerate(sections):
+        header = HEADER_LAST if i == len(sections) - 1 else HEADER_MORE
+        out += struct.pack("<BBH28s", header, platform, len(group), b"")
+        for entry in group:
+            out += _entry_bytes(entry)
+    if len(out) > 2048:
+        raise FormatError("too many boot entries for one catalog sector")
+    return bytes(out.ljust(2048, b"\x00"))

@@ -77,3 +77,19 @@ def pack_723(value):
 
 def pack_733(value):
     return _U32LE.pack(value) + _U32BE.pack(value)
+
+
+def pack_731(value):
+    return _U32LE.pack(value)
+
+
+def pack_732(value):
+    return _U32BE.pack(value)
+
+
+def pack_721(value):
+    return _U16LE.pack(value)
+
+
+def pack_722(value):
+    return _U16BE.pack(value)

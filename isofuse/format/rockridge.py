@@ -282,10 +282,13 @@ def encode_px(mode, nlink, uid, gid, serial=None):
 
 
 def encode_pn(rdev):
-    """§4.1.2: major in the high half, minor in the low half (what Linux and
-    the kernel's reader expect for every device number)."""
+    """§4.1.2 as libisofs writes it: the Linux dev_t split into its high and
+    low 32 bits.  xorriso reads this back exactly, and so does the kernel
+    for majors below 4096 and minors below 256 (it reads a zero high half as
+    the old 16-bit encoding); genisoimage's major/minor split is read right
+    by the kernel but not by xorriso."""
     from .numbers import pack_733
-    return _entry(b"PN", pack_733(os.major(rdev)) + pack_733(os.minor(rdev)))
+    return _entry(b"PN", pack_733(rdev >> 32) + pack_733(rdev & 0xFFFFFFFF))
 
 
 def encode_tf(modify, access, attributes):

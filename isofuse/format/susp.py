@@ -152,3 +152,30 @@ def root_sharing_protocol(system_use):
                 return None
         return None
     return None
+
+
+# ---- encoders ------------------------------------------------------------------------
+
+def encode_entry(signature, payload, version=1):
+    length = 4 + len(payload)
+    if length > 255:
+        raise FormatError(f"SUSP entry {signature!r} of {length} bytes (at most 255)")
+    return signature + bytes((length, version)) + payload
+
+
+def encode_sp(skip_length=0):
+    return encode_entry(b"SP", SP_CHECK + bytes((skip_length,)))
+
+
+def encode_ce(block, offset, length):
+    from .numbers import pack_733
+    return encode_entry(b"CE", pack_733(block) + pack_733(offset) + pack_733(length))
+
+
+CE_LENGTH = 28
+
+
+def encode_er(identifier, descriptor, source, version=1):
+    ident, desc, src = (t.encode("latin-1") for t in (identifier, descriptor, source))
+    return encode_entry(b"ER", bytes((len(ident), len(desc), len(src), version))
+                        + ident + desc + src)

@@ -1,0 +1,162 @@
+"""The trees recorded on the disc, projected from one source tree.
+
+The ISO 9660 tree (also carrying Rock Ridge) has translated names and, with
+Rock Ridge, directories deeper than 8 levels moved to ``rr_moved`` (RRIP
+§4.1.5: a CL placeholder stays at the original place, the moved directory
+carries RE, its ".." carries PL).  The Joliet tree keeps the source's shape
+with UTF-16 names.  Both point at the same file data.
+"""
+
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from . import naming
+from .options import (DEEP_ALLOW, DEEP_DROP, DEEP_ERROR, DEEP_RELOCATE, MAX_ISO_LEVELS)
+from .sourcetree import new_directory
+
+RR_MOVED = b"rr_moved"
+
+
+class TreeError(Exception):
+    """The tree cannot be recorded with the chosen options."""
+
+
+@dataclass(eq=False)
+class DiscEntry:
+    node: object                      # sourcetree.Node
+    identifier: bytes                 # the recorded file identifier
+    is_dir: bool
+    parent: Optional["DiscEntry"] = None
+    children: List["DiscEntry"] = field(default_factory=list)
+    level: int = 1                    # the root is level 1 (§6.8.2.1)
+    relocated_to: Optional["DiscEntry"] = None    # CL placeholder -> moved dir
+    placeholder: Optional["DiscEntry"] = None     # moved dir -> its CL placeholder
+    # filled by the layout
+    extent: int = 0
+    size: int = 0
+    number: int = 0                   # path table directory number
+    records: Optional[list] = None
+
+    @property
+    def is_placeholder(self):
+        return self.relocated_to is not None
+
+    @property
+    def is_relocated(self):
+        return self.placeholder is not None
+
+
+def _max_dir_depth(root):
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        node, level = stack.pop()
+        deepest = max(deepest, level)
+        for child in node.children.values():
+            if child.is_dir:
+                stack.append((child, level + 1))
+    return deepest
+
+
+def build_iso_tree(root, options, warn):
+    rules = options.names
+    policy = options.deep_policy
+    limit_levels = rules.level < 4 and policy != DEEP_ALLOW
+    needs_relocation = limit_levels and _max_dir_depth(root) > MAX_ISO_LEVELS
+    if needs_relocation and policy == DEEP_ERROR:
+        raise TreeError("the tree is deeper than the 8 directory levels ISO 9660 allows; "
+                        "use Rock Ridge (-R/-r) to relocate deep directories, -D to "
+                        "record them anyway, or --drop-deep to leave them out")
+    disc_root = DiscEntry(node=root, identifier=b"\x00", is_dir=True, level=1)
+    rr_moved = None
+    moved = []
+    if needs_relocation and policy == DEEP_RELOCATE:
+        rr_node = new_directory(RR_MOVED, root.mtime)
+        rr_node.parent = root
+        rr_moved = DiscEntry(node=rr_node, identifier=b"", is_dir=True, level=2,
+                             parent=disc_root)
+
+    stack = [disc_root]
+    while stack:
+        dentry = stack.pop()
+        kids = list(dentry.node.children.values())
+        extra = [rr_moved] if (dentry is disc_root and rr_moved is not None) else []
+        idents = naming.assign_iso_names(
+            [(k.name, k.is_dir) for k in kids] + [(RR_MOVED, True) for _ in extra], rules)
+        for kid, ident in zip(kids, idents):
+            entry = DiscEntry(node=kid, identifier=ident, is_dir=kid.is_dir,
+                              parent=dentry, level=dentry.level + (1 if kid.is_dir else 0))
+            if kid.is_dir and limit_levels and entry.level > MAX_ISO_LEVELS:
+                if policy == DEEP_DROP:
+                    warn(f"left out (deeper than 8 levels): "
+                         f"{kid.path_on_disc().decode(errors='replace')}")
+                    continue
+                # RRIP §4.1.5.1: a placeholder here, the directory in rr_moved.
+                real = DiscEntry(node=kid, identifier=b"", is_dir=True, parent=rr_moved,
+                                 level=rr_moved.level + 1, placeholder=entry)
+                entry.is_dir = False
+                entry.relocated_to = real
+                entry.level = dentry.level
+                moved.append(real)
+                dentry.children.append(entry)
+                stack.append(real)
+                continue
+            dentry.children.append(entry)
+            if kid.is_dir:
+                stack.append(entry)
+        for entry, ident in zip(extra, idents[len(kids):]):
+            entry.identifier = ident
+            dentry.children.append(entry)
+        dentry.children.sort(key=lambda e: naming.iso_sort_key(e.identifier))
+    if rr_moved is not None:
+        idents = naming.assign_iso_names([(m.node.name, True) for m in moved], rules)
+        for entry, ident in zip(moved, idents):
+            entry.identifier = ident
+        rr_moved.children = sorted(moved, key=lambda e: naming.iso_sort_key(e.identifier))
+        _fix_levels(rr_moved)
+    return disc_root
+
+
+def _fix_levels(rr_moved):
+    """Moved directories sit at level 3; their subtrees follow."""
+    stack = [rr_moved]
+    while stack:
+        entry = stack.pop()
+        for child in entry.children:
+            if child.is_dir:
+                child.level = entry.level + 1
+                stack.append(child)
+
+
+def build_joliet_tree(root, options):
+    disc_root = DiscEntry(node=root, identifier=b"\x00", is_dir=True, level=1)
+    stack = [disc_root]
+    while stack:
+        dentry = stack.pop()
+        kids = list(dentry.node.children.values())
+        names = naming.assign_joliet_names([(k.name, k.is_dir) for k in kids],
+                                           options.joliet_long)
+        for kid, name in zip(kids, names):
+            entry = DiscEntry(node=kid, identifier=naming.joliet_identifier(name),
+                              is_dir=kid.is_dir, parent=dentry, level=dentry.level + 1)
+            dentry.children.append(entry)
+            if kid.is_dir:
+                stack.append(entry)
+        dentry.children.sort(key=lambda e: e.identifier)
+    return disc_root
+
+
+def directories_in_path_table_order(root):
+    """ECMA-119 §6.9.1: by level, then parent's number, then identifier --
+    a breadth-first walk over sorted children.  Numbers the directories."""
+    order = [root]
+    root.number = 1
+    i = 0
+    while i < len(order):
+        entry = order[i]
+        for child in entry.children:
+            if child.is_dir:
+                order.append(child)
+                child.number = len(order)
+        i += 1
+    return order

@@ -1,0 +1,582 @@
+"""Layout: every sector of the image decided before any byte is written.
+
+Order on the disc (sectors):
+
+    0-15      system area (zeros)
+    16 ...    primary descriptor, [El Torito boot record], [Joliet SVD],
+              [ISO 9660:1999 enhanced descriptor], terminator
+              [boot catalog]
+              path tables: ISO L, ISO M, [Joliet L, Joliet M]
+              ISO directories (path table order), Rock Ridge continuation areas
+              [Joliet directories]
+              file data, each file from a sector boundary (hard links once,
+              empty files and symlinks none)
+              padding (150 sectors unless told otherwise)
+
+Sizes depend only on names and System Use contents, never on locations
+(CE, CL and PL entries have fixed sizes), so one sizing pass fixes the
+layout and one encoding pass fills the locations in.
+"""
+
+import os
+import stat
+import struct
+import time
+from dataclasses import dataclass
+from typing import List, Optional
+
+from ..format import dirrecord as dr
+from ..format import descriptors as vd
+from ..format import eltorito, pathtable, susp
+from ..format.dates import clamp_binary_seconds, encode_binary_date
+from .isotree import (build_iso_tree, build_joliet_tree, directories_in_path_table_order)
+from .options import MasterOptions
+from .rockridge_writer import RockRidgeWriter, entry_size, resolve
+
+SECTOR = 2048
+SYSTEM_AREA_SECTORS = 16
+MAX_EXTENT_BYTES = 0xFFFFF800       # ECMA-119 §9.1.4 733 field, sector aligned
+MAX_RECORD = 255
+
+
+class LayoutError(Exception):
+    """The tree cannot become an image with these options (message says why)."""
+
+
+def sectors_for(size):
+    return (size + SECTOR - 1) // SECTOR
+
+
+@dataclass
+class DataItem:
+    """A run of file data in the image: ``size`` bytes from ``path`` (or
+    from ``data``) at sector ``sector``; the rest of its last sector is zero."""
+    sector: int
+    size: int
+    path: Optional[str] = None
+    data: Optional[bytes] = None
+    patch_offset: int = 0          # boot-info-table: bytes replaced in the data
+    patch: bytes = b""
+    source_size: int = 0           # the size the file had when scanned
+
+    @property
+    def start(self):
+        return self.sector * SECTOR
+
+    @property
+    def end(self):
+        return self.start + self.size
+
+
+@dataclass
+class _Record:
+    identifier: bytes
+    flags: int
+    target: object          # DiscEntry whose extent/size the record carries, or None
+    extent: int             # for file records: data extent (set later)
+    length: int
+    date: int
+    inline: list            # SU entries in the record
+    overflow: list          # SU entries in a continuation area (after a CE)
+    ce_location: tuple = None
+    part: int = 0           # which extent of a multi-extent file
+
+
+class Layout:
+    def __init__(self, root, options: MasterOptions, warn=None):
+        self.root_node = root
+        self.options = options
+        self.warnings = []
+        self._warn = warn or self.warnings.append
+        self.fixed_time = options.source_date_epoch
+        self.volume_time = options.source_date_epoch if options.source_date_epoch is not None \
+            else (options.now if options.now is not None else int(time.time()))
+        self._plan()
+
+    # ---- planning ----------------------------------------------------------------------------
+    def _plan(self):
+        opts = self.options
+        self._add_boot_catalog()
+        self.iso_root = build_iso_tree(self.root_node, opts, self._warn)
+        self.joliet_root = build_joliet_tree(self.root_node, opts) if opts.joliet else None
+        self._count_links()
+        self.rr = RockRidgeWriter(opts, self._link_count, self._serial,
+                                  self.fixed_time) if opts.rock else None
+        self.iso_dirs = directories_in_path_table_order(self.iso_root)
+        self.joliet_dirs = directories_in_path_table_order(self.joliet_root) \
+            if self.joliet_root else []
+        self._check_paths()
+
+        sector = SYSTEM_AREA_SECTORS
+        self.pvd_sector = sector
+        sector += 1
+        self.boot_record_sector = None
+        if opts.boot:
+            self.boot_record_sector = sector
+            sector += 1
+        self.joliet_svd_sector = None
+        if self.joliet_root:
+            self.joliet_svd_sector = sector
+            sector += 1
+        self.evd_sector = None
+        if opts.enhanced:
+            self.evd_sector = sector
+            sector += 1
+        self.terminator_sector = sector
+        sector += 1
+        self.catalog_sector = None
+        if opts.boot:
+            self.catalog_sector = sector
+            sector += 1
+
+        self.iso_pt_size = sum(pathtable.record_size(len(self._pt_name(d)))
+                               for d in self.iso_dirs)
+        pt_sectors = sectors_for(self.iso_pt_size)
+        self.iso_l_table, self.iso_m_table = sector, sector + pt_sectors
+        sector += 2 * pt_sectors
+        if self.joliet_root:
+            self.joliet_pt_size = sum(pathtable.record_size(len(self._pt_name(d)))
+                                      for d in self.joliet_dirs)
+            jpt = sectors_for(self.joliet_pt_size)
+            self.joliet_l_table, self.joliet_m_table = sector, sector + jpt
+            sector += 2 * jpt
+
+        # ISO directories, sized from their records
+        for directory in self.iso_dirs:
+            directory.records = self._iso_records(directory)
+            directory.size = self._directory_bytes(directory.records)
+            directory.extent = sector
+            sector += directory.size // SECTOR
+        # Rock Ridge continuation areas, packed without crossing sectors
+        self.ce_start = sector
+        offset = 0
+        for directory in self.iso_dirs:
+            for record in directory.records:
+                if record.overflow:
+                    length = sum(entry_size(e) for e in record.overflow)
+                    if offset + length > SECTOR:
+                        sector += 1
+                        offset = 0
+                    record.ce_location = (sector, offset, length)
+                    offset += length
+        if offset:
+            sector += 1
+        self.ce_end = sector
+        for directory in self.joliet_dirs:
+            directory.records = self._joliet_records(directory)
+            directory.size = self._directory_bytes(directory.records)
+            directory.extent = sector
+            sector += directory.size // SECTOR
+        self.metadata_sectors = sector
+
+        # file data
+        self.data_items: List[DataItem] = []
+        self._extents = {}
+        for entry in self._files_in_order():
+            self._place_data(entry)
+        sector = self.metadata_sectors
+        for item in self.data_items:
+            item.sector = sector
+            sector += sectors_for(item.size)
+        self.data_end = sector
+        self.total_sectors = sector + opts.padding_sectors
+        self._boot_entries = self._plan_boot()
+
+    def _pt_name(self, directory):
+        return b"\x00" if directory.parent is None else directory.identifier
+
+    def _check_paths(self):
+        if self.options.names.level >= 4:
+            return
+        for directory in self.iso_dirs:
+            for child in directory.children:
+                path = self._iso_path_length(child)
+                if path > 255:
+                    self._warn(f"path longer than ISO 9660's 255 characters: "
+                               f"{child.node.path_on_disc().decode(errors='replace')}")
+                    return
+
+    @staticmethod
+    def _iso_path_length(entry):
+        length, e = 0, entry
+        while e.parent is not None:
+            length += len(e.identifier) + 1
+            e = e.parent
+        return length
+
+    # ---- links, serials --------------------------------------------------------------------
+    def _key(self, node):
+        if node.is_regular and node.nlink > 1 and node.dev_ino is not None:
+            return node.dev_ino
+        return id(node)
+
+    def _count_links(self):
+        counts = {}
+        for node in self.root_node.walk():
+            if not node.is_dir:
+                key = self._key(node)
+                counts[key] = counts.get(key, 0) + 1
+        self._links = counts
+        self._serial_numbers = {}
+
+    def _link_count(self, node):
+        return self._links.get(self._key(node), 1)
+
+    def _serial(self, node):
+        key = self._key(node)
+        serial = self._serial_numbers.get(key)
+        if serial is None:
+            serial = len(self._serial_numbers) + 1
+            self._serial_numbers[key] = serial
+        return serial
+
+    # ---- boot ----------------------------------------------------------------------------------
+    def _add_boot_catalog(self):
+        self.catalog_node = None
+        if not self.options.boot:
+            return
+        from .sourcetree import Node
+        path = self.options.boot_catalog.strip("/").encode()
+        parent = self._find(os.path.dirname(path), create_dirs=True)
+        name = os.path.basename(path)
+        t = self.options.source_date_epoch or self.options.now or int(time.time())
+        node = Node(name=name, mode=stat.S_IFREG | 0o444, mtime=t, atime=t, ctime=t,
+                    size=SECTOR, data=b"")
+        node.parent = parent
+        parent.children[name] = node
+        self.catalog_node = node
+        self.boot_nodes = []
+        for spec in self.options.boot:
+            found = self._find(spec.image_path.strip("/").encode())
+            if found is None or not found.is_regular:
+                raise LayoutError(f"boot image {spec.image_path} is not a file in the tree")
+            self.boot_nodes.append(found)
+
+    def _find(self, path, create_dirs=False):
+        node = self.root_node
+        for part in filter(None, path.split(b"/")):
+            child = node.children.get(part)
+            if child is None:
+                if not create_dirs:
+                    return None
+                from .sourcetree import new_directory
+                child = new_directory(part, node.mtime)
+                child.parent = node
+                node.children[part] = child
+            node = child
+        return node
+
+    def _plan_boot(self):
+        if not self.options.boot:
+            return []
+        entries = []
+        for spec, node in zip(self.options.boot, self.boot_nodes):
+            extent = self._extents[self._key(node)][0][0]
+            media = {"none": 0, "hdd": 4}.get(spec.emulation)
+            if spec.emulation == "floppy":
+                media = {1200 * 1024: 1, 1440 * 1024: 2, 2880 * 1024: 3}.get(node.size)
+                if media is None:
+                    raise LayoutError(f"floppy emulation needs a 1.2, 1.44 or 2.88 MB image, "
+                                      f"{spec.image_path} has {node.size} bytes")
+            count = spec.load_size
+            if count is None:
+                count = 1 if spec.emulation != "none" else max(1, (node.size + 511) // 512)
+            if count > 0xFFFF:
+                raise LayoutError(f"boot image {spec.image_path} is too large to load "
+                                  f"whole; give -boot-load-size")
+            entries.append(eltorito.BootEntry(platform=spec.platform, bootable=spec.bootable,
+                                              media_type=media, load_segment=spec.load_segment,
+                                              system_type=0, sector_count=count,
+                                              load_rba=extent))
+            if spec.info_table:
+                self._patch_boot_info_table(node, extent)
+        return entries
+
+    def _patch_boot_info_table(self, node, extent):
+        """mkisofs -boot-info-table: bytes 8-63 of the boot image get the
+        primary descriptor's sector, the image's sector and length and a
+        32-bit sum of the image's words from byte 64 on."""
+        with open(node.path, "rb") as f:
+            content = f.read()
+        if len(content) < 64:
+            raise LayoutError(f"boot image {node.path} is too small for a boot info table")
+        padded = content[64:] + b"\x00" * (-len(content[64:]) % 4)
+        checksum = sum(struct.unpack(f"<{len(padded) // 4}I", padded)) & 0xFFFFFFFF
+        table = struct.pack("<IIII", self.pvd_sector, extent, len(content), checksum)
+        for item in self.data_items:
+            if item.path == node.path and item.sector == extent:
+                item.patch_offset, item.patch = 8, table + bytes(40)
+
+    # ---- records --------------------------------------------------------------------------------
+    def _date(self, node):
+        t = node.mtime
+        if self.fixed_time is not None:
+            t = min(t, self.fixed_time)
+        return clamp_binary_seconds(t)
+
+    def _split_su(self, identifier, entries):
+        """Entries that fit in the record, and the rest for a continuation area."""
+        total = sum(entry_size(e) for e in entries)
+        if dr.record_length(len(identifier), total) <= MAX_RECORD:
+            return entries, []
+        room = MAX_RECORD - dr.record_length(len(identifier), susp.CE_LENGTH)
+        inline, used = [], 0
+        for i, entry in enumerate(entries):
+            size = entry_size(entry)
+            if used + size > room:
+                overflow = entries[i:]
+                break
+            inline.append(entry)
+            used += size
+        else:
+            overflow = []
+        if sum(entry_size(e) for e in overflow) > SECTOR:
+            raise LayoutError(f"Rock Ridge data for {identifier!r} exceeds one "
+                              "continuation area")
+        return inline, overflow
+
+    def _record(self, identifier, flags, target, length, date, entries, part=0):
+        inline, overflow = self._split_su(identifier, entries) if entries else ([], [])
+        return _Record(identifier, flags, target, 0, length, date, inline, overflow,
+                       part=part)
+
+    def _iso_records(self, directory):
+        rr = self.rr
+        is_root = directory.parent is None
+        parent = directory.parent or directory
+        records = [
+            self._record(b"\x00", dr.FLAG_DIRECTORY, directory, 0, self._date(directory.node),
+                         rr.for_self(directory, is_root) if rr else []),
+            self._record(b"\x01", dr.FLAG_DIRECTORY, parent, 0, self._date(parent.node),
+                         rr.for_parent(directory) if rr else []),
+        ]
+        for child in directory.children:
+            entries = rr.for_child(child) if rr else []
+            node = child.node
+            if child.is_dir:
+                records.append(self._record(child.identifier, dr.FLAG_DIRECTORY, child, 0,
+                                            self._date(node), entries))
+            elif child.is_placeholder:
+                records.append(self._record(child.identifier, 0, child.relocated_to, 0,
+                                            self._date(node), entries))
+            else:
+                records.extend(self._file_records(child, entries))
+        return records
+
+    def _file_records(self, child, entries):
+        node = child.node
+        size = node.size if node.is_regular else 0
+        if size <= MAX_EXTENT_BYTES:
+            return [self._record(child.identifier, 0, child, size, self._date(node), entries)]
+        if self.options.names.level < 3:
+            raise LayoutError(f"{node.path_on_disc().decode(errors='replace')} is 4 GiB or "
+                              "larger: it needs -iso-level 3 (multi-extent files)")
+        records = []
+        left = size
+        while left > 0:
+            part = min(left, MAX_EXTENT_BYTES)
+            left -= part
+            flags = dr.FLAG_MULTI_EXTENT if left > 0 else 0
+            # Rock Ridge on the first record only: readers take it from there.
+            records.append(self._record(child.identifier, flags, child, part,
+                                        self._date(node), entries if not records else [],
+                                        part=len(records)))
+        return records
+
+    def _joliet_records(self, directory):
+        parent = directory.parent or directory
+        records = [_Record(b"\x00", dr.FLAG_DIRECTORY, directory, 0, 0,
+                           self._date(directory.node), [], []),
+                   _Record(b"\x01", dr.FLAG_DIRECTORY, parent, 0, 0,
+                           self._date(parent.node), [], [])]
+        for child in directory.children:
+            node = child.node
+            if child.is_dir:
+                records.append(_Record(child.identifier, dr.FLAG_DIRECTORY, child, 0, 0,
+                                       self._date(node), [], []))
+                continue
+            if not node.is_regular:
+                continue  # Joliet has no symlinks, devices or FIFOs
+            size = node.size
+            parts = []
+            while True:
+                part = min(size, MAX_EXTENT_BYTES)
+                size -= part
+                parts.append(part)
+                if size <= 0:
+                    break
+            if len(parts) > 1 and self.options.names.level < 3:
+                continue  # reported for the ISO tree already
+            for i, part in enumerate(parts):
+                flags = dr.FLAG_MULTI_EXTENT if i < len(parts) - 1 else 0
+                records.append(_Record(child.identifier, flags, child, 0, part,
+                                       self._date(node), [], [], part=i))
+        return records
+
+    @staticmethod
+    def _directory_bytes(records):
+        """Records packed into sectors: none crosses a sector boundary."""
+        used = 0
+        for record in records:
+            length = dr.record_length(len(record.identifier),
+                                      sum(entry_size(e) for e in record.inline)
+                                      + (susp.CE_LENGTH if record.overflow else 0))
+            if used % SECTOR + length > SECTOR:
+                used += SECTOR - used % SECTOR
+            used += length
+        return max(sectors_for(used), 1) * SECTOR
+
+    # ---- file data ------------------------------------------------------------------------------
+    def _files_in_order(self):
+        """Regular files in ISO tree order (directories depth first, sorted)."""
+        stack = [self.iso_root]
+        while stack:
+            directory = stack.pop()
+            subdirs = []
+            for child in directory.children:
+                if child.is_dir:
+                    subdirs.append(child)
+                elif child.is_placeholder:
+                    continue
+                elif child.node.is_regular:
+                    yield child
+            stack.extend(reversed(subdirs))
+
+    def _place_data(self, entry):
+        node = entry.node
+        key = self._key(node)
+        if key in self._extents or node.size == 0 or node is self.catalog_node:
+            return  # once per hard-linked file; empty files take no sector
+        item = DataItem(sector=0, size=node.size, path=node.path, data=node.data,
+                        source_size=node.size)
+        self.data_items.append(item)
+        self._extents[key] = item
+
+    def file_extents(self, node):
+        """[(sector, bytes)] of a file's data, split at MAX_EXTENT_BYTES."""
+        if node is self.catalog_node:
+            return [(self.catalog_sector, SECTOR)]
+        item = self._extents.get(self._key(node))
+        size = node.size if node.is_regular else 0
+        if item is None:
+            return [(0, 0)] if size == 0 else None
+        out, sector, left = [], item.sector, size
+        while True:
+            part = min(left, MAX_EXTENT_BYTES)
+            out.append((sector, part))
+            sector += sectors_for(part)
+            left -= part
+            if left <= 0:
+                break
+        return out
+
+    # ---- encoding --------------------------------------------------------------------------------
+    def encode_metadata(self):
+        """Every byte before the first file's data (sectors 0..metadata_sectors)."""
+        meta = bytearray(self.metadata_sectors * SECTOR)
+        opts = self.options
+        # directories first: their extents are final, the descriptors need root records
+        for directory in self.iso_dirs:
+            self._write_directory(meta, directory, rock=True)
+        for directory in self.joliet_dirs:
+            self._write_directory(meta, directory, rock=False)
+        self._write_path_tables(meta, self.iso_dirs, self.iso_l_table, self.iso_m_table)
+        if self.joliet_root:
+            self._write_path_tables(meta, self.joliet_dirs, self.joliet_l_table,
+                                    self.joliet_m_table)
+        common = dict(volume_space_size=self.total_sectors, created=self.volume_time,
+                      modified=self.volume_time)
+        meta_fields = dict(system_id=opts.system_id, volume_id=opts.volume_id,
+                           volume_set_id=opts.volume_set_id, publisher_id=opts.publisher,
+                           preparer_id=opts.preparer, application_id=opts.application,
+                           copyright_file_id=opts.copyright_file,
+                           abstract_file_id=opts.abstract_file,
+                           bibliographic_file_id=opts.bibliographic_file)
+        iso_root_record = self._root_record(self.iso_root)
+        self._put(meta, self.pvd_sector, vd.encode_volume_descriptor(
+            vd.TYPE_PRIMARY, 1, path_table_size=self.iso_pt_size,
+            l_path_table=self.iso_l_table, m_path_table=self.iso_m_table,
+            root_record=iso_root_record, **common, **self._plain(meta_fields)))
+        if self.boot_record_sector is not None:
+            self._put(meta, self.boot_record_sector, vd.encode_boot_record(self.catalog_sector))
+            self._put(meta, self.catalog_sector, eltorito.encode_catalog(self._boot_entries))
+        if self.joliet_svd_sector is not None:
+            self._put(meta, self.joliet_svd_sector, vd.encode_volume_descriptor(
+                vd.TYPE_SUPPLEMENTARY, 1, path_table_size=self.joliet_pt_size,
+                l_path_table=self.joliet_l_table, m_path_table=self.joliet_m_table,
+                root_record=self._root_record(self.joliet_root), escape_sequences=b"%/E",
+                **common, **meta_fields))
+        if self.evd_sector is not None:
+            self._put(meta, self.evd_sector, vd.encode_volume_descriptor(
+                vd.TYPE_SUPPLEMENTARY, 2, path_table_size=self.iso_pt_size,
+                l_path_table=self.iso_l_table, m_path_table=self.iso_m_table,
+                root_record=iso_root_record, file_structure_version=2,
+                **common, **self._plain(meta_fields)))
+        self._put(meta, self.terminator_sector, vd.encode_terminator())
+        return bytes(meta)
+
+    @staticmethod
+    def _plain(fields):
+        # d-characters / a-characters in the primary descriptor: upper case.
+        return {k: v.upper() for k, v in fields.items()}
+
+    def _root_record(self, root):
+        return dr.encode_record(root.extent, root.size,
+                                encode_binary_date(self._date(root.node)),
+                                dr.FLAG_DIRECTORY, b"\x00")
+
+    @staticmethod
+    def _put(meta, sector, data):
+        meta[sector * SECTOR:sector * SECTOR + len(data)] = data
+
+    def _write_directory(self, meta, directory, rock):
+        pos = directory.extent * SECTOR
+        end_of_sector = pos + SECTOR
+        date_cache = {}
+        for record in directory.records:
+            data = self._encode_record(record, date_cache)
+            if pos + len(data) > end_of_sector:
+                pos = end_of_sector
+                end_of_sector += SECTOR
+            meta[pos:pos + len(data)] = data
+            pos += len(data)
+            if pos == end_of_sector:
+                end_of_sector += SECTOR
+            if rock and record.overflow:
+                sector, offset, length = record.ce_location
+                area = b"".join(resolve(e) for e in record.overflow)
+                start = sector * SECTOR + offset
+                meta[start:start + length] = area
+
+    def _encode_record(self, record, date_cache):
+        target = record.target
+        if record.identifier in (b"\x00", b"\x01") or record.flags & dr.FLAG_DIRECTORY:
+            extent, length = target.extent, target.size
+        elif target is not None and target.is_dir:   # CL placeholder
+            extent, length = target.extent, 0
+        else:
+            extent, length = self.file_extents(target.node)[record.part]
+        su = b"".join(resolve(e) for e in record.inline)
+        if record.overflow:
+            su += susp.encode_ce(*record.ce_location)
+        date = date_cache.get(record.date)
+        if date is None:
+            date = date_cache[record.date] = encode_binary_date(record.date)
+        return dr.encode_record(extent, length, date, record.flags, record.identifier, su)
+
+    def _write_path_tables(self, meta, dirs, l_table, m_table):
+        little = b"".join(pathtable.encode_record(self._pt_name(d), d.extent,
+                                                  d.parent.number if d.parent else 1)
+                          for d in dirs)
+        big = b"".join(pathtable.encode_record(self._pt_name(d), d.extent,
+                                               d.parent.number if d.parent else 1, True)
+                       for d in dirs)
+        self._put(meta, l_table, little)
+        self._put(meta, m_table, big)
+
+    @property
+    def size(self):
+        return self.total_sectors * SECTOR
+
+    def boot_catalog_bytes(self):
+        return eltorito.encode_catalog(self._boot_entries) if self._boot_entries else None

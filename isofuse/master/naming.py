@@ -1,0 +1,251 @@
+"""Names on the disc: mkisofs-compatible translation to ISO 9660 identifiers
+and to Joliet names, with collision resolution inside each directory.
+
+ISO 9660 (ECMA-119 §7.5, §7.6, levels in §10): d-characters A-Z 0-9 _;
+level 1 is 8.3 for files and 8 for directories, levels 2 and 3 allow 30
+characters for name + extension and 31 for directories, ISO 9660:1999 (the
+enhanced descriptor, "level 4") up to 207 bytes with no version number.
+Colliding names get a numeric tail as genisoimage does: the first (in sorted
+order of the original names) keeps its name, later ones end in 000, 001, ...
+"""
+
+import unicodedata
+from dataclasses import dataclass
+
+D_CHARACTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+JOLIET_FORBIDDEN = frozenset("*/:;?\\")
+JOLIET_MAX = 64
+JOLIET_LONG_MAX = 103
+LEVEL4_MAX = 207
+
+
+@dataclass(frozen=True)
+class NameRules:
+    level: int = 1                   # 1, 2, 3 or 4 (ISO 9660:1999)
+    version_numbers: bool = True     # ";1" on file names (-N turns it off)
+    allow_lowercase: bool = False    # -allow-lowercase
+    relaxed: bool = False            # -relaxed-filenames: any printable 7-bit ASCII
+    untranslated: bool = False       # -U: names as given (implies relaxed, lowercase)
+    omit_period: bool = False        # -d: no "." after a name without extension
+    allow_leading_dots: bool = False  # -L
+    full_31: bool = False            # -l: 31-character names at level 1
+    max_37: bool = False             # -max-iso9660-filenames: 37 characters
+
+    @property
+    def file_limit(self):
+        """Characters for name + "." + extension (without ";1")."""
+        if self.level >= 4:
+            return LEVEL4_MAX
+        if self.max_37:
+            return 37
+        if self.level == 1 and not self.full_31:
+            return 12  # 8 + "." + 3
+        return 30 if self.level != 1 else 31
+
+    @property
+    def dir_limit(self):
+        if self.level >= 4:
+            return LEVEL4_MAX
+        if self.max_37:
+            return 37
+        if self.level == 1 and not self.full_31:
+            return 8
+        return 31
+
+
+def _ascii_fold(text):
+    """Best-effort ASCII for names with accents (é -> e), like mkisofs does
+    with its default charset mapping; anything else becomes "_" later."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _map_chars(text, rules):
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if rules.untranslated or rules.level >= 4:
+            out.append(ch if ch not in "/\x00" else "_")
+            continue
+        if rules.relaxed and 0x20 < code < 0x7F and ch not in "/;":
+            out.append(ch if rules.allow_lowercase else ch.upper())
+            continue
+        if "a" <= ch <= "z":
+            out.append(ch if rules.allow_lowercase else ch.upper())
+        elif code < 0x80 and ord(ch.upper()) in D_CHARACTERS:
+            out.append(ch)
+        else:
+            out.append("_")
+    return "".join(out)
+
+
+def _decode(raw):
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def iso_name(raw, is_dir, rules):
+    """Translate one name; returns (base, extension) without version, as str.
+
+    Directories have no extension (None); a file's extension is what follows
+    its last dot (earlier dots become "_").
+    """
+    text = _decode(raw)
+    if rules.level >= 4:
+        # ISO 9660:1999 §7.5: any characters but separators, up to 207 bytes.
+        return _cut_bytes(text.replace("/", "_"), LEVEL4_MAX), None
+    text = _ascii_fold(text)
+    if not rules.untranslated:
+        text = text.encode("ascii", "replace").decode("ascii").replace("?", "_")
+    if text.startswith(".") and not rules.allow_leading_dots:
+        text = "_" + text[1:]
+    keep_dots = rules.untranslated
+    if is_dir:
+        base = _map_chars(text, rules)
+        if not keep_dots:
+            base = base.replace(".", "_")
+        return base[:rules.dir_limit] or "_", None
+    base, dot, ext = text.rpartition(".")
+    if not dot or not base:
+        base, ext = text, ""
+    base, ext = _map_chars(base, rules), _map_chars(ext, rules)
+    if not keep_dots:
+        base = base.replace(".", "_")
+    if rules.level == 1 and not rules.full_31 and not rules.max_37:
+        base, ext = base[:8], ext[:3]
+    else:
+        limit = rules.file_limit
+        ext = ext[:limit - 2]
+        base = base[:limit - 1 - len(ext)]
+    return base or "_", ext
+
+
+def _cut_bytes(text, limit):
+    data = text.encode("utf-8", "surrogateescape")
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", "ignore")
+
+
+def iso_identifier(base, ext, is_dir, rules):
+    """The recorded file identifier (bytes), version included for files."""
+    if is_dir:
+        return base.encode("utf-8", "surrogateescape")
+    if rules.level >= 4:
+        return base.encode("utf-8", "surrogateescape")
+    name = base
+    if ext:
+        name += "." + ext
+    elif not rules.omit_period:
+        name += "."
+    if rules.version_numbers:
+        name += ";1"
+    return name.encode("ascii", "replace")
+
+
+def _with_tail(base, counter, room):
+    digits = "%03d" % counter
+    return base[:max(room - len(digits), 0)] + digits
+
+
+def assign_iso_names(entries, rules):
+    """Give every (raw_name, is_dir) in one directory a unique identifier.
+
+    Returns a list of identifiers in the order of ``entries``.  Entries are
+    processed in sorted order of their original names, so the result does
+    not depend on the order the folder was read in.
+    """
+    order = sorted(range(len(entries)), key=lambda i: entries[i][0])
+    taken = set()
+    result = [None] * len(entries)
+    for i in order:
+        raw, is_dir = entries[i]
+        base, ext = iso_name(raw, is_dir, rules)
+        ident = iso_identifier(base, ext, is_dir, rules)
+        key = _collision_key(ident, rules)
+        counter = 0
+        while key in taken:
+            if is_dir or ext is None:
+                room = rules.dir_limit if is_dir else rules.file_limit
+                new_base = _with_tail(base, counter, room)
+            else:
+                room = 8 if (rules.level == 1 and not rules.full_31 and not rules.max_37) \
+                    else rules.file_limit - 1 - len(ext)
+                new_base = _with_tail(base, counter, room)
+            ident = iso_identifier(new_base, ext, is_dir, rules)
+            key = _collision_key(ident, rules)
+            counter += 1
+        taken.add(key)
+        result[i] = ident
+    return result
+
+
+def _collision_key(ident, rules):
+    # Names differing only in case collide where readers map case.
+    key = ident.split(b";")[0]
+    return key.upper() if rules.level < 4 else key
+
+
+def iso_sort_key(ident):
+    """ECMA-119 §9.3: order by name, then extension, each padded with
+    spaces (0x20 sorts before every d-character), then version."""
+    name, _, version = ident.partition(b";")
+    base, dot, ext = name.partition(b".")
+    return (base, ext, version)
+
+
+# ---- Joliet ----------------------------------------------------------------------
+
+def _utf16_units(text):
+    return len(text.encode("utf-16-be")) // 2
+
+
+def _cut_utf16(text, units):
+    out = []
+    used = 0
+    for ch in text:
+        need = 2 if ord(ch) > 0xFFFF else 1
+        if used + need > units:
+            break
+        out.append(ch)
+        used += need
+    return "".join(out)
+
+
+def joliet_name(raw, is_dir, long_names=False):
+    """A Joliet name (str): forbidden characters to "_", cut to 64 UTF-16
+    units (103 with -joliet-long) keeping a short extension."""
+    limit = JOLIET_LONG_MAX if long_names else JOLIET_MAX
+    text = _decode(raw).encode("utf-16-be", "replace").decode("utf-16-be", "replace")
+    text = "".join("_" if (c in JOLIET_FORBIDDEN or ord(c) < 0x20) else c for c in text)
+    if _utf16_units(text) <= limit:
+        return text
+    base, dot, ext = text.rpartition(".")
+    if dot and not is_dir and 0 < len(ext) <= 10:
+        return _cut_utf16(base, limit - 1 - _utf16_units(ext)) + "." + ext
+    return _cut_utf16(text, limit)
+
+
+def assign_joliet_names(entries, long_names=False):
+    limit = JOLIET_LONG_MAX if long_names else JOLIET_MAX
+    order = sorted(range(len(entries)), key=lambda i: entries[i][0])
+    taken = set()
+    result = [None] * len(entries)
+    for i in order:
+        raw, is_dir = entries[i]
+        name = joliet_name(raw, is_dir, long_names)
+        counter = 0
+        while name in taken:
+            base, dot, ext = name.rpartition(".")
+            if not dot or is_dir:
+                base, ext = name, ""
+            digits = "%03d" % counter
+            room = limit - _utf16_units(digits) - (_utf16_units(ext) + 1 if ext else 0)
+            name = _cut_utf16(base, room) + digits + ("." + ext if ext else "")
+            counter += 1
+        taken.add(name)
+        result[i] = name
+    return result
+
+
+def joliet_identifier(name):
+    return name.encode("utf-16-be")

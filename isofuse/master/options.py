@@ -1,0 +1,64 @@
+"""Everything that decides what image a tree becomes."""
+
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from .naming import NameRules
+
+ROCK_OFF = None
+ROCK_RATIONALIZED = "rationalized"   # mkisofs -r: owners 0, modes made sensible
+ROCK_KEEP = "keep"                   # mkisofs -R: owners and modes as they are
+
+DEEP_RELOCATE = "relocate"  # Rock Ridge: move deep directories to rr_moved
+DEEP_ERROR = "error"        # no Rock Ridge: refuse a tree deeper than 8 levels
+DEEP_ALLOW = "allow"        # -D: record them deep anyway (violates ISO 9660)
+DEEP_DROP = "drop"          # leave directories beyond 8 levels out, say so
+
+MAX_ISO_LEVELS = 8          # ECMA-119 §6.8.2.1, counting the root
+DEFAULT_PADDING_SECTORS = 150
+
+
+@dataclass
+class BootSpec:
+    """One El Torito entry (mkisofs -b / -e and their modifiers)."""
+    image_path: str                   # path of the boot image on the disc
+    platform: int = 0x00              # 0x00 x86 BIOS, 0xEF EFI
+    emulation: str = "none"           # none, floppy (size decides), hdd
+    load_size: Optional[int] = None   # 512-byte sectors; default the whole file
+    load_segment: int = 0
+    info_table: bool = False          # -boot-info-table
+    bootable: bool = True
+
+
+@dataclass
+class MasterOptions:
+    names: NameRules = field(default_factory=NameRules)
+    rock: Optional[str] = ROCK_OFF
+    rrip_112: bool = False            # PX with serial numbers (hard links)
+    joliet: bool = False
+    joliet_long: bool = False
+    deep: Optional[str] = None        # None: relocate with Rock Ridge, else error
+    volume_id: str = "CDROM"
+    publisher: str = ""
+    preparer: str = ""
+    application: str = "ISOFUSE"
+    system_id: str = "LINUX"
+    volume_set_id: str = ""
+    copyright_file: str = ""
+    abstract_file: str = ""
+    bibliographic_file: str = ""
+    boot: List[BootSpec] = field(default_factory=list)
+    boot_catalog: str = "boot.catalog"
+    padding_sectors: int = DEFAULT_PADDING_SECTORS
+    source_date_epoch: Optional[int] = None
+    now: Optional[int] = None          # creation time when no SOURCE_DATE_EPOCH
+
+    @property
+    def deep_policy(self):
+        if self.deep is not None:
+            return self.deep
+        return DEEP_RELOCATE if self.rock else DEEP_ERROR
+
+    @property
+    def enhanced(self):
+        return self.names.level >= 4

@@ -1,0 +1,103 @@
+"""Rock Ridge (RRIP) System Use entries for the records of the ISO tree.
+
+Entries whose content is a disc location (CL, PL) are left as markers and
+filled in once the layout has placed the directories; every entry's size is
+fixed before that, so the layout never changes after sizing.
+"""
+
+import stat
+
+from ..format import rockridge as rr
+from ..format import susp
+from .options import ROCK_RATIONALIZED
+
+CL_MARK = "CL"
+PL_MARK = "PL"
+LOCATION_ENTRY_SIZE = 12  # CL and PL: header + 733 location
+
+
+def rationalized_mode(mode):
+    """mkisofs -r: everything readable by all, executable by all where any
+    execute bit was set (and for directories), nothing writable, no
+    set-id or sticky bits."""
+    kind = stat.S_IFMT(mode)
+    perms = 0o444
+    if stat.S_ISDIR(mode) or mode & 0o111:
+        perms |= 0o111
+    return kind | perms
+
+
+class RockRidgeWriter:
+    def __init__(self, options, link_counts, serials, fixed_time=None):
+        self.options = options
+        self.rationalize = options.rock == ROCK_RATIONALIZED
+        self.link_counts = link_counts
+        self.serials = serials
+        self.fixed_time = fixed_time  # SOURCE_DATE_EPOCH: atime/ctime from mtime
+
+    def _px(self, node, nlink):
+        mode, uid, gid = node.mode, node.uid, node.gid
+        if self.rationalize:
+            mode, uid, gid = rationalized_mode(mode), 0, 0
+        serial = self.serials(node) if self.options.rrip_112 else None
+        return rr.encode_px(mode, nlink, uid, gid, serial)
+
+    def _tf(self, node):
+        mtime = node.mtime
+        if self.fixed_time is not None:
+            mtime = min(mtime, self.fixed_time)
+            return rr.encode_tf(mtime, mtime, mtime)
+        return rr.encode_tf(mtime, node.atime, node.ctime)
+
+    def attributes(self, node):
+        """PX, TF and the type-specific entries of a node (no name)."""
+        if node.is_dir:
+            nlink = 2 + sum(1 for c in node.children.values() if c.is_dir)
+        else:
+            nlink = self.link_counts(node)
+        entries = [self._px(node, nlink), self._tf(node)]
+        if node.is_symlink:
+            entries.extend(rr.encode_sl(node.symlink))
+        elif stat.S_ISCHR(node.mode) or stat.S_ISBLK(node.mode):
+            entries.append(rr.encode_pn(node.rdev))
+        return entries
+
+    def for_child(self, entry):
+        """Entries of a child's record: NM, attributes, CL/RE markers."""
+        node = entry.node
+        entries = rr.encode_nm(node.name)
+        entries.extend(self.attributes(node))
+        if entry.is_placeholder:
+            entries.append((CL_MARK, entry.relocated_to))
+        elif entry.is_relocated:
+            entries.append(rr.encode_re())
+        return entries
+
+    def for_self(self, directory, is_root):
+        entries = []
+        if is_root:
+            entries.append(susp.encode_sp(0))  # SUSP §5.3: first in the root's "."
+        entries.extend(self.attributes(directory.node))
+        if is_root:
+            ident, desc, source = rr.ER_RRIP_112 if self.options.rrip_112 else rr.ER_RRIP_110
+            entries.append(susp.encode_er(ident, desc, source))
+        return entries
+
+    def for_parent(self, directory):
+        parent = directory.parent or directory
+        entries = self.attributes(parent.node)
+        if directory.is_relocated:
+            # RRIP §4.1.5.2: ".." of a moved directory names its real parent.
+            entries.append((PL_MARK, directory.placeholder.parent))
+        return entries
+
+
+def entry_size(item):
+    return LOCATION_ENTRY_SIZE if isinstance(item, tuple) else len(item)
+
+
+def resolve(item):
+    if not isinstance(item, tuple):
+        return item
+    mark, target = item
+    return rr.encode_cl(target.extent) if mark == CL_MARK else rr.encode_pl(target.extent)

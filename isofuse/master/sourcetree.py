@@ -1,0 +1,202 @@
+"""The tree to master: source folders and files, merged under one root.
+
+``SOURCE`` arguments follow mkisofs: a folder's contents go to the root of
+the image, a file goes to the root; with graft points (``-graft-points``)
+``/path/on/disc=SOURCE`` puts SOURCE at that path.  Every entry is lstat'ed
+once here; the layout and the stream work from these records only, so the
+image size is fixed before any data is read.
+"""
+
+import os
+import stat
+from dataclasses import dataclass, field
+from typing import Dict, Optional
+
+
+class SourceError(Exception):
+    """A source cannot be used (missing, unreadable); the message names it."""
+
+
+@dataclass(eq=False)
+class Node:
+    name: bytes
+    mode: int
+    uid: int = 0
+    gid: int = 0
+    size: int = 0
+    mtime: int = 0
+    atime: int = 0
+    ctime: int = 0
+    nlink: int = 1
+    rdev: int = 0
+    dev_ino: Optional[tuple] = None
+    path: Optional[str] = None          # where the data comes from
+    symlink: Optional[bytes] = None
+    parent: Optional["Node"] = None
+    children: Dict[bytes, "Node"] = field(default_factory=dict)
+    data: Optional[bytes] = None        # synthetic content (boot catalog ...)
+
+    @property
+    def is_dir(self):
+        return stat.S_ISDIR(self.mode)
+
+    @property
+    def is_regular(self):
+        return stat.S_ISREG(self.mode)
+
+    @property
+    def is_symlink(self):
+        return stat.S_ISLNK(self.mode)
+
+    def depth(self):
+        d, node = 0, self
+        while node.parent is not None:
+            d += 1
+            node = node.parent
+        return d
+
+    def path_on_disc(self):
+        parts, node = [], self
+        while node.parent is not None:
+            parts.append(node.name)
+            node = node.parent
+        return b"/" + b"/".join(reversed(parts))
+
+    def walk(self):
+        """Every node below (not including) this one, parents before children."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            for child in node.children.values():
+                yield child
+                if child.is_dir:
+                    stack.append(child)
+
+
+def _from_stat(name, st, path):
+    node = Node(name=name, mode=st.st_mode, uid=st.st_uid, gid=st.st_gid,
+                size=st.st_size if stat.S_ISREG(st.st_mode) else 0,
+                mtime=int(st.st_mtime), atime=int(st.st_atime), ctime=int(st.st_ctime),
+                nlink=st.st_nlink, rdev=st.st_rdev, dev_ino=(st.st_dev, st.st_ino),
+                path=path)
+    if stat.S_ISLNK(st.st_mode):
+        node.symlink = os.readlink(os.fsencode(path))
+    return node
+
+
+def new_directory(name, mtime, mode=0o40755):
+    return Node(name=name, mode=mode, mtime=mtime, atime=mtime, ctime=mtime, nlink=2)
+
+
+def _scan_directory(target, path, on_error):
+    """Fill ``target`` with the entries of the folder at ``path``."""
+    stack = [(target, path)]
+    while stack:
+        node, folder = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listing = [(os.fsencode(e.name), e.path, e.stat(follow_symlinks=False))
+                           for e in entries]
+        except OSError as exc:
+            on_error(SourceError(f"cannot read folder {folder}: {exc.strerror}"))
+            continue
+        for name, child_path, st in listing:
+            if stat.S_ISSOCK(st.st_mode):
+                continue  # sockets cannot be stored (mkisofs skips them too)
+            try:
+                child = _from_stat(name, st, child_path)
+            except OSError as exc:
+                on_error(SourceError(f"cannot read {child_path}: {exc.strerror}"))
+                continue
+            _attach(node, child)
+            if child.is_dir:
+                stack.append((child, child_path))
+
+
+def _attach(parent, child):
+    existing = parent.children.get(child.name)
+    if existing is not None and existing.is_dir and child.is_dir:
+        # Two sources with the same folder: merge, the first one's attributes win.
+        for grandchild in list(child.children.values()):
+            _attach(existing, grandchild)
+        return existing
+    child.parent = parent
+    parent.children[child.name] = child
+    return child
+
+
+def _graft_target(root, disc_path, mtime):
+    """The directory node for a path on the disc, created as needed."""
+    node = root
+    for part in filter(None, disc_path.split(b"/")):
+        child = node.children.get(part)
+        if child is None:
+            child = new_directory(part, mtime)
+            _attach(node, child)
+        elif not child.is_dir:
+            raise SourceError(f"graft point {disc_path.decode(errors='replace')}: "
+                              f"{part.decode(errors='replace')} is a file")
+        node = child
+    return node
+
+
+def _split_graft(spec):
+    """"disc/path=source" with "\\=" escaping a literal "=" (mkisofs)."""
+    i = 0
+    while i < len(spec):
+        if spec[i] == "\\" and i + 1 < len(spec):
+            i += 2
+            continue
+        if spec[i] == "=":
+            return spec[:i].replace("\\=", "="), spec[i + 1:].replace("\\=", "=")
+        i += 1
+    return None, spec.replace("\\=", "=")
+
+
+def scan(sources, graft_points=False, on_error=None, root_mtime=None):
+    """Build the tree from the command line's SOURCE arguments.
+
+    ``on_error`` receives SourceError for entries that cannot be read; by
+    default the first one is raised (the CLI offers skipping instead).
+    """
+    def raise_error(exc):
+        raise exc
+
+    on_error = on_error or raise_error
+    root = new_directory(b"", 0)
+    newest = 0
+    for spec in sources:
+        disc_path, source = _split_graft(spec) if graft_points else (None, spec)
+        try:
+            st = os.lstat(source)
+        except OSError as exc:
+            raise SourceError(f"{source}: {exc.strerror}") from None
+        target = root if not disc_path else None
+        if stat.S_ISDIR(st.st_mode):
+            if disc_path:
+                target = _graft_target(root, os.fsencode(disc_path), int(st.st_mtime))
+                _copy_attributes(target, st)
+            elif not root.path:
+                _copy_attributes(root, st)
+                root.path = source
+            _scan_directory(target, source, on_error)
+        else:
+            if disc_path:
+                parent_path, _, name = os.fsencode(disc_path).rstrip(b"/").rpartition(b"/")
+                if disc_path.endswith("/"):
+                    parent_path, name = os.fsencode(disc_path).rstrip(b"/"), \
+                        os.fsencode(os.path.basename(source))
+                target = _graft_target(root, parent_path, int(st.st_mtime))
+            else:
+                name = os.fsencode(os.path.basename(source))
+            _attach(target, _from_stat(name, st, source))
+        newest = max(newest, int(st.st_mtime))
+    if not root.mtime:
+        root.mtime = root.atime = root.ctime = root_mtime if root_mtime is not None else newest
+    return root
+
+
+def _copy_attributes(node, st):
+    node.mode, node.uid, node.gid = st.st_mode, st.st_uid, st.st_gid
+    node.mtime, node.atime, node.ctime = int(st.st_mtime), int(st.st_atime), int(st.st_ctime)
+    node.nlink = st.st_nlink
