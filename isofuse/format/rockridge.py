@@ -329,30 +329,42 @@ def _components(target):
             # empty plain component; readers join components with "/".
             comps.append((0, b""))
         else:
-            while len(part) > 248:
-                comps.append((SL_CONTINUE, part[:248]))
-                part = part[248:]
             comps.append((0, part))
     return comps
 
 
 def encode_sl(target):
-    """§4.1.3: the target as components in as many SL entries as needed; an
-    entry whose last component goes on in the next carries flag 1."""
-    entries = []
-    body = b""
-    for flags, content in _components(target):
-        comp = bytes((flags, len(content))) + content
-        if len(body) + len(comp) > MAX_PAYLOAD - 1:
+    """§4.1.3: the target as components in as many SL entries as needed
+    (entry flag 1: more SL entries follow).
+
+    Where a target needs several entries, they are split inside a
+    component (its first part flagged CONTINUE), never between two: readers
+    disagree on whether a new SL entry starts a new component (the kernel
+    adds "/", libarchive does not), but all of them join a continued
+    component without a separator.
+    """
+    room_total = MAX_PAYLOAD - 1
+    components = _components(target)
+    entries, body = [], b""
+    for index, (flags, content) in enumerate(components):
+        last = index == len(components) - 1
+        while True:
+            room = room_total - len(body)
+            need = 2 + len(content)
+            # Fits, and leaves room for the next component to start (or is last).
+            if need <= room and (last or room - need >= 3 or len(content) < 2):
+                body += bytes((flags, len(content))) + content
+                break
+            if content and room >= 3:
+                cut = min(len(content) - 1, room - 2) if need <= room else room - 2
+                part = content[:cut]
+                body += bytes((flags | SL_CONTINUE, len(part))) + part
+                content = content[len(part):]
             entries.append(body)
             body = b""
-        body += comp
     entries.append(body)
-    out = []
-    for i, body in enumerate(entries):
-        more = i < len(entries) - 1
-        out.append(_entry(b"SL", bytes((1 if more else 0,)) + body))
-    return out
+    return [_entry(b"SL", bytes((1 if i < len(entries) - 1 else 0,)) + body)
+            for i, body in enumerate(entries)]
 
 
 def encode_cl(location):

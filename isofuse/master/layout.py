@@ -271,7 +271,7 @@ class Layout:
             return []
         entries = []
         for spec, node in zip(self.options.boot, self.boot_nodes):
-            extent = self._extents[self._key(node)][0][0]
+            extent = self._extents[self._key(node)].sector
             media = {"none": 0, "hdd": 4}.get(spec.emulation)
             if spec.emulation == "floppy":
                 media = {1200 * 1024: 1, 1440 * 1024: 2, 2880 * 1024: 3}.get(node.size)

@@ -765,9 +765,32 @@ def kernel_listing(image, norock=False, nojoliet=False, fields=None,
                            quiet=quiet)[0]
 
 
-def running_guests():
-    """PIDs of QEMU processes running this cache's kernel (for leak checks)."""
+def _parent_pid(pid):
+    try:
+        with open("/proc/%s/stat" % pid, "rb") as f:
+            stat_line = f.read()
+    except OSError:
+        return 0
+    # "pid (comm) state ppid ...": comm may hold spaces, so split after ")"
+    return int(stat_line.rsplit(b")", 1)[1].split()[1])
+
+
+def _descends_from(pid, ancestor):
+    seen = 0
+    while pid > 1 and seen < 64:
+        if pid == ancestor:
+            return True
+        pid = _parent_pid(pid)
+        seen += 1
+    return pid == ancestor
+
+
+def running_guests(mine_only=True):
+    """PIDs of QEMU processes running this cache's kernel (for leak checks);
+    by default only those started by this process (so two test runs on one
+    machine do not see each other's guests)."""
     marker = os.path.join(cache_dir(), "kernel").encode()
+    me = os.getpid()
     pids = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -778,5 +801,6 @@ def running_guests():
         except OSError:
             continue
         if b"qemu-system" in cmdline and marker in cmdline:
-            pids.append(int(pid))
+            if not mine_only or _descends_from(int(pid), me):
+                pids.append(int(pid))
     return pids

@@ -1,0 +1,390 @@
+"""Images made by `isofuse master`, checked by readers we did not write:
+xorriso, isoinfo, bsdtar, 7z, pycdlib (the real kernel: test_kernel_compare)
+and by our own reader through a real mount."""
+
+import hashlib
+import os
+import random
+import re
+import subprocess
+import sys
+
+import pytest
+
+import corpus as corpus_mod
+from corpus import RR_FIELDS, run
+from mountutil import ISOFUSE, mounted
+from treelisting import format_rows, listing
+
+MASTER = ISOFUSE + ["master", "-quiet"]
+
+
+def master(*args, env=None, check=True):
+    result = subprocess.run(MASTER + [str(a) for a in args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=env, timeout=600)
+    if check and result.returncode != 0:
+        raise AssertionError(result.stderr.decode())
+    return result
+
+
+@pytest.fixture(scope="module")
+def trees(tmp_path_factory):
+    work = tmp_path_factory.mktemp("mastersrc")
+    return {
+        "rich": corpus_mod.make_rich_tree(str(work / "rich")),
+        "plain": corpus_mod.make_plain_tree(str(work / "plain")),
+        "joliet": corpus_mod.make_joliet_tree(str(work / "joliet")),
+    }
+
+
+# the images the tests below check: name -> (tree, options)
+IMAGES = {
+    "rr-keep-joliet": ("rich", ["-R", "-J", "-iso-level", "2"]),
+    "rr-rational": ("rich", ["-r", "-J", "-iso-level", "2"]),
+    "rr112-level3": ("rich", ["-R", "-rrip-1.12", "-iso-level", "3", "-J", "-joliet-long"]),
+    "plain-level1": ("plain", []),
+    "joliet-level4": ("joliet", ["-J", "-iso-level", "4"]),
+}
+
+
+@pytest.fixture(scope="module")
+def images(trees, tmp_path_factory):
+    work = tmp_path_factory.mktemp("mastered")
+    out = {}
+    for name, (tree, options) in IMAGES.items():
+        path = work / f"{name}.iso"
+        master(*options, "-o", path, trees[tree])
+        out[name] = (path, trees[tree], options)
+    return out
+
+
+def rr_paths(source):
+    return [row["path"] for row in listing(source, hashes=False)]
+
+
+# ---- size and stream -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", list(IMAGES))
+def test_print_size_is_exact(images, name):
+    path, source, options = images[name]
+    sectors = int(master(*options, "-print-size", source).stdout)
+    assert sectors * 2048 == os.path.getsize(path)
+
+
+def test_random_offsets_equal_the_written_image(images, tmp_path, monkeypatch):
+    from isofuse.cli.master import build_layout
+    from isofuse.cli.main import build_parser
+    from isofuse.master.stream import ImageStream
+    _, source, options = images["rr-keep-joliet"]
+    # a fixed clock: reading the files for the first image changes their atimes
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    path = tmp_path / "fixed.iso"
+    master(*options, "-o", path, source, env=dict(os.environ))
+    argv = ["master", *options, "-o", "x", source]
+    args = build_parser().parse_args(argv)
+    layout = build_layout(args, argv[1:], warn=lambda m: None)
+    written = open(path, "rb").read()
+    rng = random.Random(7)
+    with ImageStream(layout) as stream:
+        assert stream.size == len(written)
+        for _ in range(300):
+            offset = rng.randrange(0, len(written))
+            size = rng.choice([1, 7, 2048, 5000, 65536, 300_000])
+            assert stream.read(offset, size) == written[offset:offset + size], offset
+
+
+def test_output_to_a_pipe_equals_the_file(images, tmp_path):
+    _, source, options = images["rr-keep-joliet"]
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1800000000")  # atimes change as we read
+    path = tmp_path / "file.iso"
+    master(*options, "-o", path, source, env=env)
+    piped = master(*options, "-o", "-", source, env=env).stdout
+    assert piped == open(path, "rb").read()
+
+
+def test_source_date_epoch_gives_identical_images(tmp_path):
+    tree = corpus_mod.make_rich_tree(str(tmp_path / "tree"))
+    env = dict(os.environ, SOURCE_DATE_EPOCH="1700000000")
+    a, b = tmp_path / "a.iso", tmp_path / "b.iso"
+    master("-r", "-J", "-o", a, tree, env=env)
+    # reading the tree changed atimes; ctimes change with a chmod to the same mode
+    for row in listing(tree, hashes=False):
+        if row["type"] == "f":
+            os.chmod(os.path.join(tree, row["path"]), int(row["mode"], 8))
+    master("-r", "-J", "-o", b, tree, env=env)
+    assert a.read_bytes() == b.read_bytes()
+    from isofuse.reader import open_image
+    with open_image(str(a)) as image:
+        assert image.descriptors.primary.creation_time[0] == 1_700_000_000
+
+
+# ---- our reader, mounted ----------------------------------------------------------------------
+
+@pytest.mark.mount
+@pytest.mark.parametrize("name", ["rr-keep-joliet", "rr112-level3"])
+def test_mounted_equals_source(images, name, tmp_path):
+    path, source, _ = images[name]
+    fields = RR_FIELDS + ("hardlink",)
+    with mounted(path, tmp_path / "mnt"):
+        assert format_rows(listing(str(tmp_path / "mnt")), fields) == \
+            format_rows(listing(source), fields)
+
+
+@pytest.mark.mount
+def test_rationalized_rock_ridge(images, tmp_path):
+    """-r: owner 0:0, everything readable, nothing writable, exec kept."""
+    path, source, _ = images["rr-rational"]
+    with mounted(path, tmp_path / "mnt"):
+        got = {r["path"]: r for r in listing(str(tmp_path / "mnt"))}
+    for row in listing(source):
+        mine = got[row["path"]]
+        assert (mine["uid"], mine["gid"]) == ("0", "0")
+        mode = int(row["mode"], 8)
+        if row["type"] in "d":
+            assert mine["mode"] == "0555"
+        elif row["type"] == "f":
+            assert mine["mode"] == ("0555" if mode & 0o111 else "0444"), row["path"]
+        assert (mine["sha256"], mine["target"], mine["size"]) == \
+            (row["sha256"], row["target"], row["size"])
+
+
+@pytest.mark.mount
+def test_joliet_and_plain_views(images, tmp_path):
+    path, source, _ = images["joliet-level4"]
+    fields = ("path", "type", "size", "sha256")
+    with mounted(path, tmp_path / "j"):
+        assert format_rows(listing(str(tmp_path / "j")), fields) == \
+            format_rows(listing(source), fields)
+    path, source, _ = images["plain-level1"]
+    with mounted(path, tmp_path / "p"):
+        assert format_rows(listing(str(tmp_path / "p")), fields + ("mtime",)) == \
+            format_rows(listing(source), fields + ("mtime",))
+
+
+# ---- xorriso ------------------------------------------------------------------------------------
+
+XORRISO_DIFF = re.compile(r"^(\S) '(.*)' \((DISK|ISO)\) : (.*)$")
+
+
+def xorriso_compare(image, source):
+    """xorriso's -compare_r report, as (path, complaint) pairs."""
+    result = subprocess.run(["xorriso", "-indev", str(image), "-compare_r", str(source), "/"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    text = result.stdout.decode(errors="replace")
+    diffs = []
+    for line in text.splitlines():
+        m = XORRISO_DIFF.match(line)
+        if m:
+            diffs.append((os.path.relpath(m.group(2), str(source)), m.group(4).split(":")[0]
+                          .strip()))
+    return text, diffs
+
+
+@pytest.mark.parametrize("name", ["rr-keep-joliet", "rr112-level3"])
+def test_xorriso_compare_matches(images, name):
+    path, source, _ = images[name]
+    text, diffs = xorriso_compare(path, source)
+    # The one expected difference: our relocation folder for the 12-level tree
+    # (xorriso lists rr_moved, which has no counterpart on disk; the moved
+    # directories themselves compare equal at their real place).
+    assert diffs == [("rr_moved", "cannot lstat()")], text
+
+
+def test_xorriso_check_media(images):
+    path, _, _ = images["rr-keep-joliet"]
+    result = subprocess.run(["xorriso", "-indev", str(path), "-check_media", "--"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    text = result.stdout.decode(errors="replace")
+    assert result.returncode == 0, text
+    assert re.search(r"Media checks :.*good", text) or "+ good" in text or \
+        re.search(r"[0-9]+ blocks.*good", text), text
+    assert "unreadable" not in text.lower() or "0 unreadable" in text.lower(), text
+
+
+# ---- isoinfo --------------------------------------------------------------------------------------
+
+def isoinfo_paths(image, flag):
+    text = run(["isoinfo", flag, "-l", "-i", str(image)] if flag else
+               ["isoinfo", "-l", "-i", str(image)]).stdout.decode("utf-8", "replace")
+    paths, current = [], None
+    for line in text.splitlines():
+        m = re.match(r"^Directory listing of (.*)$", line)
+        if m:
+            current = m.group(1)
+            continue
+        m = re.match(r"^\S[-rwxsStT]{9}\s.*\]\s\s(.*?)\s?$", line)
+        if m and current is not None:
+            name = re.sub(r" ->( .*)?$", "", m.group(1))
+            if name in (".", ".."):
+                continue
+            paths.append((current + name).lstrip("/"))
+    return sorted(paths)
+
+
+def test_isoinfo_reads_rock_ridge_and_joliet(images):
+    path, source, _ = images["rr-keep-joliet"]
+    # isoinfo walks the ISO tree, where the deep directories live in rr_moved
+    # (their CL placeholders show as files), and it mangles some long UTF-8
+    # names in its output: compare the ASCII names above the relocation.
+    shallow = lambda p: p.isascii() and not p.startswith(("level01/level02/level03/level04/"
+                                                          "level05/level06/level07/level08",
+                                                          "rr_moved"))
+    expected = sorted(p for p in rr_paths(source) if shallow(p))
+    got = [p for p in isoinfo_paths(path, "-R") if shallow(p)]
+    assert got == expected
+    text = run(["isoinfo", "-d", "-i", str(path)]).stdout.decode()
+    assert "Rock Ridge signatures version 1 found" in text
+    assert "Joliet with UCS level 3 found" in text
+    joliet = isoinfo_paths(path, "-J")
+    # Joliet holds everything but symlinks, devices and FIFOs
+    types = {r["path"]: r["type"] for r in listing(source, hashes=False)}
+    assert len(joliet) == sum(1 for t in types.values() if t in "fd") + 0
+
+
+def test_isoinfo_extracts_file_contents(images, tmp_path):
+    path, source, _ = images["rr-keep-joliet"]
+    data = run(["isoinfo", "-R", "-i", str(path), "-x", "/data/random.bin"]).stdout
+    assert data == open(os.path.join(source, "data", "random.bin"), "rb").read()
+
+
+# ---- bsdtar and 7z --------------------------------------------------------------------------------------
+
+def test_bsdtar_extracts_the_tree(images, tmp_path):
+    path, source, _ = images["rr-keep-joliet"]
+    out = tmp_path / "x"
+    out.mkdir()
+    run(["bsdtar", "-xpf", str(path), "-C", str(out)])
+    fields = ("path", "type", "mode", "size", "mtime", "target", "sha256")
+    got = format_rows(listing(str(out)), fields)
+    want = format_rows(listing(source), fields)
+    # As root bsdtar recreates devices, FIFOs, owners and modes: all equal.
+    # (Long symlinks are split inside a component on purpose: libarchive
+    # starts every SL entry without a separator.)
+    assert got == want
+
+
+def test_7z_extracts_file_data(images, tmp_path):
+    path, source, _ = images["joliet-level4"]
+    out = tmp_path / "x"
+    run(["7z", "x", "-y", f"-o{out}", str(path)])
+    fields = ("path", "type", "size", "sha256")
+    assert format_rows(listing(str(out)), fields) == format_rows(listing(source), fields)
+
+
+# ---- pycdlib --------------------------------------------------------------------------------------------
+
+def test_pycdlib_opens_and_walks(images):
+    import pycdlib
+    for name in ("rr-keep-joliet", "rr112-level3", "plain-level1", "joliet-level4"):
+        path, source, options = images[name]
+        iso = pycdlib.PyCdlib()
+        iso.open(str(path))
+        try:
+            seen = []
+            facade = iso.get_rock_ridge_facade() if ("-R" in options or "-r" in options) \
+                else (iso.get_joliet_facade() if "-J" in options else None)
+            if facade is None:
+                for dirpath, dirs, files in iso.walk(iso_path="/"):
+                    seen.extend(files)
+                assert len(seen) == sum(1 for r in listing(source) if r["type"] == "f")
+                continue
+            for dirpath, dirs, files in facade.walk("/"):
+                seen.extend(f"{dirpath.rstrip('/')}/{f}".lstrip("/") for f in files)
+            want = [r["path"] for r in listing(source, hashes=False)
+                    if r["type"] == "f"]
+            assert sorted(set(want) - set(seen)) == [], name
+        finally:
+            iso.close()
+
+
+# ---- El Torito -------------------------------------------------------------------------------------------
+
+def test_el_torito_entries_and_boot_info_table(tmp_path):
+    src = tmp_path / "src"
+    (src / "boot").mkdir(parents=True)
+    bios = os.urandom(4096)
+    (src / "boot" / "bios.img").write_bytes(bios)
+    (src / "boot" / "efi.img").write_bytes(os.urandom(65536))
+    (src / "readme").write_bytes(b"bootable\n")
+    image = tmp_path / "boot.iso"
+    master("-r", "-J", "-b", "boot/bios.img", "-no-emul-boot", "-boot-load-size", "4",
+           "-boot-info-table", "-c", "boot/boot.cat", "-eltorito-alt-boot",
+           "-e", "boot/efi.img", "-no-emul-boot", "-o", image, src)
+    report = run(["xorriso", "-indev", str(image), "-report_el_torito", "plain"]
+                 ).stdout.decode()
+    rows = re.findall(r"El Torito boot img :\s+(\d+)\s+(\S+)\s+(\S)\s+(\S+)\s+(0x[0-9a-f]+)"
+                      r"\s+\S+\s+(\d+)\s+(\d+)", report)
+    assert [(r[1], r[2], r[3], r[5]) for r in rows] == \
+        [("BIOS", "y", "none", "4"), ("UEFI", "y", "none", "128")], report
+    assert re.search(r"El Torito cat path : /boot/boot.cat", report), report
+    # boot info table (mkisofs -boot-info-table): PVD sector, image sector, length, sum
+    import struct
+    data = image.read_bytes()
+    lba = int(rows[0][6])
+    patched = data[lba * 2048:lba * 2048 + len(bios)]
+    pvd, file_lba, length, checksum = struct.unpack_from("<IIII", patched, 8)
+    assert (pvd, file_lba, length) == (16, lba, len(bios))
+    words = struct.unpack(f"<{(len(bios) - 64) // 4}I", bios[64:])
+    assert checksum == sum(words) & 0xFFFFFFFF
+    assert patched[64:] == bios[64:] and patched[:8] == bios[:8]
+
+
+# ---- errors ------------------------------------------------------------------------------------------------
+
+def test_errors_name_the_problem(tmp_path):
+    result = master("-o", tmp_path / "x.iso", tmp_path / "missing", check=False)
+    assert result.returncode == 1 and b"missing" in result.stderr
+    assert b"Traceback" not in result.stderr
+    result = master(tmp_path, check=False)
+    assert result.returncode == 2 and b"-o FILE" in result.stderr
+    unreadable = tmp_path / "src"
+    unreadable.mkdir()
+    (unreadable / "ok.txt").write_bytes(b"ok")
+    big = tmp_path / "big"
+    big.mkdir()
+    with open(big / "huge", "wb") as f:
+        f.truncate(5 * 1024 ** 3)
+    result = master("-o", tmp_path / "y.iso", big, check=False)
+    assert result.returncode == 1 and b"-iso-level 3" in result.stderr
+    assert not (tmp_path / "y.iso").exists()
+
+
+def test_file_shrinking_while_writing_stops_cleanly(tmp_path):
+    from isofuse.master import layout, naming, options, sourcetree, stream
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.bin").write_bytes(os.urandom(100_000))
+    lay = layout.Layout(sourcetree.scan([str(src)]), options.MasterOptions())
+    (src / "a.bin").write_bytes(b"short")
+    with stream.ImageStream(lay) as s:
+        with pytest.raises(stream.SourceChanged, match="a.bin"):
+            s.read(0, s.size)
+
+
+@pytest.mark.slow
+@pytest.mark.mount
+def test_multi_extent_file_over_4gib(tmp_path):
+    src = tmp_path / "src"
+    src.mkdir()
+    size = 4 * 1024 ** 3 + 4096 + 17
+    with open(src / "huge.bin", "wb") as f:
+        f.truncate(size)
+        f.seek(0xFFFFF800 - 5)
+        f.write(b"ACROSS-THE-EXTENT-BOUNDARY")
+        f.seek(size - 3)
+        f.write(b"END")
+    image = tmp_path / "big.iso"
+    sectors = int(master("-R", "-iso-level", "3", "-print-size", src).stdout)
+    master("-R", "-iso-level", "3", "-o", image, src)
+    assert os.path.getsize(image) == sectors * 2048
+    listing_text = run(["isoinfo", "-R", "-l", "-i", str(image)]).stdout.decode()
+    assert listing_text.count("huge.bin") == 2   # two records, one per extent
+    with mounted(image, tmp_path / "mnt"):
+        path = tmp_path / "mnt" / "huge.bin"
+        assert os.path.getsize(path) == size
+        with open(path, "rb") as f:
+            f.seek(0xFFFFF800 - 5)
+            assert f.read(26) == b"ACROSS-THE-EXTENT-BOUNDARY"
+            f.seek(size - 3)
+            assert f.read() == b"END"
+    os.unlink(image)
