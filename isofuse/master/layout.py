@@ -377,10 +377,10 @@ class Layout:
             part = min(left, MAX_EXTENT_BYTES)
             left -= part
             flags = dr.FLAG_MULTI_EXTENT if left > 0 else 0
-            # Rock Ridge on the first record only: readers take it from there.
+            # Every record carries the Rock Ridge entries (as libisofs does):
+            # readers that list records one by one still show the real name.
             records.append(self._record(child.identifier, flags, child, part,
-                                        self._date(node), entries if not records else [],
-                                        part=len(records)))
+                                        self._date(node), entries, part=len(records)))
         return records
 
     def _joliet_records(self, directory):
