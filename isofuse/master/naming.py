@@ -91,8 +91,9 @@ def iso_name(raw, is_dir, rules):
     """
     text = _decode(raw)
     if rules.level >= 4:
-        # ISO 9660:1999 §7.5: any characters but separators, up to 207 bytes.
-        return _cut_bytes(text.replace("/", "_"), LEVEL4_MAX), None
+        # ISO 9660:1999 §7.5: any characters up to 207 bytes; ";" stays a
+        # version separator to many readers (pycdlib, the kernel's mapping).
+        return _cut_bytes(text.replace("/", "_").replace(";", "_"), LEVEL4_MAX), None
     text = _ascii_fold(text)
     if not rules.untranslated:
         text = text.encode("ascii", "replace").decode("ascii").replace("?", "_")
