@@ -88,9 +88,11 @@ def _px(rr, d):
 
 def _pn(rr, d):
     # RRIP §4.1.2: device number as two 733 halves.  Writers disagree on the
-    # split; like the kernel, a zero high half means "low holds the whole
-    # dev_t" (decoded with the Linux/glibc encoding), else major=high,
-    # minor=low.
+    # split: genisoimage puts major and minor in the halves, libisofs the
+    # whole Linux dev_t in the low half.  A zero high half therefore means
+    # "low holds a dev_t", decoded with the Linux/glibc encoding (the kernel
+    # decodes it as an old 8:8 pair and gets minors above 255 wrong), else
+    # major=high, minor=low.
     if len(d) < 20:
         raise FormatError("PN entry too short")
     high, low = numbers.u733(d, 4), numbers.u733(d, 12)
