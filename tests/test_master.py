@@ -388,3 +388,100 @@ def test_multi_extent_file_over_4gib(tmp_path):
             f.seek(size - 3)
             assert f.read() == b"END"
     os.unlink(image)
+
+
+# ---- multisession -------------------------------------------------------------------------------------
+
+@pytest.fixture
+def two_sessions(tmp_path):
+    s1, s2 = tmp_path / "s1", tmp_path / "s2"
+    for path, data in ((s1 / "old.txt", b"first\n"), (s1 / "keep" / "kept.bin", os.urandom(9000)),
+                       (s2 / "new.txt", b"second\n"), (s2 / "keep" / "added.txt", b"added\n")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    expected = tmp_path / "expected"     # what the newest session must show
+    for src in (s1, s2):
+        subprocess.run(["cp", "-a", f"{src}/.", str(expected)], check=True) \
+            if expected.exists() else subprocess.run(["cp", "-a", str(src), str(expected)],
+                                                     check=True)
+    os.unlink(expected / "old.txt")
+    return s1, s2, expected
+
+
+def _tree_rows(root):
+    return format_rows(listing(str(root)), ("path", "type", "size", "sha256"))
+
+
+@pytest.mark.mount
+def test_append_to_grows_an_image_in_place(two_sessions, tmp_path):
+    s1, s2, expected = two_sessions
+    image = tmp_path / "disc.iso"
+    master("-R", "-J", "-o", image, s1)
+    first_size = os.path.getsize(image)
+    master("-R", "-J", "--append-to", image, "--remove", "old.txt", s2)
+    assert os.path.getsize(image) > first_size
+    with mounted(image, tmp_path / "mnt"):
+        assert _tree_rows(tmp_path / "mnt") == _tree_rows(expected)
+    # old data is referenced, not copied: the new session is small
+    assert os.path.getsize(image) - first_size < 400 * 2048
+    # every other reader sees the newest session too
+    text, diffs = xorriso_compare(image, expected)
+    assert [d for d in diffs if d[1] not in ("st_mtime", "st_ctime", "st_atime")] == [], text
+    out = tmp_path / "x"
+    out.mkdir()
+    run(["bsdtar", "-xf", str(image), "-C", str(out)])
+    assert _tree_rows(out) == _tree_rows(expected)
+
+
+@pytest.mark.mount
+def test_new_session_with_msinfo_glued_behind_the_first(two_sessions, tmp_path):
+    """mkisofs -M/-C style: the output holds the new session only, written at
+    NEXT; readers take the newest session, older ones stay reachable."""
+    s1, s2, expected = two_sessions
+    # the first session by another writer: genisoimage
+    first = tmp_path / "first.iso"
+    run(["genisoimage", "-quiet", "-R", "-J", "-o", str(first), str(s1)])
+    nwa = (os.path.getsize(first) // 2048 + 31) // 32 * 32
+    second = tmp_path / "second.iso"
+    size = int(master("-R", "-J", "-M", first, "-C", f"0,{nwa}", "--remove", "old.txt",
+                      "-print-size", s2).stdout)
+    master("-R", "-J", "-M", first, "-C", f"0,{nwa}", "--remove", "old.txt", "-o", second, s2)
+    assert os.path.getsize(second) == size * 2048
+    disc = tmp_path / "disc.iso"
+    with open(disc, "wb") as out:
+        out.write(first.read_bytes())
+        out.seek(nwa * 2048)
+        out.write(second.read_bytes())
+    info = subprocess.run(ISOFUSE + ["info", "--json", str(disc)], stdout=subprocess.PIPE,
+                          check=True).stdout
+    import json
+    assert json.loads(info)["sessions"] == [0, nwa]
+    with mounted(disc, tmp_path / "new"):
+        assert _tree_rows(tmp_path / "new") == _tree_rows(expected)
+    with mounted(disc, tmp_path / "old", ["session=0"]):
+        assert _tree_rows(tmp_path / "old") == _tree_rows(s1)
+    # xorriso reads the new session through its own descriptors
+    text, diffs = xorriso_compare_session(disc, nwa, expected)
+    assert [d for d in diffs if d[1] not in ("st_mtime", "st_ctime", "st_atime")] == [], text
+
+
+def xorriso_compare_session(image, start, source):
+    result = subprocess.run(["xorriso", "-load", "sbsector", str(start), "-indev", str(image),
+                             "-compare_r", str(source), "/"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=300)
+    text = result.stdout.decode(errors="replace")
+    diffs = [(os.path.relpath(m.group(2), str(source)), m.group(4).split(":")[0].strip())
+             for m in map(XORRISO_DIFF.match, text.splitlines()) if m]
+    return text, diffs
+
+
+def test_msinfo_errors_are_clear(two_sessions, tmp_path):
+    s1, s2, _ = two_sessions
+    first = tmp_path / "first.iso"
+    master("-R", "-o", first, s1)
+    r = master("-R", "-M", first, "-o", tmp_path / "x.iso", s2, check=False)
+    assert r.returncode == 2 and b"-C" in r.stderr
+    r = master("-R", "-M", first, "-C", "0,5", "-o", tmp_path / "x.iso", s2, check=False)
+    assert r.returncode == 2 and b"inside the previous session" in r.stderr
+    r = master("-R", "--append-to", first, "--remove", "nope", s2, check=False)
+    assert r.returncode == 2 and b"not in the previous session" in r.stderr

@@ -121,6 +121,19 @@ def add_arguments(p):
                       type=lambda v: int(v, 0), help="load segment")
     boot.add_argument("-boot-info-table", dest="info_table", action="append_const",
                       const=True, help="patch a boot info table into the boot image")
+    ms = p.add_argument_group("multisession")
+    ms.add_argument("-M", "-prev-session", dest="previous", metavar="IMAGE|DEVICE",
+                    help="the disc or image whose last session the new one continues")
+    ms.add_argument("-C", "-cdrecord-params", dest="msinfo", metavar="START,NEXT",
+                    help="msinfo: start of the last session and the next writable "
+                         "sector (cdrecord -msinfo, isofuse-burn --msinfo); with -M the "
+                         "output holds only the new session, to be written at NEXT")
+    ms.add_argument("-append-to", "--append-to", dest="append_to", metavar="IMAGE",
+                    help="grow an image file in place: write the new session behind "
+                         "its last one and copy the new descriptors to sectors 16-31, so "
+                         "every reader sees the newest session")
+    ms.add_argument("-remove", "--remove", dest="remove", action="append", default=[],
+                    metavar="PATH", help="leave PATH of the previous session out")
     src = p.add_argument_group("sources")
     src.add_argument("-graft-points", dest="graft_points", action="store_true",
                      help="SOURCE may be DISC/PATH=SOURCE")
@@ -225,20 +238,57 @@ def _fail(message, status=1):
     return status
 
 
+GROW_ALIGN = 32  # sessions appended to image files start on 64 KiB boundaries
+
+
+def _parse_msinfo(text):
+    try:
+        start, nwa = (int(x) for x in text.split(","))
+    except ValueError:
+        raise UsageError(f"-C wants START,NEXT (two sector numbers), not {text!r}") from None
+    if start < 0 or nwa <= start:
+        raise UsageError(f"-C {text}: the next writable sector must follow the start")
+    return start, nwa
+
+
 def build_layout(args, argv, warn):
-    if not args.sources:
+    previous = args.previous or args.append_to
+    if not args.sources and not (previous and args.remove):
         raise UsageError("no SOURCE given")
+    if args.previous and args.append_to:
+        raise UsageError("use either -M (with -C) or --append-to")
+    if args.previous and not args.msinfo:
+        raise UsageError("-M needs -C START,NEXT (the msinfo of the disc or image)")
+    if args.remove and not previous:
+        raise UsageError("--remove applies to a previous session (-M or --append-to)")
     options = options_from_args(args, argv)
-    skipped = []
 
     def on_error(exc):
         if args.skip_unreadable:
-            skipped.append(str(exc))
             warn(f"skipped: {exc}")
         else:
             raise exc
 
     root = scan(args.sources, graft_points=args.graft_points, on_error=on_error)
+    if previous:
+        from ..master.previous import import_previous, merge, remove_path
+        last_start = None
+        if args.msinfo:
+            last_start, options.session_start = _parse_msinfo(args.msinfo)
+        old_root, info = import_previous(previous, sbsector=last_start)
+        if args.append_to:
+            image_sectors = (os.path.getsize(args.append_to) + 2047) // 2048
+            start = max(image_sectors, info["end"])
+            options.session_start = (start + GROW_ALIGN - 1) // GROW_ALIGN * GROW_ALIGN
+        elif options.session_start < info["end"]:
+            raise UsageError(f"-C: the next writable sector {options.session_start} lies "
+                             f"inside the previous session (it ends at {info['end']})")
+        for path in args.remove:
+            if not remove_path(old_root, path):
+                raise UsageError(f"--remove {path}: not in the previous session")
+        if args.sources:
+            old_root.mtime = root.mtime or old_root.mtime
+        root = merge(old_root, root)
     return layout_mod.Layout(root, options, warn=warn)
 
 
@@ -246,7 +296,7 @@ def run(args, argv=None):
     argv = argv if argv is not None else sys.argv[2:]
     warn = (lambda m: None) if args.quiet else \
         (lambda m: print(f"isofuse master: warning: {m}", file=sys.stderr))
-    if not args.print_size and not args.output:
+    if not args.print_size and not args.output and not args.append_to:
         return _fail("say where the image goes: -o FILE (or -o - for standard output), "
                      "or -print-size", 2)
     try:
@@ -256,8 +306,10 @@ def run(args, argv=None):
     except (SourceError, TreeError, layout_mod.LayoutError) as exc:
         return _fail(str(exc))
     if args.print_size:
-        print(layout.total_sectors)
+        print(layout.total_sectors - layout.base)
         return 0
+    if args.append_to:
+        return _grow(args, layout)
     to_stdout = args.output == "-"
     if to_stdout and sys.stdout.isatty():
         return _fail("refusing to write an image to a terminal", 2)
@@ -290,3 +342,31 @@ def _remove_partial(path, to_stdout):
             os.unlink(path)
         except OSError:
             pass
+
+
+def _grow(args, layout):
+    """Write the new session into the image file, then make it the one
+    readers see.  The descriptor copy at 16 is written last and only after
+    the session is on disk: an interrupted run leaves the old image intact."""
+    progress = Progress(enabled=not args.quiet and sys.stderr.isatty())
+    try:
+        fd = os.open(args.append_to, os.O_RDWR | os.O_CLOEXEC)
+    except OSError as exc:
+        return _fail(f"{args.append_to}: {exc.strerror}")
+    try:
+        with ImageStream(layout) as stream:
+            os.lseek(fd, layout.base * 2048, os.SEEK_SET)
+            stream.write_to(fd, progress)
+            os.fsync(fd)
+            first = layout.pvd_sector - layout.base
+            count = layout.terminator_sector - layout.pvd_sector + 1
+            descriptors = stream.read(first * 2048, count * 2048)
+        os.pwrite(fd, descriptors, 16 * 2048)
+        os.fsync(fd)
+    except SourceChanged as exc:
+        return _fail(f"{exc}; the image was not changed")
+    except OSError as exc:
+        return _fail(f"{exc.filename or args.append_to}: {exc.strerror}")
+    finally:
+        os.close(fd)
+    return 0

@@ -58,10 +58,12 @@ class DataItem:
     patch_offset: int = 0          # boot-info-table: bytes replaced in the data
     patch: bytes = b""
     source_size: int = 0           # the size the file had when scanned
+    base: int = 0                  # first sector of the session (stream offset 0)
 
     @property
     def start(self):
-        return self.sector * SECTOR
+        """Offset in the session's byte stream."""
+        return (self.sector - self.base) * SECTOR
 
     @property
     def end(self):
@@ -107,7 +109,10 @@ class Layout:
             if self.joliet_root else []
         self._check_paths()
 
-        sector = SYSTEM_AREA_SECTORS
+        # A later session (multisession) numbers its sectors from where it
+        # will be written; its stream starts there.
+        self.base = opts.session_start
+        sector = self.base + SYSTEM_AREA_SECTORS
         self.pvd_sector = sector
         sector += 1
         self.boot_record_sector = None
@@ -177,6 +182,7 @@ class Layout:
         sector = self.metadata_sectors
         for item in self.data_items:
             item.sector = sector
+            item.base = self.base
             sector += sectors_for(item.size)
         self.data_end = sector
         self.total_sectors = sector + opts.padding_sectors
@@ -366,6 +372,13 @@ class Layout:
     def _file_records(self, child, entries):
         node = child.node
         size = node.size if node.is_regular else 0
+        old = getattr(node, "old_extents", None)
+        if old is not None and len(old) > 1:
+            # an earlier session's multi-extent file keeps its own split
+            return [self._record(child.identifier,
+                                 dr.FLAG_MULTI_EXTENT if i < len(old) - 1 else 0, child,
+                                 length, self._date(node), entries, part=i)
+                    for i, (_, length) in enumerate(old)]
         if size <= MAX_EXTENT_BYTES:
             return [self._record(child.identifier, 0, child, size, self._date(node), entries)]
         if self.options.names.level < 3:
@@ -397,14 +410,7 @@ class Layout:
                 continue
             if not node.is_regular:
                 continue  # Joliet has no symlinks, devices or FIFOs
-            size = node.size
-            parts = []
-            while True:
-                part = min(size, MAX_EXTENT_BYTES)
-                size -= part
-                parts.append(part)
-                if size <= 0:
-                    break
+            parts = self._extent_lengths(node)
             if len(parts) > 1 and self.options.names.level < 3:
                 continue  # reported for the ISO tree already
             for i, part in enumerate(parts):
@@ -445,17 +451,37 @@ class Layout:
     def _place_data(self, entry):
         node = entry.node
         key = self._key(node)
-        if key in self._extents or node.size == 0 or node is self.catalog_node:
-            return  # once per hard-linked file; empty files take no sector
+        if key in self._extents or node.size == 0 or node is self.catalog_node \
+                or getattr(node, "old_extents", None) is not None:
+            return  # once per hard-linked file; empty files and data of an
+            # earlier session take no new sector
         item = DataItem(sector=0, size=node.size, path=node.path, data=node.data,
                         source_size=node.size)
         self.data_items.append(item)
         self._extents[key] = item
 
+    @staticmethod
+    def _extent_lengths(node):
+        """How a file's data splits into extents (sizes only: usable before
+        the data has its place)."""
+        old = getattr(node, "old_extents", None)
+        if old is not None:
+            return [length for _, length in old]
+        size, parts = node.size, []
+        while True:
+            part = min(size, MAX_EXTENT_BYTES)
+            parts.append(part)
+            size -= part
+            if size <= 0:
+                return parts
+
     def file_extents(self, node):
         """[(sector, bytes)] of a file's data, split at MAX_EXTENT_BYTES."""
         if node is self.catalog_node:
             return [(self.catalog_sector, SECTOR)]
+        old = getattr(node, "old_extents", None)
+        if old is not None:
+            return old
         item = self._extents.get(self._key(node))
         size = node.size if node.is_regular else 0
         if item is None:
@@ -473,7 +499,7 @@ class Layout:
     # ---- encoding --------------------------------------------------------------------------------
     def encode_metadata(self):
         """Every byte before the first file's data (sectors 0..metadata_sectors)."""
-        meta = bytearray(self.metadata_sectors * SECTOR)
+        meta = bytearray((self.metadata_sectors - self.base) * SECTOR)
         opts = self.options
         # directories first: their extents are final, the descriptors need root records
         for directory in self.iso_dirs:
@@ -525,12 +551,12 @@ class Layout:
                                 encode_binary_date(self._date(root.node)),
                                 dr.FLAG_DIRECTORY, b"\x00")
 
-    @staticmethod
-    def _put(meta, sector, data):
-        meta[sector * SECTOR:sector * SECTOR + len(data)] = data
+    def _put(self, meta, sector, data):
+        start = (sector - self.base) * SECTOR
+        meta[start:start + len(data)] = data
 
     def _write_directory(self, meta, directory, rock):
-        pos = directory.extent * SECTOR
+        pos = (directory.extent - self.base) * SECTOR
         end_of_sector = pos + SECTOR
         date_cache = {}
         for record in directory.records:
@@ -545,7 +571,7 @@ class Layout:
             if rock and record.overflow:
                 sector, offset, length = record.ce_location
                 area = b"".join(resolve(e) for e in record.overflow)
-                start = sector * SECTOR + offset
+                start = (sector - self.base) * SECTOR + offset
                 meta[start:start + length] = area
 
     def _encode_record(self, record, date_cache):
@@ -576,7 +602,8 @@ class Layout:
 
     @property
     def size(self):
-        return self.total_sectors * SECTOR
+        """Bytes of this session's stream (the whole image for a first session)."""
+        return (self.total_sectors - self.base) * SECTOR
 
     def boot_catalog_bytes(self):
         return eltorito.encode_catalog(self._boot_entries) if self._boot_entries else None

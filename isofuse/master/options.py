@@ -51,6 +51,7 @@ class MasterOptions:
     boot_catalog: str = "boot.catalog"
     padding_sectors: int = DEFAULT_PADDING_SECTORS
     source_date_epoch: Optional[int] = None
+    session_start: int = 0             # multisession: where this session is written
     now: Optional[int] = None          # creation time when no SOURCE_DATE_EPOCH
 
     @property
