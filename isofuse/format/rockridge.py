@@ -307,7 +307,9 @@ MAX_PAYLOAD = 250  # keeps every entry within SUSP's 255-byte length
 def encode_nm(name):
     """§4.1.4: the name, split over several NM entries (CONTINUE flag) when
     it is longer than one entry holds."""
-    chunks = [name[i:i + MAX_PAYLOAD] for i in range(0, len(name), MAX_PAYLOAD)] or [b""]
+    if len(name) <= MAX_PAYLOAD:
+        return [b"NM" + bytes((5 + len(name), 1, 0)) + name]
+    chunks = [name[i:i + MAX_PAYLOAD] for i in range(0, len(name), MAX_PAYLOAD)]
     return [_entry(b"NM", bytes((NM_CONTINUE if i < len(chunks) - 1 else 0,)) + chunk)
             for i, chunk in enumerate(chunks)]
 

@@ -82,6 +82,7 @@ class _Record:
     overflow: list          # SU entries in a continuation area (after a CE)
     ce_location: tuple = None
     part: int = 0           # which extent of a multi-extent file
+    size: int = 0           # the encoded record's length
 
 
 class Layout:
@@ -211,10 +212,12 @@ class Layout:
         return length
 
     # ---- links, serials --------------------------------------------------------------------
-    def _key(self, node):
+    @staticmethod
+    def _key(node):
+        """One key per file: hard links (same device and inode) share it."""
         if node.is_regular and node.nlink > 1 and node.dev_ino is not None:
             return node.dev_ino
-        return id(node)
+        return node
 
     def _count_links(self):
         counts = {}
@@ -316,13 +319,17 @@ class Layout:
     # ---- records --------------------------------------------------------------------------------
     def _date(self, node):
         t = node.mtime
-        if self.fixed_time is not None:
-            t = min(t, self.fixed_time)
-        return clamp_binary_seconds(t)
+        if self.fixed_time is not None and t > self.fixed_time:
+            t = self.fixed_time
+        if not 0 <= t < 5948150399:
+            t = clamp_binary_seconds(t)
+        return t
 
     def _split_su(self, identifier, entries):
         """Entries that fit in the record, and the rest for a continuation area."""
-        total = sum(entry_size(e) for e in entries)
+        total = 0
+        for e in entries:
+            total += len(e) if e.__class__ is bytes else entry_size(e)
         if dr.record_length(len(identifier), total) <= MAX_RECORD:
             return entries, []
         room = MAX_RECORD - dr.record_length(len(identifier), susp.CE_LENGTH)
@@ -343,8 +350,12 @@ class Layout:
 
     def _record(self, identifier, flags, target, length, date, entries, part=0):
         inline, overflow = self._split_su(identifier, entries) if entries else ([], [])
-        return _Record(identifier, flags, target, 0, length, date, inline, overflow,
-                       part=part)
+        record = _Record(identifier, flags, target, 0, length, date, inline, overflow,
+                         part=part)
+        record.size = dr.record_length(
+            len(identifier), sum(entry_size(e) for e in inline)
+            + (susp.CE_LENGTH if overflow else 0))
+        return record
 
     def _iso_records(self, directory):
         rr = self.rr
@@ -398,15 +409,15 @@ class Layout:
 
     def _joliet_records(self, directory):
         parent = directory.parent or directory
-        records = [_Record(b"\x00", dr.FLAG_DIRECTORY, directory, 0, 0,
-                           self._date(directory.node), [], []),
-                   _Record(b"\x01", dr.FLAG_DIRECTORY, parent, 0, 0,
-                           self._date(parent.node), [], [])]
+        records = [self._record(b"\x00", dr.FLAG_DIRECTORY, directory, 0,
+                                self._date(directory.node), None),
+                   self._record(b"\x01", dr.FLAG_DIRECTORY, parent, 0,
+                                self._date(parent.node), None)]
         for child in directory.children:
             node = child.node
             if child.is_dir:
-                records.append(_Record(child.identifier, dr.FLAG_DIRECTORY, child, 0, 0,
-                                       self._date(node), [], []))
+                records.append(self._record(child.identifier, dr.FLAG_DIRECTORY, child, 0,
+                                            self._date(node), None))
                 continue
             if not node.is_regular:
                 continue  # Joliet has no symlinks, devices or FIFOs
@@ -415,8 +426,8 @@ class Layout:
                 continue  # reported for the ISO tree already
             for i, part in enumerate(parts):
                 flags = dr.FLAG_MULTI_EXTENT if i < len(parts) - 1 else 0
-                records.append(_Record(child.identifier, flags, child, 0, part,
-                                       self._date(node), [], [], part=i))
+                records.append(self._record(child.identifier, flags, child, part,
+                                            self._date(node), None, part=i))
         return records
 
     @staticmethod
@@ -424,9 +435,7 @@ class Layout:
         """Records packed into sectors: none crosses a sector boundary."""
         used = 0
         for record in records:
-            length = dr.record_length(len(record.identifier),
-                                      sum(entry_size(e) for e in record.inline)
-                                      + (susp.CE_LENGTH if record.overflow else 0))
+            length = record.size
             if used % SECTOR + length > SECTOR:
                 used += SECTOR - used % SECTOR
             used += length

@@ -9,11 +9,14 @@ Colliding names get a numeric tail as genisoimage does: the first (in sorted
 order of the original names) keeps its name, later ones end in 000, 001, ...
 """
 
+import functools
+import re
 import unicodedata
 from dataclasses import dataclass
 
 D_CHARACTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 JOLIET_FORBIDDEN = frozenset("*/:;?\\")
+_JOLIET_INVALID = re.compile(r"[*/:;?\\\x00-\x1f]")
 JOLIET_MAX = 64
 JOLIET_LONG_MAX = 103
 LEVEL4_MAX = 207
@@ -56,27 +59,29 @@ class NameRules:
 def _ascii_fold(text):
     """Best-effort ASCII for names with accents (é -> e), like mkisofs does
     with its default charset mapping; anything else becomes "_" later."""
+    if text.isascii():
+        return text
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
+@functools.lru_cache(maxsize=None)
+def _invalid_characters(rules):
+    """A pattern matching the characters ``rules`` do not allow (they become
+    "_"), used after upper-casing unless lower case is allowed."""
+    if rules.untranslated or rules.level >= 4:
+        return re.compile(r"[/\x00]")
+    if rules.relaxed:
+        return re.compile(r"[^\x21-\x7e]|[/;]")
+    if rules.allow_lowercase:
+        return re.compile(r"[^A-Za-z0-9_]")
+    return re.compile(r"[^A-Z0-9_]")
+
+
 def _map_chars(text, rules):
-    out = []
-    for ch in text:
-        code = ord(ch)
-        if rules.untranslated or rules.level >= 4:
-            out.append(ch if ch not in "/\x00" else "_")
-            continue
-        if rules.relaxed and 0x20 < code < 0x7F and ch not in "/;":
-            out.append(ch if rules.allow_lowercase else ch.upper())
-            continue
-        if "a" <= ch <= "z":
-            out.append(ch if rules.allow_lowercase else ch.upper())
-        elif code < 0x80 and ord(ch.upper()) in D_CHARACTERS:
-            out.append(ch)
-        else:
-            out.append("_")
-    return "".join(out)
+    if not (rules.allow_lowercase or rules.untranslated or rules.level >= 4):
+        text = text.upper()
+    return _invalid_characters(rules).sub("_", text)
 
 
 def _decode(raw):
@@ -95,7 +100,7 @@ def iso_name(raw, is_dir, rules):
         # version separator to many readers (pycdlib, the kernel's mapping).
         return _cut_bytes(text.replace("/", "_").replace(";", "_"), LEVEL4_MAX), None
     text = _ascii_fold(text)
-    if not rules.untranslated:
+    if not rules.untranslated and not text.isascii():
         text = text.encode("ascii", "replace").decode("ascii").replace("?", "_")
     if text.startswith(".") and not rules.allow_leading_dots:
         text = "_" + text[1:]
@@ -216,8 +221,10 @@ def joliet_name(raw, is_dir, long_names=False):
     """A Joliet name (str): forbidden characters to "_", cut to 64 UTF-16
     units (103 with -joliet-long) keeping a short extension."""
     limit = JOLIET_LONG_MAX if long_names else JOLIET_MAX
-    text = _decode(raw).encode("utf-16-be", "replace").decode("utf-16-be", "replace")
-    text = "".join("_" if (c in JOLIET_FORBIDDEN or ord(c) < 0x20) else c for c in text)
+    text = _decode(raw)
+    if not text.isascii():
+        text = text.encode("utf-16-be", "replace").decode("utf-16-be", "replace")
+    text = _JOLIET_INVALID.sub("_", text)
     if _utf16_units(text) <= limit:
         return text
     base, dot, ext = text.rpartition(".")

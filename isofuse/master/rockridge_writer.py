@@ -34,20 +34,32 @@ class RockRidgeWriter:
         self.link_counts = link_counts
         self.serials = serials
         self.fixed_time = fixed_time  # SOURCE_DATE_EPOCH: atime/ctime from mtime
+        self._px_cache = {}
+        self._tf_cache = {}
 
     def _px(self, node, nlink):
         mode, uid, gid = node.mode, node.uid, node.gid
         if self.rationalize:
             mode, uid, gid = rationalized_mode(mode), 0, 0
-        serial = self.serials(node) if self.options.rrip_112 else None
-        return rr.encode_px(mode, nlink, uid, gid, serial)
+        if self.options.rrip_112:
+            return rr.encode_px(mode, nlink, uid, gid, self.serials(node))
+        # Most files share owner, mode and link count: encode each once.
+        key = (mode, nlink, uid, gid)
+        px = self._px_cache.get(key)
+        if px is None:
+            px = self._px_cache[key] = rr.encode_px(mode, nlink, uid, gid)
+        return px
 
     def _tf(self, node):
         mtime = node.mtime
         if self.fixed_time is not None:
-            mtime = min(mtime, self.fixed_time)
-            return rr.encode_tf(mtime, mtime, mtime)
-        return rr.encode_tf(mtime, node.atime, node.ctime)
+            key = (min(mtime, self.fixed_time),) * 3
+        else:
+            key = (mtime, node.atime, node.ctime)
+        tf = self._tf_cache.get(key)
+        if tf is None:
+            tf = self._tf_cache[key] = rr.encode_tf(*key)
+        return tf
 
     def attributes(self, node):
         """PX, TF and the type-specific entries of a node (no name)."""
@@ -56,7 +68,7 @@ class RockRidgeWriter:
         else:
             nlink = self.link_counts(node)
         entries = [self._px(node, nlink), self._tf(node)]
-        if node.is_symlink:
+        if node.symlink is not None:
             entries.extend(rr.encode_sl(node.symlink))
         elif stat.S_ISCHR(node.mode) or stat.S_ISBLK(node.mode):
             entries.append(rr.encode_pn(node.rdev))

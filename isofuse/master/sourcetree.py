@@ -36,17 +36,14 @@ class Node:
     children: Dict[bytes, "Node"] = field(default_factory=dict)
     data: Optional[bytes] = None        # synthetic content (boot catalog ...)
 
-    @property
-    def is_dir(self):
-        return stat.S_ISDIR(self.mode)
-
-    @property
-    def is_regular(self):
-        return stat.S_ISREG(self.mode)
-
-    @property
-    def is_symlink(self):
-        return stat.S_ISLNK(self.mode)
+    # The type tests run millions of times while laying out big trees: they
+    # are plain attributes, kept in step with ``mode`` by __setattr__.
+    def __setattr__(self, name, value):
+        object.__setattr__(self, name, value)
+        if name == "mode":
+            object.__setattr__(self, "is_dir", stat.S_ISDIR(value))
+            object.__setattr__(self, "is_regular", stat.S_ISREG(value))
+            object.__setattr__(self, "is_symlink", stat.S_ISLNK(value))
 
     def depth(self):
         d, node = 0, self
