@@ -22,8 +22,7 @@ import os
 import stat
 import struct
 import time
-from dataclasses import dataclass
-from typing import List, Optional
+from typing import List
 
 from ..format import dirrecord as dr
 from ..format import descriptors as vd
@@ -47,18 +46,22 @@ def sectors_for(size):
     return (size + SECTOR - 1) // SECTOR
 
 
-@dataclass
 class DataItem:
     """A run of file data in the image: ``size`` bytes from ``path`` (or
     from ``data``) at sector ``sector``; the rest of its last sector is zero."""
-    sector: int
-    size: int
-    path: Optional[str] = None
-    data: Optional[bytes] = None
-    patch_offset: int = 0          # boot-info-table: bytes replaced in the data
-    patch: bytes = b""
-    source_size: int = 0           # the size the file had when scanned
-    base: int = 0                  # first sector of the session (stream offset 0)
+
+    __slots__ = ("sector", "size", "path", "data", "patch_offset", "patch", "source_size",
+                 "base")
+
+    def __init__(self, sector, size, path=None, data=None, source_size=0):
+        self.sector = sector
+        self.size = size
+        self.path = path
+        self.data = data
+        self.patch_offset = 0       # boot-info-table: bytes replaced in the data
+        self.patch = b""
+        self.source_size = source_size  # the size the file had when scanned
+        self.base = 0               # first sector of the session (stream offset 0)
 
     @property
     def start(self):
@@ -70,19 +73,28 @@ class DataItem:
         return self.start + self.size
 
 
-@dataclass
 class _Record:
-    identifier: bytes
-    flags: int
-    target: object          # DiscEntry whose extent/size the record carries, or None
-    extent: int             # for file records: data extent (set later)
-    length: int
-    date: int
-    inline: list            # SU entries in the record
-    overflow: list          # SU entries in a continuation area (after a CE)
-    ce_location: tuple = None
-    part: int = 0           # which extent of a multi-extent file
-    size: int = 0           # the encoded record's length
+    """One directory record to be: sizes now, locations at encoding time."""
+
+    __slots__ = ("identifier", "flags", "target", "length", "date", "inline", "overflow",
+                 "ce_location", "part", "size")
+
+    def __init__(self, identifier, flags, target, length, date, inline, overflow, part):
+        self.identifier = identifier
+        self.flags = flags
+        self.target = target        # DiscEntry whose extent/size the record carries
+        self.length = length
+        self.date = date
+        self.inline = inline        # SU entries in the record
+        self.overflow = overflow    # SU entries in a continuation area (after a CE)
+        self.ce_location = None
+        self.part = part            # which extent of a multi-extent file
+        su = 0
+        for e in inline:
+            su += len(e) if e.__class__ is bytes else entry_size(e)
+        if overflow:
+            su += susp.CE_LENGTH
+        self.size = dr.record_length(len(identifier), su)
 
 
 class Layout:
@@ -350,12 +362,7 @@ class Layout:
 
     def _record(self, identifier, flags, target, length, date, entries, part=0):
         inline, overflow = self._split_su(identifier, entries) if entries else ([], [])
-        record = _Record(identifier, flags, target, 0, length, date, inline, overflow,
-                         part=part)
-        record.size = dr.record_length(
-            len(identifier), sum(entry_size(e) for e in inline)
-            + (susp.CE_LENGTH if overflow else 0))
-        return record
+        return _Record(identifier, flags, target, length, date, inline, overflow, part)
 
     def _iso_records(self, directory):
         rr = self.rr
@@ -383,7 +390,7 @@ class Layout:
     def _file_records(self, child, entries):
         node = child.node
         size = node.size if node.is_regular else 0
-        old = getattr(node, "old_extents", None)
+        old = node.old_extents
         if old is not None and len(old) > 1:
             # an earlier session's multi-extent file keeps its own split
             return [self._record(child.identifier,
@@ -461,11 +468,10 @@ class Layout:
         node = entry.node
         key = self._key(node)
         if key in self._extents or node.size == 0 or node is self.catalog_node \
-                or getattr(node, "old_extents", None) is not None:
+                or node.old_extents is not None:
             return  # once per hard-linked file; empty files and data of an
             # earlier session take no new sector
-        item = DataItem(sector=0, size=node.size, path=node.path, data=node.data,
-                        source_size=node.size)
+        item = DataItem(0, node.size, node.path, node.data, node.size)
         self.data_items.append(item)
         self._extents[key] = item
 
@@ -473,7 +479,7 @@ class Layout:
     def _extent_lengths(node):
         """How a file's data splits into extents (sizes only: usable before
         the data has its place)."""
-        old = getattr(node, "old_extents", None)
+        old = node.old_extents
         if old is not None:
             return [length for _, length in old]
         size, parts = node.size, []
@@ -488,7 +494,7 @@ class Layout:
         """[(sector, bytes)] of a file's data, split at MAX_EXTENT_BYTES."""
         if node is self.catalog_node:
             return [(self.catalog_sector, SECTOR)]
-        old = getattr(node, "old_extents", None)
+        old = node.old_extents
         if old is not None:
             return old
         item = self._extents.get(self._key(node))

@@ -24,6 +24,8 @@ def _node_from_inode(image, inode):
             raise SourceError(f"{inode.name.decode(errors='replace')}: zisofs-compressed "
                               "files of a previous session cannot be carried over yet")
         node.old_extents = [(sector, length) for sector, length in inode.extents]
+    else:
+        node.old_extents = None
     return node
 
 

@@ -9,41 +9,40 @@ image size is fixed before any data is read.
 
 import os
 import stat
-from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Dict
 
 
 class SourceError(Exception):
     """A source cannot be used (missing, unreadable); the message names it."""
 
 
-@dataclass(eq=False)
 class Node:
-    name: bytes
-    mode: int
-    uid: int = 0
-    gid: int = 0
-    size: int = 0
-    mtime: int = 0
-    atime: int = 0
-    ctime: int = 0
-    nlink: int = 1
-    rdev: int = 0
-    dev_ino: Optional[tuple] = None
-    path: Optional[str] = None          # where the data comes from
-    symlink: Optional[bytes] = None
-    parent: Optional["Node"] = None
-    children: Dict[bytes, "Node"] = field(default_factory=dict)
-    data: Optional[bytes] = None        # synthetic content (boot catalog ...)
+    """One entry of the tree to master (a plain class with slots: big trees
+    have hundreds of thousands of them)."""
 
-    # The type tests run millions of times while laying out big trees: they
-    # are plain attributes, kept in step with ``mode`` by __setattr__.
-    def __setattr__(self, name, value):
-        object.__setattr__(self, name, value)
-        if name == "mode":
-            object.__setattr__(self, "is_dir", stat.S_ISDIR(value))
-            object.__setattr__(self, "is_regular", stat.S_ISREG(value))
-            object.__setattr__(self, "is_symlink", stat.S_ISLNK(value))
+    __slots__ = ("name", "mode", "uid", "gid", "size", "mtime", "atime", "ctime", "nlink",
+                 "rdev", "dev_ino", "path", "symlink", "parent", "children", "data",
+                 "old_extents", "is_dir", "is_regular", "is_symlink")
+
+    def __init__(self, name, mode, uid=0, gid=0, size=0, mtime=0, atime=0, ctime=0, nlink=1,
+                 rdev=0, dev_ino=None, path=None, symlink=None, parent=None, data=None):
+        self.name = name                  # bytes, as on the source
+        self.uid, self.gid, self.size, self.nlink, self.rdev = uid, gid, size, nlink, rdev
+        self.mtime, self.atime, self.ctime = mtime, atime, ctime
+        self.dev_ino = dev_ino            # hard links share it
+        self.path = path                  # where the data comes from
+        self.symlink = symlink
+        self.parent = parent
+        self.children: Dict[bytes, "Node"] = {}
+        self.data = data                  # synthetic content (boot catalog ...)
+        self.old_extents = None           # data already on the disc (multisession)
+        self.set_mode(mode)
+
+    def set_mode(self, mode):
+        self.mode = mode
+        self.is_dir = stat.S_ISDIR(mode)
+        self.is_regular = stat.S_ISREG(mode)
+        self.is_symlink = stat.S_ISLNK(mode)
 
     def depth(self):
         d, node = 0, self
@@ -194,6 +193,7 @@ def scan(sources, graft_points=False, on_error=None, root_mtime=None):
 
 
 def _copy_attributes(node, st):
-    node.mode, node.uid, node.gid = st.st_mode, st.st_uid, st.st_gid
+    node.set_mode(st.st_mode)
+    node.uid, node.gid = st.st_uid, st.st_gid
     node.mtime, node.atime, node.ctime = int(st.st_mtime), int(st.st_atime), int(st.st_ctime)
     node.nlink = st.st_nlink
