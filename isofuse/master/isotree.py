@@ -7,8 +7,7 @@ carries RE, its ".." carries PL).  The Joliet tree keeps the source's shape
 with UTF-16 names.  Both point at the same file data.
 """
 
-from dataclasses import dataclass, field
-from typing import List, Optional
+from typing import List
 
 from . import naming
 from .options import (DEEP_ALLOW, DEEP_DROP, DEEP_ERROR, DEEP_RELOCATE, MAX_ISO_LEVELS)
@@ -21,21 +20,25 @@ class TreeError(Exception):
     """The tree cannot be recorded with the chosen options."""
 
 
-@dataclass(eq=False)
 class DiscEntry:
-    node: object                      # sourcetree.Node
-    identifier: bytes                 # the recorded file identifier
-    is_dir: bool
-    parent: Optional["DiscEntry"] = None
-    children: List["DiscEntry"] = field(default_factory=list)
-    level: int = 1                    # the root is level 1 (§6.8.2.1)
-    relocated_to: Optional["DiscEntry"] = None    # CL placeholder -> moved dir
-    placeholder: Optional["DiscEntry"] = None     # moved dir -> its CL placeholder
-    # filled by the layout
-    extent: int = 0
-    size: int = 0
-    number: int = 0                   # path table directory number
-    records: Optional[list] = None
+    """An entry of a recorded tree (slotted: there is one per file and tree)."""
+
+    __slots__ = ("node", "identifier", "is_dir", "parent", "children", "level",
+                 "relocated_to", "placeholder", "extent", "size", "number", "records")
+
+    def __init__(self, node, identifier, is_dir, parent=None, level=1, placeholder=None):
+        self.node = node                # sourcetree.Node
+        self.identifier = identifier    # the recorded file identifier
+        self.is_dir = is_dir
+        self.parent = parent
+        self.children: List["DiscEntry"] = []
+        self.level = level              # the root is level 1 (§6.8.2.1)
+        self.relocated_to = None        # CL placeholder -> moved directory
+        self.placeholder = placeholder  # moved directory -> its CL placeholder
+        self.extent = 0                 # filled by the layout
+        self.size = 0
+        self.number = 0                 # path table directory number
+        self.records = None
 
     @property
     def is_placeholder(self):
