@@ -13,6 +13,7 @@ Rock Ridge TF fields; we follow the standard, not that bug.
 """
 
 import calendar
+import functools
 
 from .errors import FormatError
 
@@ -44,6 +45,12 @@ def decode_binary_date(data):
     """ECMA-119 §9.1.5: 7 bytes: years since 1900, month, day, h, m, s, offset."""
     if len(data) < 7:
         raise FormatError("7-byte date truncated")
+    # Whole directories share a handful of dates: decode each one once.
+    return _binary_date(bytes(data[0:7]))
+
+
+@functools.lru_cache(maxsize=4096)
+def _binary_date(data):
     year, month, day, hour, minute, second = data[0:6]
     if month == 0 and day == 0:
         return None  # all zero: not specified

@@ -7,6 +7,7 @@ that would run past the sector, so a corrupt length cannot make it loop or
 read out of bounds.
 """
 
+import struct
 from dataclasses import dataclass
 from typing import Optional
 
@@ -27,7 +28,7 @@ NAME_SELF = b"\x00"    # "." (§6.8.2.2)
 NAME_PARENT = b"\x01"  # ".."
 
 
-@dataclass
+@dataclass(slots=True)
 class DirectoryRecord:
     length: int
     ext_attr_length: int
@@ -61,6 +62,10 @@ class DirectoryRecord:
         return self.extent + self.ext_attr_length
 
 
+# The fixed 33 bytes of §9.1 (little endian halves of the 733/723 fields).
+_FIXED = struct.Struct("<BBI4xI4x7sBBBH2xB")
+
+
 def decode_record(data, offset=0, limit=None):
     """Decode the record starting at ``data[offset]`` (§9.1).
 
@@ -75,25 +80,28 @@ def decode_record(data, offset=0, limit=None):
         raise FormatError(f"directory record length {length} too small")
     if offset + length > limit:
         raise FormatError("directory record runs past its sector")
-    rec = data[offset:offset + length]
-    name_length = rec[32]                                   # §9.1.10
+    (length, ext_attr, extent, data_length, date, flags, unit_size, gap, volume_sequence,
+     name_length) = _FIXED.unpack_from(data, offset)          # §9.1.1 - §9.1.10
+    # Both-byte-order fields (733): the little endian half wins, as in the
+    # kernel; the big endian halves are not consulted on this hot path.
     if 33 + name_length > length:
         raise FormatError("directory record name runs past the record")
-    name = bytes(rec[33:33 + name_length])                  # §9.1.11
+    name = bytes(data[offset + 33:offset + 33 + name_length])  # §9.1.11
     # §9.1.12: one padding byte follows an even-length name.
     su_start = 33 + name_length + (1 - name_length % 2)
     return DirectoryRecord(
         length=length,
-        ext_attr_length=rec[1],                             # §9.1.2
-        extent=numbers.u733(rec, 2),                        # §9.1.3
-        data_length=numbers.u733(rec, 10),                  # §9.1.4
-        mtime=decode_binary_date(rec[18:25]),               # §9.1.5
-        flags=rec[25],                                      # §9.1.6
-        file_unit_size=rec[26],                             # §9.1.7
-        interleave_gap=rec[27],                             # §9.1.8
-        volume_sequence_number=numbers.u723(rec, 28),       # §9.1.9
+        ext_attr_length=ext_attr,                           # §9.1.2
+        extent=extent,                                      # §9.1.3
+        data_length=data_length,                            # §9.1.4
+        mtime=decode_binary_date(date),                     # §9.1.5
+        flags=flags,                                        # §9.1.6
+        file_unit_size=unit_size,                           # §9.1.7
+        interleave_gap=gap,                                 # §9.1.8
+        volume_sequence_number=volume_sequence,             # §9.1.9
         name=name,
-        system_use=bytes(rec[su_start:length]) if su_start < length else b"",
+        system_use=bytes(data[offset + su_start:offset + length])
+        if su_start < length else b"",
         offset=offset,
     )
 

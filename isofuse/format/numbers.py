@@ -64,8 +64,11 @@ def u723(data, offset, on_mismatch=mismatch_ignored, field="723"):
 
 
 def u733(data, offset, on_mismatch=mismatch_ignored, field="733"):
-    little = u731(data, offset)
-    big = u732(data, offset + 4)
+    # Hot path (every directory record has two): one bounds check, two unpacks.
+    if offset < 0 or offset + 8 > len(data):
+        raise FormatError(f"field at {offset}+8 beyond record of {len(data)} bytes")
+    little = _U32LE.unpack_from(data, offset)[0]
+    big = _U32BE.unpack_from(data, offset + 4)[0]
     if little != big:
         on_mismatch(field, little, big)
     return little

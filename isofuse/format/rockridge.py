@@ -6,6 +6,7 @@ areas, in order) are folded into one :class:`RockRidge` record by
 """
 
 import os
+import struct
 from dataclasses import dataclass, field
 from typing import Optional
 
@@ -74,14 +75,15 @@ class RockRidge:
         return bool(self.seen)
 
 
+_PX_FIELDS = struct.Struct("<I4xI4xI4xI")
+
+
 def _px(rr, d):
     # RRIP §4.1.1: mode, links, uid, gid as 733; 1.12 adds the serial number.
     if len(d) < 36:
         raise FormatError("PX entry too short")
-    rr.mode = numbers.u733(d, 4)
-    rr.nlink = numbers.u733(d, 12)
-    rr.uid = numbers.u733(d, 20)
-    rr.gid = numbers.u733(d, 28)
+    # little endian halves of the 733 fields (the kernel's choice too)
+    rr.mode, rr.nlink, rr.uid, rr.gid = _PX_FIELDS.unpack_from(d, 4)
     if len(d) >= 44:
         rr.serial = numbers.u733(d, 36)
 

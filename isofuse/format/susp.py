@@ -8,6 +8,7 @@ decoded in :mod:`isofuse.format.rockridge`.
 """
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import numbers
 from .errors import FormatError
@@ -16,8 +17,8 @@ SP_CHECK = b"\xbe\xef"
 MAX_CE_CHAIN = 32  # the Linux kernel stops following CE after 32 hops
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
+    """One SUSP entry (a named tuple: millions are made while listing)."""
     signature: bytes
     version: int
     data: bytes  # the whole entry, header included, so offsets match the spec

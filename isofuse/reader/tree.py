@@ -43,7 +43,7 @@ RELOCATION_DIR_NAMES = (b"rr_moved", b".rr_moved")
 MAX_EXTENTS = 100               # the kernel gives up after 100 file sections
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Inode:
     ino: int
     name: bytes
