@@ -7,7 +7,8 @@ Order on the disc (sectors):
               [ISO 9660:1999 enhanced descriptor], terminator
               [boot catalog]
               path tables: ISO L, ISO M, [Joliet L, Joliet M]
-              ISO directories (path table order), Rock Ridge continuation areas
+              ISO directories (path table order), each followed by its
+              Rock Ridge continuation areas
               [Joliet directories]
               file data, each file from a sector boundary (hard links once,
               empty files and symlinks none)
@@ -159,27 +160,16 @@ class Layout:
             self.joliet_l_table, self.joliet_m_table = sector, sector + jpt
             sector += 2 * jpt
 
-        # ISO directories, sized from their records
+        # ISO directories, sized from their records, each followed by its
+        # Rock Ridge continuation areas (as libisofs places them): every
+        # directory's share of the image depends on that directory alone,
+        # which lets the staging filesystem keep the size up to date.
         for directory in self.iso_dirs:
             directory.records = self._iso_records(directory)
             directory.size = self._directory_bytes(directory.records)
             directory.extent = sector
             sector += directory.size // SECTOR
-        # Rock Ridge continuation areas, packed without crossing sectors
-        self.ce_start = sector
-        offset = 0
-        for directory in self.iso_dirs:
-            for record in directory.records:
-                if record.overflow:
-                    length = sum(entry_size(e) for e in record.overflow)
-                    if offset + length > SECTOR:
-                        sector += 1
-                        offset = 0
-                    record.ce_location = (sector, offset, length)
-                    offset += length
-        if offset:
-            sector += 1
-        self.ce_end = sector
+            sector += self._place_continuations(directory.records, sector)
         for directory in self.joliet_dirs:
             directory.records = self._joliet_records(directory)
             directory.size = self._directory_bytes(directory.records)
@@ -200,6 +190,21 @@ class Layout:
         self.data_end = sector
         self.total_sectors = sector + opts.padding_sectors
         self._boot_entries = self._plan_boot()
+
+    @staticmethod
+    def _place_continuations(records, sector):
+        """Give each record's continuation area a place from ``sector`` on,
+        packed without crossing sectors; returns the sectors used."""
+        used, offset = 0, 0
+        for record in records:
+            if record.overflow:
+                length = sum(entry_size(e) for e in record.overflow)
+                if offset + length > SECTOR:
+                    used += 1
+                    offset = 0
+                record.ce_location = (sector + used, offset, length)
+                offset += length
+        return used + (1 if offset else 0)
 
     def _pt_name(self, directory):
         return b"\x00" if directory.parent is None else directory.identifier
@@ -482,7 +487,11 @@ class Layout:
         old = node.old_extents
         if old is not None:
             return [length for _, length in old]
-        size, parts = node.size, []
+        return Layout._extent_lengths_for(node.size)
+
+    @staticmethod
+    def _extent_lengths_for(size):
+        parts = []
         while True:
             part = min(size, MAX_EXTENT_BYTES)
             parts.append(part)
