@@ -14,12 +14,13 @@ from .. import __version__
 from . import info as info_cmd
 from . import master as master_cmd
 from . import mount as mount_cmd
+from . import stage as stage_cmd
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
-SUBCOMMANDS = ("mount", "info", "master")
+SUBCOMMANDS = ("mount", "info", "master", "stage")
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter):
@@ -38,6 +39,7 @@ def build_parser():
     mount_cmd.add_parser(sub)
     info_cmd.add_parser(sub)
     master_cmd.add_parser(sub)
+    stage_cmd.add_parser(sub)
     return parser
 
 

@@ -23,10 +23,12 @@ class MountError(Exception):
     """The mount itself failed (mount point missing, busy, no /dev/fuse)."""
 
 
-def fuse_options(fsname, allow_other=False, extra=()):
+def fuse_options(fsname, allow_other=False, extra=(), read_only=True, subtype="isofuse"):
     options = set(pyfuse3.default_options)
-    options.update({"fsname=" + fsname.replace(",", "\\,"), "subtype=isofuse", "ro",
+    options.update({"fsname=" + fsname.replace(",", "\\,"), "subtype=" + subtype,
                     "default_permissions"})
+    if read_only:
+        options.add("ro")
     if allow_other:
         options.add("allow_other")
     options.update(extra)

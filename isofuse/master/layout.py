@@ -52,9 +52,9 @@ class DataItem:
     from ``data``) at sector ``sector``; the rest of its last sector is zero."""
 
     __slots__ = ("sector", "size", "path", "data", "patch_offset", "patch", "source_size",
-                 "base")
+                 "base", "reader")
 
-    def __init__(self, sector, size, path=None, data=None, source_size=0):
+    def __init__(self, sector, size, path=None, data=None, source_size=0, reader=None):
         self.sector = sector
         self.size = size
         self.path = path
@@ -63,6 +63,7 @@ class DataItem:
         self.patch = b""
         self.source_size = source_size  # the size the file had when scanned
         self.base = 0               # first sector of the session (stream offset 0)
+        self.reader = reader        # read(offset, size) when the data is not a file
 
     @property
     def start(self):
@@ -476,7 +477,7 @@ class Layout:
                 or node.old_extents is not None:
             return  # once per hard-linked file; empty files and data of an
             # earlier session take no new sector
-        item = DataItem(0, node.size, node.path, node.data, node.size)
+        item = DataItem(0, node.size, node.path, node.data, node.size, node.reader)
         self.data_items.append(item)
         self._extents[key] = item
 

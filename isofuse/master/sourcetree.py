@@ -22,7 +22,7 @@ class Node:
 
     __slots__ = ("name", "mode", "uid", "gid", "size", "mtime", "atime", "ctime", "nlink",
                  "rdev", "dev_ino", "path", "symlink", "parent", "children", "data",
-                 "old_extents", "is_dir", "is_regular", "is_symlink")
+                 "old_extents", "reader", "is_dir", "is_regular", "is_symlink")
 
     def __init__(self, name, mode, uid=0, gid=0, size=0, mtime=0, atime=0, ctime=0, nlink=1,
                  rdev=0, dev_ino=None, path=None, symlink=None, parent=None, data=None):
@@ -36,6 +36,7 @@ class Node:
         self.children: Dict[bytes, "Node"] = {}
         self.data = data                  # synthetic content (boot catalog ...)
         self.old_extents = None           # data already on the disc (multisession)
+        self.reader = None                # read(offset, size) for data not in a file
         self.set_mode(mode)
 
     def set_mode(self, mode):

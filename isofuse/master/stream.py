@@ -52,6 +52,11 @@ class ImageStream:
         """``size`` bytes of ``item``'s data from ``offset`` (within its size)."""
         if item.data is not None:
             data = item.data[offset:offset + size]
+        elif item.reader is not None:
+            data = item.reader(offset, size)
+            if len(data) < size:
+                raise SourceChanged(f"{item.path or 'a file of a lower layer'} is shorter "
+                                    f"than when the image was planned")
         else:
             fd = self._fd(item.path)
             data = os.pread(fd, size, offset)
@@ -157,10 +162,11 @@ class ImageStream:
             count -= n
 
     def _copy_item(self, out_fd, item, out_is_file, advance):
-        if item.data is not None or item.patch:
-            data = self._item_bytes(item, 0, item.size)
-            self._write_all(out_fd, data)
-            advance(item.size)
+        if item.data is not None or item.patch or item.reader is not None:
+            for offset in range(0, item.size, COPY_CHUNK):
+                data = self._item_bytes(item, offset, min(COPY_CHUNK, item.size - offset))
+                self._write_all(out_fd, data)
+                advance(len(data))
             return
         src = self._fd(item.path)
         offset = 0

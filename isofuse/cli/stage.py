@@ -1,0 +1,171 @@
+"""``isofuse stage``: mount the staging directory that is the future disc."""
+
+import argparse
+import logging
+import os
+import sys
+
+from ..master.naming import NameRules
+from ..master.options import ROCK_KEEP, ROCK_RATIONALIZED, MasterOptions
+from ..reader import ReaderError
+
+HELP = """\
+Mount a writable staging directory that is the future disc.  Copy files in
+with any tool; UPPER (a normal folder) keeps every change, read-only lower
+layers (--lower: folders, or ISO images / discs such as the last session of
+a multisession disc) show through where UPPER has nothing.
+
+The mount shows the disc it will become:
+  df MOUNTPOINT                     the medium and exactly how full the disc will be
+                                    (equals 'isofuse master -print-size' of the tree)
+  MOUNTPOINT/.isofuse/report        every rule broken and every name change
+                                    (original -> ISO 9660 -> Joliet)
+  MOUNTPOINT/.isofuse/size          sectors, bytes, percent of the medium
+  MOUNTPOINT/.isofuse/image.iso     the image of the current tree (cp it, burn it,
+                                    boot it); while it is open the tree refuses changes
+                                    (EBUSY), so what you read is consistent
+  MOUNTPOINT/.isofuse/msinfo        start,next of the lower image's last session
+
+Default profile: the HOWTO's disc: Rock Ridge with mkisofs -r semantics,
+Joliet, ISO level 2 names, a 700 MB CD, report mode (same image as
+'isofuse master -r -J -iso-level 2').
+
+Options for -o (comma separated):
+  level=1|2|3|4        ISO 9660 level of the plain names (default 2)
+  norock / keeprock    no Rock Ridge / Rock Ridge keeping owners and modes (-R)
+  nojoliet / joliet-long   no Joliet / 103-character Joliet names
+  medium=NAME|SECTORS  cd650 cd700 dvd dvd-dl dvd+r-dl bd25 bd50 or a sector count
+  strict               refuse what would break the disc: names Joliet cannot hold,
+                       paths over 255 characters, directories deeper than 8 levels
+                       without Rock Ridge (ENAMETOOLONG), data beyond the medium (ENOSPC)
+  report               allow everything and list it in .isofuse/report (default)
+  control=NAME         name of the control directory (default .isofuse)
+  showcontrol          list the control directory in the root
+  allow_other          let other users use the mount
+Upper-folder format: whiteouts are files named .wh.NAME, an opaque folder
+holds .wh..wh..opq; names starting with .wh. are reserved.
+"""
+
+MEDIA_CHOICES = None
+
+
+def add_parser(sub):
+    p = sub.add_parser("stage", help="mount the staging directory of a future disc",
+                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("upper", help="folder that keeps every change (created if missing)")
+    p.add_argument("mountpoint", help="existing empty directory")
+    p.add_argument("--lower", action="append", default=[], metavar="DIR|IMAGE",
+                   help="read-only lower layer, topmost first (repeatable)")
+    p.add_argument("-o", dest="options", action="append", default=[], metavar="OPTIONS")
+    p.add_argument("-f", "--foreground", action="store_true",
+                   help="stay in the foreground (default: detach once mounted)")
+    p.add_argument("-d", "--debug", action="store_true", help="log debug messages")
+    p.set_defaults(run=run)
+
+
+class OptionError(ValueError):
+    pass
+
+
+def parse_options(option_strings):
+    from ..stage.disc import MEDIA, Profile
+    level, rock, joliet, joliet_long = 2, ROCK_RATIONALIZED, True, False
+    profile = Profile()
+    extra = {"control": b".isofuse", "showcontrol": False, "allow_other": False}
+    for text in option_strings:
+        for item in filter(None, text.split(",")):
+            name, _, value = item.partition("=")
+            if name == "level" and value in ("1", "2", "3", "4"):
+                level = int(value)
+            elif name == "norock":
+                rock = None
+            elif name == "keeprock":
+                rock = ROCK_KEEP
+            elif name == "nojoliet":
+                joliet = False
+            elif name == "joliet-long":
+                joliet_long = True
+            elif name == "medium":
+                if value in MEDIA:
+                    profile.medium, profile.medium_sectors = value, MEDIA[value]
+                elif value.isdigit() and int(value) > 0:
+                    profile.medium, profile.medium_sectors = f"{value} sectors", int(value)
+                else:
+                    raise OptionError(f"medium={value}: use one of {', '.join(MEDIA)} "
+                                      "or a number of sectors")
+            elif name == "strict":
+                profile.strict = True
+            elif name == "report":
+                profile.strict = False
+            elif name == "control" and value and "/" not in value:
+                extra["control"] = os.fsencode(value)
+            elif name == "showcontrol":
+                extra["showcontrol"] = True
+            elif name == "allow_other":
+                extra["allow_other"] = True
+            elif name in ("rw", "defaults", "auto", "noauto", "user", "users", "nofail",
+                          "_netdev", "exec", "noexec", "suid", "nosuid", "dev", "nodev"):
+                pass
+            else:
+                raise OptionError(f"unknown or malformed option {item!r}")
+    profile.master = MasterOptions(names=NameRules(level=level), rock=rock, joliet=joliet,
+                                   joliet_long=joliet_long)
+    return profile, extra
+
+
+def _fail(message, status=1):
+    print(f"isofuse stage: {message}", file=sys.stderr)
+    return status
+
+
+def run(args):
+    try:
+        profile, extra = parse_options(args.options)
+    except OptionError as exc:
+        return _fail(str(exc), 2)
+    if not os.path.isdir(args.mountpoint):
+        return _fail(f"{args.mountpoint}: mount point is not a directory")
+    if os.path.ismount(args.mountpoint):
+        return _fail(f"{args.mountpoint}: something is already mounted there")
+    upper = os.path.abspath(args.upper)
+    mountpoint = os.path.abspath(args.mountpoint)
+    if upper == mountpoint or upper.startswith(mountpoint + os.sep) \
+            or mountpoint.startswith(upper + os.sep):
+        return _fail("UPPER and MOUNTPOINT must not contain each other")
+    try:
+        os.makedirs(upper, exist_ok=True)
+    except OSError as exc:
+        return _fail(f"{upper}: {exc.strerror}")
+    from ..stage.layers import ImageLayer, open_lower
+    from ..stage.disc import Disc
+    from ..stage.overlay import Overlay
+    lowers = []
+    msinfo = None
+    try:
+        for i, spec in enumerate(args.lower):
+            if not os.path.exists(spec):
+                return _fail(f"{spec}: no such folder, image or device")
+            layer = open_lower(spec, f"lower{i}")
+            lowers.append(layer)
+            if isinstance(layer, ImageLayer) and msinfo is None:
+                d = layer.image.descriptors
+                msinfo = f"{d.session_start},{(d.end_sector + 31) // 32 * 32}"
+    except ReaderError as exc:
+        for layer in lowers:
+            layer.close()
+        return _fail(str(exc))
+    overlay = Overlay(upper, lowers)
+    disc = Disc(overlay, profile)
+    from ..fuseops.session import MountError, fuse_options, serve
+    from ..fuseops.stage_ops import StageOperations
+    ops = StageOperations(overlay, disc, control_name=extra["control"],
+                          show_control=extra["showcontrol"], msinfo=msinfo)
+    try:
+        serve(ops, mountpoint, fuse_options(upper, extra["allow_other"], read_only=False,
+                                            subtype="isofuse-stage"),
+              foreground=args.foreground)
+    except MountError as exc:
+        return _fail(str(exc))
+    finally:
+        overlay.close()
+    return 0

@@ -1,0 +1,575 @@
+"""pyfuse3 operations of ``isofuse stage``: a writable overlay whose every
+change also updates the model of the future disc.  Errors become errno here
+and only here.
+
+Inodes are per path (renames move them); the control directory
+``.isofuse`` (name configurable) has fixed inode numbers and is not part of
+the disc.  While ``.isofuse/image.iso`` is open, changes to the tree are
+refused with EBUSY, so the image read is consistent from its first byte to
+its last (documented in the README).
+"""
+
+import errno
+import logging
+import os
+import stat
+
+import pyfuse3
+
+from ..master.stream import ImageStream, SourceChanged
+from ..stage.overlay import OverlayError, join, split
+
+log = logging.getLogger("isofuse.stage")
+
+CONTROL_INO = 2
+CONTROL_FILES = {b"report": 3, b"size": 4, b"image.iso": 5, b"msinfo": 6}
+FIRST_PATH_INO = 100
+TIMEOUT = 1.0      # the tree changes behind the kernel's back only through us
+
+
+class _Handle:
+    __slots__ = ("ino", "fd", "rel", "data", "stream")
+
+    def __init__(self, ino, fd=None, rel=None, data=None, stream=None):
+        self.ino, self.fd, self.rel, self.data, self.stream = ino, fd, rel, data, stream
+
+
+class StageOperations(pyfuse3.Operations):
+    supports_dot_lookup = False
+    enable_writeback_cache = False
+    enable_acl = False
+
+    def __init__(self, overlay, disc, control_name=b".isofuse", show_control=False,
+                 msinfo=None):
+        super().__init__()
+        self.overlay = overlay
+        self.disc = disc
+        self.control_name = control_name
+        self.show_control = show_control
+        self.msinfo = msinfo
+        self._paths = {pyfuse3.ROOT_INODE: b""}
+        self._inos = {b"": pyfuse3.ROOT_INODE}
+        self._next_ino = FIRST_PATH_INO
+        self._handles = {}
+        self._next_fh = 1
+        self._image_readers = 0
+
+    # ---- inodes ----------------------------------------------------------------------------------
+    def _ino_for(self, rel):
+        ino = self._inos.get(rel)
+        if ino is None:
+            ino = self._next_ino
+            self._next_ino += 1
+            self._inos[rel] = ino
+            self._paths[ino] = rel
+        return ino
+
+    def _rel(self, ino):
+        try:
+            return self._paths[ino]
+        except KeyError:
+            raise pyfuse3.FUSEError(errno.ENOENT) from None
+
+    def _move_inodes(self, old, new):
+        prefix = old + b"/"
+        moved = [(rel, ino) for rel, ino in self._inos.items()
+                 if rel == old or rel.startswith(prefix)]
+        for rel, ino in moved:
+            del self._inos[rel]
+        for rel, ino in moved:
+            target = new + rel[len(old):]
+            stale = self._inos.pop(target, None)
+            if stale is not None:
+                self._paths.pop(stale, None)
+            self._inos[target] = ino
+            self._paths[ino] = target
+
+    def _forget_path(self, rel):
+        ino = self._inos.pop(rel, None)
+        if ino is not None:
+            self._paths.pop(ino, None)
+
+    # ---- attributes ------------------------------------------------------------------------------
+    def _entry(self, rel):
+        entry = self.overlay.resolve(rel)
+        if entry is None:
+            raise pyfuse3.FUSEError(errno.ENOENT)
+        return entry
+
+    def _attr_of(self, ino, a):
+        attr = pyfuse3.EntryAttributes()
+        attr.st_ino = ino
+        attr.entry_timeout = TIMEOUT
+        attr.attr_timeout = TIMEOUT
+        attr.st_mode, attr.st_nlink = a.mode, a.nlink
+        attr.st_uid, attr.st_gid, attr.st_rdev = a.uid, a.gid, a.rdev
+        attr.st_size = a.size
+        attr.st_blksize = 4096
+        attr.st_blocks = (a.size + 511) // 512
+        attr.st_atime_ns = a.atime * 1_000_000_000
+        attr.st_mtime_ns = a.mtime * 1_000_000_000
+        attr.st_ctime_ns = a.ctime * 1_000_000_000
+        return attr
+
+    def _upper_stat_attr(self, ino, rel):
+        """Exact (nanosecond) attributes of an entry in the upper folder."""
+        st = os.lstat(self.overlay.upper_real(rel))
+        attr = pyfuse3.EntryAttributes()
+        attr.st_ino = ino
+        attr.entry_timeout = TIMEOUT
+        attr.attr_timeout = TIMEOUT
+        for name in ("st_mode", "st_nlink", "st_uid", "st_gid", "st_rdev", "st_size",
+                     "st_blocks", "st_atime_ns", "st_mtime_ns", "st_ctime_ns"):
+            setattr(attr, name, getattr(st, name))
+        attr.st_blksize = st.st_blksize
+        return attr
+
+    def _attributes(self, ino, rel):
+        entry = self._entry(rel)
+        if entry.in_upper:
+            return self._upper_stat_attr(ino, rel)
+        return self._attr_of(ino, entry.attr)
+
+    def _control_content(self, ino):
+        if ino == CONTROL_FILES[b"report"]:
+            return self.disc.report_text().encode()
+        if ino == CONTROL_FILES[b"size"]:
+            return self.disc.size_text().encode()
+        if ino == CONTROL_FILES[b"msinfo"] and self.msinfo:
+            return self.msinfo.encode() + b"\n"
+        return b""
+
+    def _control_attr(self, ino):
+        attr = pyfuse3.EntryAttributes()
+        attr.st_ino = ino
+        attr.entry_timeout = 0
+        attr.attr_timeout = 0
+        root = self.overlay.root().attr
+        attr.st_uid, attr.st_gid = root.uid, root.gid
+        attr.st_mtime_ns = attr.st_ctime_ns = attr.st_atime_ns = root.mtime * 10 ** 9
+        if ino == CONTROL_INO:
+            attr.st_mode = stat.S_IFDIR | 0o555
+            attr.st_nlink = 2
+        else:
+            attr.st_mode = stat.S_IFREG | 0o444
+            attr.st_nlink = 1
+            if ino == CONTROL_FILES[b"image.iso"]:
+                attr.st_size = self.disc.sectors() * 2048
+            else:
+                attr.st_size = len(self._control_content(ino))
+        attr.st_blksize = 2048
+        attr.st_blocks = (attr.st_size + 511) // 512
+        return attr
+
+    def _control_names(self):
+        return [name for name in CONTROL_FILES if name != b"msinfo" or self.msinfo]
+
+    # ---- errors -----------------------------------------------------------------------------------
+    @staticmethod
+    def _fail(exc):
+        if isinstance(exc, pyfuse3.FUSEError):
+            return exc
+        if isinstance(exc, OSError) and exc.errno:
+            return pyfuse3.FUSEError(exc.errno)
+        log.exception("unexpected error")
+        return pyfuse3.FUSEError(errno.EIO)
+
+    def _changing(self):
+        if self._image_readers:
+            raise pyfuse3.FUSEError(errno.EBUSY)
+
+    def _rule_check(self, parent_rel, name, is_dir):
+        problems = self.disc.problems_for(parent_rel, name, is_dir)
+        if problems:
+            where = join(parent_rel, name).decode("utf-8", "replace")
+            if self.disc.profile.strict:
+                log.warning("refused /%s: %s", where, "; ".join(problems))
+                raise pyfuse3.FUSEError(errno.ENAMETOOLONG)
+            log.info("/%s: %s", where, "; ".join(problems))
+
+    def _capacity_check(self, extra_sectors):
+        if self.disc.profile.strict and extra_sectors > 0 \
+                and self.disc.over_capacity(extra_sectors):
+            log.warning("refused: the %s would be full", self.disc.profile.medium)
+            raise pyfuse3.FUSEError(errno.ENOSPC)
+
+    # ---- lookups -------------------------------------------------------------------------------------
+    async def lookup(self, parent_inode, name, ctx=None):
+        if parent_inode == CONTROL_INO:
+            ino = CONTROL_FILES.get(name)
+            if ino is None or (name == b"msinfo" and not self.msinfo):
+                raise pyfuse3.FUSEError(errno.ENOENT)
+            return self._control_attr(ino)
+        if parent_inode == pyfuse3.ROOT_INODE and name == self.control_name:
+            return self._control_attr(CONTROL_INO)
+        if parent_inode in CONTROL_FILES.values():
+            raise pyfuse3.FUSEError(errno.ENOTDIR)
+        rel = join(self._rel(parent_inode), name)
+        try:
+            entry = self.overlay.resolve(rel)
+        except OSError as exc:
+            raise self._fail(exc) from None
+        if entry is None:
+            raise pyfuse3.FUSEError(errno.ENOENT)
+        ino = self._ino_for(rel)
+        return self._upper_stat_attr(ino, rel) if entry.in_upper else \
+            self._attr_of(ino, entry.attr)
+
+    async def getattr(self, inode, ctx=None):
+        if inode == CONTROL_INO or inode in CONTROL_FILES.values():
+            return self._control_attr(inode)
+        rel = self._rel(inode)
+        try:
+            return self._attributes(inode, rel)
+        except OSError as exc:
+            raise self._fail(exc) from None
+
+    async def forget(self, inode_list):
+        pass  # path inodes stay valid as long as their path; cheap to keep
+
+    async def readlink(self, inode, ctx):
+        entry = self._entry(self._rel(inode))
+        if not stat.S_ISLNK(entry.attr.mode):
+            raise pyfuse3.FUSEError(errno.EINVAL)
+        return entry.source.readlink(entry.rel)
+
+    async def opendir(self, inode, ctx):
+        if inode == CONTROL_INO:
+            names = self._control_names()
+        else:
+            entry = self._entry(self._rel(inode))
+            if not entry.is_dir:
+                raise pyfuse3.FUSEError(errno.ENOTDIR)
+            names = self.overlay.listdir(entry)
+            if inode == pyfuse3.ROOT_INODE:
+                names = [n for n in names if n != self.control_name]
+                if self.show_control:
+                    names.append(self.control_name)
+        fh = self._next_fh
+        self._next_fh += 1
+        self._handles[fh] = _Handle(inode, data=names)
+        return fh
+
+    async def readdir(self, fh, start_id, token):
+        handle = self._handles[fh]
+        names = handle.data
+        for index in range(start_id, len(names)):
+            name = names[index]
+            try:
+                attr = await self.lookup(handle.ino, name)
+            except pyfuse3.FUSEError:
+                continue  # gone since opendir
+            if not pyfuse3.readdir_reply(token, name, attr, index + 1):
+                break
+
+    async def releasedir(self, fh):
+        self._handles.pop(fh, None)
+
+    # ---- files ---------------------------------------------------------------------------------------
+    async def open(self, inode, flags, ctx):
+        if inode in CONTROL_FILES.values():
+            if flags & (os.O_WRONLY | os.O_RDWR):
+                raise pyfuse3.FUSEError(errno.EACCES)
+            handle = _Handle(inode)
+            if inode == CONTROL_FILES[b"image.iso"]:
+                try:
+                    handle.stream = ImageStream(self.disc.layout())
+                except Exception as exc:  # a tree that cannot become an image
+                    log.warning("image.iso: %s", exc)
+                    raise pyfuse3.FUSEError(errno.EIO) from None
+                self._image_readers += 1
+            else:
+                handle.data = self._control_content(inode)
+            return self._new_handle(handle, keep_cache=False, direct_io=True)
+        rel = self._rel(inode)
+        writing = flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_APPEND)
+        try:
+            if writing:
+                self._changing()
+                fd = self.overlay.open_upper(rel, flags)
+                if flags & os.O_TRUNC:
+                    self.disc.changed(rel)
+                else:
+                    self.disc.changed(rel)   # copy-up: the data now comes from the upper
+            else:
+                entry = self._entry(rel)
+                fd = os.open(entry.source.real(rel), os.O_RDONLY) \
+                    if hasattr(entry.source, "real") else None
+        except OSError as exc:
+            raise self._fail(exc) from None
+        return self._new_handle(_Handle(inode, fd=fd, rel=rel), keep_cache=False)
+
+    def _new_handle(self, handle, keep_cache=True, direct_io=False):
+        fh = self._next_fh
+        self._next_fh += 1
+        self._handles[fh] = handle
+        return pyfuse3.FileInfo(fh=fh, keep_cache=keep_cache, direct_io=direct_io)
+
+    async def create(self, parent_inode, name, mode, flags, ctx):
+        if parent_inode == CONTROL_INO or parent_inode in CONTROL_FILES.values():
+            raise pyfuse3.FUSEError(errno.EACCES)
+        parent_rel = self._rel(parent_inode)
+        self._changing()
+        self._rule_check(parent_rel, name, False)
+        try:
+            rel, fd = self.overlay.create(parent_rel, name, flags & ~os.O_CREAT, mode)
+            self._chown_to(ctx, self.overlay.upper_real(rel))
+        except OSError as exc:
+            raise self._fail(exc) from None
+        self.disc.added(rel)
+        ino = self._ino_for(rel)
+        info = self._new_handle(_Handle(ino, fd=fd, rel=rel), keep_cache=False)
+        return info, self._upper_stat_attr(ino, rel)
+
+    @staticmethod
+    def _chown_to(ctx, path):
+        """New entries belong to whoever made them (we run as root)."""
+        if ctx is not None and os.geteuid() == 0:
+            try:
+                os.chown(path, ctx.uid, ctx.gid, follow_symlinks=False)
+            except OSError:
+                pass
+
+    async def read(self, fh, off, size):
+        handle = self._handles[fh]
+        if handle.stream is not None:
+            try:
+                return handle.stream.read(off, size)
+            except (SourceChanged, OSError) as exc:
+                log.warning("image.iso: %s", exc)
+                raise pyfuse3.FUSEError(errno.EIO) from None
+        if handle.data is not None:
+            return handle.data[off:off + size]
+        if handle.fd is not None:
+            return os.pread(handle.fd, size, off)
+        entry = self._entry(handle.rel)
+        return entry.source.read(handle.rel, off, size)
+
+    async def write(self, fh, off, buf):
+        handle = self._handles[fh]
+        if handle.fd is None or handle.rel is None:
+            raise pyfuse3.FUSEError(errno.EBADF)
+        self._changing()
+        node = self.disc.nodes.get(handle.rel)
+        old_size = node.size if node is not None else 0
+        new_size = max(old_size, off + len(buf))
+        if new_size > old_size:
+            self._capacity_check(-(-new_size // 2048) - (-(-old_size // 2048)))
+        try:
+            written = os.pwrite(handle.fd, buf, off)
+        except OSError as exc:
+            raise self._fail(exc) from None
+        if new_size > old_size:
+            self.disc.data_grew(handle.rel, max(old_size, off + written))
+        return written
+
+    async def flush(self, fh):
+        pass
+
+    async def fsync(self, fh, datasync):
+        handle = self._handles.get(fh)
+        if handle is not None and handle.fd is not None:
+            (os.fdatasync if datasync else os.fsync)(handle.fd)
+
+    async def fsyncdir(self, fh, datasync):
+        handle = self._handles.get(fh)
+        if handle is None:
+            return
+        rel = self._paths.get(handle.ino)
+        if rel is None:
+            return
+        entry = self.overlay.resolve(rel)
+        if entry is not None and entry.in_upper:
+            fd = os.open(self.overlay.upper_real(rel), os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    async def release(self, fh):
+        handle = self._handles.pop(fh, None)
+        if handle is None:
+            return
+        if handle.stream is not None:
+            handle.stream.close()
+            self._image_readers -= 1
+        if handle.fd is not None:
+            os.close(handle.fd)
+            if handle.rel is not None:
+                self.disc.changed(handle.rel)
+
+    # ---- changes ------------------------------------------------------------------------------------
+    def _guard_control(self, *inodes):
+        for ino in inodes:
+            if ino == CONTROL_INO or ino in CONTROL_FILES.values():
+                raise pyfuse3.FUSEError(errno.EPERM)
+
+    async def setattr(self, inode, attr, fields, fh, ctx):
+        self._guard_control(inode)
+        rel = self._rel(inode)
+        self._changing()
+        try:
+            entry = self.overlay.copy_up(self._entry(rel))
+            path = self.overlay.upper_real(entry.rel)
+            if fields.update_size:
+                node = self.disc.nodes.get(rel)
+                old = node.size if node is not None else 0
+                self._capacity_check(-(-attr.st_size // 2048) - (-(-old // 2048)))
+                os.truncate(path, attr.st_size)
+            if fields.update_mode:
+                os.chmod(path, stat.S_IMODE(attr.st_mode))
+            if fields.update_uid or fields.update_gid:
+                os.chown(path, attr.st_uid if fields.update_uid else -1,
+                         attr.st_gid if fields.update_gid else -1, follow_symlinks=False)
+            if fields.update_atime or fields.update_mtime:
+                st = os.lstat(path)
+                atime = attr.st_atime_ns if fields.update_atime else st.st_atime_ns
+                mtime = attr.st_mtime_ns if fields.update_mtime else st.st_mtime_ns
+                os.utime(path, ns=(atime, mtime), follow_symlinks=False)
+        except OSError as exc:
+            raise self._fail(exc) from None
+        self.disc.changed(rel)
+        return self._upper_stat_attr(inode, rel)
+
+    async def mkdir(self, parent_inode, name, mode, ctx):
+        self._guard_control(parent_inode)
+        parent_rel = self._rel(parent_inode)
+        self._changing()
+        self._rule_check(parent_rel, name, True)
+        try:
+            rel = self.overlay.mkdir(parent_rel, name, mode & ~ctx.umask)
+            self._chown_to(ctx, self.overlay.upper_real(rel))
+        except OSError as exc:
+            raise self._fail(exc) from None
+        self.disc.added(rel)
+        return self._upper_stat_attr(self._ino_for(rel), rel)
+
+    async def mknod(self, parent_inode, name, mode, rdev, ctx):
+        self._guard_control(parent_inode)
+        parent_rel = self._rel(parent_inode)
+        self._changing()
+        self._rule_check(parent_rel, name, False)
+        try:
+            rel = self.overlay.mknod(parent_rel, name, mode & ~ctx.umask, rdev)
+            self._chown_to(ctx, self.overlay.upper_real(rel))
+        except OSError as exc:
+            raise self._fail(exc) from None
+        self.disc.added(rel)
+        return self._upper_stat_attr(self._ino_for(rel), rel)
+
+    async def symlink(self, parent_inode, name, target, ctx):
+        self._guard_control(parent_inode)
+        parent_rel = self._rel(parent_inode)
+        self._changing()
+        self._rule_check(parent_rel, name, False)
+        try:
+            rel = self.overlay.symlink(parent_rel, name, target)
+            self._chown_to(ctx, self.overlay.upper_real(rel))
+        except OSError as exc:
+            raise self._fail(exc) from None
+        self.disc.added(rel)
+        return self._upper_stat_attr(self._ino_for(rel), rel)
+
+    async def link(self, inode, new_parent_inode, new_name, ctx):
+        self._guard_control(inode, new_parent_inode)
+        rel = self._rel(inode)
+        parent_rel = self._rel(new_parent_inode)
+        self._changing()
+        self._rule_check(parent_rel, new_name, False)
+        try:
+            new = self.overlay.link(rel, parent_rel, new_name)
+        except OSError as exc:
+            raise self._fail(exc) from None
+        self.disc.changed(rel)
+        self.disc.added(new)
+        return self._upper_stat_attr(self._ino_for(new), new)
+
+    async def unlink(self, parent_inode, name, ctx):
+        self._guard_control(parent_inode)
+        rel = join(self._rel(parent_inode), name)
+        self._changing()
+        try:
+            self.overlay.unlink(rel)
+        except OSError as exc:
+            raise self._fail(exc) from None
+        self.disc.removed(rel)
+        self._forget_path(rel)
+
+    async def rmdir(self, parent_inode, name, ctx):
+        self._guard_control(parent_inode)
+        rel = join(self._rel(parent_inode), name)
+        self._changing()
+        try:
+            self.overlay.rmdir(rel)
+        except OSError as exc:
+            raise self._fail(exc) from None
+        self.disc.removed(rel)
+        self._forget_path(rel)
+
+    async def rename(self, parent_inode_old, name_old, parent_inode_new, name_new, flags, ctx):
+        self._guard_control(parent_inode_old, parent_inode_new)
+        if flags & pyfuse3.RENAME_EXCHANGE:
+            raise pyfuse3.FUSEError(errno.EINVAL)
+        old = join(self._rel(parent_inode_old), name_old)
+        new_parent = self._rel(parent_inode_new)
+        self._changing()
+        entry = self.overlay.resolve(old)
+        if entry is not None:
+            self._rule_check(new_parent, name_new, entry.is_dir)
+        try:
+            new = self.overlay.rename(old, new_parent, name_new,
+                                      noreplace=bool(flags & pyfuse3.RENAME_NOREPLACE))
+        except OSError as exc:
+            raise self._fail(exc) from None
+        self.disc.removed(new)
+        self.disc.renamed(old, new)
+        self._move_inodes(old, new)
+
+    # ---- xattrs ----------------------------------------------------------------------------------------
+    async def getxattr(self, inode, name, ctx):
+        if inode < FIRST_PATH_INO and inode != pyfuse3.ROOT_INODE:
+            raise pyfuse3.FUSEError(pyfuse3.ENOATTR)
+        entry = self._entry(self._rel(inode))
+        value = entry.source.xattrs(entry.rel).get(name)
+        if value is None:
+            raise pyfuse3.FUSEError(pyfuse3.ENOATTR)
+        return value
+
+    async def listxattr(self, inode, ctx):
+        if inode < FIRST_PATH_INO and inode != pyfuse3.ROOT_INODE:
+            return []
+        entry = self._entry(self._rel(inode))
+        return list(entry.source.xattrs(entry.rel))
+
+    async def setxattr(self, inode, name, value, ctx):
+        self._guard_control(inode)
+        rel = self._rel(inode)
+        try:
+            entry = self.overlay.copy_up(self._entry(rel))
+            os.setxattr(self.overlay.upper_real(entry.rel), name, value,
+                        follow_symlinks=False)
+        except OSError as exc:
+            raise self._fail(exc) from None
+
+    async def removexattr(self, inode, name, ctx):
+        self._guard_control(inode)
+        rel = self._rel(inode)
+        try:
+            entry = self.overlay.copy_up(self._entry(rel))
+            os.removexattr(self.overlay.upper_real(entry.rel), name, follow_symlinks=False)
+        except OSError as exc:
+            raise self._fail(exc) from None
+
+    # ---- the disc -------------------------------------------------------------------------------------
+    async def statfs(self, ctx):
+        """df shows the medium and exactly how full the disc will be."""
+        medium = self.disc.profile.medium_sectors
+        used = self.disc.sectors()
+        stats = pyfuse3.StatvfsData()
+        stats.f_bsize = stats.f_frsize = 2048
+        stats.f_blocks = medium
+        stats.f_bfree = stats.f_bavail = max(medium - used, 0)
+        stats.f_files = len(self.disc.nodes)
+        stats.f_ffree = stats.f_favail = 1 << 20
+        stats.f_namemax = 255
+        return stats

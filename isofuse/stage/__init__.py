@@ -1,0 +1,1 @@
+"""isofuse stage: the staging directory that is the future disc."""

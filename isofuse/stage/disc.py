@@ -1,0 +1,265 @@
+"""The future disc: a model of the merged tree as the mastering engine sees
+it, its exact size, and the ISO 9660 / Joliet rules it breaks.
+
+The staging filesystem tells the model about every change; the model keeps
+a ``sourcetree.Node`` per visible path, so ``image.iso`` is mastered from it
+directly and the size (``SizeModel``) equals ``isofuse master -print-size``
+of the same tree with the same options.
+"""
+
+import os
+import stat
+from dataclasses import dataclass, field
+
+from ..master import naming
+from ..master.layout import Layout, MAX_EXTENT_BYTES
+from ..master.options import (MAX_ISO_LEVELS, ROCK_RATIONALIZED, MasterOptions)
+from ..master.sizing import SizeModel
+from ..master.sourcetree import Node
+from .overlay import join, split
+
+# Capacities in 2048-byte sectors (shared/reference.md).
+MEDIA = {
+    "cd650": 333_000, "cd700": 360_000, "dvd": 2_295_104, "dvd-dl": 4_171_712,
+    "dvd+r-dl": 4_173_824, "bd25": 12_219_392, "bd50": 24_438_784,
+}
+MAX_PATH = 255
+
+
+@dataclass
+class Profile:
+    """What the disc will be: the mastering options, the medium, the mode."""
+    master: MasterOptions = field(default_factory=lambda: MasterOptions(
+        names=naming.NameRules(level=2), rock=ROCK_RATIONALIZED, joliet=True))
+    medium: str = "cd700"
+    medium_sectors: int = MEDIA["cd700"]
+    strict: bool = False
+
+
+class Disc:
+    def __init__(self, overlay, profile):
+        self.overlay = overlay
+        self.profile = profile
+        self.nodes = {}
+        self.violations = {}       # rel -> [message]
+        root_entry = overlay.root()
+        self.root = self._node_for(root_entry, b"")
+        self.nodes[b""] = self.root
+        self._load(root_entry)
+        self.size = SizeModel(self.root, profile.master)
+        for rel in list(self.nodes):
+            if rel:
+                self._check(rel)
+
+    # ---- building ---------------------------------------------------------------------------------
+    def _node_for(self, entry, name):
+        a = entry.attr
+        node = Node(name=name, mode=a.mode, uid=a.uid, gid=a.gid,
+                    size=a.size if stat.S_ISREG(a.mode) else 0, mtime=a.mtime, atime=a.atime,
+                    ctime=a.ctime, nlink=a.nlink, rdev=a.rdev, dev_ino=a.identity)
+        layer, rel = entry.source, entry.rel
+        if stat.S_ISLNK(a.mode):
+            node.symlink = layer.readlink(rel)
+        elif stat.S_ISREG(a.mode):
+            node.path = layer.data_path(rel)
+            if node.path is None:
+                node.reader = lambda offset, size, layer=layer, rel=rel: \
+                    layer.read(rel, offset, size)
+        return node
+
+    def _load(self, entry):
+        stack = [entry]
+        while stack:
+            directory = stack.pop()
+            parent = self.nodes[directory.rel]
+            for name in self.overlay.listdir(directory):
+                child = self.overlay.lookup(directory, name)
+                if child is None:
+                    continue
+                node = self._node_for(child, name)
+                node.parent = parent
+                parent.children[name] = node
+                self.nodes[child.rel] = node
+                if child.is_dir:
+                    stack.append(child)
+
+    # ---- changes (called after the overlay made them) -----------------------------------
+    def added(self, rel):
+        entry = self.overlay.resolve(rel)
+        parent = self.nodes.get(split(rel)[0])
+        if entry is None or parent is None:
+            return
+        name = split(rel)[1]
+        if name in parent.children:
+            self.removed(rel)
+        node = self._node_for(entry, name)
+        node.parent = parent
+        parent.children[name] = node
+        self.nodes[rel] = node
+        if entry.is_dir:
+            self._load(entry)
+            for sub_rel, sub in self._subtree(rel):
+                if sub.is_dir:
+                    self.size.directory_changed(sub)
+                else:
+                    self.size.file_added(sub)
+                self._check(sub_rel)
+        else:
+            self.size.file_added(node)
+            self._check(rel)
+        self.size.directory_changed(parent)
+
+    def _subtree(self, rel):
+        node = self.nodes[rel]
+        out = [(rel, node)]
+        stack = [(rel, node)]
+        while stack:
+            base, current = stack.pop()
+            for name, child in current.children.items():
+                child_rel = join(base, name)
+                out.append((child_rel, child))
+                if child.is_dir:
+                    stack.append((child_rel, child))
+        return out
+
+    def removed(self, rel):
+        node = self.nodes.get(rel)
+        if node is None:
+            return
+        for sub_rel, sub in self._subtree(rel):
+            if sub.is_dir:
+                self.size.directory_removed(sub)
+            else:
+                self.size.file_removed(sub)
+            self.nodes.pop(sub_rel, None)
+            self.violations.pop(sub_rel, None)
+        parent = node.parent
+        if parent is not None:
+            parent.children.pop(node.name, None)
+            self.size.directory_changed(parent)
+
+    def changed(self, rel):
+        """Attributes or size of an entry changed (setattr, write, copy-up)."""
+        node = self.nodes.get(rel)
+        entry = self.overlay.resolve(rel)
+        if node is None or entry is None:
+            return
+        fresh = self._node_for(entry, node.name)
+        if node.is_regular:
+            self.size.file_removed(node)
+        old_size = node.size
+        for attr in ("uid", "gid", "size", "mtime", "atime", "ctime", "nlink", "rdev",
+                     "dev_ino", "path", "symlink", "reader"):
+            setattr(node, attr, getattr(fresh, attr))
+        node.set_mode(fresh.mode)
+        if node.is_regular:
+            self.size.file_added(node)
+            if old_size != node.size:
+                self.size.file_resized(node, old_size)
+        if node.parent is not None:
+            self.size.directory_changed(node.parent)   # a symlink target may differ
+        self._check(rel)
+
+    def data_grew(self, rel, new_size):
+        """Cheap path for writes: only the size of a regular file moved."""
+        node = self.nodes.get(rel)
+        if node is None or not node.is_regular or new_size == node.size:
+            return
+        old = node.size
+        self.size.file_removed(node)
+        node.size = new_size
+        self.size.file_added(node)
+        self.size.file_resized(node, old)
+        self._check(rel)
+
+    def renamed(self, old, new):
+        self.removed(old)
+        self.added(new)
+
+    # ---- rules ------------------------------------------------------------------------------------
+    def problems_for(self, parent_rel, name, is_dir):
+        """What a new entry ``name`` in ``parent_rel`` would break."""
+        opts = self.profile.master
+        rules = opts.names
+        problems = []
+        text = name.decode("utf-8", "surrogateescape")
+        if opts.joliet:
+            limit = naming.JOLIET_LONG_MAX if opts.joliet_long else naming.JOLIET_MAX
+            if len(text.encode("utf-16-be", "surrogatepass")) // 2 > limit:
+                problems.append(f"name longer than Joliet's {limit} characters")
+        depth = (parent_rel.count(b"/") + 2 if parent_rel else 1) + (1 if is_dir else 0)
+        if is_dir and not opts.rock and rules.level < 4 and depth > MAX_ISO_LEVELS:
+            problems.append("directory deeper than ISO 9660's 8 levels "
+                            "(without Rock Ridge nothing can relocate it)")
+        if rules.level < 4:
+            length = len(naming.iso_identifier(*naming.iso_name(name, is_dir, rules),
+                                               is_dir, rules)) + 1
+            parent = self.nodes.get(parent_rel)
+            while parent is not None and parent.parent is not None:
+                length += len(naming.iso_identifier(
+                    *naming.iso_name(parent.name, True, rules), True, rules)) + 1
+                parent = parent.parent
+            if length > MAX_PATH:
+                problems.append(f"ISO 9660 path of {length} characters "
+                                f"(at most {MAX_PATH})")
+        return problems
+
+    def _check(self, rel):
+        node = self.nodes.get(rel)
+        if node is None:
+            return
+        problems = self.problems_for(split(rel)[0], node.name, node.is_dir)
+        if node.is_regular and node.size > MAX_EXTENT_BYTES \
+                and self.profile.master.names.level < 3:
+            problems.append("file of 4 GiB or more needs ISO level 3")
+        if problems:
+            self.violations[rel] = problems
+        else:
+            self.violations.pop(rel, None)
+
+    # ---- the disc -----------------------------------------------------------------------------------
+    def sectors(self):
+        return self.size.total_sectors()
+
+    def over_capacity(self, extra_sectors=0):
+        return self.sectors() + extra_sectors > self.profile.medium_sectors
+
+    def layout(self):
+        return Layout(self.root, self.profile.master)
+
+    def size_text(self):
+        sectors = self.sectors()
+        medium = self.profile.medium_sectors
+        return (f"sectors {sectors}\nbytes {sectors * 2048}\n"
+                f"medium {self.profile.medium} {medium} sectors\n"
+                f"used {sectors * 100.0 / medium:.2f}%\n"
+                f"free {max(medium - sectors, 0)} sectors\n")
+
+    def report_text(self):
+        opts = self.profile.master
+        lines = [f"# isofuse stage report: {len(self.violations)} problem(s), "
+                 f"mode {'strict' if self.profile.strict else 'report'}"]
+        sectors = self.sectors()
+        if sectors > self.profile.medium_sectors:
+            lines.append(f"CAPACITY\t{sectors} sectors needed, the {self.profile.medium} "
+                         f"holds {self.profile.medium_sectors}")
+        for rel in sorted(self.violations):
+            for problem in self.violations[rel]:
+                lines.append(f"PROBLEM\t/{rel.decode('utf-8', 'replace')}\t{problem}")
+        lines.append("# name changes: original -> ISO 9660 -> Joliet")
+        for rel, node in sorted(self.nodes.items()):
+            if not node.is_dir or not node.children:
+                continue
+            kids = list(node.children.values())
+            iso = naming.assign_iso_names([(k.name, k.is_dir) for k in kids], opts.names)
+            joliet = naming.assign_joliet_names([(k.name, k.is_dir) for k in kids],
+                                                opts.joliet_long) if opts.joliet else \
+                [None] * len(kids)
+            for kid, iso_id, jname in zip(kids, iso, joliet):
+                original = kid.name.decode("utf-8", "replace")
+                iso_text = iso_id.decode("latin-1")
+                plain = iso_text.split(";")[0].rstrip(".")
+                if plain != original or (jname is not None and jname != original):
+                    path = "/" + join(rel, kid.name).decode("utf-8", "replace")
+                    lines.append(f"NAME\t{path}\t{iso_text}\t{jname if jname else '-'}")
+        return "\n".join(lines) + "\n"
