@@ -35,10 +35,28 @@ def unmount(path):
 def mounted(image, mountpoint, options=(), env=None):
     """Mount ``image`` at ``mountpoint`` (created if needed); yield the
     daemon's Popen object."""
-    os.makedirs(mountpoint, exist_ok=True)
     args = ISOFUSE + ["mount", "-f", str(image), str(mountpoint)]
     for option in options:
         args += ["-o", option]
+    with _running(args, mountpoint, env) as proc:
+        yield proc
+
+
+@contextlib.contextmanager
+def staged(upper, mountpoint, lowers=(), options=(), env=None):
+    """``isofuse stage -f`` with the given layers; always unmounted after."""
+    args = ISOFUSE + ["stage", "-f", str(upper), str(mountpoint)]
+    for lower in lowers:
+        args += ["--lower", str(lower)]
+    for option in options:
+        args += ["-o", option]
+    with _running(args, mountpoint, env) as proc:
+        yield proc
+
+
+@contextlib.contextmanager
+def _running(args, mountpoint, env):
+    os.makedirs(mountpoint, exist_ok=True)
     stderr_path = str(mountpoint) + ".log"
     with open(stderr_path, "wb") as log:
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -50,7 +68,7 @@ def mounted(image, mountpoint, options=(), env=None):
                     raise RuntimeError(f"isofuse mount exited with {proc.returncode}: "
                                        + f.read().decode(errors="replace"))
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{image} did not mount within {MOUNT_WAIT} s")
+                raise TimeoutError(f"{args} did not mount within {MOUNT_WAIT} s")
             time.sleep(0.02)
         yield proc
     finally:

@@ -50,18 +50,34 @@ class StageOperations(pyfuse3.Operations):
         self._paths = {pyfuse3.ROOT_INODE: b""}
         self._inos = {b"": pyfuse3.ROOT_INODE}
         self._next_ino = FIRST_PATH_INO
+        self._linked = {}        # (st_dev, st_ino) of hard-linked upper files -> ino
         self._handles = {}
         self._next_fh = 1
         self._image_readers = 0
 
     # ---- inodes ----------------------------------------------------------------------------------
-    def _ino_for(self, rel):
+    def _ino_for(self, rel, link_key=None):
+        """The inode of a path; hard links of one upper file share one."""
         ino = self._inos.get(rel)
-        if ino is None:
-            ino = self._next_ino
-            self._next_ino += 1
+        if link_key is not None:
+            shared = self._linked.get(link_key)
+            if shared is None:
+                shared = self._linked[link_key] = ino or self._new_ino()
+            if ino is not None and ino != shared:
+                self._paths.pop(ino, None)
+            ino = shared
             self._inos[rel] = ino
             self._paths[ino] = rel
+            return ino
+        if ino is None:
+            ino = self._new_ino()
+            self._inos[rel] = ino
+            self._paths[ino] = rel
+        return ino
+
+    def _new_ino(self):
+        ino = self._next_ino
+        self._next_ino += 1
         return ino
 
     def _rel(self, ino):
@@ -86,7 +102,12 @@ class StageOperations(pyfuse3.Operations):
 
     def _forget_path(self, rel):
         ino = self._inos.pop(rel, None)
-        if ino is not None:
+        if ino is None or self._paths.get(ino) != rel:
+            return
+        others = [other for other, i in self._inos.items() if i == ino]
+        if others:
+            self._paths[ino] = others[0]   # another name of a hard-linked file
+        else:
             self._paths.pop(ino, None)
 
     # ---- attributes ------------------------------------------------------------------------------
@@ -111,9 +132,16 @@ class StageOperations(pyfuse3.Operations):
         attr.st_ctime_ns = a.ctime * 1_000_000_000
         return attr
 
-    def _upper_stat_attr(self, ino, rel):
-        """Exact (nanosecond) attributes of an entry in the upper folder."""
+    def _upper_attr(self, rel):
+        """Attributes of an upper entry, with its (possibly shared) inode."""
         st = os.lstat(self.overlay.upper_real(rel))
+        key = (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) and st.st_nlink > 1 \
+            else None
+        return self._upper_stat_attr(self._ino_for(rel, key), rel, st)
+
+    def _upper_stat_attr(self, ino, rel, st=None):
+        """Exact (nanosecond) attributes of an entry in the upper folder."""
+        st = st or os.lstat(self.overlay.upper_real(rel))
         attr = pyfuse3.EntryAttributes()
         attr.st_ino = ino
         attr.entry_timeout = TIMEOUT
@@ -211,9 +239,9 @@ class StageOperations(pyfuse3.Operations):
             raise self._fail(exc) from None
         if entry is None:
             raise pyfuse3.FUSEError(errno.ENOENT)
-        ino = self._ino_for(rel)
-        return self._upper_stat_attr(ino, rel) if entry.in_upper else \
-            self._attr_of(ino, entry.attr)
+        if entry.in_upper:
+            return self._upper_attr(rel)
+        return self._attr_of(self._ino_for(rel), entry.attr)
 
     async def getattr(self, inode, ctx=None):
         if inode == CONTROL_INO or inode in CONTROL_FILES.values():
@@ -317,9 +345,9 @@ class StageOperations(pyfuse3.Operations):
         except OSError as exc:
             raise self._fail(exc) from None
         self.disc.added(rel)
-        ino = self._ino_for(rel)
-        info = self._new_handle(_Handle(ino, fd=fd, rel=rel), keep_cache=False)
-        return info, self._upper_stat_attr(ino, rel)
+        attr = self._upper_attr(rel)
+        info = self._new_handle(_Handle(attr.st_ino, fd=fd, rel=rel), keep_cache=False)
+        return info, attr
 
     @staticmethod
     def _chown_to(ctx, path):
@@ -429,7 +457,7 @@ class StageOperations(pyfuse3.Operations):
         except OSError as exc:
             raise self._fail(exc) from None
         self.disc.changed(rel)
-        return self._upper_stat_attr(inode, rel)
+        return self._upper_attr(rel)
 
     async def mkdir(self, parent_inode, name, mode, ctx):
         self._guard_control(parent_inode)
@@ -442,7 +470,7 @@ class StageOperations(pyfuse3.Operations):
         except OSError as exc:
             raise self._fail(exc) from None
         self.disc.added(rel)
-        return self._upper_stat_attr(self._ino_for(rel), rel)
+        return self._upper_attr(rel)
 
     async def mknod(self, parent_inode, name, mode, rdev, ctx):
         self._guard_control(parent_inode)
@@ -455,7 +483,7 @@ class StageOperations(pyfuse3.Operations):
         except OSError as exc:
             raise self._fail(exc) from None
         self.disc.added(rel)
-        return self._upper_stat_attr(self._ino_for(rel), rel)
+        return self._upper_attr(rel)
 
     async def symlink(self, parent_inode, name, target, ctx):
         self._guard_control(parent_inode)
@@ -468,7 +496,7 @@ class StageOperations(pyfuse3.Operations):
         except OSError as exc:
             raise self._fail(exc) from None
         self.disc.added(rel)
-        return self._upper_stat_attr(self._ino_for(rel), rel)
+        return self._upper_attr(rel)
 
     async def link(self, inode, new_parent_inode, new_name, ctx):
         self._guard_control(inode, new_parent_inode)
@@ -482,7 +510,8 @@ class StageOperations(pyfuse3.Operations):
             raise self._fail(exc) from None
         self.disc.changed(rel)
         self.disc.added(new)
-        return self._upper_stat_attr(self._ino_for(new), new)
+        self._upper_attr(rel)          # both names now share one inode
+        return self._upper_attr(new)
 
     async def unlink(self, parent_inode, name, ctx):
         self._guard_control(parent_inode)

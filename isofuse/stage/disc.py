@@ -192,17 +192,33 @@ class Disc:
             problems.append("directory deeper than ISO 9660's 8 levels "
                             "(without Rock Ridge nothing can relocate it)")
         if rules.level < 4:
-            length = len(naming.iso_identifier(*naming.iso_name(name, is_dir, rules),
-                                               is_dir, rules)) + 1
-            parent = self.nodes.get(parent_rel)
-            while parent is not None and parent.parent is not None:
-                length += len(naming.iso_identifier(
-                    *naming.iso_name(parent.name, True, rules), True, rules)) + 1
-                parent = parent.parent
+            length = self._iso_path_length(parent_rel, name, is_dir)
             if length > MAX_PATH:
                 problems.append(f"ISO 9660 path of {length} characters "
                                 f"(at most {MAX_PATH})")
         return problems
+
+    def _iso_path_length(self, parent_rel, name, is_dir):
+        """Length of the ISO 9660 path the entry will have (§6.8.2.1), with
+        Rock Ridge's relocation of directories below level 8 to rr_moved."""
+        rules = self.profile.master.names
+        parts = [(name, is_dir)]
+        node = self.nodes.get(parent_rel)
+        while node is not None and node.parent is not None:
+            parts.append((node.name, True))
+            node = node.parent
+        parts.reverse()
+        relocate = bool(self.profile.master.rock)
+        length, level = 0, 1
+        for part, part_is_dir in parts:
+            ident = naming.iso_identifier(*naming.iso_name(part, part_is_dir, rules),
+                                          part_is_dir, rules)
+            if part_is_dir and relocate and level + 1 > MAX_ISO_LEVELS:
+                length, level = len(b"RR_MOVED") + 1, 2
+            if part_is_dir:
+                level += 1
+            length += len(ident) + 1
+        return length
 
     def _check(self, rel):
         node = self.nodes.get(rel)

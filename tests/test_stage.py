@@ -1,0 +1,231 @@
+"""`isofuse stage`: real mounts, files copied in with ordinary tools, the
+future disc's size held against `isofuse master -print-size` after every
+step, rules in both modes, persistence, image.iso."""
+
+import errno
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+import corpus as corpus_mod
+from corpus import run
+from mountutil import ISOFUSE, is_mounted, mounted, staged, unmount
+from treelisting import format_rows, listing
+
+pytestmark = pytest.mark.mount
+
+CONTENT = ("path", "type", "mode", "size", "sha256", "target")
+DEFAULT_PROFILE = ["-r", "-J", "-iso-level", "2"]
+
+
+def print_size(tree, options=DEFAULT_PROFILE):
+    out = subprocess.run(ISOFUSE + ["master", "-quiet", *options, "-print-size", str(tree)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True)
+    return int(out.stdout)
+
+
+def df_used(mnt):
+    st = os.statvfs(mnt)
+    return st.f_blocks - st.f_bfree, st.f_blocks, st.f_frsize
+
+
+def assert_df_is_print_size(mnt, options=DEFAULT_PROFILE):
+    used, total, block = df_used(mnt)
+    assert block == 2048
+    assert used == print_size(mnt, options), "df and isofuse master -print-size disagree"
+
+
+@pytest.fixture
+def lower(tmp_path):
+    return corpus_mod.make_plain_tree(str(tmp_path / "lower"))
+
+
+def test_overlay_semantics_and_exact_size_through_a_session(lower, tmp_path):
+    upper, mnt = tmp_path / "upper", tmp_path / "mnt"
+    with staged(upper, mnt, [lower]):
+        assert sorted(os.listdir(mnt)) == ["data", "emptydir", "readme.txt"]
+        assert_df_is_print_size(mnt)
+        assert df_used(mnt)[1] == 360_000            # cd700 by default
+        # copy a tree in with cp, rsync and tar
+        run(["cp", "-a", os.path.join(os.path.dirname(corpus_mod.__file__)), str(mnt / "cp")])
+        assert_df_is_print_size(mnt)
+        run(["rsync", "-a", str(lower) + "/", str(mnt / "rsync")]) \
+            if shutil.which("rsync") else run(["cp", "-a", str(lower), str(mnt / "rsync")])
+        assert_df_is_print_size(mnt)
+        run(["tar", "-C", str(lower), "-cf", str(tmp_path / "t.tar"), "."])
+        (mnt / "untar").mkdir()
+        run(["tar", "-C", str(mnt / "untar"), "-xf", str(tmp_path / "t.tar")])
+        assert_df_is_print_size(mnt)
+        # write into a lower file: copy-up; the lower stays untouched
+        with open(mnt / "data" / "file2", "ab") as f:
+            f.write(b"appended" * 1000)
+        assert open(os.path.join(lower, "data", "file2"), "rb").read()[-8:] != b"appended"
+        assert (upper / "data" / "file2").exists()
+        assert_df_is_print_size(mnt)
+        # delete a lower file and a lower directory: whiteouts
+        os.unlink(mnt / "readme.txt")
+        shutil.rmtree(mnt / "emptydir")
+        assert sorted(os.listdir(mnt)) == ["cp", "data", "rsync", "untar"]
+        assert (upper / ".wh.readme.txt").exists() and (upper / ".wh.emptydir").exists()
+        assert os.path.exists(os.path.join(lower, "readme.txt"))
+        assert_df_is_print_size(mnt)
+        # rename a lower directory (merged): no EXDEV, contents move along
+        os.rename(mnt / "data", mnt / "moved")
+        assert sorted(os.listdir(mnt / "moved")) == ["empty.txt", "file1.bin", "file2", "sub"]
+        assert not (mnt / "data").exists()
+        assert_df_is_print_size(mnt)
+        # a new directory where a lower one was: opaque, the old content stays hidden
+        (mnt / "data").mkdir()
+        assert os.listdir(mnt / "data") == []
+        assert_df_is_print_size(mnt)
+        # hard links and symlinks
+        os.link(mnt / "moved" / "file1.bin", mnt / "hard")
+        assert os.stat(mnt / "hard").st_nlink == 2
+        os.symlink("moved/file2", mnt / "link")
+        assert os.readlink(mnt / "link") == "moved/file2"
+        assert_df_is_print_size(mnt)
+        truncated = mnt / "moved" / "file1.bin"
+        os.truncate(truncated, 100)
+        assert_df_is_print_size(mnt)
+        before = format_rows(listing(str(mnt)), CONTENT)
+    # unmount and mount again: the same tree
+    with staged(upper, mnt, [lower]):
+        assert format_rows(listing(str(mnt)), CONTENT) == before
+        assert_df_is_print_size(mnt)
+
+
+def test_image_iso_is_the_disc_and_refuses_changes_while_open(lower, tmp_path):
+    upper, mnt = tmp_path / "upper", tmp_path / "mnt"
+    with staged(upper, mnt, [lower]):
+        (mnt / "new.txt").write_bytes(b"staged\n")
+        image = mnt / ".isofuse" / "image.iso"
+        assert ".isofuse" not in os.listdir(mnt)           # not part of the disc
+        assert os.path.getsize(image) == print_size(mnt) * 2048
+        with open(image, "rb") as held:
+            with pytest.raises(OSError) as info:
+                (mnt / "another.txt").write_bytes(b"x")
+            assert info.value.errno == errno.EBUSY
+            data = held.read()
+        copy = tmp_path / "copy.iso"
+        copy.write_bytes(data)
+        (mnt / "another.txt").write_bytes(b"now it works\n")   # closed: changes allowed
+        expected = format_rows(listing(str(mnt)), ("path", "type", "size", "sha256"))
+    # the image holds the tree as it was while it was read
+    with mounted(copy, tmp_path / "check"):
+        got = format_rows(listing(str(tmp_path / "check")), ("path", "type", "size", "sha256"))
+    assert got == [line for line in expected if not line.startswith("another.txt")]
+    # other readers agree
+    text = run(["isoinfo", "-d", "-i", str(copy)]).stdout.decode()
+    assert "Rock Ridge" in text and "Joliet" in text
+
+
+def test_report_and_size_files(lower, tmp_path):
+    upper, mnt = tmp_path / "upper", tmp_path / "mnt"
+    long_name = "J" * 70 + ".txt"
+    with staged(upper, mnt, [lower], ["medium=1000"]):
+        (mnt / long_name).write_bytes(b"too long for Joliet")
+        report = (mnt / ".isofuse" / "report").read_text()
+        assert f"PROBLEM\t/{long_name}\tname longer than Joliet's 64 characters" in report
+        assert "NAME\t/readme.txt\tREADME.TXT;1\treadme.txt" in report
+        size = dict(line.split(" ", 1) for line in
+                    (mnt / ".isofuse" / "size").read_text().splitlines())
+        assert int(size["sectors"]) == print_size(mnt)
+        assert size["medium"] == "1000 sectors 1000 sectors"
+        # beyond the medium in report mode: allowed, and reported
+        (mnt / "big.bin").write_bytes(os.urandom(3 * 1024 * 1024))
+        assert "CAPACITY" in (mnt / ".isofuse" / "report").read_text()
+
+
+def test_strict_mode_refuses_what_breaks_the_disc(lower, tmp_path):
+    upper, mnt = tmp_path / "upper", tmp_path / "mnt"
+    with staged(upper, mnt, [lower], ["strict,medium=400"]) as proc:
+        with pytest.raises(OSError) as info:
+            (mnt / ("J" * 70)).write_bytes(b"x")
+        assert info.value.errno == errno.ENAMETOOLONG
+        # 31-character ISO names, 7 levels of them and a long file name: an
+        # ISO path of 257 characters
+        long_dirs = mnt.joinpath(*[("%d" % i) * 40 for i in range(7)])
+        long_dirs.mkdir(parents=True)
+        with pytest.raises(OSError) as info:
+            (long_dirs / ("8" * 40 + ".txt")).write_bytes(b"x")
+        assert info.value.errno == errno.ENAMETOOLONG   # ISO path over 255 characters
+        # with Rock Ridge, deep short paths are fine: relocated to rr_moved
+        mnt.joinpath(*["d%d" % i for i in range(12)]).mkdir(parents=True)
+        with pytest.raises(OSError) as info:
+            (mnt / "big.bin").write_bytes(os.urandom(2 * 1024 * 1024))
+        assert info.value.errno == errno.ENOSPC
+        assert df_used(mnt)[0] <= 400
+        (mnt / "fits.txt").write_bytes(b"small files still fit")
+    with staged(tmp_path / "upper2", mnt, [lower], ["strict,norock,nojoliet"]):
+        nine = mnt.joinpath(*["l%d" % i for i in range(7)])
+        nine.mkdir(parents=True)                      # 8 levels with the root: fine
+        with pytest.raises(OSError) as info:
+            (nine / "l7").mkdir()                     # the 9th level
+        assert info.value.errno == errno.ENAMETOOLONG
+        assert_df_is_print_size(mnt, ["-iso-level", "2"])
+
+
+def test_kill_9_keeps_everything_fsynced(lower, tmp_path):
+    upper, mnt = tmp_path / "upper", tmp_path / "mnt"
+    with staged(upper, mnt, [lower]) as proc:
+        with open(mnt / "saved.txt", "wb") as f:
+            f.write(b"must survive\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.unlink(mnt / "readme.txt")
+        os.rename(mnt / "data", mnt / "renamed")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+        unmount(str(mnt))
+    assert not is_mounted(mnt)
+    with staged(upper, mnt, [lower]):
+        assert (mnt / "saved.txt").read_bytes() == b"must survive\n"
+        assert sorted(os.listdir(mnt)) == ["emptydir", "renamed", "saved.txt"]
+        assert_df_is_print_size(mnt)
+    # no work files left in the upper folder
+    leftovers = [p for p in upper.rglob(".wh..wh.tmp.*")]
+    assert leftovers == []
+
+
+def test_lower_is_a_multisession_image(tmp_path):
+    s1, s2 = tmp_path / "s1", tmp_path / "s2"
+    (s1 / "dir").mkdir(parents=True)
+    (s1 / "dir" / "old.txt").write_bytes(b"first session\n")
+    (s2 / "dir").mkdir(parents=True)
+    (s2 / "dir" / "new.txt").write_bytes(b"second session\n")
+    image = tmp_path / "grown.iso"
+    run(["xorriso", "-dev", str(image), "-map", str(s1), "/", "-commit"])
+    run(["xorriso", "-dev", str(image), "-map", str(s2), "/", "-commit"])
+    upper, mnt = tmp_path / "upper", tmp_path / "mnt"
+    with staged(upper, mnt, [image]):
+        assert sorted(os.listdir(mnt / "dir")) == ["new.txt", "old.txt"]
+        assert (mnt / "dir" / "old.txt").read_bytes() == b"first session\n"
+        os.unlink(mnt / "dir" / "old.txt")
+        (mnt / "dir" / "third.txt").write_bytes(b"third\n")
+        assert sorted(os.listdir(mnt / "dir")) == ["new.txt", "third.txt"]
+        msinfo = (mnt / ".isofuse" / "msinfo").read_text().strip()
+        start, nwa = map(int, msinfo.split(","))
+        assert nwa >= start
+        assert_df_is_print_size(mnt)
+        image_copy = tmp_path / "next.iso"
+        shutil.copyfile(mnt / ".isofuse" / "image.iso", image_copy)
+    with mounted(image_copy, tmp_path / "check"):
+        assert sorted(os.listdir(tmp_path / "check" / "dir")) == ["new.txt", "third.txt"]
+        assert (tmp_path / "check" / "dir" / "new.txt").read_bytes() == b"second session\n"
+
+
+def test_usage_errors(tmp_path):
+    (tmp_path / "m").mkdir()
+    r = subprocess.run(ISOFUSE + ["stage", "-o", "medium=floppy", str(tmp_path / "u"),
+                                  str(tmp_path / "m")], stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE)
+    assert r.returncode == 2 and b"medium=floppy" in r.stderr
+    r = subprocess.run(ISOFUSE + ["stage", "--lower", str(tmp_path / "nope"),
+                                  str(tmp_path / "u"), str(tmp_path / "m")],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert r.returncode == 1 and b"no such folder" in r.stderr
+    assert b"Traceback" not in r.stderr
