@@ -229,3 +229,27 @@ def test_usage_errors(tmp_path):
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert r.returncode == 1 and b"no such folder" in r.stderr
     assert b"Traceback" not in r.stderr
+
+
+def test_xattrs_show_through_and_copy_up(lower, tmp_path):
+    os.setxattr(os.path.join(lower, "readme.txt"), "user.origin", b"lower")
+    upper, mnt = tmp_path / "upper", tmp_path / "mnt"
+    with staged(upper, mnt, [lower]):
+        assert os.getxattr(mnt / "readme.txt", "user.origin") == b"lower"
+        assert "user.origin" in os.listxattr(mnt / "readme.txt")
+        os.setxattr(mnt / "readme.txt", "user.stage", b"upper")
+        assert os.getxattr(upper / "readme.txt", "user.stage") == b"upper"
+        assert os.getxattr(upper / "readme.txt", "user.origin") == b"lower"
+    assert os.listxattr(os.path.join(lower, "readme.txt")) == ["user.origin"]
+
+
+def test_reserved_names_and_control_directory(lower, tmp_path):
+    upper, mnt = tmp_path / "upper", tmp_path / "mnt"
+    with staged(upper, mnt, [lower], ["control=_disc,showcontrol"]):
+        assert "_disc" in os.listdir(mnt)
+        assert sorted(os.listdir(mnt / "_disc")) == ["image.iso", "report", "size"]
+        with pytest.raises(OSError) as info:
+            (mnt / ".wh.sneaky").write_bytes(b"x")
+        assert info.value.errno == errno.EINVAL
+        with pytest.raises(OSError):
+            (mnt / "_disc" / "report").write_text("no")

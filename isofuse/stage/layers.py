@@ -68,7 +68,7 @@ class FolderLayer:
 
     def xattrs(self, rel):
         try:
-            return {name: os.getxattr(self.real(rel), name, follow_symlinks=False)
+            return {os.fsencode(name): os.getxattr(self.real(rel), name, follow_symlinks=False)
                     for name in os.listxattr(self.real(rel), follow_symlinks=False)}
         except OSError:
             return {}
