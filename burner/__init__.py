@@ -1,5 +1,11 @@
-"""isofuse-burn: writing images to optical drives over SCSI MMC (SG_IO).
+"""isofuse-burn: write images and staging trees to CD/DVD/BD drives over SCSI MMC.
 
-Planned layers: transport (SG_IO) -> SCSI/MMC commands -> drive logic -> CLI.
-Nothing is implemented yet; see the project's issues.
+Layers, each importable alone (lower layers know nothing of higher ones):
+
+* ``transport`` / ``sgio``  -- send a CDB, get data or sense back (SG_IO).
+* ``sense``                 -- sense data decoded into a typed ``ScsiError``.
+* ``mmc``, ``pages``, ``profiles`` -- CDB builders and reply parsers (pure).
+* ``sim``                   -- a simulated drive behind the same transport.
+* ``drive``, ``recorder``   -- drive logic per medium profile.
+* ``sources``, ``progress``, ``discovery``, ``cli`` -- the ``isofuse-burn`` command.
 """

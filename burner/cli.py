@@ -1,21 +1,485 @@
-"""``isofuse-burn`` command line.  Burning is not implemented yet: the command
-says so plainly and exits non-zero instead of pretending."""
+"""``isofuse-burn``: write a staging folder, an image, standard input or
+another disc to CD/DVD/BD drives (or simulated ones, ``sim:PATH``)."""
 
 import argparse
+import json
+import os
 import sys
+import time
 
-EXIT_NOT_AVAILABLE = 3
+from . import errors, recorder
+from .errors import BurnError
+from .progress import Progress
+
+DESCRIPTION = """\
+Write to CD/DVD/BD drives over SCSI MMC (SG_IO), or to a simulated drive.
+
+SOURCE is one of:
+  FOLDER ...      mastered on the fly with the staging profile (isofuse master
+                  -r -J -iso-level 2) and streamed to the drive: no temporary image
+  IMAGE           an image file
+  -               standard input (size from --size or from the ISO's own descriptor)
+  /dev/srN|sim:P  another disc, copied 1:1 (unreadable sectors are retried)
+
+DEVICE is /dev/srN, /dev/sgN or sim:PATH (a simulated drive whose disc is the
+image file PATH, state in PATH.state.json; create one with
+"python3 -m burner.simtool create PATH --profile cd-r").  Several --device burn
+the same source in parallel.
+
+Multisession: --multi leaves the disc appendable.  On a disc that already has
+sessions, --multi with FOLDERs stages them over the disc's last session (old
+files kept, --remove PATH deletes) and writes the next session.
+"""
+
+EPILOG = """\
+exit status: 0 ok, 2 usage, 3 device cannot be opened, 4 not an MMC drive,
+5 drive or disc cannot write, 6 no disc, 7 disc closed, 8 source too big,
+9 disc mounted, 10 not confirmed, 11 no test write, 12 source unreadable,
+13 write failed, 14 verify failed, 15 interrupted, 16 no previous session.
+
+examples:
+  isofuse-burn --list
+  isofuse-burn --device /dev/sr0 --verify photos/ docs/
+  isofuse-burn dev=/dev/sr0 --multi --msinfo
+  isofuse-burn --device /dev/sr0 --multi new-files/ --remove old/draft.txt
+  isofuse-burn --device /dev/sr0 --blank fast --yes
+  isofuse-burn --device sim:/tmp/disc.img --dummy image.iso
+"""
+
+CDRECORD_STYLE = {"dev": "--device", "speed": "--speed", "blank": "--blank"}
+
+
+def _translate(argv):
+    """Accept the cdrecord spellings users know: dev=, speed=, blank=."""
+    out = []
+    for arg in argv:
+        key, eq, value = arg.partition("=")
+        if eq and key in CDRECORD_STYLE and not os.path.exists(arg):
+            out += [CDRECORD_STYLE[key], value]
+        elif arg in ("-dummy", "-multi", "-msinfo", "-eject", "-scanbus"):
+            out.append("--" + ("scan" if arg == "-scanbus" else arg[1:]))
+        else:
+            out.append(arg)
+    return out
+
+
+def build_parser():
+    p = argparse.ArgumentParser(prog="isofuse-burn", description=DESCRIPTION, epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("sources", nargs="*", metavar="SOURCE")
+    p.add_argument("-d", "--device", action="append", default=[],
+                   help="drive to use (repeat for parallel burns); also dev=DEVICE")
+    p.add_argument("--list", "--scan", dest="list", action="store_true",
+                   help="list drives: abilities, disc, state, sessions")
+    p.add_argument("--msinfo", action="store_true",
+                   help='print "start,next" of the last session and the next one')
+    p.add_argument("--speed", type=float, help="write speed as N x of the medium (0: maximum)")
+    p.add_argument("--dummy", action="store_true",
+                   help="test write: the laser stays off (CD-R/RW, DVD-R/RW only)")
+    p.add_argument("--multi", action="store_true",
+                   help="leave the disc appendable; on an appendable disc: next session")
+    p.add_argument("--add", action="append", default=[], metavar="SOURCE",
+                   help="same as a SOURCE argument (reads well with --multi)")
+    p.add_argument("--remove", action="append", default=[], metavar="PATH",
+                   help="with --multi: leave PATH of the previous session out")
+    p.add_argument("--blank", choices=("fast", "all"), help="blank a CD-RW/DVD-RW first")
+    p.add_argument("--format", action="store_true", help="format a DVD+RW/BD-RE")
+    p.add_argument("--eject", action="store_true", help="eject the disc at the end")
+    p.add_argument("--verify", action="store_true",
+                   help="read everything back and compare the SHA-256 of every sector")
+    p.add_argument("--overburn", action="store_true",
+                   help="write even if the source is larger than the free space")
+    p.add_argument("--yes", action="store_true", help="do not ask before blanking/formatting")
+    p.add_argument("--json", action="store_true", help="JSON output (lines while burning)")
+    p.add_argument("--size", type=int, metavar="BYTES", help="size of the data on stdin")
+    p.add_argument("--volid", help="volume ID of a mastered folder")
+    p.add_argument("--wait", action="store_true", help="wait for a disc to be inserted")
+    p.add_argument("--timeout", type=float, default=600, help="seconds --wait waits")
+    p.add_argument("--image-out", metavar="FILE",
+                   help="write the source to an image file instead of a drive "
+                        "(e.g. copy a disc: --image-out copy.iso /dev/sr0)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress")
+    return p
+
+
+# ---- helpers ---------------------------------------------------------------------------------
+def _open_drive(device, write=True):
+    from .drive import Drive, open_transport
+    from .sense import TransportError
+    try:
+        try:
+            return Drive(open_transport(device, write=write))
+        except OSError as exc:
+            if not write or exc.errno not in (13, 30):     # EACCES, EROFS
+                raise
+            # A read-only drive may refuse a writable open: probe it read-only,
+            # the probe then says plainly that it cannot write.
+            return Drive(open_transport(device, write=False))
+    except TransportError as exc:
+        raise BurnError(str(exc), errors.NO_DEVICE) from None
+    except OSError as exc:
+        hint = " (in use by another program?)" if exc.errno == 16 else ""
+        raise BurnError(f"{device}: {exc.strerror}{hint}", errors.NO_DEVICE) from None
+
+
+def _probe(drive):
+    from .sense import ScsiError, TransportError
+    try:
+        return drive.probe()
+    except (ScsiError, TransportError) as exc:
+        raise BurnError(f"{drive.name}: probing failed: {exc}", errors.NOT_MMC) from None
+
+
+def _unescape(field):
+    return field.replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
+
+
+def mounted_at(device):
+    """Mount point of the disc in ``device`` (or of the sim disc image)."""
+    path = device[4:] if device.startswith("sim:") else device
+    names = {path, os.path.abspath(path), os.path.realpath(path)}
+    try:
+        with open("/proc/mounts") as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) > 1 and _unescape(fields[0]) in names:
+                    return _unescape(fields[1])
+    except OSError:
+        pass
+    return None
+
+
+def _confirm(question, args):
+    if args.yes:
+        return True
+    if not sys.stdin.isatty():
+        return False
+    answer = input(question + " [y/N] ")
+    return answer.strip().lower() in ("y", "yes")
+
+
+def _is_folder(spec):
+    return spec not in ("-",) and not spec.startswith("sim:") and os.path.isdir(spec)
+
+
+def _mode(args, parallel=False):
+    if args.json:
+        return "json"
+    if args.quiet:
+        return "quiet"
+    return "tty" if sys.stderr.isatty() and not parallel else "plain"
+
+
+# ---- the burn of one device ------------------------------------------------------------------
+def _source_for(args, device, drive, status, opts):
+    """Open the source; for --multi on a disc with sessions, stage the new
+    session over the last one."""
+    from .sources import MasteredSource, open_source
+    sources = list(args.sources) + list(args.add)
+    folders = [s for s in sources if _is_folder(s)]
+    if folders and len(folders) != len(sources):
+        raise BurnError("mix of folders and images: give either folders (mastered "
+                        "together) or one image/device/-", errors.USAGE)
+    if not folders:
+        if len(sources) != 1:
+            raise BurnError("give one image, device or '-' (or folders)", errors.USAGE)
+        if args.remove:
+            raise BurnError("--remove applies to folders burned as a next session",
+                            errors.USAGE)
+        return open_source(sources[0], args.size), None
+    p = status.profile_info
+    previous = device[4:] if device.startswith("sim:") else device
+    has_session = status.disc is not None and status.disc.status != 0 if not p.overwritable \
+        else bool(status.recorded_end)
+    if opts.multi and has_session:
+        start, nwa = recorder.msinfo(drive, status)
+        src = MasteredSource(folders, args.volid, previous=previous,
+                             sbsector=None if p.overwritable else start,
+                             session_start=nwa, removes=args.remove, now=args.now)
+        return src, nwa
+    if args.remove:
+        raise BurnError("--remove needs --multi and a disc with a previous session",
+                        errors.NO_SESSION)
+    shared = getattr(args, "shared_master", None)
+    if shared is not None:
+        return shared.clone(), None
+    return MasteredSource(folders, args.volid, now=args.now), None
+
+
+def burn_one(device, args, progress):
+    """Burn (or blank/format) one device; returns the exit status."""
+    from .sense import ScsiError
+    opts = recorder.Options(dummy=args.dummy, multi=args.multi, speed_x=args.speed or None,
+                            overburn=args.overburn, verify=args.verify)
+    if args.wait:
+        from .discovery import wait_for_medium
+        progress.phase("wait", "waiting for a disc")
+        if not wait_for_medium(device, args.timeout):
+            raise BurnError(f"{device}: no disc inserted within {args.timeout:g} s",
+                            errors.NO_MEDIUM)
+    where = mounted_at(device)
+    if where:
+        raise BurnError(f"{device}: the disc is mounted at {where}; unmount it first",
+                        errors.MOUNTED)
+    drive = _open_drive(device)
+    source = None
+    try:
+        status = _probe(drive)
+        progress.set_medium(status.profile_info.one_x_kbs)
+        if args.blank or args.format:
+            recorder.check_writable(status, recorder.Options()) if not args.blank else None
+            _blank_or_format(drive, status, args, progress)
+            status = _probe(drive)
+        if not (args.sources or args.add):
+            if args.eject:
+                drive.eject()
+            return 0
+        recorder.check_writable(status, opts)
+        source, session_start = _source_for(args, device, drive, status, opts)
+        descriptors = None
+        if session_start is not None and status.profile_info.overwritable:
+            descriptors = source.descriptors()
+        plan = recorder.plan_burn(drive, status, source.size, opts, descriptors,
+                                  start=session_start)
+        recorder.write_plan(drive, status, source, plan, opts, progress)
+        if args.verify and not args.dummy:
+            recorder.verify(drive, status, source, plan, progress)
+        if args.eject:
+            drive.eject()
+        what = "test write finished (nothing was recorded)" if args.dummy else \
+            f"burned {plan.blocks} sectors at {plan.start}" + (" and verified" if args.verify
+                                                               else "")
+        progress.result(True, what, 0, start=plan.start, sectors=plan.blocks)
+        return 0
+    except ScsiError as exc:
+        raise BurnError(f"{device}: {exc}", errors.WRITE_FAILED) from None
+    finally:
+        if source is not None:
+            source.close()
+        drive.t.close()
+
+
+def _blank_or_format(drive, status, args, progress):
+    from .mmc import BLANK_ALL, BLANK_MINIMAL
+    from .sense import ScsiError
+    p = status.profile_info
+    if not status.is_mmc:
+        raise BurnError(f"{status.device} is not an MMC drive", errors.NOT_MMC)
+    if not status.medium:
+        raise BurnError(f"{status.device}: no disc in the drive", errors.NO_MEDIUM)
+    if args.blank:
+        if status.profile not in (0x0A, 0x14, 0x13):
+            raise BurnError(f"{status.device}: a {p.name} cannot be blanked (only CD-RW and "
+                            "DVD-RW)", errors.CANNOT_WRITE)
+        if status.disc and status.disc.status == 0 and args.blank == "fast":
+            return
+        if not _confirm(f"Blank the {p.name} in {status.device}? Everything on it is lost.",
+                        args):
+            raise BurnError(f"{status.device}: blanking needs confirmation (--yes)",
+                            errors.NOT_CONFIRMED)
+        progress.phase("blank", f"blanking ({args.blank})")
+        try:
+            drive.blank(BLANK_ALL if args.blank == "all" else BLANK_MINIMAL,
+                        lambda v: progress.fraction("blanking", v))
+        except ScsiError as exc:
+            raise BurnError(f"{status.device}: blanking failed: {exc.sense}",
+                            errors.WRITE_FAILED) from None
+    if args.format:
+        if not p.overwritable:
+            raise BurnError(f"{status.device}: a {p.name} is not formatted (only DVD+RW and "
+                            "BD-RE)", errors.CANNOT_WRITE)
+        if not _confirm(f"Format the {p.name} in {status.device}? Everything on it is lost.",
+                        args):
+            raise BurnError(f"{status.device}: formatting needs confirmation (--yes)",
+                            errors.NOT_CONFIRMED)
+        try:
+            recorder.format_medium(drive, status, progress)
+        except ScsiError as exc:
+            raise BurnError(f"{status.device}: formatting failed: {exc.sense}",
+                            errors.WRITE_FAILED) from None
+
+
+# ---- commands --------------------------------------------------------------------------------
+def cmd_list(args):
+    from .discovery import candidate_devices, udev_summary
+    devices = args.device
+    found = {}
+    if not devices:
+        devices, found = candidate_devices()
+    rows = []
+    worst = 0
+    for device in devices:
+        try:
+            drive = _open_drive(device, write=False)
+        except BurnError as exc:
+            rows.append({"device": device, "error": str(exc)})
+            worst = max(worst, exc.code)
+            continue
+        try:
+            row = _probe(drive).as_dict()
+        except BurnError as exc:
+            row = {"device": device, "error": str(exc)}
+            worst = max(worst, exc.code)
+        finally:
+            drive.t.close()
+        if device in found:
+            row["udev"] = udev_summary(found[device])
+        rows.append(row)
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    elif not rows:
+        print("no optical drives found (no /dev/sr*; a simulated one: --device sim:PATH)")
+    for row in rows if not args.json else ():
+        print(_describe(row))
+    return worst
+
+
+def _describe(row):
+    if "error" in row:
+        return f"{row['device']}: {row['error']}"
+    if not row["mmc"]:
+        return f"{row['device']}: {row['vendor']} {row['product']}: not an MMC drive"
+    kind = ("writes " + ", ".join(row["writable_profiles"])) if row["can_write"] \
+        else "read-only drive (cannot write)"
+    text = f"{row['device']}: {row['vendor']} {row['product']}, {kind}"
+    if not row["medium"]:
+        return text + "; no disc"
+    text += (f"; disc: {row['profile']}, {row['state']}, {row['sessions']} session(s), "
+             f"{row['recorded_blocks']} sectors recorded")
+    if row.get("next_writable") is not None:
+        text += f", next writable {row['next_writable']}, {row['free_blocks']} free"
+    return text
+
+
+def cmd_msinfo(args):
+    from .sense import ScsiError
+    if len(args.device) != 1:
+        raise BurnError("--msinfo needs exactly one --device", errors.USAGE)
+    drive = _open_drive(args.device[0], write=False)
+    try:
+        status = _probe(drive)
+        if not status.is_mmc:
+            raise BurnError(f"{status.device} is not an MMC drive", errors.NOT_MMC)
+        start, nwa = recorder.msinfo(drive, status)
+    except ScsiError as exc:
+        raise BurnError(f"{args.device[0]}: {exc}", errors.NO_SESSION) from None
+    finally:
+        drive.t.close()
+    print(json.dumps({"start": start, "next": nwa}) if args.json else f"{start},{nwa}")
+    return 0
+
+
+def cmd_image_out(args):
+    from .sources import open_source
+    sources = list(args.sources) + list(args.add)
+    if len(sources) != 1 or _is_folder(sources[0]):
+        raise BurnError("--image-out copies one image, device, sim: disc or '-'",
+                        errors.USAGE)
+    source = open_source(sources[0], args.size)
+    progress = Progress(args.image_out, _mode(args))
+    try:
+        fd = os.open(args.image_out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
+                     0o644)
+    except OSError as exc:
+        raise BurnError(f"{args.image_out}: {exc.strerror}", errors.USAGE) from None
+    try:
+        done = 0
+        while done < source.size:
+            data = source.read(done, min(1 << 20, source.size - done))
+            if not data:
+                raise BurnError(f"{source.label}: ended after {done} bytes", errors.SOURCE)
+            os.write(fd, data)
+            done += len(data)
+            progress.update(done, source.size, what="copied")
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+        source.close()
+    progress.result(True, f"copied {done} bytes from {source.label}", 0, bytes=done)
+    return 0
+
+
+def cmd_burn(args):
+    devices = args.device
+    if not devices:
+        raise BurnError("say which drive: --device /dev/srN (or sim:PATH); --list shows them",
+                        errors.USAGE)
+    if len(set(devices)) != len(devices):
+        raise BurnError("the same --device is given twice", errors.USAGE)
+    if len(devices) == 1:
+        progress = Progress(devices[0], _mode(args))
+        return _guarded(devices[0], args, progress)
+    if "-" in args.sources:
+        raise BurnError("standard input can feed one drive only", errors.USAGE)
+    return burn_parallel(devices, args)
+
+
+def _guarded(device, args, progress):
+    try:
+        return burn_one(device, args, progress)
+    except BurnError as exc:
+        if progress.mode == "json":
+            progress.result(False, str(exc), exc.code, error=errors.NAMES.get(exc.code))
+        print(f"isofuse-burn: {exc}", file=sys.stderr)
+        return exc.code
+
+
+def burn_parallel(devices, args):
+    """The same source to several drives at once (trio; the blocking SCSI
+    work runs in threads, each drive with its own source reader)."""
+    import trio
+    from .sources import MasteredSource
+    results = {}
+    sources = list(args.sources) + list(args.add)
+    if sources and all(_is_folder(s) for s in sources):
+        try:
+            args.shared_master = MasteredSource(sources, args.volid, now=args.now)
+        except BurnError as exc:
+            print(f"isofuse-burn: {exc}", file=sys.stderr)
+            return exc.code
+
+    async def one(device):
+        progress = Progress(device, _mode(args, parallel=True))
+        results[device] = await trio.to_thread.run_sync(_guarded, device, args, progress)
+
+    async def main():
+        async with trio.open_nursery() as nursery:
+            for device in devices:
+                nursery.start_soon(one, device)
+
+    try:
+        trio.run(main)
+    finally:
+        if getattr(args, "shared_master", None) is not None:
+            args.shared_master.close()
+    return max(results.values())
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="isofuse-burn",
-        description="Write a staging tree or an image to a CD/DVD/BD drive over "
-                    "SCSI MMC. Not available yet in this version of isofuse.")
-    parser.parse_args(argv)
-    print("isofuse-burn: burning is not available yet in this version of isofuse",
-          file=sys.stderr)
-    return EXIT_NOT_AVAILABLE
+    argv = _translate(sys.argv[1:] if argv is None else list(argv))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.now = int(time.time())
+    try:
+        if args.dummy and args.verify:
+            raise BurnError("--verify has nothing to read after --dummy", errors.USAGE)
+        if args.list:
+            return cmd_list(args)
+        if args.msinfo:
+            return cmd_msinfo(args)
+        if args.image_out:
+            return cmd_image_out(args)
+        if not (args.sources or args.add or args.blank or args.format or args.eject):
+            raise BurnError("nothing to do: give a SOURCE, --blank, --format, --eject, "
+                            "--list or --msinfo (see --help)", errors.USAGE)
+        return cmd_burn(args)
+    except BurnError as exc:
+        print(f"isofuse-burn: {exc}", file=sys.stderr)
+        return exc.code
+    except KeyboardInterrupt:
+        print("isofuse-burn: interrupted; a disc being written is probably unusable",
+              file=sys.stderr)
+        return errors.INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -191,10 +191,12 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
         return []
 
     async def access(self, inode, mode, ctx):
-        # default_permissions makes the kernel check modes; writes are refused.
+        # default_permissions makes the kernel check modes (this is then never
+        # called); without it: everything readable, nothing writable.
         self._inode(inode)
         if mode & os.W_OK:
             raise pyfuse3.FUSEError(errno.EROFS)
+        return True
 
     # Every modifying operation: the filesystem is read-only.
     async def setattr(self, inode, attr, fields, fh, ctx):

@@ -391,9 +391,6 @@ class StageOperations(pyfuse3.Operations):
             self.disc.data_grew(handle.rel, max(old_size, off + written))
         return written
 
-    async def flush(self, fh):
-        pass
-
     async def fsync(self, fh, datasync):
         handle = self._handles.get(fh)
         if handle is not None and handle.fd is not None:

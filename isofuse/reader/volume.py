@@ -17,9 +17,11 @@ from ..format import descriptors as vd
 from .errors import ReaderError
 
 MAX_DESCRIPTORS = 84       # the kernel looks at sectors 16..99 at most
-# How far behind a session's end we look for the next one: a CD leaves 11,400
-# sectors between sessions (lead-out, lead-in, pre-gap); images have less.
-MAX_SESSION_GAP = 11400 + 32
+# How far behind a session's ISO end we look for the next one: a CD leaves
+# 11,400 sectors between sessions (lead-out, lead-in, pre-gap), and a data
+# track is padded to at least 300 sectors, so a small first session's track
+# ends up to 300 sectors behind its ISO volume; images have less.
+MAX_SESSION_GAP = 11400 + 300 + 150
 SCAN_CHUNK = 32
 
 

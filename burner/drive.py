@@ -1,0 +1,277 @@
+"""A drive: MMC commands sent through a transport, with the waiting and
+retrying that real drives need (unit attention after a disc change, "becoming
+ready", "long write in progress", Immed commands polled with TEST UNIT READY).
+"""
+
+import time
+from dataclasses import dataclass, field
+from typing import List, Optional
+
+from . import mmc, pages, timeouts
+from .profiles import profile as profile_info
+from .sense import NOT_READY, UNIT_ATTENTION, ScsiError
+from .transport import FROM_DEVICE, NONE, TO_DEVICE
+
+SECTOR = 2048
+
+
+def open_transport(device, write=True):
+    """``sim:PATH`` -> simulated drive; anything else -> SG_IO on the node."""
+    if device.startswith("sim:"):
+        from .sim import SimTransport
+        return SimTransport(device[4:])
+    from .sgio import SgioTransport
+    return SgioTransport(device, write=write)
+
+
+# sense (key, asc, ascq) on which the same command is simply sent again
+BUSY = {(NOT_READY, 0x04, 0x01), (NOT_READY, 0x04, 0x04), (NOT_READY, 0x04, 0x07),
+        (NOT_READY, 0x04, 0x08)}
+
+
+@dataclass
+class Status:
+    """Everything a probe learns about a drive and its medium."""
+    device: str
+    vendor: str = ""
+    product: str = ""
+    is_mmc: bool = False
+    profile: int = 0
+    profiles: List[int] = field(default_factory=list)
+    can_write: bool = False
+    test_write: bool = False
+    medium: bool = False
+    disc: Optional[mmc.DiscInfo] = None
+    next_writable: Optional[int] = None
+    free_blocks: int = 0
+    last_session_start: Optional[int] = None
+    recorded_end: int = 0
+    formatted: Optional[bool] = None
+    capacity_blocks: int = 0
+    buffer_kb: int = 0
+
+    @property
+    def profile_info(self):
+        return profile_info(self.profile)
+
+    def as_dict(self):
+        d = {"device": self.device, "vendor": self.vendor, "product": self.product,
+             "mmc": self.is_mmc, "can_write": self.can_write,
+             "writable_profiles": [profile_info(p).name for p in self.profiles
+                                   if profile_info(p).writable],
+             "medium": self.medium}
+        if self.medium:
+            d.update({"profile": self.profile_info.name,
+                      "state": self.disc.status_name if self.disc else None,
+                      "sessions": self.disc.sessions if self.disc else None,
+                      "next_writable": self.next_writable, "free_blocks": self.free_blocks,
+                      "last_session_start": self.last_session_start,
+                      "recorded_blocks": self.recorded_end})
+        return d
+
+
+class Drive:
+    def __init__(self, transport, sleep=time.sleep, clock=time.monotonic):
+        self.t = transport
+        self.name = transport.name
+        self.sleep = sleep
+        self.clock = clock
+
+    # ---- the one place commands go through ---------------------------------------------------
+    def cmd(self, cdb, direction=NONE, data=None, length=0, timeout=timeouts.DEFAULT,
+            busy_wait=0.0, attention_retries=2):
+        """Send one command.  Unit attention (a disc change or reset the drive
+        reports once) is retried; "in progress" states are retried while
+        ``busy_wait`` seconds allow."""
+        deadline = self.clock() + busy_wait
+        delay = 0.01
+        while True:
+            try:
+                return self.t.execute(cdb, direction, data, length, timeout, mmc.name(cdb))
+            except ScsiError as exc:
+                s = exc.sense
+                if s.key == UNIT_ATTENTION and attention_retries > 0:
+                    attention_retries -= 1
+                    continue
+                if (s.key, s.asc, s.ascq) in BUSY and self.clock() < deadline:
+                    self.sleep(delay)
+                    delay = min(delay * 2, 0.5)
+                    continue
+                raise
+
+    def wait_ready(self, limit=timeouts.POLL_READY, progress=None):
+        """Poll TEST UNIT READY until the drive is no longer busy; report the
+        progress indicator the drive gives (blank/format) to ``progress``."""
+        deadline = self.clock() + limit
+        delay = 0.01
+        while True:
+            try:
+                self.t.execute(mmc.test_unit_ready(), NONE, None, 0, timeouts.DEFAULT,
+                               "TEST UNIT READY")
+                if progress:
+                    progress(1.0)
+                return
+            except ScsiError as exc:
+                s = exc.sense
+                if s.key == UNIT_ATTENTION:
+                    continue
+                if (s.key, s.asc, s.ascq) not in BUSY or self.clock() > deadline:
+                    raise
+                if progress and s.progress is not None:
+                    progress(s.progress)
+                self.sleep(delay)
+                delay = min(delay * 2, 1.0)
+
+    # ---- probing -----------------------------------------------------------------------------
+    def inquiry(self):
+        return mmc.parse_inquiry(self.cmd(mmc.inquiry(), FROM_DEVICE, length=96))
+
+    def configuration(self):
+        return mmc.parse_configuration(
+            self.cmd(mmc.get_configuration(), FROM_DEVICE, length=1024))
+
+    def capabilities(self):
+        reply = self.cmd(mmc.mode_sense(pages.CAPABILITIES), FROM_DEVICE, length=256)
+        return pages.parse_capabilities(mmc.mode_page(reply))
+
+    def disc_info(self):
+        return mmc.parse_disc_information(
+            self.cmd(mmc.read_disc_information(), FROM_DEVICE, length=34))
+
+    def track_info(self, track=mmc.INVISIBLE_TRACK):
+        return mmc.parse_track_information(
+            self.cmd(mmc.read_track_information(track), FROM_DEVICE, length=36))
+
+    def toc_session(self):
+        return mmc.parse_toc_session(self.cmd(mmc.read_toc(1, length=12), FROM_DEVICE,
+                                              length=12))
+
+    def read_capacity(self):
+        return mmc.parse_read_capacity(self.cmd(mmc.read_capacity(), FROM_DEVICE, length=8))
+
+    def format_capacities(self):
+        return mmc.parse_format_capacities(
+            self.cmd(mmc.read_format_capacities(), FROM_DEVICE, length=252))
+
+    def buffer_capacity(self):
+        return mmc.parse_buffer_capacity(
+            self.cmd(mmc.read_buffer_capacity(), FROM_DEVICE, length=12))
+
+    def medium_present(self):
+        try:
+            self.cmd(mmc.test_unit_ready(), busy_wait=timeouts.POLL_READY)
+            return True
+        except ScsiError as exc:
+            if exc.sense.key == NOT_READY and exc.sense.asc == 0x3A:
+                return False
+            raise
+
+    def probe(self):
+        """What ``--list`` shows and what the burner checks before writing."""
+        st = Status(self.name)
+        inq = self.inquiry()
+        st.vendor, st.product, st.is_mmc = inq.vendor, inq.product, inq.is_mmc
+        if not st.is_mmc:
+            return st
+        cfg = self.configuration()
+        st.profiles = cfg.profiles
+        st.profile = cfg.current_profile
+        try:
+            caps = self.capabilities()
+            st.test_write = caps.test_write
+            st.buffer_kb = caps.buffer_kb
+            page_writes = caps.can_write
+        except ScsiError:
+            page_writes = False
+        st.can_write = page_writes or any(profile_info(p).writable for p in cfg.profiles)
+        st.medium = self.medium_present()
+        if not st.medium:
+            return st
+        if not st.profile:                 # some drives need a moment after loading
+            st.profile = self.configuration().current_profile
+        try:
+            st.disc = self.disc_info()
+        except ScsiError:
+            st.disc = None
+        if st.disc is not None and st.disc.status != mmc.DISC_COMPLETE \
+                or st.profile_info.overwritable:
+            try:
+                ti = self.track_info()
+                st.next_writable, st.free_blocks = ti.next_writable, ti.free_blocks
+            except ScsiError:
+                pass
+        if st.disc is not None and st.disc.status != mmc.DISC_BLANK:
+            try:
+                st.last_session_start = self.toc_session().last_session_start
+            except ScsiError:
+                pass
+        try:
+            last, _ = self.read_capacity()
+            st.recorded_end = last + 1 if (st.disc and st.disc.status != mmc.DISC_BLANK) else 0
+        except ScsiError:
+            pass
+        if st.profile_info.overwritable:
+            try:
+                st.formatted = self.format_capacities().formatted
+            except ScsiError:
+                st.formatted = None
+        return st
+
+    # ---- writing -----------------------------------------------------------------------------
+    def write(self, lba, data):
+        """WRITE(10) at ``lba``; "long write in progress" means the drive is
+        still busy with its buffer: the same WRITE is sent again."""
+        self.cmd(mmc.write10(lba, len(data) // SECTOR), TO_DEVICE, data,
+                 timeout=timeouts.WRITE, busy_wait=timeouts.POLL_WRITE_BUSY)
+
+    def read(self, lba, blocks):
+        return self.cmd(mmc.read10(lba, blocks), FROM_DEVICE, length=blocks * SECTOR,
+                        timeout=timeouts.READ)
+
+    def mode_select_write_parameters(self, params):
+        data = pages.build_write_parameters(params)
+        self.cmd(mmc.mode_select(len(data)), TO_DEVICE, data)
+
+    def synchronize(self):
+        self.cmd(mmc.synchronize_cache(), timeout=timeouts.SYNC, busy_wait=timeouts.POLL_CLOSE)
+        self.wait_ready(timeouts.POLL_CLOSE)
+
+    def close(self, function, track=0):
+        self.cmd(mmc.close_track_session(function, track), timeout=timeouts.CLOSE,
+                 busy_wait=timeouts.POLL_CLOSE)
+        self.wait_ready(timeouts.POLL_CLOSE)
+
+    def blank(self, kind, progress=None):
+        self.cmd(mmc.blank(kind), timeout=timeouts.BLANK)
+        self.wait_ready(timeouts.POLL_BLANK_ALL, progress)
+
+    def format(self, blocks, fmt_type, progress=None):
+        data = mmc.format_parameters(blocks, fmt_type)
+        self.cmd(mmc.format_unit(), TO_DEVICE, data, timeout=timeouts.FORMAT)
+        self.wait_ready(timeouts.POLL_FORMAT, progress)
+
+    def reserve_track(self, blocks):
+        self.cmd(mmc.reserve_track(blocks), timeout=timeouts.RESERVE)
+
+    def set_speed(self, is_cd, kbs, end_lba=0):
+        """CD: SET CD SPEED; DVD/BD: SET STREAMING.  ``kbs`` None = maximum.
+        Drives that reject the request keep their own speed: not fatal."""
+        try:
+            if is_cd:
+                self.cmd(mmc.set_cd_speed(0xFFFF, 0xFFFF if kbs is None else int(kbs)))
+            else:
+                value = 0x7FFFFFFF if kbs is None else int(kbs)
+                data = mmc.streaming_descriptor(end_lba, value, value)
+                self.cmd(mmc.set_streaming(len(data)), TO_DEVICE, data)
+        except ScsiError:
+            pass
+
+    def lock(self, prevent):
+        try:
+            self.cmd(mmc.prevent_allow(prevent))
+        except ScsiError:
+            pass
+
+    def eject(self):
+        self.lock(False)
+        self.cmd(mmc.start_stop(eject=True, start=False))

@@ -1,0 +1,33 @@
+"""Refusals and failures with a distinct exit status each.
+
+Every refusal happens before the first WRITE; the message is one line that
+says what is wrong and, where possible, what to do.
+"""
+
+OK = 0
+FAILURE = 1            # an unexpected error (a bug): traceback-free summary
+USAGE = 2              # wrong command line
+NO_DEVICE = 3          # the device cannot be opened / does not exist
+NOT_MMC = 4            # not a CD/DVD/BD (MMC) drive
+CANNOT_WRITE = 5       # the drive or the medium in it cannot be written
+NO_MEDIUM = 6          # no disc in the drive (and --wait not given or timed out)
+DISC_CLOSED = 7        # the disc is complete (closed); nothing can be appended
+TOO_BIG = 8            # the source does not fit (use --overburn to try anyway)
+MOUNTED = 9            # the disc is mounted
+NOT_CONFIRMED = 10     # blanking/formatting without --yes or confirmation
+NO_DUMMY = 11          # test write impossible on this medium or drive
+SOURCE = 12            # the source cannot be read / its size is unknown
+WRITE_FAILED = 13      # the drive reported an error while writing: not burned
+VERIFY_FAILED = 14     # read-back differs from what was written
+INTERRUPTED = 15       # stopped by a signal (Ctrl-C)
+NO_SESSION = 16        # --msinfo or --multi needs a previous session that is not there
+
+NAMES = {v: k.lower() for k, v in globals().items() if k.isupper() and isinstance(v, int)}
+
+
+class BurnError(Exception):
+    """A refusal or failure: ``code`` is the exit status."""
+
+    def __init__(self, message, code=FAILURE):
+        super().__init__(message)
+        self.code = code

@@ -1,0 +1,54 @@
+"""MMC profiles (MMC-6 §5.3.1, table 89) and what a burner does with each."""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Profile:
+    number: int
+    name: str
+    family: str            # "cd", "dvd-r", "dvd+r", "dvd+rw", "bd-r", "bd-re", "rom"
+    writable: bool
+    overwritable: bool     # random-access rewrite: multisession grows the ISO
+    dummy: bool            # test write ("dummy") supported by the medium
+    udev: str              # ID_CDROM_MEDIA_<udev>
+    one_x_kbs: float       # kB/s of "1x" on this medium
+
+
+PROFILES = {p.number: p for p in [
+    Profile(0x08, "CD-ROM", "rom", False, False, False, "CD", 176.4),
+    Profile(0x09, "CD-R", "cd", True, False, True, "CD_R", 176.4),
+    Profile(0x0A, "CD-RW", "cd", True, False, True, "CD_RW", 176.4),
+    Profile(0x10, "DVD-ROM", "rom", False, False, False, "DVD", 1385.0),
+    Profile(0x11, "DVD-R", "dvd-r", True, False, True, "DVD_R", 1385.0),
+    Profile(0x12, "DVD-RAM", "rom", False, False, False, "DVD_RAM", 1385.0),
+    Profile(0x13, "DVD-RW restricted overwrite", "dvd+rw", True, True, False, "DVD_RW_RO", 1385.0),
+    Profile(0x14, "DVD-RW sequential", "dvd-r", True, False, True, "DVD_RW_SEQ", 1385.0),
+    Profile(0x15, "DVD-R DL", "dvd-r", True, False, True, "DVD_R_DL_SEQ", 1385.0),
+    Profile(0x1A, "DVD+RW", "dvd+rw", True, True, False, "DVD_PLUS_RW", 1385.0),
+    Profile(0x1B, "DVD+R", "dvd+r", True, False, False, "DVD_PLUS_R", 1385.0),
+    Profile(0x2B, "DVD+R DL", "dvd+r", True, False, False, "DVD_PLUS_R_DL", 1385.0),
+    Profile(0x40, "BD-ROM", "rom", False, False, False, "BD", 4495.5),
+    Profile(0x41, "BD-R SRM", "bd-r", True, False, False, "BD_R", 4495.5),
+    Profile(0x42, "BD-R RRM", "bd-r", True, False, False, "BD_R", 4495.5),
+    Profile(0x43, "BD-RE", "bd-re", True, True, False, "BD_RE", 4495.5),
+]}
+
+# Names users and tests type (sim profiles).
+BY_NAME = {"cd-r": 0x09, "cd-rw": 0x0A, "dvd-r": 0x11, "dvd-rw": 0x14,
+           "dvd+r": 0x1B, "dvd+rw": 0x1A, "bd-r": 0x41, "bd-re": 0x43,
+           "cd-rom": 0x08, "dvd-rom": 0x10, "bd-rom": 0x40}
+
+# Nominal capacities in 2048-byte sectors (reference.md).
+CAPACITY = {0x09: 360000, 0x0A: 360000, 0x11: 2295104, 0x14: 2295104,
+            0x1B: 2295104, 0x1A: 2295104, 0x41: 12219392, 0x43: 11826176,
+            0x08: 360000, 0x10: 2295104, 0x40: 12219392}
+
+
+def profile(number):
+    return PROFILES.get(number) or Profile(number, f"profile {number:#06x}", "unknown",
+                                           False, False, False, "", 176.4)
+
+
+def is_cd(number):
+    return number in (0x08, 0x09, 0x0A)

@@ -1,0 +1,253 @@
+"""What gets burned: a staging folder (mastered on the fly, no temp file), an
+image file, standard input, or another disc (block device or ``sim:``).
+
+A source has ``size`` (bytes), ``read(offset, size)`` for sequential reading
+(``rereadable`` says whether earlier bytes can be read again: --verify
+pinpoints bad sectors then) and ``close()``.
+"""
+
+import os
+import stat
+import sys
+
+from .errors import SOURCE, USAGE, BurnError
+
+SECTOR = 2048
+ISO_PVD_OFFSET = 16 * SECTOR
+
+
+class FileSource:
+    rereadable = True
+
+    def __init__(self, path):
+        self.path = path
+        try:
+            self.fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise BurnError(f"{path}: {exc.strerror}", SOURCE) from None
+        self.size = os.fstat(self.fd).st_size
+        self.label = path
+
+    def read(self, offset, size):
+        return os.pread(self.fd, size, offset)
+
+    def close(self):
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+
+class BlockDeviceSource(FileSource):
+    """A disc in a drive, copied 1:1; unreadable sectors are retried (a
+    scratched disc often reads on the second or third try) and then fail
+    the copy -- an image with holes is not a copy."""
+    RETRIES = 5
+
+    def __init__(self, path, sleep=None):
+        super().__init__(path)
+        self.size = os.lseek(self.fd, 0, os.SEEK_END)
+        import time
+        self.sleep = sleep or time.sleep
+
+    def read(self, offset, size):
+        try:
+            return os.pread(self.fd, size, offset)
+        except OSError:
+            pass
+        out = bytearray()
+        for sector in range(offset, offset + size, SECTOR):
+            for attempt in range(self.RETRIES):
+                try:
+                    out += os.pread(self.fd, min(SECTOR, offset + size - sector), sector)
+                    break
+                except OSError as exc:
+                    if attempt == self.RETRIES - 1:
+                        raise BurnError(f"{self.path}: sector {sector // SECTOR} unreadable "
+                                        f"after {self.RETRIES} tries: {exc.strerror}",
+                                        SOURCE) from None
+                    self.sleep(0.2 * (attempt + 1))
+        return bytes(out)
+
+
+class SimDiscSource:
+    """Another simulated disc read through its drive (READ(10)), 1:1."""
+    rereadable = True
+
+    def __init__(self, device):
+        from .drive import Drive, open_transport
+        self.drive = Drive(open_transport(device, write=False))
+        self.label = device
+        last, _ = self.drive.read_capacity()
+        st = self.drive.t.state
+        self.size = st.recorded_end * SECTOR if st.recorded_end else 0
+
+    def read(self, offset, size):
+        out = bytearray()
+        end = min(offset + size, self.size)
+        while offset < end:
+            blocks = min(16, (end - offset + SECTOR - 1) // SECTOR)
+            out += self.drive.read(offset // SECTOR, blocks)
+            offset += blocks * SECTOR
+        return bytes(out[:size])
+
+    def close(self):
+        self.drive.t.close()
+
+
+class PipeSource:
+    """Standard input.  The size must be known before writing (the drive is
+    told how much comes, and the free space is checked): ``--size`` or the
+    ISO's own volume size, read from its primary volume descriptor."""
+    rereadable = False
+
+    def __init__(self, stream=None, size=None):
+        self.stream = stream or sys.stdin.buffer
+        self.label = "standard input"
+        self.head = b""
+        self.pos = 0
+        if size is None:
+            self.head = self._read_exact(ISO_PVD_OFFSET + SECTOR)
+            pvd = self.head[ISO_PVD_OFFSET:]
+            if len(pvd) < 88 or pvd[0:6] != b"\x01CD001":
+                raise BurnError("standard input: no ISO 9660 primary volume descriptor at "
+                                "sector 16; give the size with --size BYTES", USAGE)
+            size = int.from_bytes(pvd[80:84], "little") * \
+                int.from_bytes(pvd[128:130], "little")
+        self.size = size
+
+    def _read_exact(self, n):
+        parts, got = [], 0
+        while got < n:
+            chunk = self.stream.read(n - got)
+            if not chunk:
+                break
+            parts.append(chunk)
+            got += len(chunk)
+        return b"".join(parts)
+
+    def read(self, offset, size):
+        if offset != self.pos:
+            raise BurnError("standard input can only be read once, in order", SOURCE)
+        out = b""
+        if offset < len(self.head):
+            out = self.head[offset:offset + size]
+        rest = size - len(out)
+        if rest > 0:
+            out += self._read_exact(rest)
+        self.pos += len(out)
+        if len(out) < size and self.pos < self.size:
+            raise BurnError(f"standard input ended after {self.pos} of {self.size} bytes",
+                            SOURCE)
+        return out
+
+    def close(self):
+        pass
+
+
+class MasteredSource:
+    """Folders mastered on the fly with the staging profile (``isofuse
+    master -r -J -iso-level 2``), streamed from the layout: nothing is
+    written to a temporary file.  For a next session: ``previous`` is the
+    disc (image file or device) whose session ``sbsector`` the new tree is
+    merged over, ``session_start`` the drive's next writable address."""
+    rereadable = True
+
+    def __init__(self, paths, volume_id=None, previous=None, sbsector=None,
+                 session_start=0, removes=(), now=None):
+        from isofuse.master import layout as layout_mod
+        from isofuse.master.options import MasterOptions, NameRules, ROCK_RATIONALIZED
+        from isofuse.master.sourcetree import SourceError, scan
+        from isofuse.master.stream import ImageStream
+        options = MasterOptions(names=NameRules(level=2), rock=ROCK_RATIONALIZED, joliet=True)
+        if volume_id:
+            options.volume_id = volume_id
+        # One creation time for every drive of a parallel burn (same image on
+        # all discs); SOURCE_DATE_EPOCH makes the image reproducible.
+        options.now = now
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        if epoch:
+            try:
+                options.source_date_epoch = int(epoch)
+            except ValueError:
+                raise BurnError("SOURCE_DATE_EPOCH must be a number of seconds", USAGE) from None
+        self.label = ", ".join(paths) or "(previous session)"
+        self.warnings = []
+        try:
+            root = scan(list(paths))
+            if previous is not None:
+                from isofuse.master.previous import import_previous, merge, remove_path
+                old_root, info = import_previous(previous, sbsector=sbsector)
+                if session_start < info["end"]:
+                    raise BurnError(f"the next writable sector {session_start} lies inside "
+                                    f"the previous session (it ends at {info['end']})", SOURCE)
+                options.session_start = session_start
+                if not volume_id and info.get("volume_id"):
+                    options.volume_id = info["volume_id"]
+                for path in removes:
+                    if not remove_path(old_root, path):
+                        raise BurnError(f"--remove {path}: not in the previous session", USAGE)
+                if paths:
+                    old_root.mtime = root.mtime or old_root.mtime
+                root = merge(old_root, root)
+            elif removes:
+                raise BurnError("--remove needs --multi and a disc with a previous session",
+                                USAGE)
+            self.layout = layout_mod.Layout(root, options, warn=self.warnings.append)
+        except (SourceError, layout_mod.LayoutError) as exc:
+            raise BurnError(str(exc), SOURCE) from None
+        except BurnError:
+            raise
+        except Exception as exc:   # the tree module's own errors: one line, no traceback
+            raise BurnError(f"{self.label}: {exc}", SOURCE) from None
+        self.stream = ImageStream(self.layout)
+        self.size = self.stream.size
+
+    def clone(self):
+        """The same image for another drive: layout and metadata shared, its
+        own stream (file handles are not shared between threads).  Parallel
+        burns master once, so every disc gets byte-identical data even though
+        reading the sources changes their access times."""
+        from isofuse.master.stream import ImageStream
+        other = object.__new__(MasteredSource)
+        other.__dict__.update(self.__dict__)
+        other.stream = ImageStream(self.layout, self.stream.metadata)
+        return other
+
+    def descriptors(self):
+        """(first sector, bytes) of this session's volume descriptors: on
+        overwritable media a copy goes to sector 16 so readers see it."""
+        lay = self.layout
+        first = lay.pvd_sector - lay.base
+        count = lay.terminator_sector - lay.pvd_sector + 1
+        return self.stream.read(first * SECTOR, count * SECTOR)
+
+    def read(self, offset, size):
+        from isofuse.master.stream import SourceChanged
+        try:
+            return self.stream.read(offset, size)
+        except SourceChanged as exc:
+            raise BurnError(f"{exc}; stopped", SOURCE) from None
+
+    def close(self):
+        self.stream.close()
+
+
+def open_source(spec, size=None):
+    """An image file, '-', a block device or a ``sim:`` disc (folders go
+    through MasteredSource, decided by the caller)."""
+    if spec == "-":
+        return PipeSource(size=size)
+    if spec.startswith("sim:"):
+        return SimDiscSource(spec)
+    try:
+        st = os.stat(spec)
+    except OSError as exc:
+        raise BurnError(f"{spec}: {exc.strerror}", SOURCE) from None
+    if stat.S_ISBLK(st.st_mode):
+        return BlockDeviceSource(spec)
+    if stat.S_ISREG(st.st_mode):
+        src = FileSource(spec)
+        if size is not None:
+            src.size = min(src.size, size)
+        return src
+    raise BurnError(f"{spec}: not a folder, image file, block device or '-'", SOURCE)

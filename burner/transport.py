@@ -1,0 +1,65 @@
+"""The transport interface: one SCSI command in, data or sense out.
+
+A transport knows nothing of MMC.  ``execute`` sends a CDB with an optional
+data-out buffer or a data-in length and returns the data the device sent;
+a CHECK CONDITION becomes ``sense.ScsiError``, a failure below SCSI (kernel,
+bus) ``sense.TransportError``.  Implementations: ``sgio.SgioTransport``
+(Linux SG_IO) and ``sim.SimTransport`` (the simulated drive).
+"""
+
+NONE, TO_DEVICE, FROM_DEVICE = "none", "to-device", "from-device"
+
+# The kernel refuses SG_IO transfers above the queue limit; 64 KiB is safe
+# on every host adapter (reference: keep transfers <= 64 KiB).
+MAX_TRANSFER = 64 * 1024
+
+
+class Transport:
+    """Base class: subclasses implement ``_execute``."""
+
+    name = "?"
+
+    def execute(self, cdb, direction=NONE, data=None, length=0, timeout=30,
+                name=None):
+        cdb = bytes(cdb)
+        if direction == TO_DEVICE and data is None:
+            raise ValueError("TO_DEVICE needs data")
+        size = len(data) if direction == TO_DEVICE else length
+        if size > MAX_TRANSFER:
+            raise ValueError(f"transfer of {size} bytes exceeds {MAX_TRANSFER}")
+        return self._execute(cdb, direction, data, length, timeout,
+                             name or f"opcode {cdb[0]:02X}h")
+
+    def _execute(self, cdb, direction, data, length, timeout, name):
+        raise NotImplementedError
+
+    def close(self):
+        pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+class RecordingTransport(Transport):
+    """Wraps another transport and keeps every CDB sent (golden sequences)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.name = inner.name
+        self.log = []   # (cdb bytes, data-out bytes or None, ok: bool)
+
+    def _execute(self, cdb, direction, data, length, timeout, name):
+        sent = bytes(data) if direction == TO_DEVICE and cdb[0] != 0x2A else None
+        try:
+            out = self.inner._execute(cdb, direction, data, length, timeout, name)
+        except Exception:
+            self.log.append((cdb, sent, False))
+            raise
+        self.log.append((cdb, sent, True))
+        return out
+
+    def close(self):
+        self.inner.close()
