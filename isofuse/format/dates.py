@@ -13,7 +13,6 @@ Rock Ridge TF fields; we follow the standard, not that bug.
 """
 
 import calendar
-import functools
 
 from .errors import FormatError
 
@@ -41,15 +40,27 @@ def _timegm(year, month, day, hour, minute, second):
     return calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0))
 
 
+_DATE_CACHE = {}
+_DATE_CACHE_LIMIT = 1 << 16
+
+
 def decode_binary_date(data):
     """ECMA-119 §9.1.5: 7 bytes: years since 1900, month, day, h, m, s, offset."""
-    if len(data) < 7:
+    # Whole directories share a handful of dates: decode each one once (a
+    # plain dict: this runs for every record and every Rock Ridge stamp).
+    key = data[:7] if data.__class__ is bytes else bytes(data[:7])
+    try:
+        return _DATE_CACHE[key]
+    except KeyError:
+        pass
+    if len(key) < 7:
         raise FormatError("7-byte date truncated")
-    # Whole directories share a handful of dates: decode each one once.
-    return _binary_date(bytes(data[0:7]))
+    value = _binary_date(key)
+    if len(_DATE_CACHE) < _DATE_CACHE_LIMIT:
+        _DATE_CACHE[key] = value
+    return value
 
 
-@functools.lru_cache(maxsize=4096)
 def _binary_date(data):
     year, month, day, hour, minute, second = data[0:6]
     if month == 0 and day == 0:

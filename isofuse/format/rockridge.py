@@ -52,7 +52,7 @@ class ZisofsInfo:
     uncompressed_size: int
 
 
-@dataclass
+@dataclass(slots=True)
 class RockRidge:
     """Everything Rock Ridge says about one directory record."""
     mode: Optional[int] = None
@@ -253,6 +253,48 @@ def symlink_target(components):
     parts = [b"" if c is _ROOT else c for c in rest]
     joined = b"/".join(parts)
     return b"/" + joined if absolute else joined
+
+
+_QUICK_IGNORED = (b"RR", b"PD", b"SP", b"ER", b"AL", b"SF")
+
+
+def quick_collect(area):
+    """The common case in one pass: an area holding only PX, TF, a one-entry
+    NM and entries we ignore.  Returns None for anything else (continuation
+    areas, symlinks, devices, relocation, zisofs, damage), which the caller
+    then reads with :func:`collector` -- same result, more work."""
+    rr = RockRidge()
+    pos, end = 0, len(area)
+    try:
+        while pos + 4 <= end:
+            signature = area[pos:pos + 2]
+            length = area[pos + 2]
+            if length < 4:
+                if signature != b"\x00\x00":
+                    return None
+                break
+            if pos + length > end:
+                return None
+            if signature == b"PX":
+                _px(rr, area[pos:pos + length])
+            elif signature == b"TF":
+                _tf(rr, area[pos:pos + length])
+            elif signature == b"NM":
+                if length < 5 or area[pos + 4] != 0 or rr.name is not None:
+                    return None
+                rr.name = area[pos + 5:pos + length]
+            elif signature == b"ST":
+                break
+            elif signature in _QUICK_IGNORED:
+                pos += length
+                continue
+            else:
+                return None
+            rr.seen.add(signature)
+            pos += length
+    except FormatError:
+        return None
+    return rr
 
 
 def collect(entries):

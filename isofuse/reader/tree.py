@@ -104,6 +104,10 @@ class TreeReader:
     def _rock_ridge(self, record, where):
         if self.view != VIEW_ROCKRIDGE or not record.system_use:
             return None
+        area = record.system_use
+        quick = rockridge.quick_collect(area[self.rock_skip:] if self.rock_skip else area)
+        if quick is not None:
+            return quick if quick.seen else None
         collector = rockridge.collector()
         for entry in susp_reader.entries(
                 self.source, record.system_use, self.rock_skip,
