@@ -141,7 +141,6 @@ def encode_record(extent, data_length, date7, flags, identifier, system_use=b"",
     The System Use area is padded to an even record length (as mkisofs and
     libisofs do); a record longer than 255 bytes cannot exist.
     """
-    from .numbers import pack_723, pack_733
     name_length = len(identifier)
     pad = b"\x00" if name_length % 2 == 0 else b""
     length = 33 + name_length + len(pad) + len(system_use)
@@ -150,9 +149,17 @@ def encode_record(extent, data_length, date7, flags, identifier, system_use=b"",
         length += 1
     if length > 255:
         raise FormatError(f"directory record of {length} bytes (at most 255)")
-    return b"".join((bytes((length, 0)), pack_733(extent), pack_733(data_length),
-                     date7, bytes((flags, 0, 0)), pack_723(volume_sequence),
-                     bytes((name_length,)), identifier, pad, system_use))
+    # One pack for the fixed part: the big endian halves of the 733/723
+    # fields are passed in as ready-made bytes.
+    return _ENCODE_FIXED.pack(length, 0, extent, _U32BE.pack(extent), data_length,
+                              _U32BE.pack(data_length), date7, flags, 0, 0,
+                              volume_sequence, _U16BE.pack(volume_sequence),
+                              name_length) + identifier + pad + system_use
+
+
+_ENCODE_FIXED = struct.Struct("<BBI4sI4s7sBBBH2sB")
+_U32BE = struct.Struct(">I")
+_U16BE = struct.Struct(">H")
 
 
 def record_length(identifier_length, system_use_length):

@@ -325,7 +325,9 @@ class StageOperations(pyfuse3.Operations):
                     if hasattr(entry.source, "real") else None
         except OSError as exc:
             raise self._fail(exc) from None
-        return self._new_handle(_Handle(inode, fd=fd, rel=rel), keep_cache=False)
+        # keep_cache: the tree changes only through this filesystem, whose
+        # writes go through the same page cache.
+        return self._new_handle(_Handle(inode, fd=fd, rel=rel), keep_cache=True)
 
     def _new_handle(self, handle, keep_cache=True, direct_io=False):
         fh = self._next_fh
@@ -346,7 +348,7 @@ class StageOperations(pyfuse3.Operations):
             raise self._fail(exc) from None
         self.disc.added(rel)
         attr = self._upper_attr(rel)
-        info = self._new_handle(_Handle(attr.st_ino, fd=fd, rel=rel), keep_cache=False)
+        info = self._new_handle(_Handle(attr.st_ino, fd=fd, rel=rel), keep_cache=True)
         return info, attr
 
     @staticmethod

@@ -524,6 +524,7 @@ class Layout:
     # ---- encoding --------------------------------------------------------------------------------
     def encode_metadata(self):
         """Every byte before the first file's data (sectors 0..metadata_sectors)."""
+        self._date_cache = {}
         meta = bytearray((self.metadata_sectors - self.base) * SECTOR)
         opts = self.options
         # directories first: their extents are final, the descriptors need root records
@@ -583,7 +584,7 @@ class Layout:
     def _write_directory(self, meta, directory, rock):
         pos = (directory.extent - self.base) * SECTOR
         end_of_sector = pos + SECTOR
-        date_cache = {}
+        date_cache = self._date_cache
         for record in directory.records:
             data = self._encode_record(record, date_cache)
             if pos + len(data) > end_of_sector:
@@ -606,8 +607,15 @@ class Layout:
         elif target is not None and target.is_dir:   # CL placeholder
             extent, length = target.extent, 0
         else:
-            extent, length = self.file_extents(target.node)[record.part]
-        su = b"".join(resolve(e) for e in record.inline)
+            node = target.node
+            item = self._extents.get(self._key(node)) if node.old_extents is None else None
+            if item is not None and item.size <= MAX_EXTENT_BYTES:
+                extent, length = item.sector, item.size     # the common case
+            else:
+                extent, length = self.file_extents(node)[record.part]
+        inline = record.inline
+        su = b"".join(inline) if all(e.__class__ is bytes for e in inline) else \
+            b"".join(resolve(e) for e in inline)
         if record.overflow:
             su += susp.encode_ce(*record.ce_location)
         date = date_cache.get(record.date)

@@ -42,6 +42,7 @@ class Disc:
         self.profile = profile
         self.nodes = {}
         self.violations = {}       # rel -> [message]
+        self._identifier_lengths = {}
         root_entry = overlay.root()
         self.root = self._node_for(root_entry, b"")
         self.nodes[b""] = self.root
@@ -210,14 +211,19 @@ class Disc:
         parts.reverse()
         relocate = bool(self.profile.master.rock)
         length, level = 0, 1
+        cache = self._identifier_lengths
         for part, part_is_dir in parts:
-            ident = naming.iso_identifier(*naming.iso_name(part, part_is_dir, rules),
-                                          part_is_dir, rules)
+            ident_length = cache.get((part, part_is_dir))
+            if ident_length is None:
+                ident_length = len(naming.iso_identifier(
+                    *naming.iso_name(part, part_is_dir, rules), part_is_dir, rules))
+                if len(cache) < 1 << 18:
+                    cache[(part, part_is_dir)] = ident_length
             if part_is_dir and relocate and level + 1 > MAX_ISO_LEVELS:
                 length, level = len(b"RR_MOVED") + 1, 2
             if part_is_dir:
                 level += 1
-            length += len(ident) + 1
+            length += ident_length + 1
         return length
 
     def _check(self, rel):

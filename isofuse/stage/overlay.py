@@ -100,9 +100,16 @@ class Overlay:
             entry = self._dirs[b""] = Entry(b"", attr, True, lowers, self.upper)
         return entry
 
-    def invalidate(self):
-        """Forget cached directory entries (after any change)."""
-        self._dirs.clear()
+    def invalidate(self, rel=None):
+        """Forget cached directory entries: those at and below ``rel`` (the
+        path a change touched), or all of them."""
+        if rel is None:
+            self._dirs.clear()
+            return
+        prefix = rel + b"/"
+        for key in [k for k in self._dirs if k == rel or k.startswith(prefix)] \
+                if rel else list(self._dirs):
+            del self._dirs[key]
 
     def lookup(self, parent, name):
         if name.startswith(WHITEOUT_PREFIX) or name in (b".", b".."):
@@ -207,7 +214,7 @@ class Overlay:
                 if os.path.lexists(temp):
                     os.unlink(temp)
                 raise
-        self.invalidate()
+        self.invalidate(rel)
         return self._must(rel)
 
     def _copy_data(self, layer, rel, temp, attr):
@@ -290,14 +297,14 @@ class Overlay:
         """Move a finished new entry into place, then drop its whiteout."""
         os.rename(temp, self.upper_real(rel))
         self._drop_whiteout(rel)
-        self.invalidate()
+        self.invalidate(rel)
 
     def create(self, parent_rel, name, flags, mode):
         rel = self._prepare_new(parent_rel, name)
         path = self.upper_real(rel)
         fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, mode)
         self._drop_whiteout(rel)
-        self.invalidate()
+        self.invalidate(rel)
         return rel, fd
 
     def mkdir(self, parent_rel, name, mode):
@@ -332,7 +339,7 @@ class Overlay:
         entry = self.copy_up(entry)
         os.link(self.upper_real(entry.rel), self.upper_real(new))
         self._drop_whiteout(new)
-        self.invalidate()
+        self.invalidate(new)
         return new
 
     def unlink(self, rel):
@@ -369,7 +376,7 @@ class Overlay:
                 os.unlink(self.upper_real(rel))
         if shadowed:
             self._make_whiteout(rel)
-        self.invalidate()
+        self.invalidate(rel)
 
     def rename(self, old, new_parent_rel, new_name, noreplace=False):
         src = self._must(old)
@@ -408,7 +415,8 @@ class Overlay:
         if src_shadowed:
             self.copy_up(self._must(split(old)[0]))
             self._make_whiteout(old)
-        self.invalidate()
+        self.invalidate(old)
+        self.invalidate(new)
         return new
 
     def open_upper(self, rel, flags):
