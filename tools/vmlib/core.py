@@ -503,6 +503,10 @@ def _die_with_parent():
         pass
 
 
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HIDDEN_IN_GUEST = ("/tmp/", "/run/", "/dev/shm/")
+
+
 def run_in_guest(command, images=(), share=(), chroot=True,
                  timeout=DEFAULT_TIMEOUT, env=None, files=None,
                  memory=DEFAULT_MEMORY, text=True, quiet=True,
@@ -536,6 +540,14 @@ def run_in_guest(command, images=(), share=(), chroot=True,
         if not os.path.isdir(s):
             raise VMError("share is not a directory: %s" % s)
         shares.append(s)
+    if chroot:
+        # The guest's /tmp, /run and /dev/shm are its own: a checkout there
+        # (CI clones into such folders) would vanish, and with it the
+        # editable install the guest's Python imports.  Share it.
+        repo = REPO_ROOT
+        if repo.startswith(HIDDEN_IN_GUEST) and not any(
+                repo == s or repo.startswith(s + os.sep) for s in shares):
+            shares.append(repo)
     if not isinstance(command, str):
         command = shlex.join([os.fspath(c) for c in command])
     cfg = setup(quiet=quiet)
