@@ -63,6 +63,16 @@ def _daemonize(log_file=None):
     os.dup2(target, 2)
 
 
+def _worker_settings():
+    """pyfuse3's request workers (ISOFUSE_FUSE_TASKS=min,max overrides, for
+    benchmarks)."""
+    value = os.environ.get("ISOFUSE_FUSE_TASKS")
+    if value:
+        low, high = (int(x) for x in value.split(","))
+        return {"min_tasks": low, "max_tasks": high}
+    return {}
+
+
 async def _serve(mountpoint):
     async with trio.open_nursery() as nursery:
         async def stop_on_signal():
@@ -74,7 +84,7 @@ async def _serve(mountpoint):
 
         nursery.start_soon(stop_on_signal)
         nursery.start_soon(trio.to_thread.run_sync, _raise_read_ahead, mountpoint)
-        await pyfuse3.main()
+        await pyfuse3.main(**_worker_settings())
         nursery.cancel_scope.cancel()
 
 
