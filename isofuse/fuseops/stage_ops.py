@@ -28,10 +28,11 @@ TIMEOUT = 1.0      # the tree changes behind the kernel's back only through us
 
 
 class _Handle:
-    __slots__ = ("ino", "fd", "rel", "data", "stream")
+    __slots__ = ("ino", "fd", "rel", "data", "stream", "wrote")
 
     def __init__(self, ino, fd=None, rel=None, data=None, stream=None):
         self.ino, self.fd, self.rel, self.data, self.stream = ino, fd, rel, data, stream
+        self.wrote = False
 
 
 class StageOperations(pyfuse3.Operations):
@@ -389,6 +390,7 @@ class StageOperations(pyfuse3.Operations):
             written = os.pwrite(handle.fd, buf, off)
         except OSError as exc:
             raise self._fail(exc) from None
+        handle.wrote = True
         if new_size > old_size:
             self.disc.data_grew(handle.rel, max(old_size, off + written))
         return written
@@ -422,8 +424,8 @@ class StageOperations(pyfuse3.Operations):
             self._image_readers -= 1
         if handle.fd is not None:
             os.close(handle.fd)
-            if handle.rel is not None:
-                self.disc.changed(handle.rel)
+            if handle.rel is not None and handle.wrote:
+                self.disc.changed(handle.rel)   # times and size as they ended up
 
     # ---- changes ------------------------------------------------------------------------------------
     def _guard_control(self, *inodes):

@@ -43,6 +43,7 @@ class Disc:
         self.nodes = {}
         self.violations = {}       # rel -> [message]
         self._identifier_lengths = {}
+        self._last_problems = (None, ())
         root_entry = overlay.root()
         self.root = self._node_for(root_entry, b"")
         self.nodes[b""] = self.root
@@ -124,6 +125,7 @@ class Disc:
         return out
 
     def removed(self, rel):
+        self._last_problems = (None, ())
         node = self.nodes.get(rel)
         if node is None:
             return
@@ -146,6 +148,7 @@ class Disc:
         if node is None or entry is None:
             return
         fresh = self._node_for(entry, node.name)
+        old_kind = node.is_dir
         if node.is_regular:
             self.size.file_removed(node)
         old_size = node.size
@@ -159,7 +162,9 @@ class Disc:
                 self.size.file_resized(node, old_size)
         if node.parent is not None:
             self.size.directory_changed(node.parent)   # a symlink target may differ
-        self._check(rel)
+        if old_kind != node.is_dir or (old_size > MAX_EXTENT_BYTES) != \
+                (node.size > MAX_EXTENT_BYTES):
+            self._check(rel)
 
     def data_grew(self, rel, new_size):
         """Cheap path for writes: only the size of a regular file moved."""
@@ -171,7 +176,8 @@ class Disc:
         node.size = new_size
         self.size.file_added(node)
         self.size.file_resized(node, old)
-        self._check(rel)
+        if (old > MAX_EXTENT_BYTES) != (new_size > MAX_EXTENT_BYTES):
+            self._check(rel)   # only the 4 GiB rule depends on the size
 
     def renamed(self, old, new):
         self.removed(old)
@@ -180,6 +186,14 @@ class Disc:
     # ---- rules ------------------------------------------------------------------------------------
     def problems_for(self, parent_rel, name, is_dir):
         """What a new entry ``name`` in ``parent_rel`` would break."""
+        key = (parent_rel, name, is_dir)
+        if self._last_problems[0] == key:   # the check before a change, then after
+            return list(self._last_problems[1])
+        problems = self._problems_for(parent_rel, name, is_dir)
+        self._last_problems = (key, tuple(problems))
+        return problems
+
+    def _problems_for(self, parent_rel, name, is_dir):
         opts = self.profile.master
         rules = opts.names
         problems = []
