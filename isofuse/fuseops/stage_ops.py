@@ -24,7 +24,10 @@ log = logging.getLogger("isofuse.stage")
 CONTROL_INO = 2
 CONTROL_FILES = {b"report": 3, b"size": 4, b"image.iso": 5, b"msinfo": 6}
 FIRST_PATH_INO = 100
-TIMEOUT = 1.0      # the tree changes behind the kernel's back only through us
+# Every change goes through this filesystem, and the kernel drops what it
+# cached for the entries an operation touches: names and attributes can be
+# cached for long.  (Changing UPPER behind the mount's back is unsupported.)
+TIMEOUT = 60.0
 
 
 class _Handle:
@@ -52,6 +55,7 @@ class StageOperations(pyfuse3.Operations):
         self._inos = {b"": pyfuse3.ROOT_INODE}
         self._next_ino = FIRST_PATH_INO
         self._linked = {}        # (st_dev, st_ino) of hard-linked upper files -> ino
+        self._attr_cache = {}    # rel -> attributes, until the next change
         self._handles = {}
         self._next_fh = 1
         self._image_readers = 0
@@ -206,6 +210,7 @@ class StageOperations(pyfuse3.Operations):
     def _changing(self):
         if self._image_readers:
             raise pyfuse3.FUSEError(errno.EBUSY)
+        self._attr_cache.clear()   # any change may touch any cached answer
 
     def _rule_check(self, parent_rel, name, is_dir):
         problems = self.disc.problems_for(parent_rel, name, is_dir)
@@ -224,6 +229,9 @@ class StageOperations(pyfuse3.Operations):
 
     # ---- lookups -------------------------------------------------------------------------------------
     async def lookup(self, parent_inode, name, ctx=None):
+        return self._lookup(parent_inode, name)
+
+    def _lookup(self, parent_inode, name):
         if parent_inode == CONTROL_INO:
             ino = CONTROL_FILES.get(name)
             if ino is None or (name == b"msinfo" and not self.msinfo):
@@ -234,6 +242,9 @@ class StageOperations(pyfuse3.Operations):
         if parent_inode in CONTROL_FILES.values():
             raise pyfuse3.FUSEError(errno.ENOTDIR)
         rel = join(self._rel(parent_inode), name)
+        cached = self._attr_cache.get(rel)
+        if cached is not None:
+            return cached
         try:
             entry = self.overlay.resolve(rel)
         except OSError as exc:
@@ -241,8 +252,12 @@ class StageOperations(pyfuse3.Operations):
         if entry is None:
             raise pyfuse3.FUSEError(errno.ENOENT)
         if entry.in_upper:
-            return self._upper_attr(rel)
-        return self._attr_of(self._ino_for(rel), entry.attr)
+            attr = self._upper_attr(rel)
+        else:
+            attr = self._attr_of(self._ino_for(rel), entry.attr)
+        if len(self._attr_cache) < 100_000:
+            self._attr_cache[rel] = attr
+        return attr
 
     async def getattr(self, inode, ctx=None):
         if inode == CONTROL_INO or inode in CONTROL_FILES.values():
@@ -285,7 +300,7 @@ class StageOperations(pyfuse3.Operations):
         for index in range(start_id, len(names)):
             name = names[index]
             try:
-                attr = await self.lookup(handle.ino, name)
+                attr = self._lookup(handle.ino, name)
             except pyfuse3.FUSEError:
                 continue  # gone since opendir
             if not pyfuse3.readdir_reply(token, name, attr, index + 1):
@@ -560,7 +575,7 @@ class StageOperations(pyfuse3.Operations):
         if inode < FIRST_PATH_INO and inode != pyfuse3.ROOT_INODE:
             raise pyfuse3.FUSEError(pyfuse3.ENOATTR)
         entry = self._entry(self._rel(inode))
-        value = entry.source.xattrs(entry.rel).get(name)
+        value = entry.source.getxattr(entry.rel, name)
         if value is None:
             raise pyfuse3.FUSEError(pyfuse3.ENOATTR)
         return value
@@ -574,6 +589,7 @@ class StageOperations(pyfuse3.Operations):
     async def setxattr(self, inode, name, value, ctx):
         self._guard_control(inode)
         rel = self._rel(inode)
+        self._changing()
         try:
             entry = self.overlay.copy_up(self._entry(rel))
             os.setxattr(self.overlay.upper_real(entry.rel), name, value,
@@ -584,6 +600,7 @@ class StageOperations(pyfuse3.Operations):
     async def removexattr(self, inode, name, ctx):
         self._guard_control(inode)
         rel = self._rel(inode)
+        self._changing()
         try:
             entry = self.overlay.copy_up(self._entry(rel))
             os.removexattr(self.overlay.upper_real(entry.rel), name, follow_symlinks=False)

@@ -73,6 +73,12 @@ class FolderLayer:
         except OSError:
             return {}
 
+    def getxattr(self, rel, name):
+        try:
+            return os.getxattr(self.real(rel), name, follow_symlinks=False)
+        except OSError:
+            return None
+
     def data_path(self, rel):
         """Where the mastering engine reads the file's data."""
         return os.fsdecode(self.real(rel))
@@ -115,6 +121,9 @@ class ImageLayer:
 
     def xattrs(self, rel):
         return {}
+
+    def getxattr(self, rel, name):
+        return None
 
     def extents(self, rel):
         inode = self._inode(rel)
