@@ -53,8 +53,7 @@ def test_overlay_semantics_and_exact_size_through_a_session(lower, tmp_path):
         # copy a tree in with cp, rsync and tar
         run(["cp", "-a", os.path.join(os.path.dirname(corpus_mod.__file__)), str(mnt / "cp")])
         assert_df_is_print_size(mnt)
-        run(["rsync", "-a", str(lower) + "/", str(mnt / "rsync")]) \
-            if shutil.which("rsync") else run(["cp", "-a", str(lower), str(mnt / "rsync")])
+        run(["rsync", "-a", str(lower) + "/", str(mnt / "rsync")])
         assert_df_is_print_size(mnt)
         run(["tar", "-C", str(lower), "-cf", str(tmp_path / "t.tar"), "."])
         (mnt / "untar").mkdir()
@@ -253,3 +252,28 @@ def test_reserved_names_and_control_directory(lower, tmp_path):
         assert info.value.errno == errno.EINVAL
         with pytest.raises(OSError):
             (mnt / "_disc" / "report").write_text("no")
+
+
+def test_report_mode_lists_paths_and_depth_it_allows(lower, tmp_path):
+    upper, mnt = tmp_path / "upper", tmp_path / "mnt"
+    with staged(upper, mnt, [lower], ["norock,nojoliet"]):
+        deep = mnt.joinpath(*["l%d" % i for i in range(8)])
+        deep.mkdir(parents=True)                     # allowed in report mode
+        long_dirs = mnt.joinpath(*[("%d" % i) * 40 for i in range(7)])
+        long_dirs.mkdir(parents=True)
+        (long_dirs / ("8" * 40 + ".txt")).write_bytes(b"x")
+        report = (mnt / ".isofuse" / "report").read_text()
+        assert "PROBLEM\t/l0/l1/l2/l3/l4/l5/l6/l7\tdirectory deeper than ISO 9660's 8 levels" \
+            in report
+        assert "ISO 9660 path of 257 characters (at most 255)" in report
+
+
+def test_medium_is_the_blank_space_of_a_disc_in_a_drive(lower, tmp_path):
+    disc = tmp_path / "dvd"
+    run(["python3", "-m", "burner.simtool", "create", str(disc), "--profile", "dvd+r"])
+    upper, mnt = tmp_path / "upper", tmp_path / "mnt"
+    with staged(upper, mnt, [lower], [f"medium=sim:{disc}"]):
+        used, total, _ = df_used(mnt)
+        assert total == 2_295_104                    # a blank single-layer DVD+R
+        assert "sim:" in (mnt / ".isofuse" / "size").read_text()
+        assert_df_is_print_size(mnt)

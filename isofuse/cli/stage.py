@@ -34,7 +34,9 @@ Options for -o (comma separated):
   level=1|2|3|4        ISO 9660 level of the plain names (default 2)
   norock / keeprock    no Rock Ridge / Rock Ridge keeping owners and modes (-R)
   nojoliet / joliet-long   no Joliet / 103-character Joliet names
-  medium=NAME|SECTORS  cd650 cd700 dvd dvd-dl dvd+r-dl bd25 bd50 or a sector count
+  medium=NAME|SECTORS|DRIVE  cd650 cd700 dvd dvd-dl dvd+r-dl bd25 bd50, a sector
+                       count, or the blank space of the disc in a drive
+                       (/dev/srN, or sim:PATH for a simulated one)
   strict               refuse what would break the disc: names Joliet cannot hold,
                        paths over 255 characters, directories deeper than 8 levels
                        without Rock Ridge (ENAMETOOLONG), data beyond the medium (ENOSPC)
@@ -90,9 +92,11 @@ def parse_options(option_strings):
                     profile.medium, profile.medium_sectors = value, MEDIA[value]
                 elif value.isdigit() and int(value) > 0:
                     profile.medium, profile.medium_sectors = f"{value} sectors", int(value)
+                elif value.startswith(("/dev/", "sim:")):
+                    profile.medium, profile.medium_sectors = _disc_space(value)
                 else:
-                    raise OptionError(f"medium={value}: use one of {', '.join(MEDIA)} "
-                                      "or a number of sectors")
+                    raise OptionError(f"medium={value}: use one of {', '.join(MEDIA)}, "
+                                      "a number of sectors, or a drive (/dev/srN, sim:PATH)")
             elif name == "strict":
                 profile.strict = True
             elif name == "report":
@@ -111,6 +115,24 @@ def parse_options(option_strings):
     profile.master = MasterOptions(names=NameRules(level=level), rock=rock, joliet=joliet,
                                    joliet_long=joliet_long)
     return profile, extra
+
+
+def _disc_space(device):
+    """The blank space of the disc in a drive, as the drive reports it
+    (READ TRACK INFORMATION: free blocks of the next track)."""
+    from burner.drive import Drive, open_transport
+    from burner.sense import ScsiError, TransportError
+    try:
+        drive = Drive(open_transport(device, write=False))
+        status = drive.probe()
+    except (OSError, ScsiError, TransportError) as exc:
+        raise OptionError(f"medium={device}: {exc}") from None
+    if not status.is_mmc or not status.medium:
+        raise OptionError(f"medium={device}: no disc in an optical drive there")
+    free = status.free_blocks
+    if not free:
+        raise OptionError(f"medium={device}: the disc has no blank space left")
+    return f"{device} ({status.profile_info.name})", free
 
 
 def _fail(message, status=1):
