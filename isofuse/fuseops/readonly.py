@@ -97,7 +97,12 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
         except Exception as exc:  # noqa: BLE001 -- mapped to errno right here
             raise self._errno_for(exc, f"lookup {name!r}") from None
         if child is None:
-            raise pyfuse3.FUSEError(errno.ENOENT)
+            # "no such name", cached by the kernel as long as names are (the
+            # image does not change): inode 0 makes a negative entry.
+            negative = pyfuse3.EntryAttributes()
+            negative.st_ino = 0
+            negative.entry_timeout = CACHE_TIMEOUT
+            return negative
         return self._attributes(self._remember(child))
 
     async def forget(self, inode_list):

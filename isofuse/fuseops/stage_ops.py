@@ -163,6 +163,16 @@ class StageOperations(pyfuse3.Operations):
             return self._upper_stat_attr(ino, rel)
         return self._attr_of(ino, entry.attr)
 
+    @staticmethod
+    def _negative():
+        """"No such name", cacheable by the kernel (inode 0): tools probe for
+        names before creating them; every creation goes through us, and the
+        kernel replaces the negative entry then."""
+        attr = pyfuse3.EntryAttributes()
+        attr.st_ino = 0
+        attr.entry_timeout = TIMEOUT
+        return attr
+
     def _control_content(self, ino):
         if ino == CONTROL_FILES[b"report"]:
             return self.disc.report_text().encode()
@@ -250,7 +260,7 @@ class StageOperations(pyfuse3.Operations):
         except OSError as exc:
             raise self._fail(exc) from None
         if entry is None:
-            raise pyfuse3.FUSEError(errno.ENOENT)
+            return self._negative()
         if entry.in_upper:
             attr = self._upper_attr(rel)
         else:
@@ -303,6 +313,8 @@ class StageOperations(pyfuse3.Operations):
                 attr = self._lookup(handle.ino, name)
             except pyfuse3.FUSEError:
                 continue  # gone since opendir
+            if not attr.st_ino:
+                continue
             if not pyfuse3.readdir_reply(token, name, attr, index + 1):
                 break
 
