@@ -2,12 +2,10 @@
 xorriso, isoinfo, bsdtar, 7z, pycdlib (the real kernel: test_kernel_compare)
 and by our own reader through a real mount."""
 
-import hashlib
 import os
 import random
 import re
 import subprocess
-import sys
 
 import pytest
 
@@ -350,7 +348,7 @@ def test_errors_name_the_problem(tmp_path):
 
 
 def test_file_shrinking_while_writing_stops_cleanly(tmp_path):
-    from isofuse.master import layout, naming, options, sourcetree, stream
+    from isofuse.master import layout, options, sourcetree, stream
     src = tmp_path / "src"
     src.mkdir()
     (src / "a.bin").write_bytes(os.urandom(100_000))

@@ -2,7 +2,6 @@
 6.1 in a QEMU guest, tools/vm): the kernel's listing equals the source tree,
 apart from the kernel's own documented limits."""
 
-import os
 import subprocess
 
 import pytest

@@ -1,7 +1,6 @@
 """Multisession, zisofs, files over 4 GiB, El Torito and `isofuse info`,
 block devices, the mount(8) path and the detached daemon."""
 
-import hashlib
 import json
 import os
 import re

@@ -1,7 +1,6 @@
 """``isofuse stage``: mount the staging directory that is the future disc."""
 
 import argparse
-import logging
 import os
 import sys
 
@@ -47,9 +46,6 @@ Options for -o (comma separated):
 Upper-folder format: whiteouts are files named .wh.NAME, an opaque folder
 holds .wh..wh..opq; names starting with .wh. are reserved.
 """
-
-MEDIA_CHOICES = None
-
 
 def add_parser(sub):
     p = sub.add_parser("stage", help="mount the staging directory of a future disc",

@@ -11,7 +11,6 @@ import struct
 from dataclasses import dataclass
 from typing import Optional
 
-from . import numbers
 from .dates import decode_binary_date
 from .errors import FormatError
 

@@ -17,7 +17,7 @@ import stat
 import pyfuse3
 
 from ..master.stream import ImageStream, SourceChanged
-from ..stage.overlay import OverlayError, join, split
+from ..stage.overlay import join
 
 log = logging.getLogger("isofuse.stage")
 

@@ -12,7 +12,6 @@ import os
 import stat
 from collections import OrderedDict
 
-from .layout import SECTOR
 
 ZERO_CHUNK = bytes(1 << 20)
 COPY_CHUNK = 8 << 20

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..format import FormatError
-from ..format import descriptors as vd
 from ..format import dirrecord as dr
 from ..format import eltorito, susp
 from ..format.dates import format_iso_time

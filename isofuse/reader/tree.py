@@ -14,7 +14,7 @@ from typing import Optional, Tuple
 
 from ..format import FormatError
 from ..format import dirrecord as dr
-from ..format import names, rockridge, susp
+from ..format import names, rockridge
 from . import susp_reader
 from .cache import LRUCache
 from .errors import CorruptEntry

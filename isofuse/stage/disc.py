@@ -7,7 +7,6 @@ directly and the size (``SizeModel``) equals ``isofuse master -print-size``
 of the same tree with the same options.
 """
 
-import os
 import stat
 from dataclasses import dataclass, field
 
