@@ -41,6 +41,9 @@ class DirectoryRecord:
     name: bytes
     system_use: bytes
     offset: int = 0  # position of the record inside its directory extent
+    # §7.3.3: the big endian halves of extent and size disagree with the
+    # little endian ones (which are used, as by the kernel)
+    endian_mismatch: bool = False
 
     @property
     def is_directory(self):
@@ -63,6 +66,7 @@ class DirectoryRecord:
 
 # The fixed 33 bytes of §9.1 (little endian halves of the 733/723 fields).
 _FIXED = struct.Struct("<BBI4xI4x7sBBBH2xB")
+_FIXED_BE = struct.Struct(">6xI4xI")   # the big endian halves of extent and size
 
 
 def decode_record(data, offset=0, limit=None):
@@ -82,7 +86,8 @@ def decode_record(data, offset=0, limit=None):
     (length, ext_attr, extent, data_length, date, flags, unit_size, gap, volume_sequence,
      name_length) = _FIXED.unpack_from(data, offset)          # §9.1.1 - §9.1.10
     # Both-byte-order fields (733): the little endian half wins, as in the
-    # kernel; the big endian halves are not consulted on this hot path.
+    # kernel; a disagreeing big endian half is flagged for the caller to log.
+    extent_be, length_be = _FIXED_BE.unpack_from(data, offset)
     if 33 + name_length > length:
         raise FormatError("directory record name runs past the record")
     name = bytes(data[offset + 33:offset + 33 + name_length])  # §9.1.11
@@ -102,6 +107,7 @@ def decode_record(data, offset=0, limit=None):
         system_use=bytes(data[offset + su_start:offset + length])
         if su_start < length else b"",
         offset=offset,
+        endian_mismatch=extent_be != extent or length_be != data_length,
     )
 
 

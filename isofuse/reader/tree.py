@@ -41,6 +41,7 @@ MAX_DIRECTORY_BYTES = 256 << 20  # a directory larger than this is corrupt
 MAX_DEPTH = 1024
 RELOCATION_DIR_NAMES = (b"rr_moved", b".rr_moved")
 MAX_EXTENTS = 100               # the kernel gives up after 100 file sections
+NAME_MAX = 255                  # what a Linux file name can hold
 
 
 @dataclass(eq=False, slots=True)
@@ -300,6 +301,13 @@ class TreeReader:
             if child is None or not child.name or child.name in (b".", b"..") \
                     or b"/" in child.name or b"\x00" in child.name:
                 continue
+            if len(child.name) > NAME_MAX:
+                # Linux cannot look such a name up (the kernel's isofs cuts
+                # Rock Ridge names at 254 bytes); leave it out, say so once.
+                self.report((sector, first.offset, "long"),
+                            f"{where}: a name of {len(child.name)} bytes is longer than "
+                            f"{NAME_MAX} and cannot be shown")
+                continue
             if child.name in seen_names:
                 self.report((sector, first.offset, "dup"),
                             f"{where}: duplicate name {child.name!r} ignored")
@@ -334,6 +342,11 @@ class TreeReader:
 
     def _child(self, parent, group, position, where):
         first = group[0]
+        for record in group:
+            if record.endian_mismatch:
+                self.report((position, "endian"),
+                            f"{where}: {first.name!r}: little and big endian halves of "
+                            "extent or size differ; using the little endian ones")
         rr = self._rock_ridge(first, where)
         if rr is not None and rr.relocated:
             return None  # RE: shown where its CL entry points
