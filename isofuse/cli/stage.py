@@ -36,6 +36,11 @@ Options for -o (comma separated):
   medium=NAME|SECTORS|DRIVE  cd650 cd700 dvd dvd-dl dvd+r-dl bd25 bd50, a sector
                        count, or the blank space of the disc in a drive
                        (/dev/srN, or sim:PATH for a simulated one)
+  multisession         the image is the next session of the disc or image given
+                       as the first image --lower (sim:PATH, /dev/srN, IMAGE): its
+                       files stay where they are, image.iso holds the new session
+                       only, to be written at msinfo's next sector (isofuse-burn
+                       --multi writes it there)
   strict               refuse what would break the disc: names Joliet cannot hold,
                        paths over 255 characters, directories deeper than 8 levels
                        without Rock Ridge (ENAMETOOLONG), data beyond the medium (ENOSPC)
@@ -93,6 +98,8 @@ def parse_options(option_strings):
                 else:
                     raise OptionError(f"medium={value}: use one of {', '.join(MEDIA)}, "
                                       "a number of sectors, or a drive (/dev/srN, sim:PATH)")
+            elif name == "multisession":
+                profile.next_session = True
             elif name == "strict":
                 profile.strict = True
             elif name == "report":
@@ -131,6 +138,24 @@ def _disc_space(device):
     return f"{device} ({status.profile_info.name})", free
 
 
+def _drive_msinfo(spec):
+    """"start,next" as a drive reports it (a disc in /dev/srN or sim:PATH),
+    or None for an image file (the caller then derives it from the image)."""
+    if not (spec.startswith("sim:") or (spec.startswith("/dev/") and
+                                        os.path.exists(spec) and not os.path.isfile(spec))):
+        return None
+    from burner.drive import Drive, open_transport
+    from burner.errors import BurnError
+    from burner.recorder import msinfo
+    from burner.sense import ScsiError, TransportError
+    try:
+        drive = Drive(open_transport(spec, write=False))
+        start, nwa = msinfo(drive, drive.probe())
+    except (OSError, ScsiError, TransportError, BurnError):
+        return None
+    return f"{start},{nwa}"
+
+
 def _fail(message, status=1):
     print(f"isofuse stage: {message}", file=sys.stderr)
     return status
@@ -161,17 +186,28 @@ def run(args):
     msinfo = None
     try:
         for i, spec in enumerate(args.lower):
-            if not os.path.exists(spec):
+            # sim:PATH is a simulated drive whose disc is the image PATH
+            path = spec[4:] if spec.startswith("sim:") else spec
+            if not os.path.exists(path):
                 return _fail(f"{spec}: no such folder, image or device")
-            layer = open_lower(spec, f"lower{i}")
+            layer = open_lower(path, f"lower{i}")
             lowers.append(layer)
             if isinstance(layer, ImageLayer) and msinfo is None:
-                d = layer.image.descriptors
-                msinfo = f"{d.session_start},{(d.end_sector + 31) // 32 * 32}"
+                msinfo = _drive_msinfo(spec)
+                if msinfo is None:
+                    d = layer.image.descriptors
+                    msinfo = f"{d.session_start},{(d.end_sector + 31) // 32 * 32}"
     except ReaderError as exc:
         for layer in lowers:
             layer.close()
         return _fail(str(exc))
+    if profile.next_session:
+        if msinfo is None:
+            for layer in lowers:
+                layer.close()
+            return _fail("-o multisession needs a lower layer that is a disc or an image "
+                         "(its last session is continued)", 2)
+        profile.master.session_start = int(msinfo.split(",")[1])
     overlay = Overlay(upper, lowers)
     disc = Disc(overlay, profile)
     from ..fuseops.session import MountError, fuse_options, serve

@@ -76,8 +76,8 @@ class SizeModel:
         return Layout._key(node)
 
     def file_added(self, node):
-        if not node.is_regular:
-            return
+        if not node.is_regular or node.old_extents is not None:
+            return  # data of an earlier session takes no new sector
         key = self._key(node)
         self._names[key] = self._names.get(key, 0) + 1
         if key not in self._data:
@@ -85,7 +85,7 @@ class SizeModel:
             self.data_sectors += self._data[key]
 
     def file_removed(self, node):
-        if not node.is_regular:
+        if not node.is_regular or node.old_extents is not None:
             return
         key = self._key(node)
         left = self._names.get(key, 0) - 1
@@ -170,7 +170,8 @@ class SizeModel:
         self._dirty.clear()
         self.errors = [s.error for s in self._shares.values() if s.error]
         if self._needs_whole_layout():
-            return Layout(self.root, self.options).total_sectors
+            whole = Layout(self.root, self.options)
+            return whole.total_sectors - whole.base
         opts = self.options
         descriptors = 2 + (1 if opts.joliet else 0) + (1 if opts.enhanced else 0)
         iso_pt = pathtable.record_size(1) + sum(s.iso_pt for s in self._shares.values())

@@ -33,6 +33,10 @@ class Profile:
     medium: str = "cd700"
     medium_sectors: int = MEDIA["cd700"]
     strict: bool = False
+    # Multisession: the image is the next session of the disc in the lower
+    # image layer (its files are referenced where they are, not copied);
+    # set by the CLI from msinfo, with master.session_start = next.
+    next_session: bool = False
 
 
 class Disc:
@@ -63,7 +67,11 @@ class Disc:
             node.symlink = layer.readlink(rel)
         elif stat.S_ISREG(a.mode):
             node.path = layer.data_path(rel)
-            if node.path is None:
+            extents = layer.extents(rel) if self.profile.next_session and \
+                hasattr(layer, "extents") else None
+            if extents is not None:
+                node.old_extents = extents      # already on the disc
+            elif node.path is None:
                 node.reader = lambda offset, size, layer=layer, rel=rel: \
                     layer.read(rel, offset, size)
         return node
@@ -152,7 +160,7 @@ class Disc:
             self.size.file_removed(node)
         old_size = node.size
         for attr in ("uid", "gid", "size", "mtime", "atime", "ctime", "nlink", "rdev",
-                     "dev_ino", "path", "symlink", "reader"):
+                     "dev_ino", "path", "symlink", "reader", "old_extents"):
             setattr(node, attr, getattr(fresh, attr))
         node.set_mode(fresh.mode)
         if node.is_regular:
