@@ -391,28 +391,46 @@ def encode_sl(target):
     adds "/", libarchive does not), but all of them join a continued
     component without a separator.
     """
-    room_total = MAX_PAYLOAD - 1
-    components = _components(target)
-    entries, body = [], b""
-    for index, (flags, content) in enumerate(components):
-        last = index == len(components) - 1
+    capacity = MAX_PAYLOAD - 1          # the entry's flag byte comes first
+    entries, body, used = [], [], 0
+
+    def flush():
+        nonlocal body, used
+        entries.append(body)
+        body, used = [], 0
+
+    for flags, content in _components(target):
         while True:
-            room = room_total - len(body)
-            need = 2 + len(content)
-            # Fits, and leaves room for the next component to start (or is last).
-            if need <= room and (last or room - need >= 3 or len(content) < 2):
-                body += bytes((flags, len(content))) + content
+            room = capacity - used
+            if 2 + len(content) <= room:
+                body.append((flags, content))
+                used += 2 + len(content)
                 break
-            if content and room >= 3:
-                cut = min(len(content) - 1, room - 2) if need <= room else room - 2
-                part = content[:cut]
-                body += bytes((flags | SL_CONTINUE, len(part))) + part
-                content = content[len(part):]
-            entries.append(body)
-            body = b""
-    entries.append(body)
-    return [_entry(b"SL", bytes((1 if i < len(entries) - 1 else 0,)) + body)
-            for i, body in enumerate(entries)]
+            if len(content) >= 2 and room >= 3:
+                # split this component: a part here (continued), the rest next
+                cut = min(room - 2, len(content) - 1)
+                body.append((flags | SL_CONTINUE, content[:cut]))
+                content = content[cut:]
+                flush()
+                continue
+            # No room to split this one: end the entry inside the last
+            # earlier component that has two bytes or more; its last byte and
+            # whatever followed it move on to the next entry.
+            for j in range(len(body) - 1, -1, -1):
+                f, c = body[j]
+                if len(c) >= 2:
+                    moved = [(f, c[-1:])] + body[j + 1:]
+                    body[j:] = [(f | SL_CONTINUE, c[:-1])]
+                    flush()
+                    body = moved
+                    used = sum(2 + len(x) for _, x in moved)
+                    break
+            else:
+                flush()              # only one-byte components: a plain boundary
+    flush()
+    blobs = [b"".join(bytes((f, len(c))) + c for f, c in entry) for entry in entries]
+    return [_entry(b"SL", bytes((1 if i < len(blobs) - 1 else 0,)) + blob)
+            for i, blob in enumerate(blobs)]
 
 
 def encode_cl(location):
