@@ -167,7 +167,19 @@ class ImageStream:
                 self._write_all(out_fd, data)
                 advance(len(data))
             return
-        src = self._fd(item.path)
+        # Sequential output reads each file once: open, copy, close (the fd
+        # cache is for random access).
+        try:
+            src = os.open(item.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise SourceChanged(f"cannot open {os.fsdecode(item.path)}: "
+                                f"{exc.strerror}") from None
+        try:
+            self._copy_from(src, out_fd, item, out_is_file, advance)
+        finally:
+            os.close(src)
+
+    def _copy_from(self, src, out_fd, item, out_is_file, advance):
         offset = 0
         while offset < item.size:
             n = min(COPY_CHUNK, item.size - offset)
@@ -183,7 +195,10 @@ class ImageStream:
                     raise
                 copied = 0
             if copied == 0:
-                data = self._item_bytes(item, offset, n)
+                data = os.pread(src, n, offset)
+                if not data:
+                    raise SourceChanged(f"{os.fsdecode(item.path)} is shorter than when "
+                                        f"the image was planned ({item.source_size} bytes)")
                 self._write_all(out_fd, data)
                 copied = len(data)
             offset += copied
