@@ -15,8 +15,8 @@ Import from test modules (tests/ is on sys.path when pytest runs them):
   project and its python work there; the fuse module is loaded and /dev/fuse
   exists, so ``isofuse mount /dev/sr0 /tmp/x`` works).
 * ``make_tree(root)``: a small source tree exercising the interesting cases.
-* ``SG_IO_PROBE``: a tiny standard-library SG_IO script (INQUIRY and GET
-  CONFIGURATION) to run inside the guest; the real transport lives in burner/.
+* ``SG_IO_PROBE``: a tiny script (INQUIRY and GET CONFIGURATION over SG_IO
+  through burner's transport) to run inside the guest.
 """
 
 import os
@@ -172,56 +172,22 @@ def make_tree(root, fifo=True):
     return root
 
 
-# A standalone script (standard library only) run inside the guest by the
-# host's python3: SG_IO INQUIRY and GET CONFIGURATION on each device given,
-# printing one line "DEVICE key=value ..." per device.
+# A script run inside the guest by the host's python3 (the project is
+# importable there): INQUIRY and GET CONFIGURATION over SG_IO through the
+# burner's own transport and MMC parsers, printing one line
+# "DEVICE key=value ..." per device.
 SG_IO_PROBE = r'''
-import ctypes, fcntl, os, sys
-
-SG_IO = 0x2285
-SG_DXFER_FROM_DEV = -3
-
-class SgIoHdr(ctypes.Structure):          # struct sg_io_hdr, <scsi/sg.h>
-    _fields_ = [
-        ("interface_id", ctypes.c_int), ("dxfer_direction", ctypes.c_int),
-        ("cmd_len", ctypes.c_ubyte), ("mx_sb_len", ctypes.c_ubyte),
-        ("iovec_count", ctypes.c_ushort), ("dxfer_len", ctypes.c_uint),
-        ("dxferp", ctypes.c_void_p), ("cmdp", ctypes.c_void_p),
-        ("sbp", ctypes.c_void_p), ("timeout", ctypes.c_uint),
-        ("flags", ctypes.c_uint), ("pack_id", ctypes.c_int),
-        ("usr_ptr", ctypes.c_void_p), ("status", ctypes.c_ubyte),
-        ("masked_status", ctypes.c_ubyte), ("msg_status", ctypes.c_ubyte),
-        ("sb_len_wr", ctypes.c_ubyte), ("host_status", ctypes.c_ushort),
-        ("driver_status", ctypes.c_ushort), ("resid", ctypes.c_int),
-        ("duration", ctypes.c_uint), ("info", ctypes.c_uint)]
-
-def command(fd, cdb, length):
-    cdb_buf = ctypes.create_string_buffer(bytes(cdb), len(cdb))
-    data = ctypes.create_string_buffer(length)
-    sense = ctypes.create_string_buffer(32)
-    hdr = SgIoHdr(interface_id=ord("S"), dxfer_direction=SG_DXFER_FROM_DEV,
-                  cmd_len=len(cdb), mx_sb_len=len(sense), dxfer_len=length,
-                  dxferp=ctypes.cast(data, ctypes.c_void_p),
-                  cmdp=ctypes.cast(cdb_buf, ctypes.c_void_p),
-                  sbp=ctypes.cast(sense, ctypes.c_void_p), timeout=10000)
-    fcntl.ioctl(fd, SG_IO, hdr, True)
-    if hdr.status or hdr.host_status or hdr.driver_status:
-        raise OSError("SCSI status %#x host %#x driver %#x sense %s" % (
-            hdr.status, hdr.host_status, hdr.driver_status,
-            sense.raw[:hdr.sb_len_wr].hex()))
-    return data.raw[:length - hdr.resid]
+import sys
+from burner.drive import Drive, open_transport
 
 for dev in sys.argv[1:]:
-    fd = os.open(dev, os.O_RDONLY | os.O_NONBLOCK)
-    try:
-        inq = command(fd, [0x12, 0, 0, 0, 96, 0], 96)
-        conf = command(fd, [0x46, 0x01, 0, 0, 0, 0, 0, 0, 64, 0], 64)
-    finally:
-        os.close(fd)
+    with open_transport(dev, write=False) as transport:
+        drive = Drive(transport)
+        inq = drive.inquiry()
+        profile = drive.configuration().current_profile
     print("%s type=%d vendor=%s product=%s profile=%#06x" % (
-        dev, inq[0] & 0x1F, inq[8:16].decode().strip().replace(" ", "_"),
-        inq[16:32].decode().strip().replace(" ", "_"),
-        int.from_bytes(conf[6:8], "big")))
+        dev, inq.peripheral_type, inq.vendor.strip().replace(" ", "_"),
+        inq.product.strip().replace(" ", "_"), profile))
 '''
 
 
