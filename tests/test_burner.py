@@ -361,6 +361,30 @@ def test_parallel_burns(tmp_path, tree):
     assert len(images) == 1
 
 
+def test_wait_burns_once_a_disc_is_inserted(tmp_path, image):
+    import sys
+    import time
+    disc = make_disc(tmp_path, "cd-r")
+    st = state(disc)
+    st.medium = False
+    simstate.save(disc, st)
+    burning = subprocess.Popen([sys.executable, "-m", "burner.cli", "-q", "--device",
+                                f"sim:{disc}", "--wait", "--timeout", "60", str(image)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        time.sleep(1.5)
+        assert burning.poll() is None            # still waiting for the disc
+        subprocess.run([sys.executable, "-m", "burner.simtool", "set", str(disc),
+                        "--insert"], check=True)
+        _, err = burning.communicate(timeout=120)
+        assert burning.returncode == 0, err.decode()
+    finally:
+        if burning.poll() is None:
+            burning.kill()
+            burning.wait()
+    assert disc_bytes(disc, 16, 1)[1:6] == b"CD001"
+
+
 def test_wait_for_a_disc_times_out_plainly(tmp_path, image):
     disc = make_disc(tmp_path, "cd-r")
     st = state(disc)
