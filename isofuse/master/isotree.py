@@ -86,9 +86,10 @@ def build_iso_tree(root, options, warn):
         extra = [rr_moved] if (dentry is disc_root and rr_moved is not None) else []
         idents = naming.assign_iso_names(
             [(k.name, k.is_dir) for k in kids] + [(RR_MOVED, True) for _ in extra], rules)
+        level = dentry.level
         for kid, ident in zip(kids, idents):
-            entry = DiscEntry(node=kid, identifier=ident, is_dir=kid.is_dir,
-                              parent=dentry, level=dentry.level + (1 if kid.is_dir else 0))
+            # positional arguments: this runs once per file
+            entry = DiscEntry(kid, ident, kid.is_dir, dentry, level + 1 if kid.is_dir else level)
             if kid.is_dir and limit_levels and entry.level > MAX_ISO_LEVELS:
                 if policy == DEEP_DROP:
                     warn(f"left out (deeper than 8 levels): "
@@ -139,9 +140,9 @@ def build_joliet_tree(root, options):
         kids = list(dentry.node.children.values())
         names = naming.assign_joliet_names([(k.name, k.is_dir) for k in kids],
                                            options.joliet_long)
+        level = dentry.level + 1
         for kid, name in zip(kids, names):
-            entry = DiscEntry(node=kid, identifier=naming.joliet_identifier(name),
-                              is_dir=kid.is_dir, parent=dentry, level=dentry.level + 1)
+            entry = DiscEntry(kid, name.encode("utf-16-be"), kid.is_dir, dentry, level)
             dentry.children.append(entry)
             if kid.is_dir:
                 stack.append(entry)
