@@ -7,6 +7,7 @@ directly and the size (``SizeModel``) equals ``isofuse master -print-size``
 of the same tree with the same options.
 """
 
+import os
 import stat
 from dataclasses import dataclass, field
 
@@ -15,7 +16,8 @@ from ..master.layout import Layout, MAX_EXTENT_BYTES
 from ..master.options import (MAX_ISO_LEVELS, ROCK_RATIONALIZED, MasterOptions)
 from ..master.sizing import SizeModel
 from ..master.sourcetree import Node
-from .overlay import join, split
+from .layers import FolderLayer
+from .overlay import WHITEOUT_PREFIX, join, split
 
 # Capacities in 2048-byte sectors (shared/reference.md).
 MEDIA = {
@@ -81,6 +83,10 @@ class Disc:
         while stack:
             directory = stack.pop()
             parent = self.nodes[directory.rel]
+            if not directory.in_upper and len(directory.lowers) == 1 \
+                    and isinstance(directory.lowers[0], FolderLayer):
+                self._load_folder(directory.rel, directory.lowers[0])
+                continue
             for name in self.overlay.listdir(directory):
                 child = self.overlay.lookup(directory, name)
                 if child is None:
@@ -91,6 +97,37 @@ class Disc:
                 self.nodes[child.rel] = node
                 if child.is_dir:
                     stack.append(child)
+
+    def _load_folder(self, rel, layer):
+        """A subtree only one lower folder has: nothing can hide or merge
+        there, so read it straight with scandir (mounting over a big
+        previous tree is dominated by this)."""
+        stack = [rel]
+        while stack:
+            current = stack.pop()
+            parent = self.nodes[current]
+            with os.scandir(layer.real(current)) as it:
+                for item in it:
+                    name = item.name
+                    if name.startswith(WHITEOUT_PREFIX):
+                        continue
+                    st = item.stat(follow_symlinks=False)
+                    mode = st.st_mode
+                    node = Node(name=name, mode=mode, uid=st.st_uid, gid=st.st_gid,
+                                size=st.st_size if stat.S_ISREG(mode) else 0,
+                                mtime=int(st.st_mtime), atime=int(st.st_atime),
+                                ctime=int(st.st_ctime), nlink=st.st_nlink, rdev=st.st_rdev,
+                                dev_ino=(layer.layer_id, st.st_dev, st.st_ino))
+                    if stat.S_ISLNK(mode):
+                        node.symlink = os.readlink(item.path)
+                    elif stat.S_ISREG(mode):
+                        node.path = os.fsdecode(item.path)
+                    node.parent = parent
+                    parent.children[name] = node
+                    child_rel = join(current, name)
+                    self.nodes[child_rel] = node
+                    if stat.S_ISDIR(mode):
+                        stack.append(child_rel)
 
     # ---- changes (called after the overlay made them) -----------------------------------
     def added(self, rel):
