@@ -11,7 +11,8 @@ import sys
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vm_support import REPO, make_iso, make_tree, run_in_vm, running_guests, vm_setup  # noqa
+from vm_support import (REPO, make_iso, make_tree, no_guest_left_behind,  # noqa: F401
+                        run_in_vm, running_guests, vm_setup)
 
 SCRIPT = r'''
 cd {repo}
@@ -30,15 +31,6 @@ sha256sum /tmp/copy.iso; stat -c %s /tmp/copy.iso
 def _section(out, name):
     part = out.split(f"== {name}\n", 1)[1]
     return part.split("\n== ", 1)[0]
-
-
-@pytest.fixture(autouse=True)
-def no_guest_left_behind():
-    yield
-    left = running_guests()
-    for pid in left:
-        os.kill(pid, 9)
-    assert not left, "QEMU guest left running: %s" % left
 
 
 @pytest.mark.vm

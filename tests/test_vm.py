@@ -38,22 +38,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import vm_support  # noqa: E402
 from vm_support import (KERNEL_VS_SOURCE_FIELDS, SG_IO_PROBE,  # noqa: E402,F401
                         listing_request, make_iso, make_tree, run_vm_cli,
-                        running_guests, sg_io_probe_lines, vm_setup)
+                        no_guest_left_behind, running_guests, sg_io_probe_lines,
+                        vm_setup)
 
 TOOLS = vm_support.TOOLS
 sys.path.insert(0, TOOLS)
 import treelisting  # noqa: E402
 
 ALL_BUT_LINKS = [f for f in treelisting.FIELDS if f not in ("nlink", "hardlink")]
-
-
-@pytest.fixture(autouse=True)
-def no_guest_left_behind():
-    yield
-    left = running_guests()
-    for pid in left:
-        os.kill(pid, 9)
-    assert not left, "QEMU guest left running: %s" % left
 
 
 def source_listing(root, fields):

@@ -70,6 +70,17 @@ def vm_setup():
     assert not left, "QEMU guests left running: %s" % left
 
 
+@pytest.fixture(autouse=True)
+def no_guest_left_behind():
+    """Per test (autouse where imported): a guest this test started must be
+    gone when it ends, whatever happened."""
+    yield
+    left = running_guests()
+    for pid in left:
+        os.kill(pid, 9)
+    assert not left, "QEMU guest left running: %s" % left
+
+
 def kernel_listings_by_image(requests, fields=None, hashes=True, timeout=180):
     """List several images in one boot.
 
