@@ -7,6 +7,7 @@ import sys
 from ..master.naming import NameRules
 from ..master.options import ROCK_KEEP, ROCK_RATIONALIZED, MasterOptions
 from ..reader import ReaderError
+from . import mountopts
 
 HELP = """\
 Mount a writable staging directory that is the future disc.  Copy files in
@@ -110,9 +111,8 @@ def parse_options(option_strings):
                 extra["showcontrol"] = True
             elif name == "allow_other":
                 extra["allow_other"] = True
-            elif name in ("rw", "defaults", "auto", "noauto", "user", "users", "nofail",
-                          "_netdev", "exec", "noexec", "suid", "nosuid", "dev", "nodev"):
-                pass
+            elif name in mountopts.IGNORED and name != "ro" and not value:
+                pass  # generic mount(8) options (fstab lines), as for isofuse mount
             else:
                 raise OptionError(f"unknown or malformed option {item!r}")
     profile.master = MasterOptions(names=NameRules(level=level), rock=rock, joliet=joliet,

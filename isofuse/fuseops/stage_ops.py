@@ -487,44 +487,33 @@ class StageOperations(pyfuse3.Operations):
         self.disc.changed(rel)
         return self._upper_attr(rel)
 
-    async def mkdir(self, parent_inode, name, mode, ctx):
+    def _make(self, parent_inode, name, is_dir, ctx, make):
+        """The common path of mkdir, mknod and symlink: checks, the overlay's
+        ``make(parent_rel)`` (returns the new path), ownership, the model."""
         self._guard_control(parent_inode)
         parent_rel = self._rel(parent_inode)
         self._changing()
-        self._rule_check(parent_rel, name, True)
+        self._rule_check(parent_rel, name, is_dir)
         try:
-            rel = self.overlay.mkdir(parent_rel, name, mode & ~ctx.umask)
+            rel = make(parent_rel)
             self._chown_to(ctx, self.overlay.upper_real(rel))
         except OSError as exc:
             raise self._fail(exc) from None
         self.disc.added(rel)
         return self._upper_attr(rel)
+
+    async def mkdir(self, parent_inode, name, mode, ctx):
+        return self._make(parent_inode, name, True, ctx,
+                          lambda parent: self.overlay.mkdir(parent, name, mode & ~ctx.umask))
 
     async def mknod(self, parent_inode, name, mode, rdev, ctx):
-        self._guard_control(parent_inode)
-        parent_rel = self._rel(parent_inode)
-        self._changing()
-        self._rule_check(parent_rel, name, False)
-        try:
-            rel = self.overlay.mknod(parent_rel, name, mode & ~ctx.umask, rdev)
-            self._chown_to(ctx, self.overlay.upper_real(rel))
-        except OSError as exc:
-            raise self._fail(exc) from None
-        self.disc.added(rel)
-        return self._upper_attr(rel)
+        return self._make(parent_inode, name, False, ctx,
+                          lambda parent: self.overlay.mknod(parent, name, mode & ~ctx.umask,
+                                                            rdev))
 
     async def symlink(self, parent_inode, name, target, ctx):
-        self._guard_control(parent_inode)
-        parent_rel = self._rel(parent_inode)
-        self._changing()
-        self._rule_check(parent_rel, name, False)
-        try:
-            rel = self.overlay.symlink(parent_rel, name, target)
-            self._chown_to(ctx, self.overlay.upper_real(rel))
-        except OSError as exc:
-            raise self._fail(exc) from None
-        self.disc.added(rel)
-        return self._upper_attr(rel)
+        return self._make(parent_inode, name, False, ctx,
+                          lambda parent: self.overlay.symlink(parent, name, target))
 
     async def link(self, inode, new_parent_inode, new_name, ctx):
         self._guard_control(inode, new_parent_inode)
