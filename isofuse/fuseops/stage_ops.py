@@ -55,6 +55,7 @@ class StageOperations(pyfuse3.Operations):
         self._inos = {b"": pyfuse3.ROOT_INODE}
         self._next_ino = FIRST_PATH_INO
         self._linked = {}        # (st_dev, st_ino) of hard-linked upper files -> ino
+        self._linked_inos = set()
         self._attr_cache = {}    # rel -> attributes, until the next change
         self._handles = {}
         self._next_fh = 1
@@ -68,6 +69,7 @@ class StageOperations(pyfuse3.Operations):
             shared = self._linked.get(link_key)
             if shared is None:
                 shared = self._linked[link_key] = ino or self._new_ino()
+                self._linked_inos.add(shared)
             if ino is not None and ino != shared:
                 self._paths.pop(ino, None)
             ino = shared
@@ -108,6 +110,9 @@ class StageOperations(pyfuse3.Operations):
     def _forget_path(self, rel):
         ino = self._inos.pop(rel, None)
         if ino is None or self._paths.get(ino) != rel:
+            return
+        if ino not in self._linked_inos:
+            self._paths.pop(ino, None)     # the common case: one name, no scan
             return
         others = [other for other, i in self._inos.items() if i == ino]
         if others:
