@@ -93,10 +93,13 @@ class StageOperations(pyfuse3.Operations):
         except KeyError:
             raise pyfuse3.FUSEError(errno.ENOENT) from None
 
-    def _move_inodes(self, old, new):
+    def _move_inodes(self, old, new, is_dir=True):
         prefix = old + b"/"
-        moved = [(rel, ino) for rel, ino in self._inos.items()
-                 if rel == old or rel.startswith(prefix)]
+        if is_dir:
+            moved = [(rel, ino) for rel, ino in self._inos.items()
+                     if rel == old or rel.startswith(prefix)]
+        else:   # a file: no scan (rsync renames every file it copies)
+            moved = [(old, self._inos[old])] if old in self._inos else []
         for rel, ino in moved:
             del self._inos[rel]
         for rel, ino in moved:
@@ -574,7 +577,7 @@ class StageOperations(pyfuse3.Operations):
             raise self._fail(exc) from None
         self.disc.removed(new)
         self.disc.renamed(old, new)
-        self._move_inodes(old, new)
+        self._move_inodes(old, new, is_dir=entry is None or entry.is_dir)
 
     # ---- xattrs ----------------------------------------------------------------------------------------
     async def getxattr(self, inode, name, ctx):
