@@ -247,10 +247,13 @@ def msinfo(drive, status):
         if not status.recorded_end:
             raise BurnError(f"{status.device}: the {p.name} holds no ISO 9660 session yet",
                             NO_SESSION)
-        pvd = drive.read(16, 1)
-        if pvd[0:6] != b"\x01CD001":
-            raise BurnError(f"{status.device}: no ISO 9660 volume at sector 16", NO_SESSION)
-        end = int.from_bytes(pvd[80:84], "little")
+        from isofuse.format import FormatError
+        from isofuse.format.descriptors import decode_volume_descriptor
+        try:   # the grown ISO's primary descriptor says where it ends
+            end = decode_volume_descriptor(drive.read(16, 1)).volume_space_size
+        except FormatError:
+            raise BurnError(f"{status.device}: no ISO 9660 volume at sector 16",
+                            NO_SESSION) from None
         return 0, -(-end // OVERWRITE_ALIGN) * OVERWRITE_ALIGN
     if status.disc is None or status.disc.status == mmc.DISC_BLANK:
         raise BurnError(f"{status.device}: the disc is blank: there is no previous session",

@@ -107,12 +107,14 @@ class PipeSource:
         self.pos = 0
         if size is None:
             self.head = self._read_exact(ISO_PVD_OFFSET + SECTOR)
-            pvd = self.head[ISO_PVD_OFFSET:]
-            if len(pvd) < 88 or pvd[0:6] != b"\x01CD001":
+            from isofuse.format import FormatError
+            from isofuse.format.descriptors import decode_volume_descriptor
+            try:
+                pvd = decode_volume_descriptor(self.head[ISO_PVD_OFFSET:])
+            except FormatError:
                 raise BurnError("standard input: no ISO 9660 primary volume descriptor at "
-                                "sector 16; give the size with --size BYTES", USAGE)
-            size = int.from_bytes(pvd[80:84], "little") * \
-                int.from_bytes(pvd[128:130], "little")
+                                "sector 16; give the size with --size BYTES", USAGE) from None
+            size = pvd.volume_space_size * pvd.logical_block_size
         self.size = size
 
     def _read_exact(self, n):
