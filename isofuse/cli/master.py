@@ -5,6 +5,7 @@ import os
 import sys
 import time
 
+from ..bulk import collector_paused
 from ..master import layout as layout_mod
 from ..master.isotree import TreeError
 from ..master.naming import NameRules
@@ -293,6 +294,14 @@ def build_layout(args, argv, warn):
 
 
 def run(args, argv=None):
+    # A one-shot run that builds several objects per file and frees none of
+    # them before it ends: the cyclic collector would only walk them again
+    # and again (see isofuse.bulk).
+    with collector_paused():
+        return _run(args, argv)
+
+
+def _run(args, argv):
     argv = argv if argv is not None else sys.argv[2:]
     warn = (lambda m: None) if args.quiet else \
         (lambda m: print(f"isofuse master: warning: {m}", file=sys.stderr))

@@ -25,13 +25,14 @@ import struct
 import time
 from typing import List
 
+from ..bulk import collector_paused
 from ..format import dirrecord as dr
 from ..format import descriptors as vd
 from ..format import eltorito, pathtable, susp
 from ..format.dates import clamp_binary_seconds, encode_binary_date
 from .isotree import (build_iso_tree, build_joliet_tree, directories_in_path_table_order)
 from .options import MasterOptions
-from .rockridge_writer import RockRidgeWriter, entry_size, resolve
+from .rockridge_writer import LOCATION_ENTRY_SIZE, RockRidgeWriter, entry_size, resolve
 
 SECTOR = 2048
 SYSTEM_AREA_SECTORS = 16
@@ -79,9 +80,10 @@ class _Record:
     """One directory record to be: sizes now, locations at encoding time."""
 
     __slots__ = ("identifier", "flags", "target", "length", "date", "inline", "overflow",
-                 "ce_location", "part", "size")
+                 "ce_location", "part", "size", "su")
 
-    def __init__(self, identifier, flags, target, length, date, inline, overflow, part):
+    def __init__(self, identifier, flags, target, length, date, inline, overflow, part, size,
+                 su):
         self.identifier = identifier
         self.flags = flags
         self.target = target        # DiscEntry whose extent/size the record carries
@@ -91,12 +93,14 @@ class _Record:
         self.overflow = overflow    # SU entries in a continuation area (after a CE)
         self.ce_location = None
         self.part = part            # which extent of a multi-extent file
-        su = 0
-        for e in inline:
-            su += len(e) if e.__class__ is bytes else entry_size(e)
-        if overflow:
-            su += susp.CE_LENGTH
-        self.size = dr.record_length(len(identifier), su)
+        self.size = size            # bytes of the encoded record
+        self.su = su                # the inline entries joined, when they hold no marker
+
+
+def _record_length(identifier_length, system_use_length):
+    # dirrecord.record_length inlined (it runs for every record)
+    length = 33 + identifier_length + (1 - identifier_length % 2) + system_use_length
+    return length + (length & 1)
 
 
 class Layout:
@@ -108,7 +112,8 @@ class Layout:
         self.fixed_time = options.source_date_epoch
         self.volume_time = options.source_date_epoch if options.source_date_epoch is not None \
             else (options.now if options.now is not None else int(time.time()))
-        self._plan()
+        with collector_paused():
+            self._plan()
 
     # ---- planning ----------------------------------------------------------------------------
     def _plan(self):
@@ -238,9 +243,11 @@ class Layout:
         return node
 
     def _count_links(self):
+        # Only files with several links on the source can have several
+        # names in the tree; every other file counts one.
         counts = {}
         for node in self.root_node.walk():
-            if not node.is_dir:
+            if node.nlink > 1 and not node.is_dir:
                 key = self._key(node)
                 counts[key] = counts.get(key, 0) + 1
         self._links = counts
@@ -345,11 +352,6 @@ class Layout:
 
     def _split_su(self, identifier, entries):
         """Entries that fit in the record, and the rest for a continuation area."""
-        total = 0
-        for e in entries:
-            total += len(e) if e.__class__ is bytes else entry_size(e)
-        if dr.record_length(len(identifier), total) <= MAX_RECORD:
-            return entries, []
         room = MAX_RECORD - dr.record_length(len(identifier), susp.CE_LENGTH)
         inline, used = [], 0
         for i, entry in enumerate(entries):
@@ -367,8 +369,24 @@ class Layout:
         return inline, overflow
 
     def _record(self, identifier, flags, target, length, date, entries, part=0):
-        inline, overflow = self._split_su(identifier, entries) if entries else ([], [])
-        return _Record(identifier, flags, target, length, date, inline, overflow, part)
+        if not entries:
+            return _Record(identifier, flags, target, length, date, (), (), part,
+                           _record_length(len(identifier), 0), b"")
+        total, plain = 0, True
+        for e in entries:
+            if e.__class__ is bytes:
+                total += len(e)
+            else:
+                total += LOCATION_ENTRY_SIZE
+                plain = False
+        size = _record_length(len(identifier), total)
+        if size <= MAX_RECORD:      # the common case: everything in the record
+            return _Record(identifier, flags, target, length, date, entries, (), part, size,
+                           b"".join(entries) if plain else None)
+        inline, overflow = self._split_su(identifier, entries)
+        su = sum(entry_size(e) for e in inline) + susp.CE_LENGTH
+        return _Record(identifier, flags, target, length, date, inline, overflow, part,
+                       _record_length(len(identifier), su), None)
 
     def _iso_records(self, directory):
         rr = self.rr
@@ -434,6 +452,10 @@ class Layout:
                 continue
             if not node.is_regular:
                 continue  # Joliet has no symlinks, devices or FIFOs
+            if node.old_extents is None and node.size <= MAX_EXTENT_BYTES:
+                records.append(self._record(child.identifier, 0, child, node.size,
+                                            self._date(node), None))
+                continue    # the common case: one extent
             parts = self._extent_lengths(node)
             if len(parts) > 1 and self.options.names.level < 3:
                 continue  # reported for the ISO tree already
@@ -585,8 +607,34 @@ class Layout:
         pos = (directory.extent - self.base) * SECTOR
         end_of_sector = pos + SECTOR
         date_cache = self._date_cache
+        extents = self._extents
+        encode = dr.encode_record
         for record in directory.records:
-            data = self._encode_record(record, date_cache)
+            target = record.target
+            flags = record.flags
+            if flags & dr.FLAG_DIRECTORY:             # ".", ".." and subdirectories
+                extent, length = target.extent, target.size
+            elif target.is_dir:                       # CL placeholder
+                extent, length = target.extent, 0
+            else:
+                node = target.node
+                item = None
+                if node.old_extents is None:
+                    item = extents.get(node.dev_ino if node.nlink > 1 and node.is_regular
+                                       and node.dev_ino is not None else node)
+                if item is not None and item.size <= MAX_EXTENT_BYTES:
+                    extent, length = item.sector, item.size     # the common case
+                else:
+                    extent, length = self.file_extents(node)[record.part]
+            su = record.su
+            if su is None:
+                su = b"".join(resolve(e) for e in record.inline)
+            if record.overflow:
+                su += susp.encode_ce(*record.ce_location)
+            date = date_cache.get(record.date)
+            if date is None:
+                date = date_cache[record.date] = encode_binary_date(record.date)
+            data = encode(extent, length, date, flags, record.identifier, su)
             if pos + len(data) > end_of_sector:
                 pos = end_of_sector
                 end_of_sector += SECTOR
@@ -599,29 +647,6 @@ class Layout:
                 area = b"".join(resolve(e) for e in record.overflow)
                 start = (sector - self.base) * SECTOR + offset
                 meta[start:start + length] = area
-
-    def _encode_record(self, record, date_cache):
-        target = record.target
-        if record.identifier in (b"\x00", b"\x01") or record.flags & dr.FLAG_DIRECTORY:
-            extent, length = target.extent, target.size
-        elif target is not None and target.is_dir:   # CL placeholder
-            extent, length = target.extent, 0
-        else:
-            node = target.node
-            item = self._extents.get(self._key(node)) if node.old_extents is None else None
-            if item is not None and item.size <= MAX_EXTENT_BYTES:
-                extent, length = item.sector, item.size     # the common case
-            else:
-                extent, length = self.file_extents(node)[record.part]
-        inline = record.inline
-        su = b"".join(inline) if all(e.__class__ is bytes for e in inline) else \
-            b"".join(resolve(e) for e in inline)
-        if record.overflow:
-            su += susp.encode_ce(*record.ce_location)
-        date = date_cache.get(record.date)
-        if date is None:
-            date = date_cache[record.date] = encode_binary_date(record.date)
-        return dr.encode_record(extent, length, date, record.flags, record.identifier, su)
 
     def _write_path_tables(self, meta, dirs, l_table, m_table):
         little = b"".join(pathtable.encode_record(self._pt_name(d), d.extent,

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 D_CHARACTERS = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 JOLIET_FORBIDDEN = frozenset("*/:;?\\")
 _JOLIET_INVALID = re.compile(r"[*/:;?\\\x00-\x1f]")
+# Names that Joliet keeps unchanged (printable ASCII, none of * / : ; ? \\).
+_JOLIET_PLAIN = re.compile(rb"[^*/:;?\\\x00-\x1f\x80-\xff]*").fullmatch
 JOLIET_MAX = 64
 JOLIET_LONG_MAX = 103
 LEVEL4_MAX = 207
@@ -153,6 +155,52 @@ def _with_tail(base, counter, room):
     return base[:max(room - len(digits), 0)] + digits
 
 
+_PRINTABLE_ASCII = re.compile(rb"[\x20-\x7e]+").fullmatch
+
+
+@functools.lru_cache(maxsize=None)
+def _plain_translation(rules):
+    """For printable ASCII names the translation is a byte mapping (upper
+    case unless lower case is allowed, every other character but the dot
+    to "_") plus the length cut: assign_iso_names does that with
+    bytes.translate instead of the general path.  None when the rules
+    translate differently (relaxed, untranslated, ISO 9660:1999)."""
+    if rules.level >= 4 or rules.untranslated or rules.relaxed:
+        return None
+    keep = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
+    if rules.allow_lowercase:
+        keep += b"abcdefghijklmnopqrstuvwxyz"
+    table = bytearray(b"_" * 256)
+    for c in keep:
+        table[c] = c
+    if not rules.allow_lowercase:
+        for c in b"abcdefghijklmnopqrstuvwxyz":
+            table[c] = c - 32
+    return bytes(table)
+
+
+def _plain_identifier(raw, is_dir, rules, table):
+    """The identifier of a printable ASCII name not starting with a dot,
+    exactly as iso_name and iso_identifier make it."""
+    if is_dir:
+        return raw.translate(table)[:rules.dir_limit]
+    base, dot, ext = raw.rpartition(b".")
+    if not dot:
+        base, ext = raw, b""
+    base, ext = base.translate(table), ext.translate(table)
+    if rules.level == 1 and not rules.full_31 and not rules.max_37:
+        base, ext = base[:8], ext[:3]
+    else:
+        limit = rules.file_limit
+        ext = ext[:limit - 2]
+        base = base[:limit - 1 - len(ext)]
+    if ext:
+        ident = base + b"." + ext
+    else:
+        ident = base if rules.omit_period else base + b"."
+    return ident + b";1" if rules.version_numbers else ident
+
+
 def assign_iso_names(entries, rules):
     """Give every (raw_name, is_dir) in one directory a unique identifier.
 
@@ -163,8 +211,17 @@ def assign_iso_names(entries, rules):
     order = sorted(range(len(entries)), key=lambda i: entries[i][0])
     taken = set()
     result = [None] * len(entries)
+    table = _plain_translation(rules)
     for i in order:
         raw, is_dir = entries[i]
+        if table is not None and raw[:1] != b"." and _PRINTABLE_ASCII(raw):
+            # the common case: this runs once per file of the tree
+            ident = _plain_identifier(raw, is_dir, rules, table)
+            key = ident.split(b";")[0].upper()
+            if key not in taken:
+                taken.add(key)
+                result[i] = ident
+                continue
         base, ext = iso_name(raw, is_dir, rules)
         ident = iso_identifier(base, ext, is_dir, rules)
         key = _collision_key(ident, rules)
@@ -240,7 +297,11 @@ def assign_joliet_names(entries, long_names=False):
     result = [None] * len(entries)
     for i in order:
         raw, is_dir = entries[i]
-        name = joliet_name(raw, is_dir, long_names)
+        if len(raw) <= limit and _JOLIET_PLAIN(raw):
+            # printable ASCII without a forbidden character: kept as it is
+            name = raw.decode("ascii")
+        else:
+            name = joliet_name(raw, is_dir, long_names)
         counter = 0
         while name in taken:
             base, dot, ext = name.rpartition(".")

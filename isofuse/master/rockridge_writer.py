@@ -38,15 +38,19 @@ class RockRidgeWriter:
         self._tf_cache = {}
 
     def _px(self, node, nlink):
-        mode, uid, gid = node.mode, node.uid, node.gid
-        if self.rationalize:
-            mode, uid, gid = rationalized_mode(mode), 0, 0
         if self.options.rrip_112:
+            mode, uid, gid = node.mode, node.uid, node.gid
+            if self.rationalize:
+                mode, uid, gid = rationalized_mode(mode), 0, 0
             return rr.encode_px(mode, nlink, uid, gid, self.serials(node))
-        # Most files share owner, mode and link count: encode each once.
-        key = (mode, nlink, uid, gid)
+        # Most files share owner, mode and link count: encode each once
+        # (keyed by the source's values, so a hit skips rationalizing too).
+        key = (node.mode, nlink, node.uid, node.gid)
         px = self._px_cache.get(key)
         if px is None:
+            mode, uid, gid = node.mode, node.uid, node.gid
+            if self.rationalize:
+                mode, uid, gid = rationalized_mode(mode), 0, 0
             px = self._px_cache[key] = rr.encode_px(mode, nlink, uid, gid)
         return px
 
@@ -66,7 +70,8 @@ class RockRidgeWriter:
         if node.is_dir:
             nlink = 2 + sum(1 for c in node.children.values() if c.is_dir)
         else:
-            nlink = self.link_counts(node)
+            # a file with one link on the source is one name on the disc
+            nlink = 1 if node.nlink == 1 else self.link_counts(node)
         entries = [self._px(node, nlink), self._tf(node)]
         if node.symlink is not None:
             entries.extend(rr.encode_sl(node.symlink))

@@ -9,11 +9,19 @@ image size is fixed before any data is read.
 
 import os
 import stat
+from stat import S_ISDIR, S_ISLNK, S_ISREG, S_ISSOCK
+from types import MappingProxyType
 from typing import Dict
+
+from ..bulk import collector_paused
 
 
 class SourceError(Exception):
     """A source cannot be used (missing, unreadable); the message names it."""
+
+
+# The children of every non-directory: empty and read-only.
+NO_CHILDREN = MappingProxyType({})
 
 
 class Node:
@@ -33,17 +41,24 @@ class Node:
         self.path = path                  # where the data comes from
         self.symlink = symlink
         self.parent = parent
-        self.children: Dict[bytes, "Node"] = {}
         self.data = data                  # synthetic content (boot catalog ...)
         self.old_extents = None           # data already on the disc (multisession)
         self.reader = None                # read(offset, size) for data not in a file
-        self.set_mode(mode)
+        # set_mode inlined: this runs once per file of the tree
+        self.mode = mode
+        self.is_dir = is_dir = S_ISDIR(mode)
+        self.is_regular = S_ISREG(mode)
+        self.is_symlink = S_ISLNK(mode)
+        # Only directories get a dict of their own (one per file adds up).
+        self.children: Dict[bytes, "Node"] = {} if is_dir else NO_CHILDREN
 
     def set_mode(self, mode):
         self.mode = mode
-        self.is_dir = stat.S_ISDIR(mode)
-        self.is_regular = stat.S_ISREG(mode)
-        self.is_symlink = stat.S_ISLNK(mode)
+        self.is_dir = S_ISDIR(mode)
+        self.is_regular = S_ISREG(mode)
+        self.is_symlink = S_ISLNK(mode)
+        if self.is_dir and self.children is NO_CHILDREN:
+            self.children = {}
 
     def depth(self):
         d, node = 0, self
@@ -71,12 +86,11 @@ class Node:
 
 
 def _from_stat(name, st, path):
-    node = Node(name=name, mode=st.st_mode, uid=st.st_uid, gid=st.st_gid,
-                size=st.st_size if stat.S_ISREG(st.st_mode) else 0,
-                mtime=int(st.st_mtime), atime=int(st.st_atime), ctime=int(st.st_ctime),
-                nlink=st.st_nlink, rdev=st.st_rdev, dev_ino=(st.st_dev, st.st_ino),
-                path=path)
-    if stat.S_ISLNK(st.st_mode):
+    mode = st.st_mode
+    node = Node(name, mode, st.st_uid, st.st_gid, st.st_size if S_ISREG(mode) else 0,
+                int(st.st_mtime), int(st.st_atime), int(st.st_ctime), st.st_nlink,
+                st.st_rdev, (st.st_dev, st.st_ino), path)
+    if S_ISLNK(mode):
         node.symlink = os.readlink(os.fsencode(path))
     return node
 
@@ -86,26 +100,35 @@ def new_directory(name, mtime, mode=0o40755):
 
 
 def _scan_directory(target, path, on_error):
-    """Fill ``target`` with the entries of the folder at ``path``."""
-    stack = [(target, path)]
+    """Fill ``target`` with the entries of the folder at ``path``.
+
+    The walk uses bytes paths: names come back as the bytes on the source
+    without a decode/encode round trip per entry (this runs once per file).
+    """
+    stack = [(target, os.fsencode(path))]
     while stack:
         node, folder = stack.pop()
         try:
             with os.scandir(folder) as entries:
-                listing = [(os.fsencode(e.name), e.path, e.stat(follow_symlinks=False))
-                           for e in entries]
+                listing = [(e.name, e.path, e.stat(follow_symlinks=False)) for e in entries]
         except OSError as exc:
-            on_error(SourceError(f"cannot read folder {folder}: {exc.strerror}"))
+            on_error(SourceError(f"cannot read folder {os.fsdecode(folder)}: {exc.strerror}"))
             continue
+        children = node.children
         for name, child_path, st in listing:
-            if stat.S_ISSOCK(st.st_mode):
+            mode = st.st_mode
+            if S_ISSOCK(mode):
                 continue  # sockets cannot be stored (mkisofs skips them too)
             try:
                 child = _from_stat(name, st, child_path)
             except OSError as exc:
-                on_error(SourceError(f"cannot read {child_path}: {exc.strerror}"))
+                on_error(SourceError(f"cannot read {os.fsdecode(child_path)}: {exc.strerror}"))
                 continue
-            _attach(node, child)
+            if name in children:
+                child = _attach(node, child)
+            else:
+                child.parent = node
+                children[name] = child
             if child.is_dir:
                 stack.append((child, child_path))
 
@@ -156,6 +179,11 @@ def scan(sources, graft_points=False, on_error=None, root_mtime=None):
     ``on_error`` receives SourceError for entries that cannot be read; by
     default the first one is raised (the CLI offers skipping instead).
     """
+    with collector_paused():
+        return _scan(sources, graft_points, on_error, root_mtime)
+
+
+def _scan(sources, graft_points, on_error, root_mtime):
     def raise_error(exc):
         raise exc
 

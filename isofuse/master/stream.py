@@ -10,15 +10,92 @@ import bisect
 import errno
 import os
 import stat
+import threading
 from collections import OrderedDict
 
 
+SECTOR = 2048
 ZERO_CHUNK = bytes(1 << 20)
 COPY_CHUNK = 8 << 20
 
 
 class SourceChanged(Exception):
     """A source file can no longer give the bytes the layout planned for."""
+
+
+class Readahead:
+    """Asks the kernel to start reading the files that come next.
+
+    Copying many small files one by one waits for the disk once per file
+    (nothing tells the kernel which file comes next).  A thread walks ahead
+    of the copy and announces each upcoming file with
+    posix_fadvise(WILLNEED), which queues the reads and returns, so the disk
+    works on many files at once and the copy finds them in the page cache.
+    It stays at most ``window_files`` files and ``window_bytes`` bytes ahead
+    (it only needs to cover the disk's latency), announces at most
+    ``per_file`` bytes of each file (the kernel's own readahead handles long
+    sequential files), and ignores every error: the copy reports them.
+    """
+
+    def __init__(self, items, window_files=2048, window_bytes=64 << 20, per_file=4 << 20):
+        self._paths = [(item.path, item.start, min(item.size, per_file)) for item in items
+                       if item.path is not None and item.data is None
+                       and item.reader is None]
+        self._starts = [start for _, start, _ in self._paths]
+        self._window_files = window_files
+        self._window_bytes = window_bytes
+        self._copied = 0                  # index into _paths the copy has reached
+        self._wake = threading.Event()
+        self._stop = False
+        self._thread = None
+
+    @property
+    def running(self):
+        return self._thread is not None
+
+    def start(self):
+        if self._thread is None and not self._stop and len(self._paths) > 1 \
+                and hasattr(os, "posix_fadvise"):
+            self._thread = threading.Thread(target=self._run, name="isofuse-readahead",
+                                            daemon=True)
+            self._thread.start()
+        return self
+
+    def reached(self, offset):
+        """The copy has reached stream offset ``offset``."""
+        self._copied = bisect.bisect_right(self._starts, offset)
+        self._wake.set()
+
+    def stop(self):
+        self._stop = True
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+
+    def _run(self):
+        paths = self._paths
+        for index, (path, start, length) in enumerate(paths):
+            while not self._stop:
+                copied = self._copied
+                if index - copied < self._window_files and (
+                        copied >= len(paths)
+                        or start - paths[copied][1] < self._window_bytes):
+                    break
+                self._wake.clear()
+                self._wake.wait(0.5)
+            if self._stop:
+                return
+            try:
+                fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+            except OSError:
+                continue
+            try:
+                os.posix_fadvise(fd, 0, length, os.POSIX_FADV_WILLNEED)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
 
 
 class ImageStream:
@@ -117,30 +194,45 @@ class ImageStream:
 
         File data goes through copy_file_range (regular file to regular file,
         the kernel copies or reflinks) or sendfile; zeros are skipped with a
-        seek on regular files (sparse output) and written elsewhere.
+        seek on regular files (sparse output) and written elsewhere.  A
+        Readahead thread keeps the disk busy with the files that come next.
         """
         out_is_file = stat.S_ISREG(os.fstat(out_fd).st_mode)
-        written = 0
-
-        def advance(n):
-            nonlocal written
-            written += n
+        size = self.size
+        # The readahead thread only pays off when the sources are not in the
+        # page cache (with them cached, it just competes for the interpreter):
+        # it starts the first time a probed file turns out not to be.
+        readahead = Readahead(self.items)
+        try:
+            self._write_all(out_fd, self.metadata)
+            position = len(self.metadata)
             if progress is not None:
-                progress(written, self.size)
-
-        self._write_all(out_fd, self.metadata)
-        advance(len(self.metadata))
-        position = len(self.metadata)
-        for item in self.items:
-            if item.start > position:
-                self._zeros(out_fd, item.start - position, out_is_file)
-                advance(item.start - position)
-                position = item.start
-            self._copy_item(out_fd, item, out_is_file, advance)
-            position = item.end
-        if self.size > position:
-            self._zeros(out_fd, self.size - position, out_is_file)
-            advance(self.size - position)
+                progress(position, size)
+            for count, item in enumerate(self.items):
+                start = (item.sector - item.base) * SECTOR
+                if start > position:
+                    self._zeros(out_fd, start - position, out_is_file)
+                probe = False
+                if count & 63 == 0:
+                    if readahead.running:
+                        readahead.reached(start)
+                    else:
+                        probe = True
+                if item.data is None and not item.patch and item.reader is None:
+                    if self._copy_file(out_fd, item, out_is_file, progress, start, probe):
+                        readahead.reached(start)
+                        readahead.start()
+                else:
+                    self._copy_item(out_fd, item, progress, start)
+                position = start + item.size
+                if progress is not None:
+                    progress(position, size)
+            if size > position:
+                self._zeros(out_fd, size - position, out_is_file)
+                if progress is not None:
+                    progress(size, size)
+        finally:
+            readahead.stop()
         if out_is_file:
             os.ftruncate(out_fd, os.lseek(out_fd, 0, os.SEEK_CUR))
 
@@ -160,13 +252,17 @@ class ImageStream:
             self._write_all(fd, ZERO_CHUNK[:n])
             count -= n
 
-    def _copy_item(self, out_fd, item, out_is_file, advance):
-        if item.data is not None or item.patch or item.reader is not None:
-            for offset in range(0, item.size, COPY_CHUNK):
-                data = self._item_bytes(item, offset, min(COPY_CHUNK, item.size - offset))
-                self._write_all(out_fd, data)
-                advance(len(data))
-            return
+    def _copy_item(self, out_fd, item, progress, start):
+        """Data that is not a plain file: synthetic, patched or from a reader."""
+        for offset in range(0, item.size, COPY_CHUNK):
+            data = self._item_bytes(item, offset, min(COPY_CHUNK, item.size - offset))
+            self._write_all(out_fd, data)
+            if progress is not None:
+                progress(start + offset + len(data), self.size)
+
+    def _copy_file(self, out_fd, item, out_is_file, progress, start, probe=False):
+        """Copy one source file; with ``probe``, returns whether its data
+        had to come from the disk (not in the page cache)."""
         # Sequential output reads each file once: open, copy, close (the fd
         # cache is for random access).
         try:
@@ -174,33 +270,47 @@ class ImageStream:
         except OSError as exc:
             raise SourceChanged(f"cannot open {os.fsdecode(item.path)}: "
                                 f"{exc.strerror}") from None
+        uncached = probe and not _in_page_cache(src)
         try:
-            self._copy_from(src, out_fd, item, out_is_file, advance)
+            offset = 0
+            while offset < item.size:
+                n = min(COPY_CHUNK, item.size - offset)
+                copied = 0
+                try:
+                    if out_is_file:
+                        copied = os.copy_file_range(src, out_fd, n, offset)
+                    else:
+                        copied = os.sendfile(out_fd, src, offset, n)
+                except OSError as exc:
+                    if exc.errno not in (errno.EXDEV, errno.EINVAL, errno.ENOSYS,
+                                         errno.EOPNOTSUPP, errno.EBADF):
+                        raise
+                    copied = 0
+                if copied == 0:
+                    data = os.pread(src, n, offset)
+                    if not data:
+                        raise SourceChanged(f"{os.fsdecode(item.path)} is shorter than when "
+                                            f"the image was planned ({item.source_size} "
+                                            f"bytes)")
+                    self._write_all(out_fd, data)
+                    copied = len(data)
+                offset += copied
+                if progress is not None and item.size > COPY_CHUNK:
+                    progress(start + offset, self.size)
+            # files that grew after planning: the image holds the planned size only
         finally:
             os.close(src)
+        return uncached
 
-    def _copy_from(self, src, out_fd, item, out_is_file, advance):
-        offset = 0
-        while offset < item.size:
-            n = min(COPY_CHUNK, item.size - offset)
-            copied = 0
-            try:
-                if out_is_file:
-                    copied = os.copy_file_range(src, out_fd, n, offset)
-                else:
-                    copied = os.sendfile(out_fd, src, offset, n)
-            except OSError as exc:
-                if exc.errno not in (errno.EXDEV, errno.EINVAL, errno.ENOSYS,
-                                     errno.EOPNOTSUPP, errno.EBADF):
-                    raise
-                copied = 0
-            if copied == 0:
-                data = os.pread(src, n, offset)
-                if not data:
-                    raise SourceChanged(f"{os.fsdecode(item.path)} is shorter than when "
-                                        f"the image was planned ({item.source_size} bytes)")
-                self._write_all(out_fd, data)
-                copied = len(data)
-            offset += copied
-            advance(copied)
-        # files that grew after planning: the image holds the planned size only
+
+_PROBE = bytearray(1)
+
+
+def _in_page_cache(fd):
+    """Whether the first byte of a file can be read without waiting for the
+    disk (a read with RWF_NOWAIT); unknown counts as no."""
+    try:
+        os.preadv(fd, [_PROBE], 0, os.RWF_NOWAIT)
+        return True
+    except (OSError, AttributeError):
+        return False
