@@ -4,6 +4,7 @@ and by our own reader through a real mount."""
 
 import os
 import random
+import time
 import re
 import subprocess
 
@@ -89,6 +90,80 @@ def test_random_offsets_equal_the_written_image(images, tmp_path, monkeypatch):
             offset = rng.randrange(0, len(written))
             size = rng.choice([1, 7, 2048, 5000, 65536, 300_000])
             assert stream.read(offset, size) == written[offset:offset + size], offset
+
+
+def _many_files_layout(tmp_path, count=300):
+    from isofuse.master import layout, options, sourcetree
+    src = tmp_path / "many"
+    src.mkdir()
+    rng = random.Random(11)
+    for i in range(count):
+        (src / f"f{i:03d}.bin").write_bytes(rng.randbytes(rng.randrange(1, 9000)))
+    opts = options.MasterOptions(source_date_epoch=1800000000)
+    return layout.Layout(sourcetree.scan([str(src)]), opts)
+
+
+def test_readahead_leaves_the_bytes_alone(tmp_path, monkeypatch):
+    """Sources that look uncached start the readahead thread, in write_to and
+    in sequential reads; the bytes are the same, and the thread is gone at
+    the end."""
+    import threading
+    from isofuse.master import stream
+    lay = _many_files_layout(tmp_path)
+    with stream.ImageStream(lay) as s:
+        reference = s.read(0, s.size)     # no readahead: the probe finds the cache
+    started = []
+    real_start = stream.Readahead.start
+
+    def counting_start(self):
+        started.append(self)
+        return real_start(self)
+
+    monkeypatch.setattr(stream, "_in_page_cache", lambda fd: False)
+    monkeypatch.setattr(stream.Readahead, "start", counting_start)
+    out = tmp_path / "out.iso"
+    with stream.ImageStream(lay) as s, open(out, "wb") as f:
+        s.write_to(f.fileno())
+    assert out.read_bytes() == reference
+    with stream.ImageStream(lay) as s:
+        chunks = [s.read(offset, 32768) for offset in range(0, s.size, 32768)]
+    assert b"".join(chunks) == reference
+    assert len(started) == 2 and all(r._thread is None for r in started)
+    assert not [t for t in threading.enumerate() if t.name == "isofuse-readahead"]
+
+
+def test_readahead_stays_within_its_window(tmp_path):
+    """The thread announces files only up to its window ahead of the copy."""
+    import threading
+    from isofuse.master import stream
+    lay = _many_files_layout(tmp_path, count=100)
+    announced = []
+    real_fadvise = os.posix_fadvise
+    done = threading.Event()
+
+    def recording_fadvise(fd, offset, length, advice):
+        announced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        if len(announced) == 10:
+            done.set()
+        return real_fadvise(fd, offset, length, advice)
+
+    ahead = stream.Readahead(lay.data_items, window_files=10)
+    try:
+        os.posix_fadvise = recording_fadvise
+        ahead.start()
+        assert done.wait(10)
+        time.sleep(0.2)                 # it would go on here without the window
+        assert len(announced) == 10
+        ahead.reached(lay.data_items[50].start)
+        deadline = time.monotonic() + 10
+        while len(announced) < 60 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        assert len(announced) == 60
+    finally:
+        ahead.stop()
+        os.posix_fadvise = real_fadvise
+    assert announced[0].endswith("f000.bin") and announced[-1].endswith("f059.bin")
 
 
 def test_output_to_a_pipe_equals_the_file(images, tmp_path):

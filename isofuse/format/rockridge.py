@@ -348,11 +348,16 @@ def encode_tf(modify, access, attributes):
 MAX_PAYLOAD = 250  # keeps every entry within SUSP's 255-byte length
 
 
+def encode_nm_entry(name):
+    """§4.1.4: one NM entry holding a whole name of at most MAX_PAYLOAD bytes."""
+    return b"NM" + bytes((5 + len(name), 1, 0)) + name
+
+
 def encode_nm(name):
     """§4.1.4: the name, split over several NM entries (CONTINUE flag) when
     it is longer than one entry holds."""
     if len(name) <= MAX_PAYLOAD:
-        return [b"NM" + bytes((5 + len(name), 1, 0)) + name]
+        return [encode_nm_entry(name)]
     chunks = [name[i:i + MAX_PAYLOAD] for i in range(0, len(name), MAX_PAYLOAD)]
     return [_entry(b"NM", bytes((NM_CONTINUE if i < len(chunks) - 1 else 0,)) + chunk)
             for i, chunk in enumerate(chunks)]

@@ -407,6 +407,11 @@ class Layout:
             elif child.is_placeholder:
                 records.append(self._record(child.identifier, 0, child.relocated_to, 0,
                                             self._date(node), entries))
+            elif node.old_extents is None and node.size <= MAX_EXTENT_BYTES:
+                # the common case: one extent (also for symlinks and devices)
+                records.append(self._record(child.identifier, 0, child,
+                                            node.size if node.is_regular else 0,
+                                            self._date(node), entries))
             else:
                 records.extend(self._file_records(child, entries))
         return records

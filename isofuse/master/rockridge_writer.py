@@ -82,6 +82,10 @@ class RockRidgeWriter:
     def for_child(self, entry):
         """Entries of a child's record: NM, attributes, CL/RE markers."""
         node = entry.node
+        if node.is_regular and node.nlink == 1 and len(node.name) <= rr.MAX_PAYLOAD \
+                and not self.options.rrip_112:
+            # the common case, once per file: NM in one entry, PX, TF
+            return [rr.encode_nm_entry(node.name), self._px(node, 1), self._tf(node)]
         entries = rr.encode_nm(node.name)
         entries.extend(self.attributes(node))
         if entry.is_placeholder:

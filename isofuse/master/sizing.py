@@ -13,11 +13,15 @@ Trees that need deep-directory relocation or El Torito fall back to a whole
 layout (rare for staging; documented).
 """
 
+from ..bulk import collector_paused
 from . import naming
 from .isotree import DiscEntry
 from .layout import SECTOR, SYSTEM_AREA_SECTORS, Layout, LayoutError, sectors_for
 from .options import DEEP_RELOCATE, MAX_ISO_LEVELS
 from ..format import pathtable
+
+
+BULK_DIRECTORIES = 1000     # more changed directories than this: measured with the GC paused
 
 
 class _Share:
@@ -158,6 +162,11 @@ class SizeModel:
                 self.planner._joliet_records(jentry)) // SECTOR
         return share
 
+    def _measure_dirty(self):
+        for directory in list(self._dirty):
+            self._shares[directory] = self._share(directory)
+        self._dirty.clear()
+
     def _needs_whole_layout(self):
         return bool(self.options.boot) or (
             any(s.deep for s in self._shares.values())
@@ -165,9 +174,11 @@ class SizeModel:
 
     def total_sectors(self):
         """Sectors of the image (what -print-size prints)."""
-        for directory in list(self._dirty):
-            self._shares[directory] = self._share(directory)
-        self._dirty.clear()
+        if len(self._dirty) > BULK_DIRECTORIES:
+            with collector_paused():    # the first count after mounting a big tree
+                self._measure_dirty()
+        else:
+            self._measure_dirty()
         self.errors = [s.error for s in self._shares.values() if s.error]
         if self._needs_whole_layout():
             whole = Layout(self.root, self.options)

@@ -63,7 +63,7 @@ class Readahead:
 
     def reached(self, offset):
         """The copy has reached stream offset ``offset``."""
-        self._copied = bisect.bisect_right(self._starts, offset)
+        self._copied = bisect.bisect_left(self._starts, offset)
         self._wake.set()
 
     def stop(self):
@@ -107,6 +107,11 @@ class ImageStream:
         self._starts = [item.start for item in self.items]
         self._files = OrderedDict()
         self._max_open = max_open_files
+        # Sequential reads (a burner, cp of image.iso) get a Readahead once a
+        # probed source file turns out not to be in the page cache.
+        self._next_offset = 0
+        self._probe_index = 0
+        self._readahead = None
 
     # ---- random access ----------------------------------------------------------------------
     def _fd(self, path):
@@ -157,6 +162,8 @@ class ImageStream:
         if offset >= self.size or size <= 0:
             return b""
         size = min(size, self.size - offset)
+        sequential = offset == self._next_offset
+        self._next_offset = offset + size
         parts = []
         end = offset + size
         meta_end = len(self.metadata)
@@ -167,6 +174,8 @@ class ImageStream:
                 index = bisect.bisect_right(self._starts, offset) - 1
                 item = self.items[index] if index >= 0 else None
                 if item is not None and offset < item.end:
+                    if sequential and index >= self._probe_index:
+                        self._sequential_at(index, item)
                     n = min(end, item.end) - offset
                     piece = self._item_bytes(item, offset - item.start, n)
                 else:
@@ -177,7 +186,26 @@ class ImageStream:
             offset += len(piece)
         return b"".join(parts)
 
+    def _sequential_at(self, index, item):
+        """Reading has reached item ``index`` in order: keep the readahead
+        going, or probe whether it is needed (every 64 items)."""
+        self._probe_index = index + 64
+        if self._readahead is not None:
+            self._readahead.reached(item.start)
+        elif item.path is not None and item.data is None and item.reader is None:
+            try:
+                fd = self._fd(item.path)
+            except SourceChanged:
+                return      # reported by the read itself
+            if not _in_page_cache(fd):
+                self._readahead = Readahead(self.items)
+                self._readahead.reached(item.start)
+                self._readahead.start()
+
     def close(self):
+        if self._readahead is not None:
+            self._readahead.stop()
+            self._readahead = None
         while self._files:
             _, fd = self._files.popitem()
             os.close(fd)

@@ -11,6 +11,7 @@ import os
 import stat
 from dataclasses import dataclass, field
 
+from ..bulk import collector_paused
 from ..master import naming
 from ..master.layout import Layout, MAX_EXTENT_BYTES
 from ..master.options import (MAX_ISO_LEVELS, ROCK_RATIONALIZED, MasterOptions)
@@ -49,14 +50,15 @@ class Disc:
         self.violations = {}       # rel -> [message]
         self._identifier_lengths = {}
         self._last_problems = (None, ())
-        root_entry = overlay.root()
-        self.root = self._node_for(root_entry, b"")
-        self.nodes[b""] = self.root
-        self._load(root_entry)
-        self.size = SizeModel(self.root, profile.master)
-        for rel in list(self.nodes):
-            if rel:
-                self._check(rel)
+        with collector_paused():    # a node or more per file of the lower layers
+            root_entry = overlay.root()
+            self.root = self._node_for(root_entry, b"")
+            self.nodes[b""] = self.root
+            self._load(root_entry)
+            self.size = SizeModel(self.root, profile.master)
+            for rel in list(self.nodes):
+                if rel:
+                    self._check(rel)
 
     # ---- building ---------------------------------------------------------------------------------
     def _node_for(self, entry, name):
