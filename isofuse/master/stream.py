@@ -17,6 +17,8 @@ from collections import OrderedDict
 SECTOR = 2048
 ZERO_CHUNK = bytes(1 << 20)
 COPY_CHUNK = 8 << 20
+WRITE_BATCH = 1 << 20     # small files are written in batches of about this size
+SMALL_FILE = 256 << 10    # read and written whole; larger files are copied by the kernel
 
 
 class SourceChanged(Exception):
@@ -45,9 +47,18 @@ class Readahead:
         self._window_files = window_files
         self._window_bytes = window_bytes
         self._copied = 0                  # index into _paths the copy has reached
+        self._misses = 0                  # probes in a row that found no cached data
         self._wake = threading.Event()
         self._stop = False
         self._thread = None
+
+    def probed(self, uncached):
+        """Record a probe of the copy's current file; True when the
+        readahead should start: two probes in a row found no cached data (a
+        single one can be a false alarm: RWF_NOWAIT also gives up on pages
+        that are cached but marked for readahead)."""
+        self._misses = self._misses + 1 if uncached else 0
+        return self._misses >= 2
 
     @property
     def running(self):
@@ -111,6 +122,7 @@ class ImageStream:
         # probed source file turns out not to be in the page cache.
         self._next_offset = 0
         self._probe_index = 0
+        self._misses = 0
         self._readahead = None
 
     # ---- random access ----------------------------------------------------------------------
@@ -197,7 +209,8 @@ class ImageStream:
                 fd = self._fd(item.path)
             except SourceChanged:
                 return      # reported by the read itself
-            if not _in_page_cache(fd):
+            self._misses = 0 if _in_page_cache(fd) else self._misses + 1
+            if self._misses >= 2:   # see Readahead.probed
                 self._readahead = Readahead(self.items)
                 self._readahead.reached(item.start)
                 self._readahead.start()
@@ -231,6 +244,16 @@ class ImageStream:
         # page cache (with them cached, it just competes for the interpreter):
         # it starts the first time a probed file turns out not to be.
         readahead = Readahead(self.items)
+        # Small files (and their zero tails) are gathered and written in
+        # batches: one write per file costs more than the copy itself.
+        batch, batched = [], 0
+
+        def flush():
+            nonlocal batch, batched
+            if batch:
+                self._write_all(out_fd, b"".join(batch))
+                batch, batched = [], 0
+
         try:
             self._write_all(out_fd, self.metadata)
             position = len(self.metadata)
@@ -239,26 +262,47 @@ class ImageStream:
             for count, item in enumerate(self.items):
                 start = (item.sector - item.base) * SECTOR
                 if start > position:
-                    self._zeros(out_fd, start - position, out_is_file)
+                    if start - position < SECTOR:
+                        batch.append(ZERO_CHUNK[:start - position])
+                        batched += start - position
+                    else:
+                        flush()
+                        self._zeros(out_fd, start - position, out_is_file)
                 probe = False
                 if count & 63 == 0:
                     if readahead.running:
                         readahead.reached(start)
                     else:
                         probe = True
+                position = start + item.size
                 if item.data is None and not item.patch and item.reader is None:
-                    if self._copy_file(out_fd, item, out_is_file, progress, start, probe):
+                    if item.size <= SMALL_FILE:
+                        data, uncached = self._read_small_file(item, probe)
+                        pad = -item.size % SECTOR
+                        batch.append(data)
+                        if pad:
+                            batch.append(ZERO_CHUNK[:pad])
+                        position += pad
+                        batched += item.size + pad
+                        if batched >= WRITE_BATCH:
+                            flush()
+                    else:
+                        flush()
+                        uncached = self._copy_file(out_fd, item, out_is_file, progress,
+                                                   start, probe)
+                    if probe and readahead.probed(uncached):
                         readahead.reached(start)
                         readahead.start()
                 else:
+                    flush()
                     self._copy_item(out_fd, item, progress, start)
-                position = start + item.size
                 if progress is not None:
-                    progress(position, size)
+                    progress(position - batched, size)
+            flush()
             if size > position:
                 self._zeros(out_fd, size - position, out_is_file)
-                if progress is not None:
-                    progress(size, size)
+            if progress is not None:
+                progress(size, size)
         finally:
             readahead.stop()
         if out_is_file:
@@ -287,6 +331,28 @@ class ImageStream:
             self._write_all(out_fd, data)
             if progress is not None:
                 progress(start + offset + len(data), self.size)
+
+    @staticmethod
+    def _read_small_file(item, probe):
+        """(the planned bytes of a small source file, whether a probe found it
+        outside the page cache)."""
+        try:
+            src = os.open(item.path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as exc:
+            raise SourceChanged(f"cannot open {os.fsdecode(item.path)}: "
+                                f"{exc.strerror}") from None
+        try:
+            uncached = probe and not _in_page_cache(src)
+            data = os.pread(src, item.size, 0)
+            while len(data) < item.size:
+                more = os.pread(src, item.size - len(data), len(data))
+                if not more:
+                    raise SourceChanged(f"{os.fsdecode(item.path)} is shorter than when "
+                                        f"the image was planned ({item.source_size} bytes)")
+                data += more
+        finally:
+            os.close(src)
+        return data, uncached
 
     def _copy_file(self, out_fd, item, out_is_file, progress, start, probe=False):
         """Copy one source file; with ``probe``, returns whether its data
