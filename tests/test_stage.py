@@ -277,3 +277,71 @@ def test_medium_is_the_blank_space_of_a_disc_in_a_drive(lower, tmp_path):
         assert total == 2_295_104                    # a blank single-layer DVD+R
         assert "sim:" in (mnt / ".isofuse" / "size").read_text()
         assert_df_is_print_size(mnt)
+
+
+def test_lookup_answers_follow_every_change(tmp_path):
+    """The operations keep lookup answers for readdir and forget only what a
+    change touches: every answer equals a fresh lstat of the upper file
+    after create, write, setattr, hard link, rename and unlink (called
+    directly, so the kernel's own cache cannot hide a stale answer)."""
+    import pyfuse3
+    import trio
+    from isofuse.fuseops.stage_ops import StageOperations
+    from isofuse.stage.disc import Disc, Profile
+    from isofuse.stage.layers import FolderLayer
+    from isofuse.stage.overlay import Overlay
+
+    upper, lower = tmp_path / "upper", tmp_path / "lower"
+    upper.mkdir()
+    (lower / "sub").mkdir(parents=True)
+    (lower / "sub" / "old.txt").write_bytes(b"old")
+    overlay = Overlay(str(upper), [FolderLayer(str(lower), "lower0")])
+    ops = StageOperations(overlay, Disc(overlay, Profile()))
+    root = pyfuse3.ROOT_INODE
+
+    class Fields:
+        update_size = update_mode = update_uid = update_gid = update_atime = False
+        update_mtime = False
+
+    def check(*names):
+        for parent, name in names:
+            got = ops._lookup(parent, name)
+            path = upper / ops._paths[parent].decode() / name.decode()
+            if not path.exists():
+                assert got.st_ino == 0, name
+                continue
+            st = os.lstat(path)
+            assert (got.st_size, got.st_mode, got.st_nlink, got.st_mtime_ns) == \
+                (st.st_size, st.st_mode, st.st_nlink, st.st_mtime_ns), name
+
+    async def session():
+        info, attr = await ops.create(root, b"a.txt", 0o100644, os.O_WRONLY, None)
+        check((root, b"a.txt"))
+        await ops.write(info.fh, 0, b"x" * 5000)
+        check((root, b"a.txt"))
+        await ops.release(info.fh)
+        check((root, b"a.txt"))
+        fields = Fields()
+        fields.update_size = True
+        new = pyfuse3.EntryAttributes()
+        new.st_size = 10
+        await ops.setattr(attr.st_ino, new, fields, None, None)
+        check((root, b"a.txt"))
+        await ops.link(attr.st_ino, root, b"b.txt", None)
+        check((root, b"a.txt"), (root, b"b.txt"))
+        info2 = await ops.open(attr.st_ino, os.O_WRONLY, None)
+        await ops.write(info2.fh, 10, b"more")
+        await ops.release(info2.fh)
+        check((root, b"a.txt"), (root, b"b.txt"))
+        sub = ops._lookup(root, b"sub").st_ino
+        ops._lookup(sub, b"old.txt")                     # cached from the lower layer
+        info3, _ = await ops.create(sub, b"new.txt", 0o100644, os.O_WRONLY, None)
+        await ops.release(info3.fh)                      # the parent was copied up
+        check((root, b"sub"), (sub, b"new.txt"))
+        await ops.rename(root, b"a.txt", sub, b"c.txt", 0, None)
+        check((root, b"a.txt"), (sub, b"c.txt"), (root, b"b.txt"))
+        await ops.unlink(root, b"b.txt", None)
+        check((root, b"b.txt"), (sub, b"c.txt"))
+
+    trio.run(session)
+    overlay.close()

@@ -225,10 +225,29 @@ class StageOperations(pyfuse3.Operations):
         log.exception("unexpected error")
         return pyfuse3.FUSEError(errno.EIO)
 
-    def _changing(self):
+    def _changing(self, *touched):
+        """Before a change: refused while image.iso is open; cached lookup
+        answers are forgotten -- only those of ``touched`` paths when the
+        caller knows the change affects nothing else, otherwise all of them
+        (a rename, a copy-up or a hard link can change many answers)."""
         if self._image_readers:
             raise pyfuse3.FUSEError(errno.EBUSY)
-        self._attr_cache.clear()   # any change may touch any cached answer
+        if touched:
+            for rel in touched:
+                self._attr_cache.pop(rel, None)
+        else:
+            self._attr_cache.clear()
+
+    def _in_upper(self, rel):
+        """Whether ``rel`` already exists in the upper folder (a change there
+        needs no copy-up, which could touch its ancestors)."""
+        entry = self.overlay.resolve(rel)
+        return entry is not None and entry.in_upper
+
+    def _touched_by_new_entry(self, parent_rel, name):
+        """What creating ``name`` in ``parent_rel`` changes: the two paths,
+        or everything (an empty tuple) when the parent must be copied up."""
+        return (join(parent_rel, name), parent_rel) if self._in_upper(parent_rel) else ()
 
     def _rule_check(self, parent_rel, name, is_dir):
         problems = self.disc.problems_for(parent_rel, name, is_dir)
@@ -273,9 +292,13 @@ class StageOperations(pyfuse3.Operations):
             attr = self._upper_attr(rel)
         else:
             attr = self._attr_of(self._ino_for(rel), entry.attr)
+        self._remember(rel, attr)
+        return attr
+
+    def _remember(self, rel, attr):
+        """Keep a lookup answer (readdir asks for every name again)."""
         if len(self._attr_cache) < 100_000:
             self._attr_cache[rel] = attr
-        return attr
 
     async def getattr(self, inode, ctx=None):
         if inode == CONTROL_INO or inode in CONTROL_FILES.values():
@@ -375,7 +398,7 @@ class StageOperations(pyfuse3.Operations):
         if parent_inode == CONTROL_INO or parent_inode in CONTROL_FILES.values():
             raise pyfuse3.FUSEError(errno.EACCES)
         parent_rel = self._rel(parent_inode)
-        self._changing()
+        self._changing(*self._touched_by_new_entry(parent_rel, name))
         self._rule_check(parent_rel, name, False)
         try:
             rel, fd = self.overlay.create(parent_rel, name, flags & ~os.O_CREAT, mode)
@@ -384,6 +407,7 @@ class StageOperations(pyfuse3.Operations):
             raise self._fail(exc) from None
         self.disc.added(rel)
         attr = self._upper_attr(rel)
+        self._remember(rel, attr)
         info = self._new_handle(_Handle(attr.st_ino, fd=fd, rel=rel), keep_cache=True)
         return info, attr
 
@@ -415,7 +439,9 @@ class StageOperations(pyfuse3.Operations):
         handle = self._handles[fh]
         if handle.fd is None or handle.rel is None:
             raise pyfuse3.FUSEError(errno.EBADF)
-        self._changing()
+        # the file is in the upper folder already (opened for writing); with
+        # other hard links, their answers change too
+        self._changing(*(() if handle.ino in self._linked_inos else (handle.rel,)))
         node = self.disc.nodes.get(handle.rel)
         old_size = node.size if node is not None else 0
         new_size = max(old_size, off + len(buf))
@@ -461,6 +487,11 @@ class StageOperations(pyfuse3.Operations):
             os.close(handle.fd)
             if handle.rel is not None and handle.wrote:
                 self.disc.changed(handle.rel)   # times and size as they ended up
+                if handle.ino not in self._linked_inos and handle.rel not in self._attr_cache:
+                    try:
+                        self._remember(handle.rel, self._upper_attr(handle.rel))
+                    except OSError:
+                        pass    # gone meanwhile: the next lookup says so
 
     # ---- changes ------------------------------------------------------------------------------------
     def _guard_control(self, *inodes):
@@ -471,7 +502,8 @@ class StageOperations(pyfuse3.Operations):
     async def setattr(self, inode, attr, fields, fh, ctx):
         self._guard_control(inode)
         rel = self._rel(inode)
-        self._changing()
+        self._changing(*(() if inode in self._linked_inos or not self._in_upper(rel)
+                         else (rel,)))
         try:
             entry = self.overlay.copy_up(self._entry(rel))
             path = self.overlay.upper_real(entry.rel)
@@ -500,7 +532,7 @@ class StageOperations(pyfuse3.Operations):
         ``make(parent_rel)`` (returns the new path), ownership, the model."""
         self._guard_control(parent_inode)
         parent_rel = self._rel(parent_inode)
-        self._changing()
+        self._changing(*self._touched_by_new_entry(parent_rel, name))
         self._rule_check(parent_rel, name, is_dir)
         try:
             rel = make(parent_rel)
@@ -598,7 +630,8 @@ class StageOperations(pyfuse3.Operations):
     async def setxattr(self, inode, name, value, ctx):
         self._guard_control(inode)
         rel = self._rel(inode)
-        self._changing()
+        self._changing(*(() if inode in self._linked_inos or not self._in_upper(rel)
+                         else (rel,)))
         try:
             entry = self.overlay.copy_up(self._entry(rel))
             os.setxattr(self.overlay.upper_real(entry.rel), name, value,
@@ -609,7 +642,8 @@ class StageOperations(pyfuse3.Operations):
     async def removexattr(self, inode, name, ctx):
         self._guard_control(inode)
         rel = self._rel(inode)
-        self._changing()
+        self._changing(*(() if inode in self._linked_inos or not self._in_upper(rel)
+                         else (rel,)))
         try:
             entry = self.overlay.copy_up(self._entry(rel))
             os.removexattr(self.overlay.upper_real(entry.rel), name, follow_symlinks=False)
