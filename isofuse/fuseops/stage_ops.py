@@ -502,10 +502,10 @@ class StageOperations(pyfuse3.Operations):
     async def setattr(self, inode, attr, fields, fh, ctx):
         self._guard_control(inode)
         rel = self._rel(inode)
-        self._changing(*(() if inode in self._linked_inos or not self._in_upper(rel)
-                         else (rel,)))
+        entry = self._entry(rel)
+        self._changing(*(() if inode in self._linked_inos or not entry.in_upper else (rel,)))
         try:
-            entry = self.overlay.copy_up(self._entry(rel))
+            entry = self.overlay.copy_up(entry)
             path = self.overlay.upper_real(entry.rel)
             if fields.update_size:
                 node = self.disc.nodes.get(rel)
@@ -630,10 +630,10 @@ class StageOperations(pyfuse3.Operations):
     async def setxattr(self, inode, name, value, ctx):
         self._guard_control(inode)
         rel = self._rel(inode)
-        self._changing(*(() if inode in self._linked_inos or not self._in_upper(rel)
-                         else (rel,)))
+        entry = self._entry(rel)
+        self._changing(*(() if inode in self._linked_inos or not entry.in_upper else (rel,)))
         try:
-            entry = self.overlay.copy_up(self._entry(rel))
+            entry = self.overlay.copy_up(entry)
             os.setxattr(self.overlay.upper_real(entry.rel), name, value,
                         follow_symlinks=False)
         except OSError as exc:
@@ -642,10 +642,10 @@ class StageOperations(pyfuse3.Operations):
     async def removexattr(self, inode, name, ctx):
         self._guard_control(inode)
         rel = self._rel(inode)
-        self._changing(*(() if inode in self._linked_inos or not self._in_upper(rel)
-                         else (rel,)))
+        entry = self._entry(rel)
+        self._changing(*(() if inode in self._linked_inos or not entry.in_upper else (rel,)))
         try:
-            entry = self.overlay.copy_up(self._entry(rel))
+            entry = self.overlay.copy_up(entry)
             os.removexattr(self.overlay.upper_real(entry.rel), name, follow_symlinks=False)
         except OSError as exc:
             raise self._fail(exc) from None
