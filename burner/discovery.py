@@ -39,19 +39,26 @@ def candidate_devices():
     return nodes, found
 
 
-def wait_for_medium(device, timeout, poll=1.0, sleep=time.sleep, clock=time.monotonic):
+def udev_block_monitor():
+    """A started pyudev monitor of block device events, or None without udev."""
+    try:
+        import pyudev
+        monitor = pyudev.Monitor.from_netlink(pyudev.Context())
+        monitor.filter_by("block")
+        monitor.start()
+        return monitor
+    except Exception:
+        return None
+
+
+def wait_for_medium(device, timeout, poll=1.0, sleep=time.sleep, clock=time.monotonic,
+                    monitor_factory=udev_block_monitor):
     """Wait until the drive has a disc.  udev's monitor wakes us on the
     change event where available; TEST UNIT READY decides in any case
-    (the simulated drive and udev-less containers have only that)."""
-    monitor = None
-    if not device.startswith("sim:"):
-        try:
-            import pyudev
-            monitor = pyudev.Monitor.from_netlink(pyudev.Context())
-            monitor.filter_by("block")
-            monitor.start()
-        except Exception:
-            monitor = None
+    (the simulated drive and udev-less containers have only that).
+    ``monitor_factory`` is for tests (a monitor whose poll() gives events)."""
+    monitor = None if device.startswith("sim:") and monitor_factory is udev_block_monitor \
+        else monitor_factory()
     deadline = clock() + timeout
     while True:
         try:

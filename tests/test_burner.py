@@ -392,3 +392,61 @@ def test_wait_for_a_disc_times_out_plainly(tmp_path, image):
     simstate.save(disc, st)
     code, _, err = run("--device", f"sim:{disc}", "--wait", "--timeout", "0.3", image)
     assert code == errors.NO_MEDIUM and "no disc inserted within" in err
+
+
+def test_wait_wakes_on_the_udev_change_event(tmp_path):
+    """With udev, the wait sleeps in the monitor's poll and checks the drive
+    again as soon as a change event arrives; no fixed sleeps."""
+    from burner import discovery
+    disc = make_disc(tmp_path, "cd-r")
+    st = state(disc)
+    st.medium = False
+    simstate.save(disc, st)
+
+    class Event:
+        def __init__(self, node):
+            self.device_node = node
+
+    class FakeMonitor:
+        """Polls: nothing, an event of another drive, then this drive's
+        change event -- the disc goes in just before that one."""
+
+        def __init__(self):
+            self.polls = []
+
+        def poll(self, timeout):
+            self.polls.append(timeout)
+            if len(self.polls) == 1:
+                return None
+            if len(self.polls) == 2:
+                return Event("/dev/sr9")
+            st = state(disc)
+            st.medium = True
+            simstate.save(disc, st)
+            return Event(os.path.realpath(f"sim:{disc}"))
+
+    monitor = FakeMonitor()
+    sleeps = []
+    assert discovery.wait_for_medium(f"sim:{disc}", timeout=60, poll=5, sleep=sleeps.append,
+                                     monitor_factory=lambda: monitor)
+    assert len(monitor.polls) == 3 and all(0 < t <= 5 for t in monitor.polls)
+    assert sleeps == []
+
+
+def test_wait_without_udev_polls_the_drive(tmp_path):
+    from burner import discovery
+    disc = make_disc(tmp_path, "cd-r")
+    st = state(disc)
+    st.medium = False
+    simstate.save(disc, st)
+    sleeps = []
+
+    def sleep(seconds):
+        sleeps.append(seconds)
+        if len(sleeps) == 2:
+            st.medium = True
+            simstate.save(disc, st)
+
+    assert discovery.wait_for_medium(f"sim:{disc}", timeout=60, poll=0.5, sleep=sleep,
+                                     monitor_factory=lambda: None)
+    assert sleeps == [0.5, 0.5]
