@@ -287,9 +287,11 @@ class ImageStream:
                         if batched >= WRITE_BATCH:
                             flush()
                     else:
+                        # Large files are read sequentially with the kernel's own
+                        # readahead; probing them would only disturb it.
                         flush()
                         uncached = self._copy_file(out_fd, item, out_is_file, progress,
-                                                   start, probe)
+                                                   start)
                     if probe and readahead.probed(uncached):
                         readahead.reached(start)
                         readahead.start()
