@@ -118,8 +118,11 @@ class SimTransport(Transport):
         over = self.pending + incoming - BUFFER_BYTES
         if over > 0:
             time.sleep(over / rate)
-            self.pending -= over
-            self.last_drain = time.monotonic()
+            # the buffer drained for as long as the sleep really took
+            # (sleeps overshoot; counting only ``over`` would slow the drive)
+            after = time.monotonic()
+            self.pending = max(0.0, self.pending - (after - now) * rate)
+            self.last_drain = after
         self.pending += incoming
 
     # ---- dispatch ----------------------------------------------------------------------------

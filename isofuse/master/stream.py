@@ -116,6 +116,7 @@ class ImageStream:
         self.size = layout.size
         self.items = [item for item in layout.data_items]
         self._starts = [item.start for item in self.items]
+        self._ends = [item.end for item in self.items]
         self._files = OrderedDict()
         self._max_open = max_open_files
         # Sequential reads (a burner, cp of image.iso) get a Readahead once a
@@ -179,21 +180,29 @@ class ImageStream:
         parts = []
         end = offset + size
         meta_end = len(self.metadata)
+        if offset < meta_end:
+            parts.append(self.metadata[offset:min(end, meta_end)])
+            offset = min(end, meta_end)
+        starts, ends, items = self._starts, self._ends, self.items
+        index = bisect.bisect_right(starts, offset) - 1
         while offset < end:
-            if offset < meta_end:
-                piece = self.metadata[offset:min(end, meta_end)]
-            else:
-                index = bisect.bisect_right(self._starts, offset) - 1
-                item = self.items[index] if index >= 0 else None
-                if item is not None and offset < item.end:
-                    if sequential and index >= self._probe_index:
-                        self._sequential_at(index, item)
-                    n = min(end, item.end) - offset
-                    piece = self._item_bytes(item, offset - item.start, n)
+            if index >= 0 and offset < ends[index]:
+                item = items[index]
+                if sequential and index >= self._probe_index:
+                    self._sequential_at(index, item)
+                if offset == starts[index] and ends[index] <= end and item.size <= SMALL_FILE \
+                        and item.data is None and item.reader is None and not item.patch:
+                    # a whole small file: open, read, close (no fd kept)
+                    piece = self._read_small_file(item, False)[0]
                 else:
-                    next_start = self._starts[index + 1] if index + 1 < len(self._starts) \
-                        else self.size
-                    piece = bytes(min(end, next_start) - offset)
+                    piece = self._item_bytes(item, offset - starts[index],
+                                             min(end, ends[index]) - offset)
+            else:   # zeros up to the next item
+                next_start = starts[index + 1] if index + 1 < len(starts) else self.size
+                piece = ZERO_CHUNK[:min(end, next_start) - offset] \
+                    if min(end, next_start) - offset <= len(ZERO_CHUNK) \
+                    else bytes(min(end, next_start) - offset)
+                index += 1
             parts.append(piece)
             offset += len(piece)
         return b"".join(parts)
