@@ -162,6 +162,26 @@ def encode_record(extent, data_length, date7, flags, identifier, system_use=b"",
                               name_length) + identifier + pad + system_use
 
 
+def encode_record_into(buffer, offset, extent, data_length, date7, flags, identifier,
+                       system_use=b"", volume_sequence=1):
+    """encode_record, written straight into ``buffer`` at ``offset`` (no
+    intermediate bytes: a layout encodes hundreds of thousands of records);
+    returns the record's length.  Padding bytes are not written: the buffer
+    must hold zeros there (a fresh bytearray does)."""
+    name_length = len(identifier)
+    length = 33 + name_length + (1 - name_length % 2) + len(system_use)
+    length += length % 2
+    if length > 255:
+        raise FormatError(f"directory record of {length} bytes (at most 255)")
+    _ENCODE_FIXED.pack_into(buffer, offset, length, 0, extent, _U32BE.pack(extent),
+                            data_length, _U32BE.pack(data_length), date7, flags, 0, 0,
+                            volume_sequence, _U16BE.pack(volume_sequence), name_length)
+    start = offset + 33 + name_length + (1 - name_length % 2)
+    buffer[offset + 33:offset + 33 + name_length] = identifier
+    buffer[start:start + len(system_use)] = system_use
+    return length
+
+
 _ENCODE_FIXED = struct.Struct("<BBI4sI4s7sBBBH2sB")
 _U32BE = struct.Struct(">I")
 _U16BE = struct.Struct(">H")

@@ -613,7 +613,7 @@ class Layout:
         end_of_sector = pos + SECTOR
         date_cache = self._date_cache
         extents = self._extents
-        encode = dr.encode_record
+        encode_into = dr.encode_record_into
         for record in directory.records:
             target = record.target
             flags = record.flags
@@ -639,12 +639,10 @@ class Layout:
             date = date_cache.get(record.date)
             if date is None:
                 date = date_cache[record.date] = encode_binary_date(record.date)
-            data = encode(extent, length, date, flags, record.identifier, su)
-            if pos + len(data) > end_of_sector:
+            if pos + record.size > end_of_sector:       # records never cross sectors
                 pos = end_of_sector
                 end_of_sector += SECTOR
-            meta[pos:pos + len(data)] = data
-            pos += len(data)
+            pos += encode_into(meta, pos, extent, length, date, flags, record.identifier, su)
             if pos == end_of_sector:
                 end_of_sector += SECTOR
             if rock and record.overflow:

@@ -40,13 +40,11 @@ class Readahead:
     """
 
     def __init__(self, items, window_files=2048, window_bytes=64 << 20, per_file=4 << 20):
-        self._paths = [(item.path, item.start, min(item.size, per_file)) for item in items
-                       if item.path is not None and item.data is None
-                       and item.reader is None]
-        self._starts = [start for _, start, _ in self._paths]
+        self._items = items               # the file list is made when the thread starts
+        self._per_file = per_file
         self._window_files = window_files
         self._window_bytes = window_bytes
-        self._copied = 0                  # index into _paths the copy has reached
+        self._copied_offset = 0           # stream offset the copy has reached
         self._misses = 0                  # probes in a row that found no cached data
         self._wake = threading.Event()
         self._stop = False
@@ -65,7 +63,7 @@ class Readahead:
         return self._thread is not None
 
     def start(self):
-        if self._thread is None and not self._stop and len(self._paths) > 1 \
+        if self._thread is None and not self._stop and len(self._items) > 1 \
                 and hasattr(os, "posix_fadvise"):
             self._thread = threading.Thread(target=self._run, name="isofuse-readahead",
                                             daemon=True)
@@ -74,8 +72,9 @@ class Readahead:
 
     def reached(self, offset):
         """The copy has reached stream offset ``offset``."""
-        self._copied = bisect.bisect_left(self._starts, offset)
-        self._wake.set()
+        self._copied_offset = offset
+        if self._thread is not None:
+            self._wake.set()
 
     def stop(self):
         self._stop = True
@@ -85,10 +84,13 @@ class Readahead:
             self._thread = None
 
     def _run(self):
-        paths = self._paths
+        per_file = self._per_file
+        paths = [(item.path, item.start, min(item.size, per_file)) for item in self._items
+                 if item.path is not None and item.data is None and item.reader is None]
+        starts = [start for _, start, _ in paths]
         for index, (path, start, length) in enumerate(paths):
             while not self._stop:
-                copied = self._copied
+                copied = bisect.bisect_left(starts, self._copied_offset)
                 if index - copied < self._window_files and (
                         copied >= len(paths)
                         or start - paths[copied][1] < self._window_bytes):
