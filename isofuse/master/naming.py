@@ -118,13 +118,18 @@ def iso_name(raw, is_dir, rules):
     base, ext = _map_chars(base, rules), _map_chars(ext, rules)
     if not keep_dots:
         base = base.replace(".", "_")
-    if rules.level == 1 and not rules.full_31 and not rules.max_37:
-        base, ext = base[:8], ext[:3]
-    else:
-        limit = rules.file_limit
-        ext = ext[:limit - 2]
-        base = base[:limit - 1 - len(ext)]
+    base, ext = _cut_to_level(base, ext, rules)
     return base or "_", ext
+
+
+def _cut_to_level(base, ext, rules):
+    """Name and extension (str or bytes) cut to what the level allows:
+    8.3 at level 1, else name + "." + extension within the file limit."""
+    if rules.level == 1 and not rules.full_31 and not rules.max_37:
+        return base[:8], ext[:3]
+    limit = rules.file_limit
+    ext = ext[:limit - 2]
+    return base[:limit - 1 - len(ext)], ext
 
 
 def _cut_bytes(text, limit):
@@ -187,13 +192,7 @@ def _plain_identifier(raw, is_dir, rules, table):
     base, dot, ext = raw.rpartition(b".")
     if not dot:
         base, ext = raw, b""
-    base, ext = base.translate(table), ext.translate(table)
-    if rules.level == 1 and not rules.full_31 and not rules.max_37:
-        base, ext = base[:8], ext[:3]
-    else:
-        limit = rules.file_limit
-        ext = ext[:limit - 2]
-        base = base[:limit - 1 - len(ext)]
+    base, ext = _cut_to_level(base.translate(table), ext.translate(table), rules)
     if ext:
         ident = base + b"." + ext
     else:
