@@ -558,3 +558,26 @@ def test_msinfo_errors_are_clear(two_sessions, tmp_path):
     assert r.returncode == 2 and b"inside the previous session" in r.stderr
     r = master("-R", "--append-to", first, "--remove", "nope", s2, check=False)
     assert r.returncode == 2 and b"not in the previous session" in r.stderr
+
+
+def test_paths_over_255_characters_are_reported(tmp_path):
+    """ECMA-119 §6.8.2.1: a path is at most 255 characters; a longer one is
+    written (readers cope) but named in a warning."""
+    src = tmp_path / "src"
+    short = src / "short"
+    short.mkdir(parents=True)
+    (short / "ok.txt").write_bytes(b"ok")
+    deep = src
+    for level in range(7):                  # 7 folders under the root: 8 levels
+        deep = deep / (f"{level}" * 31)
+    deep.mkdir(parents=True)
+    (deep / ("far" * 8 + "x.txt")).write_bytes(b"far")   # 7 x 32 + 32 = 256
+    (deep / "near.txt").write_bytes(b"near")              # 7 x 32 + 11 = 235
+    def warnings_of(tree, image):
+        result = subprocess.run(ISOFUSE + ["master", "-iso-level", "2", "-o", str(image),
+                                           str(tree)], stderr=subprocess.PIPE, check=True)
+        return [line for line in result.stderr.decode().splitlines() if "255" in line]
+
+    warnings = warnings_of(src, tmp_path / "long.iso")
+    assert len(warnings) == 1 and "farfar" in warnings[0]
+    assert warnings_of(short, tmp_path / "short.iso") == []

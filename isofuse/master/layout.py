@@ -219,8 +219,9 @@ class Layout:
         if self.options.names.level >= 4:
             return
         for directory in self.iso_dirs:
+            base = self._iso_path_length(directory)     # once per directory
             for child in directory.children:
-                path = self._iso_path_length(child)
+                path = base + len(child.identifier) + 1
                 if path > 255:
                     self._warn(f"path longer than ISO 9660's 255 characters: "
                                f"{child.node.path_on_disc().decode(errors='replace')}")
