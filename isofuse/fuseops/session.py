@@ -8,6 +8,7 @@ cleanly; an external ``fusermount3 -u`` ends it too.
 
 import logging
 import os
+import re
 import signal
 import sys
 
@@ -35,15 +36,50 @@ def fuse_options(fsname, allow_other=False, extra=(), read_only=True, subtype="i
     return options
 
 
+def _mount_device(mountpoint):
+    """"major:minor" of the filesystem mounted at ``mountpoint``, from
+    /proc/self/mountinfo (a stat would be a request to ourselves)."""
+    # realpath of the parent only: an lstat of the mount point itself would
+    # wait for an answer from this very process
+    target = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(mountpoint))),
+                          os.path.basename(os.path.abspath(mountpoint)))
+    found = None
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            if point == target:
+                found = fields[2]      # the last one listed is the newest mount
+    return found
+
+
 def _raise_read_ahead(mountpoint):
     """Best effort: a bigger read-ahead window gives fewer, larger FUSE reads."""
     try:
-        dev = os.stat(mountpoint).st_dev
-        path = f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/read_ahead_kb"
-        with open(path, "w") as f:
+        device = _mount_device(mountpoint)
+        if device is None:
+            return
+        with open(f"/sys/class/bdi/{device}/read_ahead_kb", "w") as f:
             f.write(str(READ_AHEAD_KB))
     except OSError as exc:
         log.debug("could not raise read-ahead: %s", exc)
+
+
+def _raise_read_ahead_at_first_open(operations, mountpoint):
+    """Raise the read-ahead window while answering the first OPEN.
+
+    Not earlier: the kernel sets the window again from the INIT handshake
+    (to what it offered, 128 KiB).  Not later: an opened file keeps the
+    window it was opened with.  The first OPEN comes after INIT and before
+    the file it opens gets its window, so it is the moment that works."""
+    original = operations.open
+
+    async def open_first(*args, **kwargs):
+        operations.open = original          # once
+        _raise_read_ahead(mountpoint)
+        return await original(*args, **kwargs)
+
+    operations.open = open_first
 
 
 def _daemonize(log_file=None):
@@ -83,7 +119,6 @@ async def _serve(mountpoint):
                     return
 
         nursery.start_soon(stop_on_signal)
-        nursery.start_soon(trio.to_thread.run_sync, _raise_read_ahead, mountpoint)
         await pyfuse3.main(**_worker_settings())
         nursery.cancel_scope.cancel()
 
@@ -94,6 +129,7 @@ def serve(operations, mountpoint, options, foreground=True, log_file=None):
         pyfuse3.init(operations, mountpoint, options)
     except RuntimeError as exc:
         raise MountError(f"cannot mount on {mountpoint}: {exc}") from None
+    _raise_read_ahead_at_first_open(operations, mountpoint)
     try:
         if not foreground:
             sys.stdout.flush()
