@@ -581,3 +581,29 @@ def test_paths_over_255_characters_are_reported(tmp_path):
     warnings = warnings_of(src, tmp_path / "long.iso")
     assert len(warnings) == 1 and "farfar" in warnings[0]
     assert warnings_of(short, tmp_path / "short.iso") == []
+
+
+def test_parallel_file_output_equals_sequential_and_reports_errors(tmp_path):
+    """write_to(parallel=True): a child process writes the file data while
+    the parent encodes the metadata.  The bytes equal the sequential
+    output's; a source that shrank is reported by name, like sequentially;
+    no child process is left behind."""
+    from isofuse.master import stream
+    lay = _many_files_layout(tmp_path, count=200)
+    with stream.ImageStream(lay) as s:
+        reference = s.read(0, s.size)
+    out = tmp_path / "parallel.iso"
+    with open(out, "wb") as f:
+        f.write(b"\xff" * 4096)             # an offset: the image starts where the fd is
+        f.flush()
+        with stream.ImageStream(lay) as s:
+            s.write_to(f.fileno(), parallel=True)
+        assert f.tell() == 4096 + len(reference)
+    assert out.read_bytes()[4096:] == reference
+    victim = sorted((tmp_path / "many").iterdir())[150]
+    victim.write_bytes(b"")
+    with open(tmp_path / "broken.iso", "wb") as f, stream.ImageStream(lay) as s:
+        with pytest.raises(stream.SourceChanged, match=victim.name):
+            s.write_to(f.fileno(), parallel=True)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)

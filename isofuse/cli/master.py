@@ -331,7 +331,8 @@ def _run(args, argv):
             out_fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                              0o644)
         with ImageStream(layout) as stream:
-            stream.write_to(out_fd, progress)
+            # a file: the data is written by a second process meanwhile
+            stream.write_to(out_fd, progress, parallel=not to_stdout)
     except SourceChanged as exc:
         _remove_partial(args.output, to_stdout)
         return _fail(f"{exc}; no image written")

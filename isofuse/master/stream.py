@@ -8,7 +8,9 @@ possible), the staging filesystem's image.iso and the burner.
 
 import bisect
 import errno
+import fcntl
 import os
+import signal
 import stat
 import threading
 from collections import OrderedDict
@@ -114,7 +116,7 @@ class Readahead:
 class ImageStream:
     def __init__(self, layout, metadata=None, max_open_files=64):
         self.layout = layout
-        self.metadata = metadata if metadata is not None else layout.encode_metadata()
+        self._metadata = metadata
         self.size = layout.size
         self.items = [item for item in layout.data_items]
         self._starts = [item.start for item in self.items]
@@ -127,6 +129,17 @@ class ImageStream:
         self._probe_index = 0
         self._misses = 0
         self._readahead = None
+
+    @property
+    def metadata(self):
+        """Every byte before the first file's data (encoded when first needed)."""
+        if self._metadata is None:
+            self._metadata = self.layout.encode_metadata()
+        return self._metadata
+
+    @property
+    def metadata_length(self):
+        return (self.layout.metadata_sectors - self.layout.base) * SECTOR
 
     # ---- random access ----------------------------------------------------------------------
     def _fd(self, path):
@@ -181,7 +194,7 @@ class ImageStream:
         self._next_offset = offset + size
         parts = []
         end = offset + size
-        meta_end = len(self.metadata)
+        meta_end = self.metadata_length
         if offset < meta_end:
             parts.append(self.metadata[offset:min(end, meta_end)])
             offset = min(end, meta_end)
@@ -241,15 +254,81 @@ class ImageStream:
         self.close()
 
     # ---- sequential output -------------------------------------------------------------------
-    def write_to(self, out_fd, progress=None):
+    def write_to(self, out_fd, progress=None, parallel=False):
         """Write the whole image to ``out_fd`` (a file, pipe or device).
 
         File data goes through copy_file_range (regular file to regular file,
         the kernel copies or reflinks) or sendfile; zeros are skipped with a
         seek on regular files (sparse output) and written elsewhere.  A
         Readahead thread keeps the disk busy with the files that come next.
+        With ``parallel`` and a regular output file, a child process writes
+        the file data while this one encodes the metadata (a one-shot
+        command's choice: it forks).
         """
         out_is_file = stat.S_ISREG(os.fstat(out_fd).st_mode)
+        if parallel and out_is_file and hasattr(os, "fork") \
+                and not fcntl.fcntl(out_fd, fcntl.F_GETFL) & os.O_APPEND:
+            self._write_to_file_in_parallel(out_fd, progress)
+            return
+        self._write_all(out_fd, self.metadata)
+        if progress is not None:
+            progress(len(self.metadata), self.size)
+        self._write_data(out_fd, out_is_file, progress)
+        if out_is_file:
+            os.ftruncate(out_fd, os.lseek(out_fd, 0, os.SEEK_CUR))
+
+    def _write_to_file_in_parallel(self, out_fd, progress):
+        """The metadata here, the file data from a child process at the same
+        time (both are CPU work for the interpreter; a machine has cores)."""
+        base = os.lseek(out_fd, 0, os.SEEK_CUR)
+        report_read, report_write = os.pipe()
+        child = os.fork()
+        if child == 0:                      # the child: file data only
+            status = 0
+            try:
+                os.close(report_read)
+                os.lseek(out_fd, base + self.metadata_length, os.SEEK_SET)
+                self._write_data(out_fd, True, progress)
+            except SourceChanged as exc:
+                os.write(report_write, b"S" + str(exc).encode(errors="replace"))
+                status = 1
+            except OSError as exc:
+                os.write(report_write, f"O{exc.errno}".encode())
+                status = 1
+            except BaseException:           # interrupted: the parent reports it
+                status = 2
+            finally:
+                os._exit(status)
+        os.close(report_write)
+        try:
+            metadata = self.metadata
+            written = 0
+            while written < len(metadata):
+                written += os.pwrite(out_fd, memoryview(metadata)[written:], base + written)
+            _, status = os.waitpid(child, 0)
+            child = None
+            with os.fdopen(report_read, "rb") as report:
+                report_read = None
+                message = report.read()
+        finally:
+            if child is not None:
+                os.kill(child, signal.SIGTERM)
+                os.waitpid(child, 0)
+            if report_read is not None:
+                os.close(report_read)
+        if status != 0:
+            if message.startswith(b"S"):
+                raise SourceChanged(message[1:].decode())
+            if message.startswith(b"O"):
+                code = int(message[1:])
+                raise OSError(code, os.strerror(code))
+            raise SourceChanged("writing the file data stopped")
+        os.ftruncate(out_fd, base + self.size)
+        os.lseek(out_fd, base + self.size, os.SEEK_SET)
+
+    def _write_data(self, out_fd, out_is_file, progress):
+        """The file data and the zeros after the metadata, sequentially from
+        the output's current position (the metadata's end)."""
         size = self.size
         # The readahead thread only pays off when the sources are not in the
         # page cache (with them cached, it just competes for the interpreter):
@@ -266,10 +345,7 @@ class ImageStream:
                 batch, batched = [], 0
 
         try:
-            self._write_all(out_fd, self.metadata)
-            position = len(self.metadata)
-            if progress is not None:
-                progress(position, size)
+            position = self.metadata_length
             for count, item in enumerate(self.items):
                 start = (item.sector - item.base) * SECTOR
                 if start > position:
@@ -318,8 +394,6 @@ class ImageStream:
                 progress(size, size)
         finally:
             readahead.stop()
-        if out_is_file:
-            os.ftruncate(out_fd, os.lseek(out_fd, 0, os.SEEK_CUR))
 
     @staticmethod
     def _write_all(fd, data):
