@@ -249,6 +249,17 @@ class StageOperations(pyfuse3.Operations):
         or everything (an empty tuple) when the parent must be copied up."""
         return (join(parent_rel, name), parent_rel) if self._in_upper(parent_rel) else ()
 
+    def _about_to_change(self, inode):
+        """Before changing an entry's own attributes or xattrs: its path and
+        overlay entry, with the cached answers the change makes stale
+        forgotten (its own, or all when a copy-up or other hard links are
+        involved)."""
+        self._guard_control(inode)
+        rel = self._rel(inode)
+        entry = self._entry(rel)
+        self._changing(*(() if inode in self._linked_inos or not entry.in_upper else (rel,)))
+        return rel, entry
+
     def _rule_check(self, parent_rel, name, is_dir):
         problems = self.disc.problems_for(parent_rel, name, is_dir)
         if problems:
@@ -500,13 +511,9 @@ class StageOperations(pyfuse3.Operations):
                 raise pyfuse3.FUSEError(errno.EPERM)
 
     async def setattr(self, inode, attr, fields, fh, ctx):
-        self._guard_control(inode)
-        rel = self._rel(inode)
-        entry = self._entry(rel)
-        self._changing(*(() if inode in self._linked_inos or not entry.in_upper else (rel,)))
+        rel, entry = self._about_to_change(inode)
         try:
-            entry = self.overlay.copy_up(entry)
-            path = self.overlay.upper_real(entry.rel)
+            path = self.overlay.upper_real(self.overlay.copy_up(entry).rel)
             if fields.update_size:
                 node = self.disc.nodes.get(rel)
                 old = node.size if node is not None else 0
@@ -571,22 +578,18 @@ class StageOperations(pyfuse3.Operations):
         return self._upper_attr(new)
 
     async def unlink(self, parent_inode, name, ctx):
-        self._guard_control(parent_inode)
-        rel = join(self._rel(parent_inode), name)
-        self._changing()
-        try:
-            self.overlay.unlink(rel)
-        except OSError as exc:
-            raise self._fail(exc) from None
-        self.disc.removed(rel)
-        self._forget_path(rel)
+        self._remove(parent_inode, name, self.overlay.unlink)
 
     async def rmdir(self, parent_inode, name, ctx):
+        self._remove(parent_inode, name, self.overlay.rmdir)
+
+    def _remove(self, parent_inode, name, remove):
+        """unlink and rmdir: the overlay's ``remove(rel)``, then the model."""
         self._guard_control(parent_inode)
         rel = join(self._rel(parent_inode), name)
         self._changing()
         try:
-            self.overlay.rmdir(rel)
+            remove(rel)
         except OSError as exc:
             raise self._fail(exc) from None
         self.disc.removed(rel)
@@ -628,25 +631,18 @@ class StageOperations(pyfuse3.Operations):
         return list(entry.source.xattrs(entry.rel))
 
     async def setxattr(self, inode, name, value, ctx):
-        self._guard_control(inode)
-        rel = self._rel(inode)
-        entry = self._entry(rel)
-        self._changing(*(() if inode in self._linked_inos or not entry.in_upper else (rel,)))
+        rel, entry = self._about_to_change(inode)
         try:
-            entry = self.overlay.copy_up(entry)
-            os.setxattr(self.overlay.upper_real(entry.rel), name, value,
-                        follow_symlinks=False)
+            path = self.overlay.upper_real(self.overlay.copy_up(entry).rel)
+            os.setxattr(path, name, value, follow_symlinks=False)
         except OSError as exc:
             raise self._fail(exc) from None
 
     async def removexattr(self, inode, name, ctx):
-        self._guard_control(inode)
-        rel = self._rel(inode)
-        entry = self._entry(rel)
-        self._changing(*(() if inode in self._linked_inos or not entry.in_upper else (rel,)))
+        rel, entry = self._about_to_change(inode)
         try:
-            entry = self.overlay.copy_up(entry)
-            os.removexattr(self.overlay.upper_real(entry.rel), name, follow_symlinks=False)
+            path = self.overlay.upper_real(self.overlay.copy_up(entry).rel)
+            os.removexattr(path, name, follow_symlinks=False)
         except OSError as exc:
             raise self._fail(exc) from None
 
