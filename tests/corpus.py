@@ -38,9 +38,12 @@ class CorpusImage:
     extra: dict = field(default_factory=dict)
 
 
-def run(args, **kwargs):
+def run(args, check=True, **kwargs):
+    """Run a command with its output captured; a failure (with ``check``)
+    raises with the end of its stderr."""
+    args = [a if isinstance(a, (str, bytes)) else str(a) for a in args]
     result = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
-    if result.returncode != 0:
+    if check and result.returncode != 0:
         raise RuntimeError(f"{args[0]} failed ({result.returncode}): "
                            + result.stderr.decode(errors="replace")[-2000:])
     return result

@@ -19,11 +19,7 @@ MASTER = ISOFUSE + ["master", "-quiet"]
 
 
 def master(*args, env=None, check=True):
-    result = subprocess.run(MASTER + [str(a) for a in args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=env, timeout=600)
-    if check and result.returncode != 0:
-        raise AssertionError(result.stderr.decode())
-    return result
+    return run(MASTER + list(args), check=check, env=env, timeout=600)
 
 
 @pytest.fixture(scope="module")

@@ -22,11 +22,7 @@ def write(path, data):
 
 
 def isofuse(*args, check=True):
-    result = subprocess.run(ISOFUSE + list(args), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, timeout=60)
-    if check and result.returncode != 0:
-        raise AssertionError(result.stderr.decode())
-    return result
+    return run(ISOFUSE + list(args), check=check, timeout=60)
 
 
 # ---- multisession ---------------------------------------------------------------
