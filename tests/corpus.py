@@ -82,14 +82,19 @@ def _fix_dir_times(root, mtime=T0):
                 os.utime(p, (mtime, mtime), follow_symlinks=False)
 
 
+def _fresh_folder(root):
+    """An empty folder at ``root``; returns a path joiner for it."""
+    if os.path.exists(root):
+        shutil.rmtree(root)
+    os.makedirs(root)
+    return lambda *parts: os.path.join(root, *parts)
+
+
 def make_rich_tree(root):
     """Everything Rock Ridge can carry: modes, owners, hard links, symlinks of
     every shape, devices, FIFOs, long and non-ASCII names, a deep tree, empty
     files and directories, hidden (dot) files, a date after 2038."""
-    if os.path.exists(root):
-        shutil.rmtree(root)
-    os.makedirs(root)
-    j = lambda *p: os.path.join(root, *p)
+    j = _fresh_folder(root)
     _write(j("README.txt"), b"isofuse test corpus\n")
     _write(j("data", "random.bin"), _content("random", 300_000))
     _write(j("data", "exactly-one-sector.bin"), _content("one", 2048))
@@ -142,10 +147,7 @@ def make_rich_tree(root):
 def make_plain_tree(root):
     """Names and depths plain ISO 9660 level 1 can hold unchanged (8.3,
     upper-case on the disc, shown lower-case)."""
-    if os.path.exists(root):
-        shutil.rmtree(root)
-    os.makedirs(root)
-    j = lambda *p: os.path.join(root, *p)
+    j = _fresh_folder(root)
     _write(j("readme.txt"), b"plain\n")
     _write(j("data", "file1.bin"), _content("p1", 5000))
     _write(j("data", "file2"), _content("p2", 4096))
@@ -162,10 +164,7 @@ def make_joliet_tree(root, astral=True):
     ``astral``: include a name outside the BMP (a surrogate pair in UTF-16);
     genisoimage cannot write one (it cuts the name at that character).
     """
-    if os.path.exists(root):
-        shutil.rmtree(root)
-    os.makedirs(root)
-    j = lambda *p: os.path.join(root, *p)
+    j = _fresh_folder(root)
     _write(j("Read Me First.txt"), b"joliet\n")
     _write(j("Ünïcödé Folder", "naïve café.txt"), _content("j1", 7000))
     if astral:
