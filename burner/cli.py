@@ -7,6 +7,8 @@ import os
 import sys
 import time
 
+from isofuse.mounttable import unescape
+
 from . import errors, recorder
 from .errors import BurnError
 from .progress import Progress
@@ -130,10 +132,6 @@ def _probe(drive):
         raise BurnError(f"{drive.name}: probing failed: {exc}", errors.NOT_MMC) from None
 
 
-def _unescape(field):
-    return field.replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
-
-
 def mounted_at(device):
     """Mount point of the disc in ``device`` (or of the sim disc image)."""
     path = device[4:] if device.startswith("sim:") else device
@@ -142,8 +140,8 @@ def mounted_at(device):
         with open("/proc/mounts") as f:
             for line in f:
                 fields = line.split()
-                if len(fields) > 1 and _unescape(fields[0]) in names:
-                    return _unescape(fields[1])
+                if len(fields) > 1 and unescape(fields[0]) in names:
+                    return unescape(fields[1])
     except OSError:
         pass
     return None

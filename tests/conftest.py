@@ -21,10 +21,8 @@ def no_mount_left_behind(tmp_path_factory):
     unmount any FUSE mount below pytest's temporary folder."""
     base = str(tmp_path_factory.getbasetemp())
     yield
-    from mountutil import unmount
-    with open("/proc/mounts") as f:
-        leftovers = [line.split()[1] for line in f
-                     if line.split()[2].startswith("fuse") and line.split()[1].startswith(base)]
+    from mountutil import mount_points, unmount
+    leftovers = [path for path in mount_points("fuse") if path.startswith(base)]
     for path in leftovers:
         unmount(path)
     assert not leftovers, f"tests left mounts behind: {leftovers}"

@@ -15,6 +15,7 @@ import zlib
 
 from isofuse.format import dirrecord
 from isofuse.reader import open_image
+from mountutil import is_mounted
 
 SECTOR = 2048
 ISOFUSE = [sys.executable, "-m", "isofuse.cli.main"]
@@ -170,10 +171,6 @@ def write_copy(tmp_path, name, data):
 
 # ---- mounting --------------------------------------------------------------------
 
-def is_mounted(path):
-    path = os.path.realpath(path)
-    with open("/proc/mounts") as f:
-        return any(line.split()[1] == path for line in f)
 
 
 class Mounts:

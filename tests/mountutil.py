@@ -11,14 +11,22 @@ import subprocess
 import sys
 import time
 
+from isofuse.mounttable import unescape
+
 ISOFUSE = [sys.executable, "-m", "isofuse.cli.main"]
 MOUNT_WAIT = 20.0
 
 
-def is_mounted(path):
-    path = os.path.realpath(path)
+def mount_points(kind="fuse"):
+    """Mount points of filesystems whose type starts with ``kind``, as paths
+    (the kernel escapes spaces, tabs and backslashes in /proc/mounts)."""
     with open("/proc/mounts") as f:
-        return any(line.split()[1] == path for line in f)
+        return [unescape(fields[1]) for fields in map(str.split, f)
+                if fields[2].startswith(kind)]
+
+
+def is_mounted(path):
+    return os.path.realpath(path) in mount_points(kind="")
 
 
 def unmount(path):

@@ -281,3 +281,24 @@ def test_detached_daemon_and_mount_t_fuse(corpus, tmp_path):
                              stdout=subprocess.DEVNULL).returncode == 0:
             assert time.monotonic() < deadline, "daemon still running after unmount"
             time.sleep(0.1)
+
+
+def test_mount_points_with_escaped_characters(tmp_path):
+    """The kernel escapes space, tab and backslash in its mount tables; the
+    mount is found there (read-ahead raised, the burner's mounted-disc check)
+    with the path as it is."""
+    from mountutil import staged
+    from isofuse.fuseops.session import READ_AHEAD_KB, _mount_device
+    from isofuse.mounttable import unescape
+    upper = tmp_path / "upper"
+    upper.mkdir()
+    (upper / "f.txt").write_bytes(b"x" * 10)
+    mnt = tmp_path / "a b\tc\\d"
+    with staged(upper, mnt):
+        with open("/proc/self/mountinfo") as f:
+            points = [unescape(line.split()[4]) for line in f]
+        assert str(mnt) in points
+        device = _mount_device(str(mnt))
+        assert (mnt / "f.txt").read_bytes() == b"x" * 10       # the first OPEN
+        with open(f"/sys/class/bdi/{device}/read_ahead_kb") as f:
+            assert int(f.read()) == READ_AHEAD_KB

@@ -8,12 +8,13 @@ cleanly; an external ``fusermount3 -u`` ends it too.
 
 import logging
 import os
-import re
 import signal
 import sys
 
 import pyfuse3
 import trio
+
+from ..mounttable import unescape
 
 log = logging.getLogger("isofuse.fuse")
 
@@ -47,7 +48,7 @@ def _mount_device(mountpoint):
     with open("/proc/self/mountinfo") as f:
         for line in f:
             fields = line.split()
-            point = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[4])
+            point = unescape(fields[4])
             if point == target:
                 found = fields[2]      # the last one listed is the newest mount
     return found
