@@ -343,5 +343,7 @@ def test_lookup_answers_follow_every_change(tmp_path):
         await ops.unlink(root, b"b.txt", None)
         check((root, b"b.txt"), (sub, b"c.txt"))
 
-    trio.run(session)
-    overlay.close()
+    try:
+        trio.run(session)
+    finally:
+        overlay.close()

@@ -147,10 +147,7 @@ class ImageStream:
         if fd is not None:
             self._files.move_to_end(path)
             return fd
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as exc:
-            raise SourceChanged(f"cannot open {path}: {exc.strerror}") from None
+        fd = _open_source(path)
         self._files[path] = fd
         while len(self._files) > self._max_open:
             _, old = self._files.popitem(last=False)
@@ -167,14 +164,7 @@ class ImageStream:
                 raise SourceChanged(f"{item.path or 'a file of a lower layer'} is shorter "
                                     f"than when the image was planned")
         else:
-            fd = self._fd(item.path)
-            data = os.pread(fd, size, offset)
-            while len(data) < size:
-                more = os.pread(fd, size - len(data), offset + len(data))
-                if not more:
-                    raise SourceChanged(f"{item.path} is shorter than when the image "
-                                        f"was planned ({item.source_size} bytes)")
-                data += more
+            data = _pread_exactly(self._fd(item.path), item, size, offset)
         if item.patch and offset < item.patch_offset + len(item.patch) \
                 and offset + size > item.patch_offset:
             data = bytearray(data)
@@ -423,20 +413,10 @@ class ImageStream:
     def _read_small_file(item, probe):
         """(the planned bytes of a small source file, whether a probe found it
         outside the page cache)."""
-        try:
-            src = os.open(item.path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as exc:
-            raise SourceChanged(f"cannot open {os.fsdecode(item.path)}: "
-                                f"{exc.strerror}") from None
+        src = _open_source(item.path)
         try:
             uncached = probe and not _in_page_cache(src)
-            data = os.pread(src, item.size, 0)
-            while len(data) < item.size:
-                more = os.pread(src, item.size - len(data), len(data))
-                if not more:
-                    raise SourceChanged(f"{os.fsdecode(item.path)} is shorter than when "
-                                        f"the image was planned ({item.source_size} bytes)")
-                data += more
+            data = _pread_exactly(src, item, item.size, 0)
         finally:
             os.close(src)
         return data, uncached
@@ -446,11 +426,7 @@ class ImageStream:
         had to come from the disk (not in the page cache)."""
         # Sequential output reads each file once: open, copy, close (the fd
         # cache is for random access).
-        try:
-            src = os.open(item.path, os.O_RDONLY | os.O_CLOEXEC)
-        except OSError as exc:
-            raise SourceChanged(f"cannot open {os.fsdecode(item.path)}: "
-                                f"{exc.strerror}") from None
+        src = _open_source(item.path)
         uncached = probe and not _in_page_cache(src)
         try:
             offset = 0
@@ -470,9 +446,7 @@ class ImageStream:
                 if copied == 0:
                     data = os.pread(src, n, offset)
                     if not data:
-                        raise SourceChanged(f"{os.fsdecode(item.path)} is shorter than when "
-                                            f"the image was planned ({item.source_size} "
-                                            f"bytes)")
+                        raise _shorter(item)
                     self._write_all(out_fd, data)
                     copied = len(data)
                 offset += copied
@@ -495,3 +469,27 @@ def _in_page_cache(fd):
         return True
     except (OSError, AttributeError):
         return False
+
+
+def _open_source(path):
+    try:
+        return os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise SourceChanged(f"cannot open {os.fsdecode(path)}: {exc.strerror}") from None
+
+
+def _shorter(item):
+    return SourceChanged(f"{os.fsdecode(item.path)} is shorter than when the image was "
+                         f"planned ({item.source_size} bytes)")
+
+
+def _pread_exactly(fd, item, size, offset):
+    """``size`` bytes of a source file from ``offset``: short reads are
+    continued, the end of the file before them means the file shrank."""
+    data = os.pread(fd, size, offset)
+    while len(data) < size:
+        more = os.pread(fd, size - len(data), offset + len(data))
+        if not more:
+            raise _shorter(item)
+        data += more
+    return data
