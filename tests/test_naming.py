@@ -60,3 +60,23 @@ def test_joliet_names_fast_path_equals_the_general_path(monkeypatch):
                 m.setattr(naming, "_JOLIET_PLAIN", lambda raw: None)
                 general = naming.assign_joliet_names(entries, long_names)
             assert fast == general
+
+
+def test_plain_joliet_identifiers_equal_the_general_path_and_its_order():
+    # whole directories of plain names (the case the fast path takes), and
+    # directories with one name it must refuse
+    plain = _names(3, b"abcXYZ019_.-~ +#()", 2000, 70)
+    for long_names in (False, True):
+        for folder in _in_directories(plain, 61):
+            entries = [(name, False) for name in folder]
+            general = [naming.joliet_identifier(n)
+                       for n in naming.assign_joliet_names(entries, long_names)]
+            fast = naming.plain_joliet_identifiers(folder, long_names)
+            limit = naming.JOLIET_LONG_MAX if long_names else naming.JOLIET_MAX
+            if any(len(name) > limit for name in folder):
+                assert fast is None
+                continue
+            assert fast == general
+            assert fast == sorted(fast)     # in the order of the sorted names
+    for odd in (b"a*b", b"x" * 104, "é".encode(), b"tab\there"):
+        assert naming.plain_joliet_identifiers([b"plain", odd], True) is None

@@ -137,16 +137,22 @@ def build_joliet_tree(root, options):
     stack = [disc_root]
     while stack:
         dentry = stack.pop()
-        kids = list(dentry.node.children.values())
-        names = naming.assign_joliet_names([(k.name, k.is_dir) for k in kids],
-                                           options.joliet_long)
+        kids = [kid for _, kid in sorted(dentry.node.children.items())]
+        idents = naming.plain_joliet_identifiers([k.name for k in kids], options.joliet_long)
+        in_order = idents is not None   # plain names: sorted already
+        if not in_order:
+            names = naming.assign_joliet_names([(k.name, k.is_dir) for k in kids],
+                                               options.joliet_long)
+            idents = [naming.joliet_identifier(name) for name in names]
         level = dentry.level + 1
-        for kid, name in zip(kids, names):
-            entry = DiscEntry(kid, name.encode("utf-16-be"), kid.is_dir, dentry, level)
-            dentry.children.append(entry)
+        children = dentry.children
+        for kid, ident in zip(kids, idents):
+            entry = DiscEntry(kid, ident, kid.is_dir, dentry, level)
+            children.append(entry)
             if kid.is_dir:
                 stack.append(entry)
-        dentry.children.sort(key=lambda e: e.identifier)
+        if not in_order:
+            children.sort(key=lambda e: e.identifier)
     return disc_root
 
 

@@ -55,7 +55,7 @@ class DataItem:
     __slots__ = ("sector", "size", "path", "data", "patch_offset", "patch", "source_size",
                  "base", "reader")
 
-    def __init__(self, sector, size, path=None, data=None, source_size=0, reader=None):
+    def __init__(self, sector, size, path=None, data=None, source_size=0, reader=None, base=0):
         self.sector = sector
         self.size = size
         self.path = path
@@ -63,7 +63,7 @@ class DataItem:
         self.patch_offset = 0       # boot-info-table: bytes replaced in the data
         self.patch = b""
         self.source_size = source_size  # the size the file had when scanned
-        self.base = 0               # first sector of the session (stream offset 0)
+        self.base = base            # first sector of the session (stream offset 0)
         self.reader = reader        # read(offset, size) when the data is not a file
 
     @property
@@ -183,18 +183,8 @@ class Layout:
             sector += directory.size // SECTOR
         self.metadata_sectors = sector
 
-        # file data
-        self.data_items: List[DataItem] = []
-        self._extents = {}
-        for entry in self._files_in_order():
-            self._place_data(entry)
-        sector = self.metadata_sectors
-        for item in self.data_items:
-            item.sector = sector
-            item.base = self.base
-            sector += sectors_for(item.size)
-        self.data_end = sector
-        self.total_sectors = sector + opts.padding_sectors
+        self.data_end = self._place_data(self.metadata_sectors)
+        self.total_sectors = self.data_end + opts.padding_sectors
         self._boot_entries = self._plan_boot()
 
     @staticmethod
@@ -399,9 +389,21 @@ class Layout:
             self._record(b"\x01", dr.FLAG_DIRECTORY, parent, 0, self._date(parent.node),
                          rr.for_parent(directory) if rr else []),
         ]
+        plain_su = rr.plain_file_su if rr else lambda node: b""
+        date_of = self._date
         for child in directory.children:
-            entries = rr.for_child(child) if rr else []
             node = child.node
+            if node.is_regular and node.nlink == 1 and node.old_extents is None \
+                    and node.size <= MAX_EXTENT_BYTES:
+                # the common case, once per file: one extent, System Use in the record
+                su = plain_su(node)
+                if su is not None:
+                    size = _record_length(len(child.identifier), len(su))
+                    if size <= MAX_RECORD:
+                        records.append(_Record(child.identifier, 0, child, node.size,
+                                               date_of(node), (), (), 0, size, su))
+                        continue
+            entries = rr.for_child(child) if rr else []
             if child.is_dir:
                 records.append(self._record(child.identifier, dr.FLAG_DIRECTORY, child, 0,
                                             self._date(node), entries))
@@ -450,18 +452,21 @@ class Layout:
                                 self._date(directory.node), None),
                    self._record(b"\x01", dr.FLAG_DIRECTORY, parent, 0,
                                 self._date(parent.node), None)]
+        date_of = self._date
         for child in directory.children:
             node = child.node
             if child.is_dir:
                 records.append(self._record(child.identifier, dr.FLAG_DIRECTORY, child, 0,
-                                            self._date(node), None))
+                                            date_of(node), None))
                 continue
             if not node.is_regular:
                 continue  # Joliet has no symlinks, devices or FIFOs
             if node.old_extents is None and node.size <= MAX_EXTENT_BYTES:
-                records.append(self._record(child.identifier, 0, child, node.size,
-                                            self._date(node), None))
-                continue    # the common case: one extent
+                # the common case, once per file: one extent
+                identifier = child.identifier
+                records.append(_Record(identifier, 0, child, node.size, date_of(node), (), (),
+                                       0, _record_length(len(identifier), 0), b""))
+                continue
             parts = self._extent_lengths(node)
             if len(parts) > 1 and self.options.names.level < 3:
                 continue  # reported for the ISO tree already
@@ -483,8 +488,15 @@ class Layout:
         return max(sectors_for(used), 1) * SECTOR
 
     # ---- file data ------------------------------------------------------------------------------
-    def _files_in_order(self):
-        """Regular files in ISO tree order (directories depth first, sorted)."""
+    def _place_data(self, sector):
+        """Give every file's data its sectors from ``sector`` on, in ISO tree
+        order (directories depth first, sorted); returns the sector after
+        the last.  Hard-linked files get one place; empty files, the boot
+        catalog and data of an earlier session get none."""
+        self.data_items: List[DataItem] = []
+        self._extents = extents = {}
+        append = self.data_items.append
+        catalog, base = self.catalog_node, self.base
         stack = [self.iso_root]
         while stack:
             directory = stack.pop()
@@ -492,22 +504,22 @@ class Layout:
             for child in directory.children:
                 if child.is_dir:
                     subdirs.append(child)
-                elif child.is_placeholder:
                     continue
-                elif child.node.is_regular:
-                    yield child
+                node = child.node
+                size = node.size
+                if not node.is_regular or size == 0 or node.old_extents is not None \
+                        or node is catalog:
+                    continue
+                # Layout._key inlined (once per file)
+                key = node.dev_ino if node.nlink > 1 and node.dev_ino is not None else node
+                if key in extents:
+                    continue
+                item = DataItem(sector, size, node.path, node.data, size, node.reader, base)
+                append(item)
+                extents[key] = item
+                sector += (size + SECTOR - 1) // SECTOR
             stack.extend(reversed(subdirs))
-
-    def _place_data(self, entry):
-        node = entry.node
-        key = self._key(node)
-        if key in self._extents or node.size == 0 or node is self.catalog_node \
-                or node.old_extents is not None:
-            return  # once per hard-linked file; empty files and data of an
-            # earlier session take no new sector
-        item = DataItem(0, node.size, node.path, node.data, node.size, node.reader)
-        self.data_items.append(item)
-        self._extents[key] = item
+        return sector
 
     @staticmethod
     def _extent_lengths(node):

@@ -185,19 +185,22 @@ def _plain_translation(rules):
 
 
 def _plain_identifier(raw, is_dir, rules, table):
-    """The identifier of a printable ASCII name not starting with a dot,
-    exactly as iso_name and iso_identifier make it."""
+    """(identifier, collision key) of a printable ASCII name not starting
+    with a dot, exactly as iso_name, iso_identifier and _collision_key make
+    them."""
     if is_dir:
-        return raw.translate(table)[:rules.dir_limit]
+        name = raw.translate(table)[:rules.dir_limit]
+        return name, (name.upper() if rules.allow_lowercase else name)
     base, dot, ext = raw.rpartition(b".")
     if not dot:
         base, ext = raw, b""
     base, ext = _cut_to_level(base.translate(table), ext.translate(table), rules)
     if ext:
-        ident = base + b"." + ext
+        name = base + b"." + ext
     else:
-        ident = base if rules.omit_period else base + b"."
-    return ident + b";1" if rules.version_numbers else ident
+        name = base if rules.omit_period else base + b"."
+    key = name.upper() if rules.allow_lowercase else name
+    return (name + b";1" if rules.version_numbers else name), key
 
 
 def assign_iso_names(entries, rules):
@@ -207,7 +210,8 @@ def assign_iso_names(entries, rules):
     processed in sorted order of their original names, so the result does
     not depend on the order the folder was read in.
     """
-    order = sorted(range(len(entries)), key=lambda i: entries[i][0])
+    raws = [raw for raw, _ in entries]
+    order = sorted(range(len(entries)), key=raws.__getitem__)
     taken = set()
     result = [None] * len(entries)
     table = _plain_translation(rules)
@@ -215,8 +219,7 @@ def assign_iso_names(entries, rules):
         raw, is_dir = entries[i]
         if table is not None and raw[:1] != b"." and _PRINTABLE_ASCII(raw):
             # the common case: this runs once per file of the tree
-            ident = _plain_identifier(raw, is_dir, rules, table)
-            key = ident.split(b";")[0].upper()
+            ident, key = _plain_identifier(raw, is_dir, rules, table)
             if key not in taken:
                 taken.add(key)
                 result[i] = ident
@@ -289,9 +292,22 @@ def joliet_name(raw, is_dir, long_names=False):
     return _cut_utf16(text, limit)
 
 
+def plain_joliet_identifiers(raw_names, long_names=False):
+    """The Joliet identifiers of one directory's names when every name is
+    printable ASCII without a forbidden character and within the limit
+    (the common case): each name as it is, in UTF-16; None otherwise.
+    Such identifiers sort as their names do (a zero byte before each)."""
+    limit = JOLIET_LONG_MAX if long_names else JOLIET_MAX
+    for raw in raw_names:
+        if len(raw) > limit or not _JOLIET_PLAIN(raw):
+            return None
+    return [raw.decode("ascii").encode("utf-16-be") for raw in raw_names]
+
+
 def assign_joliet_names(entries, long_names=False):
     limit = JOLIET_LONG_MAX if long_names else JOLIET_MAX
-    order = sorted(range(len(entries)), key=lambda i: entries[i][0])
+    raws = [raw for raw, _ in entries]
+    order = sorted(range(len(entries)), key=raws.__getitem__)
     taken = set()
     result = [None] * len(entries)
     for i in order:

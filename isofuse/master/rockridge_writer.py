@@ -14,6 +14,9 @@ from .options import ROCK_RATIONALIZED
 CL_MARK = "CL"
 PL_MARK = "PL"
 LOCATION_ENTRY_SIZE = 12  # CL and PL: header + 733 location
+# The first 5 bytes of an NM entry holding a whole name, by the name's
+# length (the entry is those and the name).
+_NM_HEADERS = [rr.encode_nm_entry(bytes(n))[:5] for n in range(rr.MAX_PAYLOAD + 1)]
 
 
 def rationalized_mode(mode):
@@ -36,6 +39,7 @@ class RockRidgeWriter:
         self.fixed_time = fixed_time  # SOURCE_DATE_EPOCH: atime/ctime from mtime
         self._px_cache = {}
         self._tf_cache = {}
+        self._file_attribute_cache = {}
 
     def _px(self, node, nlink):
         if self.options.rrip_112:
@@ -78,6 +82,20 @@ class RockRidgeWriter:
         elif stat.S_ISCHR(node.mode) or stat.S_ISBLK(node.mode):
             entries.append(rr.encode_pn(node.rdev))
         return entries
+
+    def plain_file_su(self, node):
+        """The System Use bytes of a regular file with one link and a name
+        that fits one NM entry (NM, PX, TF joined), or None for any other
+        entry: the common case, once per file."""
+        name = node.name
+        if len(name) > rr.MAX_PAYLOAD or self.options.rrip_112:
+            return None
+        # PX and TF depend on these values alone: most files share them
+        key = (node.mode, node.uid, node.gid, node.mtime, node.atime, node.ctime)
+        attributes = self._file_attribute_cache.get(key)
+        if attributes is None:
+            attributes = self._file_attribute_cache[key] = self._px(node, 1) + self._tf(node)
+        return _NM_HEADERS[len(name)] + name + attributes
 
     def for_child(self, entry):
         """Entries of a child's record: NM, attributes, CL/RE markers."""
