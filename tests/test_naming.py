@@ -65,9 +65,11 @@ def test_joliet_names_fast_path_equals_the_general_path(monkeypatch):
 def test_plain_joliet_identifiers_equal_the_general_path_and_its_order():
     # whole directories of plain names (the case the fast path takes), and
     # directories with one name it must refuse
-    plain = _names(3, b"abcXYZ019_.-~ +#()", 2000, 70)
+    plain = [name for name in _names(3, b"abcXYZ019_.-~ +#()", 2000, 70)
+             if all(0x20 <= c < 0x7F and c not in b"*/:;?\\" for c in name)]
     for long_names in (False, True):
-        for folder in _in_directories(plain, 61):
+        compared = 0
+        for folder in _in_directories(plain, 11):
             entries = [(name, False) for name in folder]
             general = [naming.joliet_identifier(n)
                        for n in naming.assign_joliet_names(entries, long_names)]
@@ -78,5 +80,7 @@ def test_plain_joliet_identifiers_equal_the_general_path_and_its_order():
                 continue
             assert fast == general
             assert fast == sorted(fast)     # in the order of the sorted names
+            compared += 1
+        assert compared > 50
     for odd in (b"a*b", b"x" * 104, "é".encode(), b"tab\there"):
         assert naming.plain_joliet_identifiers([b"plain", odd], True) is None
