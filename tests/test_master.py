@@ -4,6 +4,7 @@ and by our own reader through a real mount."""
 
 import os
 import random
+import stat
 import time
 import re
 import subprocess
@@ -603,3 +604,63 @@ def test_parallel_file_output_equals_sequential_and_reports_errors(tmp_path):
             s.write_to(f.fileno(), parallel=True)
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)
+
+
+def test_parallel_output_to_a_device_writes_its_zeros_and_null_is_positional(tmp_path,
+                                                                           monkeypatch):
+    """On a block device the gaps between files cannot be skipped with a
+    seek (old data would show through): the parallel writer writes them.
+    Checked on a file full of 0xff bytes written as a device would be.
+    /dev/null (a node with its numbers here) takes the parallel path; a pipe
+    does not."""
+    from isofuse.master import stream
+    lay = _many_files_layout(tmp_path, count=120)
+    with stream.ImageStream(lay) as s:
+        reference = s.read(0, s.size)
+    out = tmp_path / "device.img"
+    out.write_bytes(b"\xff" * (4096 + len(reference) + 8192))
+    fd = os.open(out, os.O_WRONLY)
+    try:
+        os.lseek(fd, 4096, os.SEEK_SET)
+        with stream.ImageStream(lay) as s:
+            s._write_in_parallel(fd, False, None)
+        assert os.lseek(fd, 0, os.SEEK_CUR) == 4096 + len(reference)
+    finally:
+        os.close(fd)
+    data = out.read_bytes()
+    assert data[4096:4096 + len(reference)] == reference
+    assert data[:4096] == b"\xff" * 4096 and data[-8192:] == b"\xff" * 8192  # not truncated
+    null = tmp_path / "null"
+    os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    assert stream._takes_positional_writes(os.stat(null))
+    taken = []
+    original = stream.ImageStream._write_in_parallel
+
+    def spy(self, *args):
+        taken.append(args[1])
+        return original(self, *args)
+
+    monkeypatch.setattr(stream.ImageStream, "_write_in_parallel", spy)
+    with open(null, "wb") as f, stream.ImageStream(lay) as s:
+        s.write_to(f.fileno(), parallel=True)
+    assert taken == [False]     # in parallel, and not as a file
+    read_end, write_end = os.pipe()
+    try:
+        assert not stream._takes_positional_writes(os.fstat(write_end))
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_a_failed_run_removes_its_image_file_but_never_a_device(tmp_path):
+    from isofuse.cli.master import _remove_partial
+    partial = tmp_path / "partial.iso"
+    partial.write_bytes(b"x")
+    _remove_partial(str(partial), False)
+    assert not partial.exists()
+    device = tmp_path / "null"
+    os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+    _remove_partial(str(device), False)
+    assert device.exists()

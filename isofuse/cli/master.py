@@ -2,6 +2,7 @@
 
 import argparse
 import os
+import stat
 import sys
 import time
 
@@ -331,7 +332,8 @@ def _run(args, argv):
             out_fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                              0o644)
         with ImageStream(layout) as stream:
-            # a file: the data is written by a second process meanwhile
+            # a file, a block device or /dev/null: a second process writes
+            # the file data meanwhile (a pipe is written in order)
             stream.write_to(out_fd, progress, parallel=not to_stdout)
     except SourceChanged as exc:
         _remove_partial(args.output, to_stdout)
@@ -347,9 +349,12 @@ def _run(args, argv):
 
 
 def _remove_partial(path, to_stdout):
+    """Remove an unfinished image file -- never a device (-o /dev/sdb,
+    -o /dev/null) or anything else that is not a regular file."""
     if not to_stdout and path:
         try:
-            os.unlink(path)
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                os.unlink(path)
         except OSError:
             pass
 

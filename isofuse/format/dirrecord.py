@@ -186,6 +186,24 @@ _ENCODE_FIXED = struct.Struct("<BBI4sI4s7sBBBH2sB")
 _U32BE = struct.Struct(">I")
 _U16BE = struct.Struct(">H")
 
+# For writers that encode records by the hundred thousand: the fixed part
+# (§9.1.1-9.1.11) as one struct, whose fields are length, extended attribute
+# length, extent (LE), extent (BE, 4 bytes from U32BE), data length (LE),
+# data length (BE), date (7 bytes), flags, unit size, gap size, volume
+# sequence (LE), volume sequence (BE, 2 bytes), identifier length; the rest
+# of the record is record_tail().
+FIXED_PART = _ENCODE_FIXED
+U32BE = _U32BE.pack
+VOLUME_SEQUENCE_1_BE = _U16BE.pack(1)
+_PAD_AFTER_IDENTIFIER = (b"\x00", b"")       # §9.1.12: when the length is even
+
+
+def record_tail(identifier, system_use=b""):
+    """The bytes of a record after its fixed part: identifier, its padding
+    byte, System Use and the padding to an even record length."""
+    tail = identifier + _PAD_AFTER_IDENTIFIER[len(identifier) & 1] + system_use
+    return tail + b"\x00" if len(tail) & 1 == 0 else tail   # 33 + odd is even
+
 
 def record_length(identifier_length, system_use_length):
     """The length encode_record will produce, without encoding."""

@@ -80,10 +80,10 @@ class _Record:
     """One directory record to be: sizes now, locations at encoding time."""
 
     __slots__ = ("identifier", "flags", "target", "length", "date", "inline", "overflow",
-                 "ce_location", "part", "size", "su")
+                 "ce_location", "part", "size", "tail")
 
     def __init__(self, identifier, flags, target, length, date, inline, overflow, part, size,
-                 su):
+                 tail):
         self.identifier = identifier
         self.flags = flags
         self.target = target        # DiscEntry whose extent/size the record carries
@@ -94,7 +94,9 @@ class _Record:
         self.ce_location = None
         self.part = part            # which extent of a multi-extent file
         self.size = size            # bytes of the encoded record
-        self.su = su                # the inline entries joined, when they hold no marker
+        # the bytes after the fixed part (dirrecord.record_tail) when the
+        # inline entries hold no location marker and there is no CE, else None
+        self.tail = tail
 
 
 def _record_length(identifier_length, system_use_length):
@@ -361,8 +363,9 @@ class Layout:
 
     def _record(self, identifier, flags, target, length, date, entries, part=0):
         if not entries:
+            tail = dr.record_tail(identifier)
             return _Record(identifier, flags, target, length, date, (), (), part,
-                           _record_length(len(identifier), 0), b"")
+                           33 + len(tail), tail)
         total, plain = 0, True
         for e in entries:
             if e.__class__ is bytes:
@@ -373,7 +376,7 @@ class Layout:
         size = _record_length(len(identifier), total)
         if size <= MAX_RECORD:      # the common case: everything in the record
             return _Record(identifier, flags, target, length, date, entries, (), part, size,
-                           b"".join(entries) if plain else None)
+                           dr.record_tail(identifier, b"".join(entries)) if plain else None)
         inline, overflow = self._split_su(identifier, entries)
         su = sum(entry_size(e) for e in inline) + susp.CE_LENGTH
         return _Record(identifier, flags, target, length, date, inline, overflow, part,
@@ -391,6 +394,7 @@ class Layout:
         ]
         plain_su = rr.plain_file_su if rr else lambda node: b""
         date_of = self._date
+        record_tail = dr.record_tail
         for child in directory.children:
             node = child.node
             if node.is_regular and node.nlink == 1 and node.old_extents is None \
@@ -398,10 +402,10 @@ class Layout:
                 # the common case, once per file: one extent, System Use in the record
                 su = plain_su(node)
                 if su is not None:
-                    size = _record_length(len(child.identifier), len(su))
-                    if size <= MAX_RECORD:
+                    tail = record_tail(child.identifier, su)
+                    if len(tail) <= MAX_RECORD - 33:
                         records.append(_Record(child.identifier, 0, child, node.size,
-                                               date_of(node), (), (), 0, size, su))
+                                               date_of(node), (), (), 0, 33 + len(tail), tail))
                         continue
             entries = rr.for_child(child) if rr else []
             if child.is_dir:
@@ -463,9 +467,9 @@ class Layout:
                 continue  # Joliet has no symlinks, devices or FIFOs
             if node.old_extents is None and node.size <= MAX_EXTENT_BYTES:
                 # the common case, once per file: one extent
-                identifier = child.identifier
-                records.append(_Record(identifier, 0, child, node.size, date_of(node), (), (),
-                                       0, _record_length(len(identifier), 0), b""))
+                tail = dr.record_tail(child.identifier)
+                records.append(_Record(child.identifier, 0, child, node.size, date_of(node),
+                                       (), (), 0, 33 + len(tail), tail))
                 continue
             parts = self._extent_lengths(node)
             if len(parts) > 1 and self.options.names.level < 3:
@@ -626,7 +630,7 @@ class Layout:
         end_of_sector = pos + SECTOR
         date_cache = self._date_cache
         extents = self._extents
-        encode_into = dr.encode_record_into
+        pack_fixed, be32, sequence_be = dr.FIXED_PART.pack_into, dr.U32BE, dr.VOLUME_SEQUENCE_1_BE
         for record in directory.records:
             target = record.target
             flags = record.flags
@@ -644,18 +648,26 @@ class Layout:
                     extent, length = item.sector, item.size     # the common case
                 else:
                     extent, length = self.file_extents(node)[record.part]
-            su = record.su
-            if su is None:
-                su = b"".join(resolve(e) for e in record.inline)
-            if record.overflow:
-                su += susp.encode_ce(*record.ce_location)
             date = date_cache.get(record.date)
             if date is None:
                 date = date_cache[record.date] = encode_binary_date(record.date)
-            if pos + record.size > end_of_sector:       # records never cross sectors
+            size = record.size
+            if pos + size > end_of_sector:              # records never cross sectors
                 pos = end_of_sector
                 end_of_sector += SECTOR
-            pos += encode_into(meta, pos, extent, length, date, flags, record.identifier, su)
+            tail = record.tail
+            if tail is not None:
+                # dirrecord.encode_record_into inlined: the common case, once per file
+                pack_fixed(meta, pos, size, 0, extent, be32(extent), length, be32(length), date,
+                           flags, 0, 0, 1, sequence_be, len(record.identifier))
+                meta[pos + 33:pos + size] = tail
+            else:
+                su = b"".join(resolve(e) for e in record.inline)
+                if record.overflow:
+                    su += susp.encode_ce(*record.ce_location)
+                dr.encode_record_into(meta, pos, extent, length, date, flags, record.identifier,
+                                      su)
+            pos += size
             if pos == end_of_sector:
                 end_of_sector += SECTOR
             if rock and record.overflow:

@@ -113,6 +113,16 @@ class Readahead:
                 os.close(fd)
 
 
+def _takes_positional_writes(out_stat):
+    """Whether an output can be written at offsets by two processes: a
+    regular file, a block device (a USB stick), or /dev/null -- not a pipe,
+    socket, terminal or tape."""
+    mode = out_stat.st_mode
+    if stat.S_ISREG(mode) or stat.S_ISBLK(mode):
+        return True
+    return stat.S_ISCHR(mode) and out_stat.st_rdev == os.makedev(1, 3)  # /dev/null
+
+
 class ImageStream:
     def __init__(self, layout, metadata=None, max_open_files=64):
         self.layout = layout
@@ -255,10 +265,11 @@ class ImageStream:
         the file data while this one encodes the metadata (a one-shot
         command's choice: it forks).
         """
-        out_is_file = stat.S_ISREG(os.fstat(out_fd).st_mode)
-        if parallel and out_is_file and hasattr(os, "fork") \
+        out_stat = os.fstat(out_fd)
+        out_is_file = stat.S_ISREG(out_stat.st_mode)
+        if parallel and _takes_positional_writes(out_stat) and hasattr(os, "fork") \
                 and not fcntl.fcntl(out_fd, fcntl.F_GETFL) & os.O_APPEND:
-            self._write_to_file_in_parallel(out_fd, progress)
+            self._write_in_parallel(out_fd, out_is_file, progress)
             return
         self._write_all(out_fd, self.metadata)
         if progress is not None:
@@ -267,7 +278,7 @@ class ImageStream:
         if out_is_file:
             os.ftruncate(out_fd, os.lseek(out_fd, 0, os.SEEK_CUR))
 
-    def _write_to_file_in_parallel(self, out_fd, progress):
+    def _write_in_parallel(self, out_fd, out_is_file, progress):
         """The metadata here, the file data from a child process at the same
         time (both are CPU work for the interpreter; a machine has cores)."""
         base = os.lseek(out_fd, 0, os.SEEK_CUR)
@@ -278,7 +289,7 @@ class ImageStream:
             try:
                 os.close(report_read)
                 os.lseek(out_fd, base + self.metadata_length, os.SEEK_SET)
-                self._write_data(out_fd, True, progress)
+                self._write_data(out_fd, out_is_file, progress)
             except SourceChanged as exc:
                 os.write(report_write, b"S" + str(exc).encode(errors="replace"))
                 status = 1
@@ -313,7 +324,8 @@ class ImageStream:
                 code = int(message[1:])
                 raise OSError(code, os.strerror(code))
             raise SourceChanged("writing the file data stopped")
-        os.ftruncate(out_fd, base + self.size)
+        if out_is_file:
+            os.ftruncate(out_fd, base + self.size)
         os.lseek(out_fd, base + self.size, os.SEEK_SET)
 
     def _write_data(self, out_fd, out_is_file, progress):
