@@ -49,6 +49,25 @@ class DiscEntry:
         return self.placeholder is not None
 
 
+class FileEntry:
+    """A file, symlink, device or FIFO of a recorded tree: its node and
+    identifier; everything else a DiscEntry has is fixed for it (a lighter
+    object: there is one per file and tree)."""
+
+    __slots__ = ("node", "identifier", "parent")
+    is_dir = False
+    children = ()
+    relocated_to = None
+    placeholder = None
+    is_placeholder = False
+    is_relocated = False
+
+    def __init__(self, node, identifier, parent):
+        self.node = node
+        self.identifier = identifier
+        self.parent = parent
+
+
 def _max_dir_depth(root):
     deepest = 0
     stack = [(root, 1)]
@@ -88,9 +107,11 @@ def build_iso_tree(root, options, warn):
             [(k.name, k.is_dir) for k in kids] + [(RR_MOVED, True) for _ in extra], rules)
         level = dentry.level
         for kid, ident in zip(kids, idents):
-            # positional arguments: this runs once per file
-            entry = DiscEntry(kid, ident, kid.is_dir, dentry, level + 1 if kid.is_dir else level)
-            if kid.is_dir and limit_levels and entry.level > MAX_ISO_LEVELS:
+            if not kid.is_dir:      # once per file
+                dentry.children.append(FileEntry(kid, ident, dentry))
+                continue
+            entry = DiscEntry(kid, ident, True, dentry, level + 1)
+            if limit_levels and entry.level > MAX_ISO_LEVELS:
                 if policy == DEEP_DROP:
                     warn(f"left out (deeper than 8 levels): "
                          f"{kid.path_on_disc().decode(errors='replace')}")
@@ -106,8 +127,7 @@ def build_iso_tree(root, options, warn):
                 stack.append(real)
                 continue
             dentry.children.append(entry)
-            if kid.is_dir:
-                stack.append(entry)
+            stack.append(entry)
         for entry, ident in zip(extra, idents[len(kids):]):
             entry.identifier = ident
             dentry.children.append(entry)
@@ -147,10 +167,12 @@ def build_joliet_tree(root, options):
         level = dentry.level + 1
         children = dentry.children
         for kid, ident in zip(kids, idents):
-            entry = DiscEntry(kid, ident, kid.is_dir, dentry, level)
-            children.append(entry)
             if kid.is_dir:
+                entry = DiscEntry(kid, ident, True, dentry, level)
                 stack.append(entry)
+            else:
+                entry = FileEntry(kid, ident, dentry)   # once per file
+            children.append(entry)
         if not in_order:
             children.sort(key=lambda e: e.identifier)
     return disc_root

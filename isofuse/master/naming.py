@@ -184,23 +184,14 @@ def _plain_translation(rules):
     return bytes(table)
 
 
-def _plain_identifier(raw, is_dir, rules, table):
-    """(identifier, collision key) of a printable ASCII name not starting
-    with a dot, exactly as iso_name, iso_identifier and _collision_key make
-    them."""
-    if is_dir:
-        name = raw.translate(table)[:rules.dir_limit]
-        return name, (name.upper() if rules.allow_lowercase else name)
-    base, dot, ext = raw.rpartition(b".")
-    if not dot:
-        base, ext = raw, b""
-    base, ext = _cut_to_level(base.translate(table), ext.translate(table), rules)
-    if ext:
-        name = base + b"." + ext
-    else:
-        name = base if rules.omit_period else base + b"."
-    key = name.upper() if rules.allow_lowercase else name
-    return (name + b";1" if rules.version_numbers else name), key
+@functools.lru_cache(maxsize=None)
+def _plain_limits(rules):
+    """What the fast path needs of ``rules``, looked up once: (directory
+    limit, 8.3 or not, file limit, version suffix, fold case for the
+    collision key, omit the period)."""
+    eight_three = rules.level == 1 and not rules.full_31 and not rules.max_37
+    return (rules.dir_limit, eight_three, rules.file_limit,
+            b";1" if rules.version_numbers else b"", rules.allow_lowercase, rules.omit_period)
 
 
 def assign_iso_names(entries, rules):
@@ -215,11 +206,32 @@ def assign_iso_names(entries, rules):
     taken = set()
     result = [None] * len(entries)
     table = _plain_translation(rules)
+    if table is not None:
+        dir_limit, eight_three, file_limit, suffix, fold, omit_period = _plain_limits(rules)
     for i in order:
         raw, is_dir = entries[i]
         if table is not None and raw[:1] != b"." and _PRINTABLE_ASCII(raw):
-            # the common case: this runs once per file of the tree
-            ident, key = _plain_identifier(raw, is_dir, rules, table)
+            # The common case, once per file: a printable ASCII name not
+            # starting with a dot.  Exactly what iso_name, iso_identifier and
+            # _collision_key make of it, with bytes.translate for the mapping.
+            if is_dir:
+                name = ident = raw.translate(table)[:dir_limit]
+            else:
+                base, dot, ext = raw.rpartition(b".")
+                if not dot:
+                    base, ext = raw, b""
+                base, ext = base.translate(table), ext.translate(table)
+                if eight_three:             # _cut_to_level
+                    base, ext = base[:8], ext[:3]
+                else:
+                    ext = ext[:file_limit - 2]
+                    base = base[:file_limit - 1 - len(ext)]
+                if ext:
+                    name = base + b"." + ext
+                else:
+                    name = base if omit_period else base + b"."
+                ident = name + suffix
+            key = name.upper() if fold else name
             if key not in taken:
                 taken.add(key)
                 result[i] = ident

@@ -117,8 +117,8 @@ class Disc:
                     mode = st.st_mode
                     node = Node(name=name, mode=mode, uid=st.st_uid, gid=st.st_gid,
                                 size=st.st_size if stat.S_ISREG(mode) else 0,
-                                mtime=int(st.st_mtime), atime=int(st.st_atime),
-                                ctime=int(st.st_ctime), nlink=st.st_nlink, rdev=st.st_rdev,
+                                mtime=st[stat.ST_MTIME], atime=st[stat.ST_ATIME],
+                                ctime=st[stat.ST_CTIME], nlink=st.st_nlink, rdev=st.st_rdev,
                                 dev_ino=(layer.layer_id, st.st_dev, st.st_ino))
                     if stat.S_ISLNK(mode):
                         node.symlink = os.readlink(item.path)

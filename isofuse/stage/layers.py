@@ -31,7 +31,7 @@ class Attr:
 
 def attr_from_stat(st, layer_id):
     return Attr(mode=st.st_mode, uid=st.st_uid, gid=st.st_gid, size=st.st_size,
-                mtime=int(st.st_mtime), atime=int(st.st_atime), ctime=int(st.st_ctime),
+                mtime=st[stat.ST_MTIME], atime=st[stat.ST_ATIME], ctime=st[stat.ST_CTIME],
                 nlink=st.st_nlink, rdev=st.st_rdev, identity=(layer_id, st.st_dev, st.st_ino))
 
 
