@@ -84,3 +84,13 @@ def test_plain_joliet_identifiers_equal_the_general_path_and_its_order():
         assert compared > 50
     for odd in (b"a*b", b"x" * 104, "é".encode(), b"tab\there"):
         assert naming.plain_joliet_identifiers([b"plain", odd], True) is None
+
+
+def test_sort_keys_given_with_the_names_equal_iso_sort_key():
+    names = _names(4, b"abcXYZ019_.-~ +#", 600, 40)
+    for rules in RULE_SETS:
+        for folder in _in_directories(names, 89):
+            entries = [(name, i % 4 == 0) for i, name in enumerate(folder)]
+            keys = [None] * len(entries)
+            idents = naming.assign_iso_names(entries, rules, keys)
+            assert keys == [naming.iso_sort_key(ident) for ident in idents], rules

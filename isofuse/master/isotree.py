@@ -103,12 +103,16 @@ def build_iso_tree(root, options, warn):
         dentry = stack.pop()
         kids = list(dentry.node.children.values())
         extra = [rr_moved] if (dentry is disc_root and rr_moved is not None) else []
+        keys = [None] * (len(kids) + len(extra))
         idents = naming.assign_iso_names(
-            [(k.name, k.is_dir) for k in kids] + [(RR_MOVED, True) for _ in extra], rules)
+            [(k.name, k.is_dir) for k in kids] + [(RR_MOVED, True) for _ in extra], rules, keys)
         level = dentry.level
-        for kid, ident in zip(kids, idents):
+        children = []           # in the order of kids, then sorted by their keys
+        child_keys = []
+        for kid, ident, key in zip(kids, idents, keys):
             if not kid.is_dir:      # once per file
-                dentry.children.append(FileEntry(kid, ident, dentry))
+                children.append(FileEntry(kid, ident, dentry))
+                child_keys.append(key)
                 continue
             entry = DiscEntry(kid, ident, True, dentry, level + 1)
             if limit_levels and entry.level > MAX_ISO_LEVELS:
@@ -123,15 +127,20 @@ def build_iso_tree(root, options, warn):
                 entry.relocated_to = real
                 entry.level = dentry.level
                 moved.append(real)
-                dentry.children.append(entry)
+                children.append(entry)
+                child_keys.append(key)
                 stack.append(real)
                 continue
-            dentry.children.append(entry)
+            children.append(entry)
+            child_keys.append(key)
             stack.append(entry)
-        for entry, ident in zip(extra, idents[len(kids):]):
+        for entry, ident, key in zip(extra, idents[len(kids):], keys[len(kids):]):
             entry.identifier = ident
-            dentry.children.append(entry)
-        dentry.children.sort(key=lambda e: naming.iso_sort_key(e.identifier))
+            children.append(entry)
+            child_keys.append(key)
+        # ECMA-119 §9.3 order
+        dentry.children = [children[i] for i in sorted(range(len(children)),
+                                                      key=child_keys.__getitem__)]
     if rr_moved is not None:
         idents = naming.assign_iso_names([(m.node.name, True) for m in moved], rules)
         for entry, ident in zip(moved, idents):

@@ -194,12 +194,14 @@ def _plain_limits(rules):
             b";1" if rules.version_numbers else b"", rules.allow_lowercase, rules.omit_period)
 
 
-def assign_iso_names(entries, rules):
+def assign_iso_names(entries, rules, sort_keys=None):
     """Give every (raw_name, is_dir) in one directory a unique identifier.
 
     Returns a list of identifiers in the order of ``entries``.  Entries are
     processed in sorted order of their original names, so the result does
-    not depend on the order the folder was read in.
+    not depend on the order the folder was read in.  A ``sort_keys`` list
+    (as long as ``entries``) receives each identifier's iso_sort_key, made
+    from the parts at hand rather than by splitting the identifier again.
     """
     raws = [raw for raw, _ in entries]
     order = sorted(range(len(entries)), key=raws.__getitem__)
@@ -216,6 +218,7 @@ def assign_iso_names(entries, rules):
             # _collision_key make of it, with bytes.translate for the mapping.
             if is_dir:
                 name = ident = raw.translate(table)[:dir_limit]
+                sort_key = (name, b"", b"")
             else:
                 base, dot, ext = raw.rpartition(b".")
                 if not dot:
@@ -231,10 +234,14 @@ def assign_iso_names(entries, rules):
                 else:
                     name = base if omit_period else base + b"."
                 ident = name + suffix
+                # iso_sort_key(ident): the base holds no dot (it became "_")
+                sort_key = (base, ext, suffix[1:])
             key = name.upper() if fold else name
             if key not in taken:
                 taken.add(key)
                 result[i] = ident
+                if sort_keys is not None:
+                    sort_keys[i] = sort_key
                 continue
         base, ext = iso_name(raw, is_dir, rules)
         ident = iso_identifier(base, ext, is_dir, rules)
@@ -253,6 +260,8 @@ def assign_iso_names(entries, rules):
             counter += 1
         taken.add(key)
         result[i] = ident
+        if sort_keys is not None:
+            sort_keys[i] = iso_sort_key(ident)
     return result
 
 
