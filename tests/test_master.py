@@ -580,40 +580,66 @@ def test_paths_over_255_characters_are_reported(tmp_path):
     assert warnings_of(short, tmp_path / "short.iso") == []
 
 
-def test_parallel_file_output_equals_sequential_and_reports_errors(tmp_path):
-    """write_to(parallel=True): a child process writes the file data while
-    the parent encodes the metadata.  The bytes equal the sequential
+def test_data_writer_output_equals_sequential_and_reports_errors(tmp_path):
+    """A DataWriter child writes the file data while the parent encodes
+    the metadata.  Forked before planning (it plans the same layout itself)
+    or after (it shares the parent's), the bytes equal the sequential
     output's; a source that shrank is reported by name, like sequentially;
     no child process is left behind."""
-    from isofuse.master import stream
+    from isofuse.master import layout as layout_mod, stream
+    from isofuse.master.datawriter import DataWriter
     lay = _many_files_layout(tmp_path, count=200)
     with stream.ImageStream(lay) as s:
         reference = s.read(0, s.size)
-    out = tmp_path / "parallel.iso"
-    with open(out, "wb") as f:
-        f.write(b"\xff" * 4096)             # an offset: the image starts where the fd is
-        f.flush()
-        with stream.ImageStream(lay) as s:
-            s.write_to(f.fileno(), parallel=True)
-        assert f.tell() == 4096 + len(reference)
-    assert out.read_bytes()[4096:] == reference
+    for plan in (lambda: layout_mod.Layout(lay.root_node, lay.options), lambda: lay):
+        out = tmp_path / "parallel.iso"
+        with open(out, "wb") as f:
+            f.write(b"\xff" * 4096)         # an offset: the image starts where the fd is
+            f.flush()
+            with DataWriter(plan) as writer, stream.ImageStream(lay) as s:
+                s.write_to(f.fileno(), writer=writer)
+            assert f.tell() == 4096 + len(reference)
+        assert out.read_bytes()[4096:] == reference
     victim = sorted((tmp_path / "many").iterdir())[150]
     victim.write_bytes(b"")
     with open(tmp_path / "broken.iso", "wb") as f, stream.ImageStream(lay) as s:
         with pytest.raises(stream.SourceChanged, match=victim.name):
-            s.write_to(f.fileno(), parallel=True)
+            with DataWriter(lambda: lay) as writer:
+                s.write_to(f.fileno(), writer=writer)
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)
 
 
-def test_parallel_output_to_a_device_writes_its_zeros_and_null_is_positional(tmp_path,
-                                                                           monkeypatch):
-    """On a block device the gaps between files cannot be skipped with a
-    seek (old data would show through): the parallel writer writes them.
-    Checked on a file full of 0xff bytes written as a device would be.
-    /dev/null (a node with its numbers here) takes the parallel path; a pipe
-    does not."""
+def test_data_writer_falls_back_when_the_child_plans_differently_or_dies(tmp_path):
+    """The parent writes the data itself when the child's layout does not
+    match its own (it then writes nothing) or when the child is gone."""
     from isofuse.master import stream
+    from isofuse.master.datawriter import DataWriter
+    lay = _many_files_layout(tmp_path, count=60)
+    (tmp_path / "other").mkdir()
+    other = _many_files_layout(tmp_path / "other", count=90)
+    with stream.ImageStream(lay) as s:
+        reference = s.read(0, s.size)
+
+    def dies():
+        os._exit(9)
+
+    for plan in (lambda: other, dies):
+        out = tmp_path / "fallback.iso"
+        with open(out, "wb") as f, DataWriter(plan) as writer, stream.ImageStream(lay) as s:
+            s.write_to(f.fileno(), writer=writer)
+        assert out.read_bytes() == reference
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_data_writer_on_a_device_writes_its_zeros_and_null_is_positional(tmp_path):
+    """On a block device the gaps between files cannot be skipped with a
+    seek (old data would show through): the child writes them.  Checked on
+    a file full of 0xff bytes written as a device would be.  /dev/null (a
+    node with its numbers here) takes positional writes; a pipe does not."""
+    from isofuse.master import stream
+    from isofuse.master.datawriter import DataWriter, takes_positional_writes
     lay = _many_files_layout(tmp_path, count=120)
     with stream.ImageStream(lay) as s:
         reference = s.read(0, s.size)
@@ -622,8 +648,8 @@ def test_parallel_output_to_a_device_writes_its_zeros_and_null_is_positional(tmp
     fd = os.open(out, os.O_WRONLY)
     try:
         os.lseek(fd, 4096, os.SEEK_SET)
-        with stream.ImageStream(lay) as s:
-            s._write_in_parallel(fd, False, None)
+        with DataWriter(lambda: lay) as writer, stream.ImageStream(lay) as s:
+            writer.write(s, fd, False)
         assert os.lseek(fd, 0, os.SEEK_CUR) == 4096 + len(reference)
     finally:
         os.close(fd)
@@ -632,26 +658,42 @@ def test_parallel_output_to_a_device_writes_its_zeros_and_null_is_positional(tmp
     assert data[:4096] == b"\xff" * 4096 and data[-8192:] == b"\xff" * 8192  # not truncated
     null = tmp_path / "null"
     os.mknod(null, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-    assert stream._takes_positional_writes(os.stat(null))
-    taken = []
-    original = stream.ImageStream._write_in_parallel
-
-    def spy(self, *args):
-        taken.append(args[1])
-        return original(self, *args)
-
-    monkeypatch.setattr(stream.ImageStream, "_write_in_parallel", spy)
-    with open(null, "wb") as f, stream.ImageStream(lay) as s:
-        s.write_to(f.fileno(), parallel=True)
-    assert taken == [False]     # in parallel, and not as a file
+    with open(null, "wb") as f:
+        assert takes_positional_writes(f.fileno())
+    with open(tmp_path / "appended", "ab") as f:
+        assert not takes_positional_writes(f.fileno())
     read_end, write_end = os.pipe()
     try:
-        assert not stream._takes_positional_writes(os.fstat(write_end))
+        assert not takes_positional_writes(write_end)
     finally:
         os.close(read_end)
         os.close(write_end)
     with pytest.raises(ChildProcessError):
         os.waitpid(-1, os.WNOHANG)
+
+
+def test_master_cli_to_a_fifo_and_to_null(tmp_path):
+    """The CLI forks its data writer before planning; an output that takes
+    no positional writes (a FIFO) gets the image in order, and /dev/null
+    works too."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for i in range(30):
+        (src / f"f{i}.txt").write_bytes(os.urandom(3000 + i))
+    epoch = {**os.environ, "SOURCE_DATE_EPOCH": "1600000000"}
+    reference = tmp_path / "ref.iso"
+    run(MASTER + ["-R", "-J", "-o", str(reference), str(src)], env=epoch)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with open(tmp_path / "from-fifo.iso", "wb") as copy:
+        reader = subprocess.Popen(["cat", str(fifo)], stdout=copy)
+        try:
+            run(MASTER + ["-R", "-J", "-o", str(fifo), str(src)], env=epoch, timeout=120)
+        finally:
+            reader.wait(timeout=60)
+    assert (tmp_path / "from-fifo.iso").read_bytes() == reference.read_bytes()
+    run(MASTER + ["-R", "-J", "-o", "/dev/null", str(src)], env=epoch)
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
 
 
 def test_a_failed_run_removes_its_image_file_but_never_a_device(tmp_path):

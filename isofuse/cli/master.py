@@ -13,6 +13,7 @@ from ..master.naming import NameRules
 from ..master.options import (DEEP_ALLOW, DEEP_DROP, ROCK_KEEP, ROCK_RATIONALIZED,
                               BootSpec, MasterOptions)
 from ..master.sourcetree import SourceError, scan
+from ..master.datawriter import DataWriter, room_for_a_second_plan, takes_positional_writes
 from ..master.stream import ImageStream, SourceChanged
 
 DESCRIPTION = """\
@@ -254,6 +255,13 @@ def _parse_msinfo(text):
 
 
 def build_layout(args, argv, warn):
+    root, options = build_tree(args, argv, warn)
+    return layout_mod.Layout(root, options, warn=warn)
+
+
+def build_tree(args, argv, warn):
+    """The tree to master (sources, merged with a previous session) and the
+    options for its layout."""
     previous = args.previous or args.append_to
     if not args.sources and not (previous and args.remove):
         raise UsageError("no SOURCE given")
@@ -291,7 +299,7 @@ def build_layout(args, argv, warn):
         if args.sources:
             old_root.mtime = root.mtime or old_root.mtime
         root = merge(old_root, root)
-    return layout_mod.Layout(root, options, warn=warn)
+    return root, options
 
 
 def run(args, argv=None):
@@ -310,9 +318,32 @@ def _run(args, argv):
         return _fail("say where the image goes: -o FILE (or -o - for standard output), "
                      "or -print-size", 2)
     try:
-        layout = build_layout(args, argv, warn)
+        root, options = build_tree(args, argv, warn)
     except UsageError as exc:
         return _fail(str(exc), 2)
+    except (SourceError, TreeError, layout_mod.LayoutError) as exc:
+        return _fail(str(exc))
+    to_stdout = args.output == "-"
+    if to_stdout and not args.print_size and sys.stdout.isatty():
+        return _fail("refusing to write an image to a terminal", 2)
+    progress = Progress(enabled=not args.quiet and sys.stderr.isatty())
+    writer = None
+    if args.output and not to_stdout and not args.print_size and not args.append_to \
+            and hasattr(os, "fork") and room_for_a_second_plan():
+        # a second process plans the same layout and then writes the file
+        # data while this one encodes the metadata (see master.datawriter)
+        writer = DataWriter(lambda: layout_mod.Layout(root, options, warn=lambda m: None),
+                            progress)
+    try:
+        return _plan_and_write(args, root, options, warn, progress, writer)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def _plan_and_write(args, root, options, warn, progress, writer):
+    try:
+        layout = layout_mod.Layout(root, options, warn=warn)
     except (SourceError, TreeError, layout_mod.LayoutError) as exc:
         return _fail(str(exc))
     if args.print_size:
@@ -321,9 +352,6 @@ def _run(args, argv):
     if args.append_to:
         return _grow(args, layout)
     to_stdout = args.output == "-"
-    if to_stdout and sys.stdout.isatty():
-        return _fail("refusing to write an image to a terminal", 2)
-    progress = Progress(enabled=not args.quiet and sys.stderr.isatty())
     out_fd = None
     try:
         if to_stdout:
@@ -331,10 +359,18 @@ def _run(args, argv):
         else:
             out_fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                              0o644)
+        if writer is None and not to_stdout and takes_positional_writes(out_fd):
+            # the tree was too big to plan twice: fork now, sharing the layout
+            writer = DataWriter(lambda: layout, progress)
+        elif writer is not None and not takes_positional_writes(out_fd):
+            writer.close()          # a FIFO, a terminal, a tape: in order
+            writer = None
         with ImageStream(layout) as stream:
-            # a file, a block device or /dev/null: a second process writes
-            # the file data meanwhile (a pipe is written in order)
-            stream.write_to(out_fd, progress, parallel=not to_stdout)
+            if writer is not None:
+                with writer:
+                    stream.write_to(out_fd, progress, writer=writer)
+            else:
+                stream.write_to(out_fd, progress)
     except SourceChanged as exc:
         _remove_partial(args.output, to_stdout)
         return _fail(f"{exc}; no image written")

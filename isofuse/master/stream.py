@@ -8,9 +8,7 @@ possible), the staging filesystem's image.iso and the burner.
 
 import bisect
 import errno
-import fcntl
 import os
-import signal
 import stat
 import threading
 from collections import OrderedDict
@@ -111,16 +109,6 @@ class Readahead:
                 pass
             finally:
                 os.close(fd)
-
-
-def _takes_positional_writes(out_stat):
-    """Whether an output can be written at offsets by two processes: a
-    regular file, a block device (a USB stick), or /dev/null -- not a pipe,
-    socket, terminal or tape."""
-    mode = out_stat.st_mode
-    if stat.S_ISREG(mode) or stat.S_ISBLK(mode):
-        return True
-    return stat.S_ISCHR(mode) and out_stat.st_rdev == os.makedev(1, 3)  # /dev/null
 
 
 class ImageStream:
@@ -254,81 +242,29 @@ class ImageStream:
         self.close()
 
     # ---- sequential output -------------------------------------------------------------------
-    def write_to(self, out_fd, progress=None, parallel=False):
+    def write_to(self, out_fd, progress=None, writer=None):
         """Write the whole image to ``out_fd`` (a file, pipe or device).
 
         File data goes through copy_file_range (regular file to regular file,
         the kernel copies or reflinks) or sendfile; zeros are skipped with a
         seek on regular files (sparse output) and written elsewhere.  A
         Readahead thread keeps the disk busy with the files that come next.
-        With ``parallel`` and a regular output file, a child process writes
-        the file data while this one encodes the metadata (a one-shot
-        command's choice: it forks).
+        With a ``writer`` (datawriter.DataWriter, for outputs that take
+        positional writes) the file data comes from that second process
+        while this one encodes the metadata.
         """
-        out_stat = os.fstat(out_fd)
-        out_is_file = stat.S_ISREG(out_stat.st_mode)
-        if parallel and _takes_positional_writes(out_stat) and hasattr(os, "fork") \
-                and not fcntl.fcntl(out_fd, fcntl.F_GETFL) & os.O_APPEND:
-            self._write_in_parallel(out_fd, out_is_file, progress)
+        out_is_file = stat.S_ISREG(os.fstat(out_fd).st_mode)
+        if writer is not None:
+            writer.write(self, out_fd, out_is_file)
             return
         self._write_all(out_fd, self.metadata)
         if progress is not None:
             progress(len(self.metadata), self.size)
-        self._write_data(out_fd, out_is_file, progress)
+        self.write_data(out_fd, out_is_file, progress)
         if out_is_file:
             os.ftruncate(out_fd, os.lseek(out_fd, 0, os.SEEK_CUR))
 
-    def _write_in_parallel(self, out_fd, out_is_file, progress):
-        """The metadata here, the file data from a child process at the same
-        time (both are CPU work for the interpreter; a machine has cores)."""
-        base = os.lseek(out_fd, 0, os.SEEK_CUR)
-        report_read, report_write = os.pipe()
-        child = os.fork()
-        if child == 0:                      # the child: file data only
-            status = 0
-            try:
-                os.close(report_read)
-                os.lseek(out_fd, base + self.metadata_length, os.SEEK_SET)
-                self._write_data(out_fd, out_is_file, progress)
-            except SourceChanged as exc:
-                os.write(report_write, b"S" + str(exc).encode(errors="replace"))
-                status = 1
-            except OSError as exc:
-                os.write(report_write, f"O{exc.errno}".encode())
-                status = 1
-            except BaseException:           # interrupted: the parent reports it
-                status = 2
-            finally:
-                os._exit(status)
-        os.close(report_write)
-        try:
-            metadata = self.metadata
-            written = 0
-            while written < len(metadata):
-                written += os.pwrite(out_fd, memoryview(metadata)[written:], base + written)
-            _, status = os.waitpid(child, 0)
-            child = None
-            with os.fdopen(report_read, "rb") as report:
-                report_read = None
-                message = report.read()
-        finally:
-            if child is not None:
-                os.kill(child, signal.SIGTERM)
-                os.waitpid(child, 0)
-            if report_read is not None:
-                os.close(report_read)
-        if status != 0:
-            if message.startswith(b"S"):
-                raise SourceChanged(message[1:].decode())
-            if message.startswith(b"O"):
-                code = int(message[1:])
-                raise OSError(code, os.strerror(code))
-            raise SourceChanged("writing the file data stopped")
-        if out_is_file:
-            os.ftruncate(out_fd, base + self.size)
-        os.lseek(out_fd, base + self.size, os.SEEK_SET)
-
-    def _write_data(self, out_fd, out_is_file, progress):
+    def write_data(self, out_fd, out_is_file, progress):
         """The file data and the zeros after the metadata, sequentially from
         the output's current position (the metadata's end)."""
         size = self.size
