@@ -13,7 +13,7 @@ from ..master.naming import NameRules
 from ..master.options import (DEEP_ALLOW, DEEP_DROP, ROCK_KEEP, ROCK_RATIONALIZED,
                               BootSpec, MasterOptions)
 from ..master.sourcetree import SourceError, scan
-from ..master.datawriter import DataWriter, room_for_a_second_plan, takes_positional_writes
+from ..master.datawriter import DataWriter, takes_positional_writes
 from ..master.stream import ImageStream, SourceChanged
 
 DESCRIPTION = """\
@@ -327,21 +327,10 @@ def _run(args, argv):
     if to_stdout and not args.print_size and sys.stdout.isatty():
         return _fail("refusing to write an image to a terminal", 2)
     progress = Progress(enabled=not args.quiet and sys.stderr.isatty())
-    writer = None
-    if args.output and not to_stdout and not args.print_size and not args.append_to \
-            and hasattr(os, "fork") and room_for_a_second_plan():
-        # a second process plans the same layout and then writes the file
-        # data while this one encodes the metadata (see master.datawriter)
-        writer = DataWriter(lambda: layout_mod.Layout(root, options, warn=lambda m: None),
-                            progress)
-    try:
-        return _plan_and_write(args, root, options, warn, progress, writer)
-    finally:
-        if writer is not None:
-            writer.close()
+    return _plan_and_write(args, root, options, warn, progress)
 
 
-def _plan_and_write(args, root, options, warn, progress, writer):
+def _plan_and_write(args, root, options, warn, progress):
     try:
         layout = layout_mod.Layout(root, options, warn=warn)
     except (SourceError, TreeError, layout_mod.LayoutError) as exc:
@@ -359,18 +348,14 @@ def _plan_and_write(args, root, options, warn, progress, writer):
         else:
             out_fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                              0o644)
-        if writer is None and not to_stdout and takes_positional_writes(out_fd):
-            # the tree was too big to plan twice: fork now, sharing the layout
-            writer = DataWriter(lambda: layout, progress)
-        elif writer is not None and not takes_positional_writes(out_fd):
-            writer.close()          # a FIFO, a terminal, a tape: in order
-            writer = None
         with ImageStream(layout) as stream:
-            if writer is not None:
-                with writer:
+            if not to_stdout and hasattr(os, "fork") and takes_positional_writes(out_fd):
+                # a file, a block device, /dev/null: a second process writes
+                # the file data meanwhile (see master.datawriter)
+                with DataWriter(layout, progress) as writer:
                     stream.write_to(out_fd, progress, writer=writer)
             else:
-                stream.write_to(out_fd, progress)
+                stream.write_to(out_fd, progress)   # a pipe, a FIFO, a tape: in order
     except SourceChanged as exc:
         _remove_partial(args.output, to_stdout)
         return _fail(f"{exc}; no image written")
