@@ -697,3 +697,25 @@ def test_a_failed_run_removes_its_image_file_but_never_a_device(tmp_path):
     os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
     _remove_partial(str(device), False)
     assert device.exists()
+
+
+def test_drop_deep_leaves_the_deep_folders_out_of_every_tree(tmp_path):
+    """--drop-deep leaves directories below level 8 out of the ISO 9660
+    tree and out of the Joliet tree (whose files would otherwise point at
+    data the image does not hold: this used to end in a traceback), with a
+    warning naming them; isoinfo lists both trees without them."""
+    src = tmp_path / "src"
+    deep = src / "a" / "b" / "c" / "d" / "e" / "f" / "g" / "h" / "i"
+    deep.mkdir(parents=True)
+    (deep / "deep.txt").write_bytes(b"deep")
+    (src / "a" / "b" / "shallow.txt").write_bytes(b"shallow")
+    for extra in ([], ["-R"]):
+        image = tmp_path / f"drop{len(extra)}.iso"
+        result = run(ISOFUSE + ["master", "-J", "--drop-deep", *extra, "-o", str(image),
+                                str(src)])
+        assert "left out (deeper than 8 levels): /a/b/c/d/e/f/g/h" in result.stderr.decode()
+        for flag in ("-J", "-R" if extra else None):
+            paths = isoinfo_paths(image, flag)
+            names = [p.split(";")[0].lower() for p in paths]
+            assert "a/b/shallow.txt" in names, (flag, paths)
+            assert not any("/h" in p or "deep" in p for p in names), (flag, paths)

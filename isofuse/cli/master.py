@@ -13,7 +13,6 @@ from ..master.naming import NameRules
 from ..master.options import (DEEP_ALLOW, DEEP_DROP, ROCK_KEEP, ROCK_RATIONALIZED,
                               BootSpec, MasterOptions)
 from ..master.sourcetree import SourceError, scan
-from ..master.datawriter import DataWriter, takes_positional_writes
 from ..master.stream import ImageStream, SourceChanged
 
 DESCRIPTION = """\
@@ -340,6 +339,7 @@ def _plan_and_write(args, root, options, warn, progress):
         return 0
     if args.append_to:
         return _grow(args, layout)
+    from ..master.datawriter import DataWriter, takes_positional_writes
     to_stdout = args.output == "-"
     out_fd = None
     try:

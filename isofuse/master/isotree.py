@@ -162,6 +162,9 @@ def _fix_levels(rr_moved):
 
 
 def build_joliet_tree(root, options):
+    # Directories that the ISO 9660 tree leaves out (--drop-deep) are left
+    # out here too: their files get no data in the image.
+    drop_deep = options.deep_policy == DEEP_DROP and options.names.level < 4
     disc_root = DiscEntry(node=root, identifier=b"\x00", is_dir=True, level=1)
     stack = [disc_root]
     while stack:
@@ -177,6 +180,8 @@ def build_joliet_tree(root, options):
         children = dentry.children
         for kid, ident in zip(kids, idents):
             if kid.is_dir:
+                if drop_deep and level > MAX_ISO_LEVELS:
+                    continue
                 entry = DiscEntry(kid, ident, True, dentry, level)
                 stack.append(entry)
             else:

@@ -80,10 +80,10 @@ class _Record:
     """One directory record to be: sizes now, locations at encoding time."""
 
     __slots__ = ("identifier", "flags", "target", "length", "date", "inline", "overflow",
-                 "ce_location", "part", "size", "tail")
+                 "ce_location", "part", "size", "tail", "item")
 
     def __init__(self, identifier, flags, target, length, date, inline, overflow, part, size,
-                 tail):
+                 tail, item=None):
         self.identifier = identifier
         self.flags = flags
         self.target = target        # DiscEntry whose extent/size the record carries
@@ -97,6 +97,9 @@ class _Record:
         # the bytes after the fixed part (dirrecord.record_tail) when the
         # inline entries hold no location marker and there is no CE, else None
         self.tail = tail
+        # the DataItem of a file in one extent, whose sector and size the
+        # record carries (None for every other record: see _write_directory)
+        self.item = item
 
 
 def _record_length(identifier_length, system_use_length):
@@ -168,6 +171,9 @@ class Layout:
             self.joliet_l_table, self.joliet_m_table = sector, sector + jpt
             sector += 2 * jpt
 
+        # The records of files make their DataItems (placed after the
+        # metadata, below); hard links share one.
+        self._extents = {}
         # ISO directories, sized from their records, each followed by its
         # Rock Ridge continuation areas (as libisofs places them): every
         # directory's share of the image depends on that directory alone,
@@ -395,6 +401,8 @@ class Layout:
         plain_su = rr.plain_file_su if rr else lambda node: b""
         date_of = self._date
         record_tail = dr.record_tail
+        extents, catalog, base = self._extents, self.catalog_node, self.base
+        make_items = self._makes_data_items
         for child in directory.children:
             node = child.node
             if node.is_regular and node.nlink == 1 and node.old_extents is None \
@@ -404,8 +412,15 @@ class Layout:
                 if su is not None:
                     tail = record_tail(child.identifier, su)
                     if len(tail) <= MAX_RECORD - 33:
+                        # _data_item inlined: a file with one link is met once
+                        item = None
+                        if node.size and make_items and node is not catalog:
+                            item = extents[node] = DataItem(None, node.size, node.path,
+                                                            node.data, node.size,
+                                                            node.reader, base)
                         records.append(_Record(child.identifier, 0, child, node.size,
-                                               date_of(node), (), (), 0, 33 + len(tail), tail))
+                                               date_of(node), (), (), 0, 33 + len(tail), tail,
+                                               item))
                         continue
             entries = rr.for_child(child) if rr else []
             if child.is_dir:
@@ -457,6 +472,7 @@ class Layout:
                    self._record(b"\x01", dr.FLAG_DIRECTORY, parent, 0,
                                 self._date(parent.node), None)]
         date_of = self._date
+        extents = self._extents
         for child in directory.children:
             node = child.node
             if child.is_dir:
@@ -469,7 +485,8 @@ class Layout:
                 # the common case, once per file: one extent
                 tail = dr.record_tail(child.identifier)
                 records.append(_Record(child.identifier, 0, child, node.size, date_of(node),
-                                       (), (), 0, 33 + len(tail), tail))
+                                       (), (), 0, 33 + len(tail), tail,
+                                       extents.get(node if node.nlink == 1 else self._key(node))))
                 continue
             parts = self._extent_lengths(node)
             if len(parts) > 1 and self.options.names.level < 3:
@@ -492,36 +509,49 @@ class Layout:
         return max(sectors_for(used), 1) * SECTOR
 
     # ---- file data ------------------------------------------------------------------------------
+    _makes_data_items = True       # the size model (sizing._Planner) places no data
+
+    def _data_item(self, node):
+        """The DataItem of a regular file's data (one per hard-linked file;
+        None for an empty file, the boot catalog and data of an earlier
+        session, which take no new sector).  Its sector comes later, from
+        _place_data."""
+        if node.size == 0 or node.old_extents is not None or node is self.catalog_node:
+            return None
+        key = self._key(node)
+        item = self._extents.get(key)
+        if item is None:
+            item = self._extents[key] = DataItem(None, node.size, node.path, node.data,
+                                                 node.size, node.reader, self.base)
+        return item
+
     def _place_data(self, sector):
         """Give every file's data its sectors from ``sector`` on, in ISO tree
-        order (directories depth first, sorted); returns the sector after
-        the last.  Hard-linked files get one place; empty files, the boot
-        catalog and data of an earlier session get none."""
+        order (directories depth first, records in order); returns the
+        sector after the last.  Hard-linked files get one place."""
         self.data_items: List[DataItem] = []
-        self._extents = extents = {}
         append = self.data_items.append
-        catalog, base = self.catalog_node, self.base
+        item_of = self._data_item
         stack = [self.iso_root]
         while stack:
             directory = stack.pop()
             subdirs = []
-            for child in directory.children:
-                if child.is_dir:
-                    subdirs.append(child)
-                    continue
-                node = child.node
-                size = node.size
-                if not node.is_regular or size == 0 or node.old_extents is not None \
-                        or node is catalog:
-                    continue
-                # Layout._key inlined (once per file)
-                key = node.dev_ino if node.nlink > 1 and node.dev_ino is not None else node
-                if key in extents:
-                    continue
-                item = DataItem(sector, size, node.path, node.data, size, node.reader, base)
-                append(item)
-                extents[key] = item
-                sector += (size + SECTOR - 1) // SECTOR
+            for record in directory.records[2:]:        # after "." and ".."
+                item = record.item
+                if item is None:
+                    if record.flags & dr.FLAG_DIRECTORY:
+                        subdirs.append(record.target)
+                        continue
+                    target = record.target
+                    if target.is_dir or not target.node.is_regular:
+                        continue                    # a CL placeholder, symlink, device
+                    item = item_of(target.node)     # hard links, multi-extent files
+                    if item is None:
+                        continue
+                if item.sector is None:
+                    item.sector = sector
+                    append(item)
+                    sector += (item.size + SECTOR - 1) // SECTOR
             stack.extend(reversed(subdirs))
         return sector
 
@@ -629,25 +659,18 @@ class Layout:
         pos = (directory.extent - self.base) * SECTOR
         end_of_sector = pos + SECTOR
         date_cache = self._date_cache
-        extents = self._extents
         pack_fixed, be32, sequence_be = dr.FIXED_PART.pack_into, dr.U32BE, dr.VOLUME_SEQUENCE_1_BE
         for record in directory.records:
-            target = record.target
+            item = record.item
             flags = record.flags
-            if flags & dr.FLAG_DIRECTORY:             # ".", ".." and subdirectories
-                extent, length = target.extent, target.size
-            elif target.is_dir:                       # CL placeholder
-                extent, length = target.extent, 0
+            if item is not None:                      # a file in one extent
+                extent, length = item.sector, item.size
+            elif flags & dr.FLAG_DIRECTORY:           # ".", ".." and subdirectories
+                extent, length = record.target.extent, record.target.size
+            elif record.target.is_dir:                # CL placeholder
+                extent, length = record.target.extent, 0
             else:
-                node = target.node
-                item = None
-                if node.old_extents is None:
-                    item = extents.get(node.dev_ino if node.nlink > 1 and node.is_regular
-                                       and node.dev_ino is not None else node)
-                if item is not None and item.size <= MAX_EXTENT_BYTES:
-                    extent, length = item.sector, item.size     # the common case
-                else:
-                    extent, length = self.file_extents(node)[record.part]
+                extent, length = self.file_extents(record.target.node)[record.part]
             date = date_cache.get(record.date)
             if date is None:
                 date = date_cache[record.date] = encode_binary_date(record.date)

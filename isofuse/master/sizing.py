@@ -46,6 +46,12 @@ class _Planner(Layout):
         # link counts and serial numbers change values, never sizes
         self.rr = RockRidgeWriter(options, lambda node: 1, lambda node: 1,
                                   self.fixed_time) if options.rock else None
+        self._extents = {}
+
+    _makes_data_items = False       # sizes only: no data is placed
+
+    def _data_item(self, node):
+        return None
 
 
 class SizeModel:
