@@ -47,6 +47,7 @@ class _Planner(Layout):
         self.rr = RockRidgeWriter(options, lambda node: 1, lambda node: 1,
                                   self.fixed_time) if options.rock else None
         self._extents = {}
+        self.base = 0
 
     _makes_data_items = False       # sizes only: no data is placed
 
