@@ -347,3 +347,46 @@ def test_lookup_answers_follow_every_change(tmp_path):
         trio.run(session)
     finally:
         overlay.close()
+
+
+def test_an_unexpected_error_fails_one_request_not_the_mount(tmp_path, monkeypatch, caplog):
+    """pyfuse3 ends the mount on any exception but FUSEError: the errno
+    boundary answers a bug with EIO (logged with its traceback) and an
+    OSError with its errno, and the next request is served as usual."""
+    import errno
+    import pyfuse3
+    import trio
+    from isofuse.fuseops.stage_ops import StageOperations
+    from isofuse.stage.disc import Disc, Profile
+    from isofuse.stage.layers import FolderLayer
+    from isofuse.stage.overlay import Overlay
+
+    upper, lower = tmp_path / "upper", tmp_path / "lower"
+    upper.mkdir()
+    lower.mkdir()
+    (lower / "a.txt").write_bytes(b"a")
+    overlay = Overlay(str(upper), [FolderLayer(str(lower), "lower0")])
+    ops = StageOperations(overlay, Disc(overlay, Profile()))
+    sectors = ops.disc.sectors
+
+    async def session():
+        monkeypatch.setattr(ops.disc, "sectors", lambda: 1 / 0)
+        with pytest.raises(pyfuse3.FUSEError) as bug:
+            await ops.statfs(None)
+        assert bug.value.errno == errno.EIO
+        monkeypatch.setattr(ops.disc, "sectors", lambda: (_ for _ in ()).throw(
+            PermissionError(errno.EACCES, "no")))
+        with pytest.raises(pyfuse3.FUSEError) as denied:
+            await ops.statfs(None)
+        assert denied.value.errno == errno.EACCES
+        monkeypatch.setattr(ops.disc, "sectors", sectors)
+        stats = await ops.statfs(None)
+        assert stats.f_blocks > stats.f_bfree > 0
+        assert (await ops.lookup(pyfuse3.ROOT_INODE, b"a.txt", None)).st_size == 1
+
+    try:
+        with caplog.at_level("ERROR"):
+            trio.run(session)
+    finally:
+        overlay.close()
+    assert "ZeroDivisionError" in caplog.text and "statfs" in caplog.text

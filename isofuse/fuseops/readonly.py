@@ -15,6 +15,7 @@ import pyfuse3
 
 from ..reader import CorruptEntry
 from ..reader.tree import ROOT_INO
+from .boundary import errno_boundary
 
 log = logging.getLogger("isofuse.fuse")
 
@@ -24,6 +25,7 @@ CACHE_TIMEOUT = 24 * 3600.0
 ISOFS_SUPER_MAGIC_BLOCK = 2048
 
 
+@errno_boundary
 class ReadOnlyImageOperations(pyfuse3.Operations):
     supports_dot_lookup = False
     enable_writeback_cache = False

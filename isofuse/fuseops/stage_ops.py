@@ -18,6 +18,7 @@ import pyfuse3
 
 from ..master.stream import ImageStream, SourceChanged
 from ..stage.overlay import join
+from .boundary import errno_boundary
 
 log = logging.getLogger("isofuse.stage")
 
@@ -38,6 +39,7 @@ class _Handle:
         self.wrote = False
 
 
+@errno_boundary
 class StageOperations(pyfuse3.Operations):
     supports_dot_lookup = False
     enable_writeback_cache = False
