@@ -38,6 +38,8 @@ SECTOR = 2048
 SYSTEM_AREA_SECTORS = 16
 MAX_EXTENT_BYTES = 0xFFFFF800       # ECMA-119 §9.1.4 733 field, sector aligned
 MAX_RECORD = 255
+_BINARY_DATE_END = 5948150399       # dates from here on are clamped (§9.1.5: year 1900+255)
+_PAD_AFTER_IDENTIFIER = (b"\x00", b"")  # §9.1.12: after an identifier of even length
 
 
 class LayoutError(Exception):
@@ -345,7 +347,7 @@ class Layout:
         t = node.mtime
         if self.fixed_time is not None and t > self.fixed_time:
             t = self.fixed_time
-        if not 0 <= t < 5948150399:
+        if not 0 <= t < _BINARY_DATE_END:
             t = clamp_binary_seconds(t)
         return t
 
@@ -400,27 +402,33 @@ class Layout:
         ]
         plain_su = rr.plain_file_su if rr else lambda node: b""
         date_of = self._date
-        record_tail = dr.record_tail
+        plain_date = self.fixed_time is None      # dates as they are unless out of range
         extents, catalog, base = self._extents, self.catalog_node, self.base
         make_items = self._makes_data_items
         for child in directory.children:
             node = child.node
+            size = node.size
             if node.is_regular and node.nlink == 1 and node.old_extents is None \
-                    and node.size <= MAX_EXTENT_BYTES:
+                    and size <= MAX_EXTENT_BYTES:
                 # the common case, once per file: one extent, System Use in the record
                 su = plain_su(node)
                 if su is not None:
-                    tail = record_tail(child.identifier, su)
+                    identifier = child.identifier
+                    # dirrecord.record_tail inlined
+                    tail = identifier + _PAD_AFTER_IDENTIFIER[len(identifier) & 1] + su
+                    if not len(tail) & 1:
+                        tail += b"\x00"
                     if len(tail) <= MAX_RECORD - 33:
                         # _data_item inlined: a file with one link is met once
                         item = None
-                        if node.size and make_items and node is not catalog:
-                            item = extents[node] = DataItem(None, node.size, node.path,
-                                                            node.data, node.size,
-                                                            node.reader, base)
-                        records.append(_Record(child.identifier, 0, child, node.size,
-                                               date_of(node), (), (), 0, 33 + len(tail), tail,
-                                               item))
+                        if size and make_items and node is not catalog:
+                            item = extents[node] = DataItem(None, size, node.path, node.data,
+                                                            size, node.reader, base)
+                        date = node.mtime
+                        if not (plain_date and 0 <= date < _BINARY_DATE_END):
+                            date = date_of(node)
+                        records.append(_Record(identifier, 0, child, size, date, (), (), 0,
+                                               33 + len(tail), tail, item))
                         continue
             entries = rr.for_child(child) if rr else []
             if child.is_dir:
@@ -472,6 +480,7 @@ class Layout:
                    self._record(b"\x01", dr.FLAG_DIRECTORY, parent, 0,
                                 self._date(parent.node), None)]
         date_of = self._date
+        plain_date = self.fixed_time is None
         extents = self._extents
         for child in directory.children:
             node = child.node
@@ -482,10 +491,16 @@ class Layout:
             if not node.is_regular:
                 continue  # Joliet has no symlinks, devices or FIFOs
             if node.old_extents is None and node.size <= MAX_EXTENT_BYTES:
-                # the common case, once per file: one extent
-                tail = dr.record_tail(child.identifier)
-                records.append(_Record(child.identifier, 0, child, node.size, date_of(node),
-                                       (), (), 0, 33 + len(tail), tail,
+                # the common case, once per file: one extent; a UTF-16
+                # identifier has an even length (dirrecord.record_tail)
+                identifier = child.identifier
+                tail = identifier + b"\x00" if not len(identifier) & 1 \
+                    else dr.record_tail(identifier)
+                date = node.mtime
+                if not (plain_date and 0 <= date < _BINARY_DATE_END):
+                    date = date_of(node)
+                records.append(_Record(identifier, 0, child, node.size, date, (), (), 0,
+                                       33 + len(tail), tail,
                                        extents.get(node if node.nlink == 1 else self._key(node))))
                 continue
             parts = self._extent_lengths(node)
