@@ -16,6 +16,7 @@ from collections import OrderedDict
 
 SECTOR = 2048
 ZERO_CHUNK = bytes(1 << 20)
+ZERO_VIEW = memoryview(ZERO_CHUNK)    # slices of it are zeros without a copy
 COPY_CHUNK = 8 << 20
 WRITE_BATCH = 1 << 20     # small files are written in batches of about this size
 SMALL_FILE = 256 << 10    # read and written whole; larger files are copied by the kernel
@@ -288,7 +289,7 @@ class ImageStream:
                 start = (item.sector - item.base) * SECTOR
                 if start > position:
                     if start - position < SECTOR:
-                        batch.append(ZERO_CHUNK[:start - position])
+                        batch.append(ZERO_VIEW[:start - position])
                         batched += start - position
                     else:
                         flush()
@@ -302,11 +303,21 @@ class ImageStream:
                 position = start + item.size
                 if item.data is None and not item.patch and item.reader is None:
                     if item.size <= SMALL_FILE:
-                        data, uncached = self._read_small_file(item, probe)
+                        if probe:
+                            data, uncached = self._read_small_file(item, True)
+                        else:
+                            # _read_small_file inlined: the common case, once per file
+                            src = _open_source(item.path)
+                            try:
+                                data = os.pread(src, item.size, 0)
+                                if len(data) < item.size:
+                                    data = _pread_exactly(src, item, item.size, 0)
+                            finally:
+                                os.close(src)
                         pad = -item.size % SECTOR
                         batch.append(data)
                         if pad:
-                            batch.append(ZERO_CHUNK[:pad])
+                            batch.append(ZERO_VIEW[:pad])
                         position += pad
                         batched += item.size + pad
                         if batched >= WRITE_BATCH:
