@@ -17,7 +17,7 @@ def _names(seed, alphabet, count, longest):
              for _ in range(count)}
     names |= {b"readme", b"README.TXT", b"a.b", b"abcdefghi.txt", b"abcdefgh.tx", b"x.",
               b"_", b"a" * 31, b"a" * 32, b"abc.defg", b".hidden", b"a..b", b"a.b.c.d",
-              "été.txt".encode(), b"note-000.txt", b"Note-000.TXT"}
+              "été.txt".encode(), b"note-000.txt", b"Note-000.TXT", b"new\nline.txt"}
     return sorted(names)
 
 
@@ -82,7 +82,7 @@ def test_plain_joliet_identifiers_equal_the_general_path_and_its_order():
             assert fast == sorted(fast)     # in the order of the sorted names
             compared += 1
         assert compared > 50
-    for odd in (b"a*b", b"x" * 104, "é".encode(), b"tab\there"):
+    for odd in (b"a*b", b"x" * 104, "é".encode(), b"tab\there", b"new\nline"):
         assert naming.plain_joliet_identifiers([b"plain", odd], True) is None
 
 

@@ -19,6 +19,8 @@ JOLIET_FORBIDDEN = frozenset("*/:;?\\")
 _JOLIET_INVALID = re.compile(r"[*/:;?\\\x00-\x1f]")
 # Names that Joliet keeps unchanged (printable ASCII, none of * / : ; ? \\).
 _JOLIET_PLAIN = re.compile(rb"[^*/:;?\\\x00-\x1f\x80-\xff]*").fullmatch
+# The same for several names joined by newlines.
+_JOLIET_PLAIN_LINES = re.compile(rb"[^*/:;?\\\x00-\x09\x0b-\x1f\x80-\xff]*").fullmatch
 JOLIET_MAX = 64
 JOLIET_LONG_MAX = 103
 LEVEL4_MAX = 207
@@ -161,6 +163,7 @@ def _with_tail(base, counter, room):
 
 
 _PRINTABLE_ASCII = re.compile(rb"[\x20-\x7e]+").fullmatch
+_PRINTABLE_LINES = re.compile(rb"[\x20-\x7e]+(?:\n[\x20-\x7e]+)*").fullmatch
 
 
 @functools.lru_cache(maxsize=None)
@@ -210,9 +213,13 @@ def assign_iso_names(entries, rules, sort_keys=None):
     table = _plain_translation(rules)
     if table is not None:
         dir_limit, eight_three, file_limit, suffix, fold, omit_period = _plain_limits(rules)
+        # one check for the whole directory when every name is printable
+        lines = b"\n".join(raws)
+        all_printable = _PRINTABLE_LINES(lines) is not None \
+            and lines.count(b"\n") == len(raws) - 1
     for i in order:
         raw, is_dir = entries[i]
-        if table is not None and raw[:1] != b"." and _PRINTABLE_ASCII(raw):
+        if table is not None and raw[:1] != b"." and (all_printable or _PRINTABLE_ASCII(raw)):
             # The common case, once per file: a printable ASCII name not
             # starting with a dot.  Exactly what iso_name, iso_identifier and
             # _collision_key make of it, with bytes.translate for the mapping.
@@ -319,10 +326,17 @@ def plain_joliet_identifiers(raw_names, long_names=False):
     (the common case): each name as it is, in UTF-16; None otherwise.
     Such identifiers sort as their names do (a zero byte before each)."""
     limit = JOLIET_LONG_MAX if long_names else JOLIET_MAX
-    for raw in raw_names:
-        if len(raw) > limit or not _JOLIET_PLAIN(raw):
-            return None
-    return [raw.decode("ascii").encode("utf-16-be") for raw in raw_names]
+    if not raw_names:
+        return []
+    if max(map(len, raw_names)) > limit:
+        return None
+    # One check, one conversion and one split for the whole directory: a
+    # newline cannot be in a plain name, and in UTF-16 it is the only
+    # source of the bytes 00 0A at an even offset (no name holds a NUL).
+    lines = b"\n".join(raw_names)
+    if not _JOLIET_PLAIN_LINES(lines) or lines.count(b"\n") != len(raw_names) - 1:
+        return None     # a name that is not plain (or holds a newline itself)
+    return lines.decode("ascii").encode("utf-16-be").split(b"\x00\n")
 
 
 def assign_joliet_names(entries, long_names=False):
