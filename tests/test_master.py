@@ -719,3 +719,48 @@ def test_drop_deep_leaves_the_deep_folders_out_of_every_tree(tmp_path):
             names = [p.split(";")[0].lower() for p in paths]
             assert "a/b/shallow.txt" in names, (flag, paths)
             assert not any("/h" in p or "deep" in p for p in names), (flag, paths)
+
+
+def test_an_interrupted_run_leaves_no_image_and_no_traceback(tmp_path, monkeypatch):
+    """Ctrl-C while writing removes the unfinished image file (half an image
+    must not pass for one); the command ends with status 130 and one line,
+    not a traceback (checked on a run blocked opening a FIFO nobody reads)."""
+    import signal
+    from isofuse.cli import main as cli_main
+    from isofuse.master import stream
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "a.txt").write_bytes(b"a" * 5000)
+    out = tmp_path / "out.iso"
+
+    def interrupted(self, fd, *args, **kwargs):
+        os.write(fd, b"\0" * 4096)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(stream.ImageStream, "write_to", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        cli_main.main(["master", "-quiet", "-o", str(out), str(src)])
+    assert not out.exists()
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen(MASTER + ["-o", str(fifo), str(src)], stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:      # until it waits in open() on the FIFO
+            try:
+                with open(f"/proc/{proc.pid}/wchan") as f:
+                    if f.read() in ("wait_for_partner", "fifo_open"):
+                        break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130
+    assert b"Traceback" not in err and b"interrupted" in err
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)

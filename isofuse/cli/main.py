@@ -75,6 +75,11 @@ def program():
         code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
         if exc.code is not None and not isinstance(exc.code, int):
             print(exc.code, file=sys.stderr)
+    except KeyboardInterrupt:
+        # Ctrl-C: the command has cleaned up on its way out (an unfinished
+        # image file is removed); a traceback would only alarm
+        print("isofuse: interrupted", file=sys.stderr)
+        code = 130
     gc.disable()    # nothing is left to collect, and a collection would walk it all
     try:
         logging.shutdown()
