@@ -764,3 +764,26 @@ def test_an_interrupted_run_leaves_no_image_and_no_traceback(tmp_path, monkeypat
     assert proc.returncode == 130
     assert b"Traceback" not in err and b"interrupted" in err
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_records_measured_at_planning_are_checked_when_made(tmp_path, monkeypatch):
+    """Planning only measures a plain file's record (it is made while the
+    metadata is encoded).  Each one made is checked against the room
+    planned for it: a measurement that is off by one byte stops the run
+    with an internal error instead of writing a directory over the next."""
+    from isofuse.master import layout as layout_mod, stream
+    from isofuse.master.rockridge_writer import RockRidgeWriter
+    lay = _many_files_layout(tmp_path, count=40)
+    assert any(r.__class__.__name__ == "FileEntry" for d in lay.iso_dirs for r in d.records)
+    with stream.ImageStream(lay) as s:
+        s.read(0, s.size)                       # made and checked: no error
+    assert not any(r.__class__.__name__ == "FileEntry"
+                   for d in lay.iso_dirs + lay.joliet_dirs for r in d.records)
+    measured = RockRidgeWriter.plain_file_su_length
+    monkeypatch.setattr(RockRidgeWriter, "plain_file_su_length",
+                        lambda self, node: measured(self, node) - 2)
+    from isofuse.master.options import ROCK_KEEP, MasterOptions
+    wrong = layout_mod.Layout(lay.root_node, MasterOptions(rock=ROCK_KEEP,
+                                                           source_date_epoch=1800000000))
+    with pytest.raises(layout_mod.LayoutError, match="internal error"):
+        wrong.encode_metadata()

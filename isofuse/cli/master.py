@@ -359,6 +359,9 @@ def _plan_and_write(args, root, options, warn, progress):
     except SourceChanged as exc:
         _remove_partial(args.output, to_stdout)
         return _fail(f"{exc}; no image written")
+    except layout_mod.LayoutError as exc:          # found while encoding
+        _remove_partial(args.output, to_stdout)
+        return _fail(str(exc))
     except KeyboardInterrupt:
         _remove_partial(args.output, to_stdout)     # half an image is no image
         raise

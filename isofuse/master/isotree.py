@@ -24,7 +24,8 @@ class DiscEntry:
     """An entry of a recorded tree (slotted: there is one per file and tree)."""
 
     __slots__ = ("node", "identifier", "is_dir", "parent", "children", "level",
-                 "relocated_to", "placeholder", "extent", "size", "number", "records")
+                 "relocated_to", "placeholder", "extent", "size", "number", "records",
+                 "record_sizes")
 
     def __init__(self, node, identifier, is_dir, parent=None, level=1, placeholder=None):
         self.node = node                # sourcetree.Node
@@ -39,6 +40,7 @@ class DiscEntry:
         self.size = 0
         self.number = 0                 # path table directory number
         self.records = None
+        self.record_sizes = None        # as planned, before the records are all made
 
     @property
     def is_placeholder(self):

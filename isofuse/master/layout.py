@@ -30,7 +30,8 @@ from ..format import dirrecord as dr
 from ..format import descriptors as vd
 from ..format import eltorito, pathtable, susp
 from ..format.dates import clamp_binary_seconds, encode_binary_date
-from .isotree import (build_iso_tree, build_joliet_tree, directories_in_path_table_order)
+from .isotree import (FileEntry, build_iso_tree, build_joliet_tree,
+                      directories_in_path_table_order)
 from .options import MasterOptions
 from .rockridge_writer import LOCATION_ENTRY_SIZE, RockRidgeWriter, entry_size, resolve
 
@@ -173,25 +174,32 @@ class Layout:
             self.joliet_l_table, self.joliet_m_table = sector, sector + jpt
             sector += 2 * jpt
 
-        # The records of files make their DataItems (placed after the
-        # metadata, below); hard links share one.
+        # The file data's DataItems (one per hard-linked file), placed after
+        # the metadata below.
         self._extents = {}
         # ISO directories, sized from their records, each followed by its
         # Rock Ridge continuation areas (as libisofs places them): every
         # directory's share of the image depends on that directory alone,
         # which lets the staging filesystem keep the size up to date.
+        # A plain file's record is only measured here and made when the
+        # metadata is encoded (_complete_records): -print-size never needs
+        # it, and isofuse master makes it while its second process is
+        # already writing the file data.
         for directory in self.iso_dirs:
-            directory.records = self._iso_records(directory)
-            directory.size = self._directory_bytes(directory.records)
+            directory.record_sizes = sizes = []
+            directory.records = self._iso_records(directory, sizes)
+            directory.size = self._packed_bytes(sizes)
             directory.extent = sector
             sector += directory.size // SECTOR
             sector += self._place_continuations(directory.records, sector)
         for directory in self.joliet_dirs:
-            directory.records = self._joliet_records(directory)
-            directory.size = self._directory_bytes(directory.records)
+            directory.record_sizes = sizes = []
+            directory.records = self._joliet_records(directory, sizes)
+            directory.size = self._packed_bytes(sizes)
             directory.extent = sector
             sector += directory.size // SECTOR
         self.metadata_sectors = sector
+        self._records_complete = False
 
         self.data_end = self._place_data(self.metadata_sectors)
         self.total_sectors = self.data_end + opts.padding_sectors
@@ -203,7 +211,7 @@ class Layout:
         packed without crossing sectors; returns the sectors used."""
         used, offset = 0, 0
         for record in records:
-            if record.overflow:
+            if record.__class__ is _Record and record.overflow:
                 length = sum(entry_size(e) for e in record.overflow)
                 if offset + length > SECTOR:
                     used += 1
@@ -390,7 +398,12 @@ class Layout:
         return _Record(identifier, flags, target, length, date, inline, overflow, part,
                        _record_length(len(identifier), su), None)
 
-    def _iso_records(self, directory):
+    def _iso_records(self, directory, sizes=None):
+        """The ISO 9660 records of a directory.  With a ``sizes`` list, a
+        plain file (one link, one extent, its Rock Ridge entries within the
+        record) is only measured: its FileEntry stands in the list for the
+        record _complete_records makes, and ``sizes`` gets every record's
+        size."""
         rr = self.rr
         is_root = directory.parent is None
         parent = directory.parent or directory
@@ -400,36 +413,29 @@ class Layout:
             self._record(b"\x01", dr.FLAG_DIRECTORY, parent, 0, self._date(parent.node),
                          rr.for_parent(directory) if rr else []),
         ]
-        plain_su = rr.plain_file_su if rr else lambda node: b""
-        date_of = self._date
-        plain_date = self.fixed_time is None      # dates as they are unless out of range
-        extents, catalog, base = self._extents, self.catalog_node, self.base
-        make_items = self._makes_data_items
+        if sizes is not None:
+            sizes += [records[0].size, records[1].size]
+        su_length = rr.plain_file_su_length if rr else lambda node: 0
         for child in directory.children:
             node = child.node
-            size = node.size
             if node.is_regular and node.nlink == 1 and node.old_extents is None \
-                    and size <= MAX_EXTENT_BYTES:
-                # the common case, once per file: one extent, System Use in the record
-                su = plain_su(node)
-                if su is not None:
-                    identifier = child.identifier
-                    # dirrecord.record_tail inlined
-                    tail = identifier + _PAD_AFTER_IDENTIFIER[len(identifier) & 1] + su
-                    if not len(tail) & 1:
-                        tail += b"\x00"
-                    if len(tail) <= MAX_RECORD - 33:
-                        # _data_item inlined: a file with one link is met once
-                        item = None
-                        if size and make_items and node is not catalog:
-                            item = extents[node] = DataItem(None, size, node.path, node.data,
-                                                            size, node.reader, base)
-                        date = node.mtime
-                        if not (plain_date and 0 <= date < _BINARY_DATE_END):
-                            date = date_of(node)
-                        records.append(_Record(identifier, 0, child, size, date, (), (), 0,
-                                               33 + len(tail), tail, item))
+                    and node.size <= MAX_EXTENT_BYTES:
+                if sizes is None:
+                    record = self._plain_iso_record(child)
+                    if record is not None:
+                        records.append(record)
                         continue
+                else:
+                    n = su_length(node)
+                    if n is not None:
+                        # dirrecord.record_length inlined: once per file
+                        length = 33 + len(child.identifier) + (1 - len(child.identifier) % 2) + n
+                        length += length & 1
+                        if length <= MAX_RECORD:
+                            records.append(child)
+                            sizes.append(length)
+                            continue
+            first = len(records)
             entries = rr.for_child(child) if rr else []
             if child.is_dir:
                 records.append(self._record(child.identifier, dr.FLAG_DIRECTORY, child, 0,
@@ -438,13 +444,93 @@ class Layout:
                 records.append(self._record(child.identifier, 0, child.relocated_to, 0,
                                             self._date(node), entries))
             elif node.old_extents is None and node.size <= MAX_EXTENT_BYTES:
-                # the common case: one extent (also for symlinks and devices)
+                # one extent (also for symlinks and devices)
                 records.append(self._record(child.identifier, 0, child,
                                             node.size if node.is_regular else 0,
                                             self._date(node), entries))
             else:
                 records.extend(self._file_records(child, entries))
+            if sizes is not None:
+                sizes += [record.size for record in records[first:]]
         return records
+
+    def _plain_iso_record(self, child):
+        """The record of a plain file (see _iso_records), None when its
+        System Use does not fit in the record after all."""
+        node = child.node
+        su = self.rr.plain_file_su(node) if self.rr else b""
+        if su is None:
+            return None
+        identifier = child.identifier
+        # dirrecord.record_tail inlined
+        tail = identifier + _PAD_AFTER_IDENTIFIER[len(identifier) & 1] + su
+        if not len(tail) & 1:
+            tail += b"\x00"
+        if len(tail) > MAX_RECORD - 33:
+            return None
+        size = node.size
+        item = None
+        if size and self._makes_data_items and node is not self.catalog_node:
+            item = self._data_item(node)
+        date = node.mtime
+        if not (self.fixed_time is None and 0 <= date < _BINARY_DATE_END):
+            date = self._date(node)
+        return _Record(identifier, 0, child, size, date, (), (), 0, 33 + len(tail), tail, item)
+
+    def _complete_records(self):
+        """Make the records that planning only measured (see _iso_records),
+        and check that each takes exactly the room planned for it."""
+        if self._records_complete:
+            return
+        plain_su = self.rr.plain_file_su if self.rr else lambda node: b""
+        extents = self._extents
+        plain_date = self.fixed_time is None
+        for directory in self.iso_dirs:
+            records, sizes = directory.records, directory.record_sizes
+            for i, child in enumerate(records):
+                if child.__class__ is not FileEntry:
+                    continue
+                # _plain_iso_record inlined: once per file
+                node = child.node
+                identifier = child.identifier
+                tail = identifier + _PAD_AFTER_IDENTIFIER[len(identifier) & 1] + plain_su(node)
+                if not len(tail) & 1:
+                    tail += b"\x00"
+                date = node.mtime
+                if not (plain_date and 0 <= date < _BINARY_DATE_END):
+                    date = self._date(node)
+                if 33 + len(tail) != sizes[i]:
+                    self._wrong_room(directory)
+                records[i] = _Record(identifier, 0, child, node.size, date, (), (), 0,
+                                     33 + len(tail), tail, extents.get(node))
+            directory.record_sizes = None
+        for directory in self.joliet_dirs:
+            records, sizes = directory.records, directory.record_sizes
+            for i, child in enumerate(records):
+                if child.__class__ is not FileEntry:
+                    continue
+                # _plain_joliet_record inlined: once per file
+                node = child.node
+                identifier = child.identifier
+                tail = identifier + _PAD_AFTER_IDENTIFIER[len(identifier) & 1]
+                if not len(tail) & 1:
+                    tail += b"\x00"
+                date = node.mtime
+                if not (plain_date and 0 <= date < _BINARY_DATE_END):
+                    date = self._date(node)
+                if 33 + len(tail) != sizes[i]:
+                    self._wrong_room(directory)
+                records[i] = _Record(identifier, 0, child, node.size, date, (), (), 0,
+                                     33 + len(tail), tail, extents.get(node))
+            directory.record_sizes = None
+        self._records_complete = True
+
+    @staticmethod
+    def _wrong_room(directory):
+        # a record made now is not as long as planned: the directory would
+        # spill into the next one's sectors
+        raise LayoutError(f"internal error: a record in {directory.node.path_on_disc()!r} "
+                          "does not take the room planned for it")
 
     def _file_records(self, child, entries):
         node = child.node
@@ -473,51 +559,67 @@ class Layout:
                                         self._date(node), entries, part=len(records)))
         return records
 
-    def _joliet_records(self, directory):
+    def _joliet_records(self, directory, sizes=None):
+        """The Joliet records of a directory; with ``sizes``, a plain file is
+        only measured, as in _iso_records."""
         parent = directory.parent or directory
         records = [self._record(b"\x00", dr.FLAG_DIRECTORY, directory, 0,
                                 self._date(directory.node), None),
                    self._record(b"\x01", dr.FLAG_DIRECTORY, parent, 0,
                                 self._date(parent.node), None)]
-        date_of = self._date
-        plain_date = self.fixed_time is None
-        extents = self._extents
+        if sizes is not None:
+            sizes += [records[0].size, records[1].size]
         for child in directory.children:
             node = child.node
             if child.is_dir:
-                records.append(self._record(child.identifier, dr.FLAG_DIRECTORY, child, 0,
-                                            date_of(node), None))
+                record = self._record(child.identifier, dr.FLAG_DIRECTORY, child, 0,
+                                      self._date(node), None)
+                records.append(record)
+                if sizes is not None:
+                    sizes.append(record.size)
                 continue
             if not node.is_regular:
                 continue  # Joliet has no symlinks, devices or FIFOs
             if node.old_extents is None and node.size <= MAX_EXTENT_BYTES:
-                # the common case, once per file: one extent; a UTF-16
-                # identifier has an even length (dirrecord.record_tail)
-                identifier = child.identifier
-                tail = identifier + b"\x00" if not len(identifier) & 1 \
-                    else dr.record_tail(identifier)
-                date = node.mtime
-                if not (plain_date and 0 <= date < _BINARY_DATE_END):
-                    date = date_of(node)
-                records.append(_Record(identifier, 0, child, node.size, date, (), (), 0,
-                                       33 + len(tail), tail,
-                                       extents.get(node if node.nlink == 1 else self._key(node))))
+                # the common case, once per file: one extent
+                if sizes is None:
+                    records.append(self._plain_joliet_record(child))
+                else:
+                    # dirrecord.record_length inlined
+                    length = 33 + len(child.identifier) + (1 - len(child.identifier) % 2)
+                    records.append(child)
+                    sizes.append(length + (length & 1))
                 continue
             parts = self._extent_lengths(node)
             if len(parts) > 1 and self.options.names.level < 3:
                 continue  # reported for the ISO tree already
             for i, part in enumerate(parts):
                 flags = dr.FLAG_MULTI_EXTENT if i < len(parts) - 1 else 0
-                records.append(self._record(child.identifier, flags, child, part,
-                                            self._date(node), None, part=i))
+                record = self._record(child.identifier, flags, child, part,
+                                      self._date(node), None, part=i)
+                records.append(record)
+                if sizes is not None:
+                    sizes.append(record.size)
         return records
+
+    def _plain_joliet_record(self, child):
+        node = child.node
+        tail = dr.record_tail(child.identifier)
+        date = node.mtime
+        if not (self.fixed_time is None and 0 <= date < _BINARY_DATE_END):
+            date = self._date(node)
+        return _Record(child.identifier, 0, child, node.size, date, (), (), 0, 33 + len(tail),
+                       tail, self._extents.get(node if node.nlink == 1 else self._key(node)))
 
     @staticmethod
     def _directory_bytes(records):
         """Records packed into sectors: none crosses a sector boundary."""
+        return Layout._packed_bytes([record.size for record in records])
+
+    @staticmethod
+    def _packed_bytes(sizes):
         used = 0
-        for record in records:
-            length = record.size
+        for length in sizes:
             if used % SECTOR + length > SECTOR:
                 used += SECTOR - used % SECTOR
             used += length
@@ -547,13 +649,22 @@ class Layout:
         self.data_items: List[DataItem] = []
         append = self.data_items.append
         item_of = self._data_item
+        extents, catalog, base = self._extents, self.catalog_node, self.base
         stack = [self.iso_root]
         while stack:
             directory = stack.pop()
             subdirs = []
             for record in directory.records[2:]:        # after "." and ".."
-                item = record.item
-                if item is None:
+                if record.__class__ is FileEntry:           # a plain file's record to be
+                    # _data_item inlined: a file with one link, met once
+                    node = record.node
+                    if not node.size or node is catalog:
+                        continue
+                    item = extents[node] = DataItem(None, node.size, node.path, node.data,
+                                                    node.size, node.reader, base)
+                elif record.item is not None:
+                    item = record.item
+                else:
                     if record.flags & dr.FLAG_DIRECTORY:
                         subdirs.append(record.target)
                         continue
@@ -613,6 +724,7 @@ class Layout:
     # ---- encoding --------------------------------------------------------------------------------
     def encode_metadata(self):
         """Every byte before the first file's data (sectors 0..metadata_sectors)."""
+        self._complete_records()
         self._date_cache = {}
         meta = bytearray((self.metadata_sectors - self.base) * SECTOR)
         opts = self.options

@@ -17,6 +17,8 @@ LOCATION_ENTRY_SIZE = 12  # CL and PL: header + 733 location
 # The first 5 bytes of an NM entry holding a whole name, by the name's
 # length (the entry is those and the name).
 _NM_HEADERS = [rr.encode_nm_entry(bytes(n))[:5] for n in range(rr.MAX_PAYLOAD + 1)]
+# PX of RRIP 1.10 and TF with its three times: the same length for every file
+_PLAIN_ATTRIBUTES_LENGTH = len(rr.encode_px(0, 1, 0, 0)) + len(rr.encode_tf(0, 0, 0))
 
 
 def rationalized_mode(mode):
@@ -82,6 +84,14 @@ class RockRidgeWriter:
         elif stat.S_ISCHR(node.mode) or stat.S_ISBLK(node.mode):
             entries.append(rr.encode_pn(node.rdev))
         return entries
+
+    def plain_file_su_length(self, node):
+        """len(plain_file_su(node)), without encoding anything (planning
+        measures most records before it makes them); None where that is
+        None."""
+        if len(node.name) > rr.MAX_PAYLOAD or self.options.rrip_112:
+            return None
+        return 5 + len(node.name) + _PLAIN_ATTRIBUTES_LENGTH
 
     def plain_file_su(self, node):
         """The System Use bytes of a regular file with one link and a name
