@@ -182,24 +182,21 @@ class Layout:
         # directory's share of the image depends on that directory alone,
         # which lets the staging filesystem keep the size up to date.
         # A plain file's record is only measured here and made when the
-        # metadata is encoded (_complete_records): -print-size never needs
+        # metadata is encoded (_write_directory): -print-size never needs
         # it, and isofuse master makes it while its second process is
         # already writing the file data.
         for directory in self.iso_dirs:
-            directory.record_sizes = sizes = []
-            directory.records = self._iso_records(directory, sizes)
-            directory.size = self._packed_bytes(sizes)
+            directory.records, directory.record_sizes = self._iso_records(directory)
+            directory.size = self._packed_bytes(directory.record_sizes)
             directory.extent = sector
             sector += directory.size // SECTOR
             sector += self._place_continuations(directory.records, sector)
         for directory in self.joliet_dirs:
-            directory.record_sizes = sizes = []
-            directory.records = self._joliet_records(directory, sizes)
-            directory.size = self._packed_bytes(sizes)
+            directory.records, directory.record_sizes = self._joliet_records(directory)
+            directory.size = self._packed_bytes(directory.record_sizes)
             directory.extent = sector
             sector += directory.size // SECTOR
         self.metadata_sectors = sector
-        self._records_complete = False
 
         self.data_end = self._place_data(self.metadata_sectors)
         self.total_sectors = self.data_end + opts.padding_sectors
@@ -398,12 +395,11 @@ class Layout:
         return _Record(identifier, flags, target, length, date, inline, overflow, part,
                        _record_length(len(identifier), su), None)
 
-    def _iso_records(self, directory, sizes=None):
-        """The ISO 9660 records of a directory.  With a ``sizes`` list, a
+    def _iso_records(self, directory):
+        """The ISO 9660 records of a directory and the size of each.  A
         plain file (one link, one extent, its Rock Ridge entries within the
-        record) is only measured: its FileEntry stands in the list for the
-        record _complete_records makes, and ``sizes`` gets every record's
-        size."""
+        record: the common case) is only measured; its FileEntry stands in
+        the list for the record _write_directory makes."""
         rr = self.rr
         is_root = directory.parent is None
         parent = directory.parent or directory
@@ -413,28 +409,21 @@ class Layout:
             self._record(b"\x01", dr.FLAG_DIRECTORY, parent, 0, self._date(parent.node),
                          rr.for_parent(directory) if rr else []),
         ]
-        if sizes is not None:
-            sizes += [records[0].size, records[1].size]
+        sizes = [records[0].size, records[1].size]
         su_length = rr.plain_file_su_length if rr else lambda node: 0
         for child in directory.children:
             node = child.node
             if node.is_regular and node.nlink == 1 and node.old_extents is None \
                     and node.size <= MAX_EXTENT_BYTES:
-                if sizes is None:
-                    record = self._plain_iso_record(child)
-                    if record is not None:
-                        records.append(record)
+                n = su_length(node)
+                if n is not None:
+                    # dirrecord.record_length inlined: once per file
+                    length = 33 + len(child.identifier) + (1 - len(child.identifier) % 2) + n
+                    length += length & 1
+                    if length <= MAX_RECORD:
+                        records.append(child)
+                        sizes.append(length)
                         continue
-                else:
-                    n = su_length(node)
-                    if n is not None:
-                        # dirrecord.record_length inlined: once per file
-                        length = 33 + len(child.identifier) + (1 - len(child.identifier) % 2) + n
-                        length += length & 1
-                        if length <= MAX_RECORD:
-                            records.append(child)
-                            sizes.append(length)
-                            continue
             first = len(records)
             entries = rr.for_child(child) if rr else []
             if child.is_dir:
@@ -450,80 +439,8 @@ class Layout:
                                             self._date(node), entries))
             else:
                 records.extend(self._file_records(child, entries))
-            if sizes is not None:
-                sizes += [record.size for record in records[first:]]
-        return records
-
-    def _plain_iso_record(self, child):
-        """The record of a plain file (see _iso_records), None when its
-        System Use does not fit in the record after all."""
-        node = child.node
-        su = self.rr.plain_file_su(node) if self.rr else b""
-        if su is None:
-            return None
-        identifier = child.identifier
-        # dirrecord.record_tail inlined
-        tail = identifier + _PAD_AFTER_IDENTIFIER[len(identifier) & 1] + su
-        if not len(tail) & 1:
-            tail += b"\x00"
-        if len(tail) > MAX_RECORD - 33:
-            return None
-        size = node.size
-        item = None
-        if size and self._makes_data_items and node is not self.catalog_node:
-            item = self._data_item(node)
-        date = node.mtime
-        if not (self.fixed_time is None and 0 <= date < _BINARY_DATE_END):
-            date = self._date(node)
-        return _Record(identifier, 0, child, size, date, (), (), 0, 33 + len(tail), tail, item)
-
-    def _complete_records(self):
-        """Make the records that planning only measured (see _iso_records),
-        and check that each takes exactly the room planned for it."""
-        if self._records_complete:
-            return
-        plain_su = self.rr.plain_file_su if self.rr else lambda node: b""
-        extents = self._extents
-        plain_date = self.fixed_time is None
-        for directory in self.iso_dirs:
-            records, sizes = directory.records, directory.record_sizes
-            for i, child in enumerate(records):
-                if child.__class__ is not FileEntry:
-                    continue
-                # _plain_iso_record inlined: once per file
-                node = child.node
-                identifier = child.identifier
-                tail = identifier + _PAD_AFTER_IDENTIFIER[len(identifier) & 1] + plain_su(node)
-                if not len(tail) & 1:
-                    tail += b"\x00"
-                date = node.mtime
-                if not (plain_date and 0 <= date < _BINARY_DATE_END):
-                    date = self._date(node)
-                if 33 + len(tail) != sizes[i]:
-                    self._wrong_room(directory)
-                records[i] = _Record(identifier, 0, child, node.size, date, (), (), 0,
-                                     33 + len(tail), tail, extents.get(node))
-            directory.record_sizes = None
-        for directory in self.joliet_dirs:
-            records, sizes = directory.records, directory.record_sizes
-            for i, child in enumerate(records):
-                if child.__class__ is not FileEntry:
-                    continue
-                # _plain_joliet_record inlined: once per file
-                node = child.node
-                identifier = child.identifier
-                tail = identifier + _PAD_AFTER_IDENTIFIER[len(identifier) & 1]
-                if not len(tail) & 1:
-                    tail += b"\x00"
-                date = node.mtime
-                if not (plain_date and 0 <= date < _BINARY_DATE_END):
-                    date = self._date(node)
-                if 33 + len(tail) != sizes[i]:
-                    self._wrong_room(directory)
-                records[i] = _Record(identifier, 0, child, node.size, date, (), (), 0,
-                                     33 + len(tail), tail, extents.get(node))
-            directory.record_sizes = None
-        self._records_complete = True
+            sizes += [record.size for record in records[first:]]
+        return records, sizes
 
     @staticmethod
     def _wrong_room(directory):
@@ -559,36 +476,31 @@ class Layout:
                                         self._date(node), entries, part=len(records)))
         return records
 
-    def _joliet_records(self, directory, sizes=None):
-        """The Joliet records of a directory; with ``sizes``, a plain file is
-        only measured, as in _iso_records."""
+    def _joliet_records(self, directory):
+        """The Joliet records of a directory and the size of each; a plain
+        file is only measured, as in _iso_records."""
         parent = directory.parent or directory
         records = [self._record(b"\x00", dr.FLAG_DIRECTORY, directory, 0,
                                 self._date(directory.node), None),
                    self._record(b"\x01", dr.FLAG_DIRECTORY, parent, 0,
                                 self._date(parent.node), None)]
-        if sizes is not None:
-            sizes += [records[0].size, records[1].size]
+        sizes = [records[0].size, records[1].size]
         for child in directory.children:
             node = child.node
             if child.is_dir:
                 record = self._record(child.identifier, dr.FLAG_DIRECTORY, child, 0,
                                       self._date(node), None)
                 records.append(record)
-                if sizes is not None:
-                    sizes.append(record.size)
+                sizes.append(record.size)
                 continue
             if not node.is_regular:
                 continue  # Joliet has no symlinks, devices or FIFOs
             if node.old_extents is None and node.size <= MAX_EXTENT_BYTES:
                 # the common case, once per file: one extent
-                if sizes is None:
-                    records.append(self._plain_joliet_record(child))
-                else:
-                    # dirrecord.record_length inlined
-                    length = 33 + len(child.identifier) + (1 - len(child.identifier) % 2)
-                    records.append(child)
-                    sizes.append(length + (length & 1))
+                # (dirrecord.record_length inlined)
+                length = 33 + len(child.identifier) + (1 - len(child.identifier) % 2)
+                records.append(child)
+                sizes.append(length + (length & 1))
                 continue
             parts = self._extent_lengths(node)
             if len(parts) > 1 and self.options.names.level < 3:
@@ -598,23 +510,8 @@ class Layout:
                 record = self._record(child.identifier, flags, child, part,
                                       self._date(node), None, part=i)
                 records.append(record)
-                if sizes is not None:
-                    sizes.append(record.size)
-        return records
-
-    def _plain_joliet_record(self, child):
-        node = child.node
-        tail = dr.record_tail(child.identifier)
-        date = node.mtime
-        if not (self.fixed_time is None and 0 <= date < _BINARY_DATE_END):
-            date = self._date(node)
-        return _Record(child.identifier, 0, child, node.size, date, (), (), 0, 33 + len(tail),
-                       tail, self._extents.get(node if node.nlink == 1 else self._key(node)))
-
-    @staticmethod
-    def _directory_bytes(records):
-        """Records packed into sectors: none crosses a sector boundary."""
-        return Layout._packed_bytes([record.size for record in records])
+                sizes.append(record.size)
+        return records, sizes
 
     @staticmethod
     def _packed_bytes(sizes):
@@ -626,8 +523,6 @@ class Layout:
         return max(sectors_for(used), 1) * SECTOR
 
     # ---- file data ------------------------------------------------------------------------------
-    _makes_data_items = True       # the size model (sizing._Planner) places no data
-
     def _data_item(self, node):
         """The DataItem of a regular file's data (one per hard-linked file;
         None for an empty file, the boot catalog and data of an earlier
@@ -724,7 +619,6 @@ class Layout:
     # ---- encoding --------------------------------------------------------------------------------
     def encode_metadata(self):
         """Every byte before the first file's data (sectors 0..metadata_sectors)."""
-        self._complete_records()
         self._date_cache = {}
         meta = bytearray((self.metadata_sectors - self.base) * SECTOR)
         opts = self.options
@@ -787,7 +681,44 @@ class Layout:
         end_of_sector = pos + SECTOR
         date_cache = self._date_cache
         pack_fixed, be32, sequence_be = dr.FIXED_PART.pack_into, dr.U32BE, dr.VOLUME_SEQUENCE_1_BE
-        for record in directory.records:
+        # the System Use of a plain file (ISO 9660 tree with Rock Ridge)
+        plain_su = self.rr.plain_file_su if rock and self.rr else lambda node: b""
+        extents = self._extents
+        plain_date = self.fixed_time is None
+        for record, planned in zip(directory.records, directory.record_sizes):
+            if record.__class__ is FileEntry:
+                # A plain file, measured at planning (see _iso_records): its
+                # record is made here, once per file and tree.
+                node = record.node
+                identifier = record.identifier
+                tail = identifier + _PAD_AFTER_IDENTIFIER[len(identifier) & 1] + plain_su(node)
+                if not len(tail) & 1:
+                    tail += b"\x00"
+                size = 33 + len(tail)
+                if size != planned:
+                    self._wrong_room(directory)
+                item = extents.get(node)
+                if item is not None:
+                    extent, length = item.sector, item.size
+                else:                   # an empty file, the boot catalog
+                    extent, length = self.file_extents(node)[0]
+                mtime = node.mtime
+                if not (plain_date and 0 <= mtime < _BINARY_DATE_END):
+                    mtime = self._date(node)
+                date = date_cache.get(mtime)
+                if date is None:
+                    date = date_cache[mtime] = encode_binary_date(mtime)
+                if pos + size > end_of_sector:          # records never cross sectors
+                    pos = end_of_sector
+                    end_of_sector += SECTOR
+                # dirrecord.encode_record_into inlined
+                pack_fixed(meta, pos, size, 0, extent, be32(extent), length, be32(length), date,
+                           0, 0, 0, 1, sequence_be, len(identifier))
+                meta[pos + 33:pos + size] = tail
+                pos += size
+                if pos == end_of_sector:
+                    end_of_sector += SECTOR
+                continue
             item = record.item
             flags = record.flags
             if item is not None:                      # a file in one extent
@@ -807,7 +738,6 @@ class Layout:
                 end_of_sector += SECTOR
             tail = record.tail
             if tail is not None:
-                # dirrecord.encode_record_into inlined: the common case, once per file
                 pack_fixed(meta, pos, size, 0, extent, be32(extent), length, be32(length), date,
                            flags, 0, 0, 1, sequence_be, len(record.identifier))
                 meta[pos + 33:pos + size] = tail

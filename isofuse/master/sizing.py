@@ -46,13 +46,6 @@ class _Planner(Layout):
         # link counts and serial numbers change values, never sizes
         self.rr = RockRidgeWriter(options, lambda node: 1, lambda node: 1,
                                   self.fixed_time) if options.rock else None
-        self._extents = {}
-        self.base = 0
-
-    _makes_data_items = False       # sizes only: no data is placed
-
-    def _data_item(self, node):
-        return None
 
 
 class SizeModel:
@@ -147,11 +140,11 @@ class SizeModel:
                     share.deep = True
         entry.children.sort(key=lambda e: naming.iso_sort_key(e.identifier))
         try:
-            records = self.planner._iso_records(entry)
+            records, sizes = self.planner._iso_records(entry)
         except LayoutError as exc:
             share.error = str(exc)
-            records = []
-        share.iso_sectors = (self.planner._directory_bytes(records) // SECTOR
+            records, sizes = [], []
+        share.iso_sectors = (self.planner._packed_bytes(sizes) // SECTOR
                              + self.planner._place_continuations(records, 0))
         if opts.joliet:
             jentry = DiscEntry(node=directory, identifier=b"\x00", is_dir=True,
@@ -165,8 +158,8 @@ class SizeModel:
                 if kid.is_dir:
                     share.joliet_pt += pathtable.record_size(len(ident))
             jentry.children.sort(key=lambda e: e.identifier)
-            share.joliet_sectors = self.planner._directory_bytes(
-                self.planner._joliet_records(jentry)) // SECTOR
+            share.joliet_sectors = self.planner._packed_bytes(
+                self.planner._joliet_records(jentry)[1]) // SECTOR
         return share
 
     def _measure_dirty(self):
