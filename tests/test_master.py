@@ -785,3 +785,27 @@ def test_records_measured_at_planning_are_checked_when_made(tmp_path, monkeypatc
                                                            source_date_epoch=1800000000))
     with pytest.raises(layout_mod.LayoutError, match="internal error"):
         wrong.encode_metadata()
+
+
+def test_dates_outside_the_seven_byte_range_are_clamped_not_fatal(tmp_path):
+    """A file dated after 2155 (or before 1900) cannot have its date in a
+    directory record or a TF entry: it gets the last (first) date the
+    7-byte form holds, for isoinfo and for our reader.  Dates in 2156-2158
+    used to end the run with a traceback."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name, when in (("late.txt", 5903000000), ("far.txt", 10 ** 10),
+                       ("early.txt", -2300000000)):
+        (src / name).write_bytes(name.encode())
+        os.utime(src / name, (when, when))
+    image = tmp_path / "dates.iso"
+    run(MASTER + ["-R", "-J", "-o", str(image), str(src)])
+    listing = run(["isoinfo", "-R", "-l", "-i", str(image)]).stdout.decode()
+    assert listing.count("Dec 31 2155") == 2, listing  # isoinfo shows no year before 1901
+    from isofuse.format.dates import BINARY_FIRST, BINARY_LAST
+    from isofuse.reader import open_image
+    with open_image(str(image)) as disc:
+        times = {name: disc.resolve(name).mtime for name in ("late.txt", "far.txt", "early.txt")}
+    # (the filesystem may itself keep no date before 1901-12-13)
+    early = max(os.lstat(src / "early.txt")[stat.ST_MTIME], BINARY_FIRST)
+    assert times == {"late.txt": BINARY_LAST, "far.txt": BINARY_LAST, "early.txt": early}

@@ -13,6 +13,7 @@ Rock Ridge TF fields; we follow the standard, not that bug.
 """
 
 import calendar
+import time
 
 from .errors import FormatError
 
@@ -92,7 +93,6 @@ def decode_text_date(data):
 
 def encode_binary_date(seconds, offset_units=0):
     """The 7-byte form of a POSIX time (GMT, offset 0 unless given)."""
-    import time
     t = time.gmtime(seconds + offset_units * 15 * 60)
     if not 1900 <= t.tm_year <= 2155:
         raise FormatError(f"year {t.tm_year} cannot be stored in a 7-byte date")
@@ -102,7 +102,6 @@ def encode_binary_date(seconds, offset_units=0):
 
 def format_iso_time(seconds):
     """Human/JSON form of a POSIX time: ISO 8601 in UTC."""
-    import time
     if seconds is None:
         return None
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
@@ -111,7 +110,6 @@ def format_iso_time(seconds):
 def encode_text_date(seconds):
     """§8.4.26.1 17-byte form in GMT; None gives "not specified" (all zero
     digits and a zero offset)."""
-    import time
     if seconds is None:
         return b"0" * 16 + b"\x00"
     t = time.gmtime(seconds)
@@ -121,6 +119,10 @@ def encode_text_date(seconds):
                                              t.tm_hour, t.tm_min, t.tm_sec)) + b"\x00"
 
 
+BINARY_FIRST = -2208988800      # 1900-01-01T00:00:00Z
+BINARY_LAST = 5869583999        # 2155-12-31T23:59:59Z: year byte 255
+
+
 def clamp_binary_seconds(seconds):
     """Keep a time inside what the 7-byte form can hold (1900..2155)."""
-    return min(max(seconds, -2208988800), 5948150399)
+    return min(max(seconds, BINARY_FIRST), BINARY_LAST)

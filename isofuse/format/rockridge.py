@@ -340,9 +340,18 @@ def encode_pn(rdev):
 def encode_tf(modify, access, attributes):
     """§4.1.6: modify, access and attribute-change times, 7-byte form."""
     from .dates import clamp_binary_seconds, encode_binary_date
-    stamps = b"".join(encode_binary_date(clamp_binary_seconds(t))
-                      for t in (modify, access, attributes))
-    return _entry(b"TF", bytes((TF_MODIFY | TF_ACCESS | TF_ATTRIBUTES,)) + stamps)
+    return encode_tf_dates(*(encode_binary_date(clamp_binary_seconds(t))
+                             for t in (modify, access, attributes)))
+
+
+# SUSP header (signature, length 5 + 3 x 7, version 1) and TF flags
+_TF_THREE_DATES = b"TF" + bytes((26, 1, TF_MODIFY | TF_ACCESS | TF_ATTRIBUTES))
+
+
+def encode_tf_dates(modify, access, attributes):
+    """encode_tf with the three 7-byte dates (§9.1.5) already encoded: a
+    writer encodes each second once, not three times per file."""
+    return _TF_THREE_DATES + modify + access + attributes
 
 
 MAX_PAYLOAD = 250  # keeps every entry within SUSP's 255-byte length

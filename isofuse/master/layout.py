@@ -29,7 +29,7 @@ from ..bulk import collector_paused
 from ..format import dirrecord as dr
 from ..format import descriptors as vd
 from ..format import eltorito, pathtable, susp
-from ..format.dates import clamp_binary_seconds, encode_binary_date
+from ..format.dates import BINARY_LAST, clamp_binary_seconds, encode_binary_date
 from .isotree import (FileEntry, build_iso_tree, build_joliet_tree,
                       directories_in_path_table_order)
 from .options import MasterOptions
@@ -39,7 +39,7 @@ SECTOR = 2048
 SYSTEM_AREA_SECTORS = 16
 MAX_EXTENT_BYTES = 0xFFFFF800       # ECMA-119 §9.1.4 733 field, sector aligned
 MAX_RECORD = 255
-_BINARY_DATE_END = 5948150399       # dates from here on are clamped (§9.1.5: year 1900+255)
+_BINARY_DATE_END = BINARY_LAST + 1  # dates from here on are clamped (§9.1.5: year 1900+255)
 _PAD_AFTER_IDENTIFIER = (b"\x00", b"")  # §9.1.12: after an identifier of even length
 
 
@@ -130,8 +130,10 @@ class Layout:
         self.iso_root = build_iso_tree(self.root_node, opts, self._warn)
         self.joliet_root = build_joliet_tree(self.root_node, opts) if opts.joliet else None
         self._count_links()
+        # seconds -> 7-byte date (§9.1.5), for the records and Rock Ridge TF
+        self._date_cache = {}
         self.rr = RockRidgeWriter(opts, self._link_count, self._serial,
-                                  self.fixed_time) if opts.rock else None
+                                  self.fixed_time, self._date_cache) if opts.rock else None
         self.iso_dirs = directories_in_path_table_order(self.iso_root)
         self.joliet_dirs = directories_in_path_table_order(self.joliet_root) \
             if self.joliet_root else []
@@ -619,7 +621,6 @@ class Layout:
     # ---- encoding --------------------------------------------------------------------------------
     def encode_metadata(self):
         """Every byte before the first file's data (sectors 0..metadata_sectors)."""
-        self._date_cache = {}
         meta = bytearray((self.metadata_sectors - self.base) * SECTOR)
         opts = self.options
         # directories first: their extents are final, the descriptors need root records

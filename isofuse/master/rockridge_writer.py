@@ -9,6 +9,7 @@ import stat
 
 from ..format import rockridge as rr
 from ..format import susp
+from ..format.dates import clamp_binary_seconds, encode_binary_date
 from .options import ROCK_RATIONALIZED
 
 CL_MARK = "CL"
@@ -33,7 +34,7 @@ def rationalized_mode(mode):
 
 
 class RockRidgeWriter:
-    def __init__(self, options, link_counts, serials, fixed_time=None):
+    def __init__(self, options, link_counts, serials, fixed_time=None, dates=None):
         self.options = options
         self.rationalize = options.rock == ROCK_RATIONALIZED
         self.link_counts = link_counts
@@ -41,6 +42,9 @@ class RockRidgeWriter:
         self.fixed_time = fixed_time  # SOURCE_DATE_EPOCH: atime/ctime from mtime
         self._px_cache = {}
         self._tf_cache = {}
+        # seconds -> the 7-byte date of clamp_binary_seconds(seconds): may
+        # be shared with the directory records' dates
+        self._dates = {} if dates is None else dates
         self._file_attribute_cache = {}
 
     def _px(self, node, nlink):
@@ -68,8 +72,19 @@ class RockRidgeWriter:
             key = (mtime, node.atime, node.ctime)
         tf = self._tf_cache.get(key)
         if tf is None:
-            tf = self._tf_cache[key] = rr.encode_tf(*key)
+            # Files seldom share all three times, but many share each one
+            # (a folder unpacked at once): each second is encoded once.
+            dates = self._dates
+            modify, access, change = key
+            tf = self._tf_cache[key] = rr.encode_tf_dates(
+                dates.get(modify) or self._new_date(modify),
+                dates.get(access) or self._new_date(access),
+                dates.get(change) or self._new_date(change))
         return tf
+
+    def _new_date(self, seconds):
+        date = self._dates[seconds] = encode_binary_date(clamp_binary_seconds(seconds))
+        return date
 
     def attributes(self, node):
         """PX, TF and the type-specific entries of a node (no name)."""
