@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import numbers
-from .dates import decode_binary_date, decode_text_date
+from .dates import (clamp_binary_seconds, decode_binary_date, decode_text_date,
+                    encode_binary_date)
 from .errors import FormatError
 
 # TF flags (RRIP §4.1.6): which stamps follow, in this order.
@@ -339,7 +340,6 @@ def encode_pn(rdev):
 
 def encode_tf(modify, access, attributes):
     """§4.1.6: modify, access and attribute-change times, 7-byte form."""
-    from .dates import clamp_binary_seconds, encode_binary_date
     return encode_tf_dates(*(encode_binary_date(clamp_binary_seconds(t))
                              for t in (modify, access, attributes)))
 

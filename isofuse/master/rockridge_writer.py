@@ -100,21 +100,26 @@ class RockRidgeWriter:
             entries.append(rr.encode_pn(node.rdev))
         return entries
 
+    def _plain(self, node):
+        """Whether a regular file with one link has the plain entries: its
+        name in one NM entry, PX without a serial number (RRIP 1.10), TF."""
+        return len(node.name) <= rr.MAX_PAYLOAD and not self.options.rrip_112
+
     def plain_file_su_length(self, node):
         """len(plain_file_su(node)), without encoding anything (planning
         measures most records before it makes them); None where that is
         None."""
-        if len(node.name) > rr.MAX_PAYLOAD or self.options.rrip_112:
+        if not self._plain(node):
             return None
         return 5 + len(node.name) + _PLAIN_ATTRIBUTES_LENGTH
 
     def plain_file_su(self, node):
-        """The System Use bytes of a regular file with one link and a name
-        that fits one NM entry (NM, PX, TF joined), or None for any other
-        entry: the common case, once per file."""
-        name = node.name
-        if len(name) > rr.MAX_PAYLOAD or self.options.rrip_112:
+        """The System Use bytes of a regular file with one link and plain
+        entries (NM, PX, TF joined), or None for any other entry: the
+        common case, once per file."""
+        if not self._plain(node):
             return None
+        name = node.name
         # PX and TF depend on these values alone: most files share them
         key = (node.mode, node.uid, node.gid, node.mtime, node.atime, node.ctime)
         attributes = self._file_attribute_cache.get(key)
@@ -125,10 +130,6 @@ class RockRidgeWriter:
     def for_child(self, entry):
         """Entries of a child's record: NM, attributes, CL/RE markers."""
         node = entry.node
-        if node.is_regular and node.nlink == 1 and len(node.name) <= rr.MAX_PAYLOAD \
-                and not self.options.rrip_112:
-            # the common case, once per file: NM in one entry, PX, TF
-            return [rr.encode_nm_entry(node.name), self._px(node, 1), self._tf(node)]
         entries = rr.encode_nm(node.name)
         entries.extend(self.attributes(node))
         if entry.is_placeholder:
