@@ -169,8 +169,7 @@ def encode_record_into(buffer, offset, extent, data_length, date7, flags, identi
     returns the record's length.  Padding bytes are not written: the buffer
     must hold zeros there (a fresh bytearray does)."""
     name_length = len(identifier)
-    length = 33 + name_length + (1 - name_length % 2) + len(system_use)
-    length += length % 2
+    length = record_length(name_length, len(system_use))
     if length > 255:
         raise FormatError(f"directory record of {length} bytes (at most 255)")
     _ENCODE_FIXED.pack_into(buffer, offset, length, 0, extent, _U32BE.pack(extent),
@@ -195,13 +194,13 @@ _U16BE = struct.Struct(">H")
 FIXED_PART = _ENCODE_FIXED
 U32BE = _U32BE.pack
 VOLUME_SEQUENCE_1_BE = _U16BE.pack(1)
-_PAD_AFTER_IDENTIFIER = (b"\x00", b"")       # §9.1.12: when the length is even
+PAD_AFTER_IDENTIFIER = (b"\x00", b"")        # §9.1.12, by the identifier length's parity
 
 
 def record_tail(identifier, system_use=b""):
     """The bytes of a record after its fixed part: identifier, its padding
     byte, System Use and the padding to an even record length."""
-    tail = identifier + _PAD_AFTER_IDENTIFIER[len(identifier) & 1] + system_use
+    tail = identifier + PAD_AFTER_IDENTIFIER[len(identifier) & 1] + system_use
     return tail + b"\x00" if len(tail) & 1 == 0 else tail   # 33 + odd is even
 
 

@@ -40,7 +40,6 @@ SYSTEM_AREA_SECTORS = 16
 MAX_EXTENT_BYTES = 0xFFFFF800       # ECMA-119 §9.1.4 733 field, sector aligned
 MAX_RECORD = 255
 _BINARY_DATE_END = BINARY_LAST + 1  # dates from here on are clamped (§9.1.5: year 1900+255)
-_PAD_AFTER_IDENTIFIER = (b"\x00", b"")  # §9.1.12: after an identifier of even length
 
 
 class LayoutError(Exception):
@@ -103,12 +102,6 @@ class _Record:
         # the DataItem of a file in one extent, whose sector and size the
         # record carries (None for every other record: see _write_directory)
         self.item = item
-
-
-def _record_length(identifier_length, system_use_length):
-    # dirrecord.record_length inlined (it runs for every record)
-    length = 33 + identifier_length + (1 - identifier_length % 2) + system_use_length
-    return length + (length & 1)
 
 
 class Layout:
@@ -388,14 +381,14 @@ class Layout:
             else:
                 total += LOCATION_ENTRY_SIZE
                 plain = False
-        size = _record_length(len(identifier), total)
+        size = dr.record_length(len(identifier), total)
         if size <= MAX_RECORD:      # the common case: everything in the record
             return _Record(identifier, flags, target, length, date, entries, (), part, size,
                            dr.record_tail(identifier, b"".join(entries)) if plain else None)
         inline, overflow = self._split_su(identifier, entries)
         su = sum(entry_size(e) for e in inline) + susp.CE_LENGTH
         return _Record(identifier, flags, target, length, date, inline, overflow, part,
-                       _record_length(len(identifier), su), None)
+                       dr.record_length(len(identifier), su), None)
 
     def _iso_records(self, directory):
         """The ISO 9660 records of a directory and the size of each.  A
@@ -682,6 +675,7 @@ class Layout:
         end_of_sector = pos + SECTOR
         date_cache = self._date_cache
         pack_fixed, be32, sequence_be = dr.FIXED_PART.pack_into, dr.U32BE, dr.VOLUME_SEQUENCE_1_BE
+        pad_after = dr.PAD_AFTER_IDENTIFIER
         # the System Use of a plain file (ISO 9660 tree with Rock Ridge)
         plain_su = self.rr.plain_file_su if rock and self.rr else lambda node: b""
         extents = self._extents
@@ -692,7 +686,7 @@ class Layout:
                 # record is made here, once per file and tree.
                 node = record.node
                 identifier = record.identifier
-                tail = identifier + _PAD_AFTER_IDENTIFIER[len(identifier) & 1] + plain_su(node)
+                tail = identifier + pad_after[len(identifier) & 1] + plain_su(node)
                 if not len(tail) & 1:
                     tail += b"\x00"
                 size = 33 + len(tail)
