@@ -126,8 +126,7 @@ class ImageStream:
         # probed source file turns out not to be in the page cache.
         self._next_offset = 0
         self._probe_index = 0
-        self._misses = 0
-        self._readahead = None
+        self._readahead = Readahead(self.items)     # its thread starts when needed
 
     @property
     def metadata(self):
@@ -215,23 +214,20 @@ class ImageStream:
         """Reading has reached item ``index`` in order: keep the readahead
         going, or probe whether it is needed (every 64 items)."""
         self._probe_index = index + 64
-        if self._readahead is not None:
-            self._readahead.reached(item.start)
+        readahead = self._readahead
+        if readahead.running:
+            readahead.reached(item.start)
         elif item.path is not None and item.data is None and item.reader is None:
             try:
                 fd = self._fd(item.path)
             except SourceChanged:
                 return      # reported by the read itself
-            self._misses = 0 if _in_page_cache(fd) else self._misses + 1
-            if self._misses >= 2:   # see Readahead.probed
-                self._readahead = Readahead(self.items)
-                self._readahead.reached(item.start)
-                self._readahead.start()
+            if readahead.probed(not _in_page_cache(fd)):
+                readahead.reached(item.start)
+                readahead.start()
 
     def close(self):
-        if self._readahead is not None:
-            self._readahead.stop()
-            self._readahead = None
+        self._readahead.stop()
         while self._files:
             _, fd = self._files.popitem()
             os.close(fd)
@@ -326,8 +322,8 @@ class ImageStream:
                         # Large files are read sequentially with the kernel's own
                         # readahead; probing them would only disturb it.
                         flush()
-                        uncached = self._copy_file(out_fd, item, out_is_file, progress,
-                                                   start)
+                        self._copy_file(out_fd, item, out_is_file, progress, start)
+                        uncached = False
                     if probe and readahead.probed(uncached):
                         readahead.reached(start)
                         readahead.start()
@@ -380,13 +376,11 @@ class ImageStream:
             os.close(src)
         return data, uncached
 
-    def _copy_file(self, out_fd, item, out_is_file, progress, start, probe=False):
-        """Copy one source file; with ``probe``, returns whether its data
-        had to come from the disk (not in the page cache)."""
+    def _copy_file(self, out_fd, item, out_is_file, progress, start):
+        """Copy one (large) source file."""
         # Sequential output reads each file once: open, copy, close (the fd
         # cache is for random access).
         src = _open_source(item.path)
-        uncached = probe and not _in_page_cache(src)
         try:
             offset = 0
             while offset < item.size:
@@ -414,7 +408,6 @@ class ImageStream:
             # files that grew after planning: the image holds the planned size only
         finally:
             os.close(src)
-        return uncached
 
 
 _PROBE = bytearray(1)
