@@ -18,6 +18,17 @@ import pyfuse3
 log = logging.getLogger(__name__)
 
 
+def fuse_error(exc, what="an operation"):
+    """The FUSEError to answer ``exc`` with (call it in an except block: an
+    unexpected one is logged with its traceback)."""
+    if isinstance(exc, pyfuse3.FUSEError):
+        return exc
+    if isinstance(exc, OSError) and exc.errno:
+        return pyfuse3.FUSEError(exc.errno)
+    log.exception("unexpected error in %s", what)
+    return pyfuse3.FUSEError(errno.EIO)
+
+
 def _guarded(name, operation):
     @functools.wraps(operation)
     async def guarded(*args, **kwargs):
@@ -25,11 +36,8 @@ def _guarded(name, operation):
             return await operation(*args, **kwargs)
         except pyfuse3.FUSEError:
             raise
-        except OSError as exc:
-            raise pyfuse3.FUSEError(exc.errno or errno.EIO) from None
-        except Exception:  # noqa: BLE001 -- this is the boundary
-            log.exception("unexpected error in %s", name)
-            raise pyfuse3.FUSEError(errno.EIO) from None
+        except Exception as exc:  # noqa: BLE001 -- this is the boundary
+            raise fuse_error(exc, name) from None
     return guarded
 
 

@@ -18,7 +18,7 @@ import pyfuse3
 
 from ..master.stream import ImageStream, SourceChanged
 from ..stage.overlay import join
-from .boundary import errno_boundary
+from .boundary import errno_boundary, fuse_error
 
 log = logging.getLogger("isofuse.stage")
 
@@ -220,12 +220,7 @@ class StageOperations(pyfuse3.Operations):
     # ---- errors -----------------------------------------------------------------------------------
     @staticmethod
     def _fail(exc):
-        if isinstance(exc, pyfuse3.FUSEError):
-            return exc
-        if isinstance(exc, OSError) and exc.errno:
-            return pyfuse3.FUSEError(exc.errno)
-        log.exception("unexpected error")
-        return pyfuse3.FUSEError(errno.EIO)
+        return fuse_error(exc)
 
     def _changing(self, *touched):
         """Before a change: refused while image.iso is open; cached lookup
