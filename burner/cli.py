@@ -85,7 +85,13 @@ def build_parser():
     p.add_argument("--remove", action="append", default=[], metavar="PATH",
                    help="with --multi: leave PATH of the previous session out")
     p.add_argument("--blank", choices=("fast", "all"), help="blank a CD-RW/DVD-RW first")
-    p.add_argument("--format", action="store_true", help="format a DVD+RW/BD-RE")
+    p.add_argument("--format", nargs="?", const="quick", choices=("quick", "full"),
+                   help="format a DVD+RW, DVD-RW (to restricted overwrite) or BD-RE; "
+                        "BD-RE: quick certification by default, 'full' certifies the "
+                        "whole disc (hours)")
+    p.add_argument("--close", action="store_true",
+                   help="close a track and session an aborted write left open (cdrecord "
+                        "-fix); with --multi the disc stays appendable")
     p.add_argument("--eject", action="store_true", help="eject the disc at the end")
     p.add_argument("--verify", action="store_true",
                    help="read everything back and compare the SHA-256 of every sector")
@@ -132,19 +138,11 @@ def _probe(drive):
         raise BurnError(f"{drive.name}: probing failed: {exc}", errors.NOT_MMC) from None
 
 
-def mounted_at(device):
-    """Mount point of the disc in ``device`` (or of the sim disc image)."""
-    path = device[4:] if device.startswith("sim:") else device
-    names = {path, os.path.abspath(path), os.path.realpath(path)}
-    try:
-        with open("/proc/mounts") as f:
-            for line in f:
-                fields = line.split()
-                if len(fields) > 1 and unescape(fields[0]) in names:
-                    return unescape(fields[1])
-    except OSError:
-        pass
-    return None
+def mounted_at(device, sysfs=None, mounts=None):
+    """Mount point of the disc in ``device`` (or of the sim disc image):
+    /dev/sgN and /dev/srM of one drive are the same drive (sysfs module)."""
+    from .sysfs import mounted_at as by_scsi_address
+    return by_scsi_address(device, sysfs, mounts)
 
 
 def _confirm(question, args):
@@ -170,8 +168,12 @@ def _mode(args, parallel=False):
 
 # ---- the burn of one device ------------------------------------------------------------------
 def _source_for(args, device, drive, status, opts):
-    """Open the source; for --multi on a disc with sessions, stage the new
-    session over the last one."""
+    """Open the source; folders are mastered for the address they will be
+    written at (as mkisofs -C does): with --multi on a disc with sessions,
+    staged over the last one; without --multi on an appendable sequential
+    disc, a session of their own at the next writable address.  Returns the
+    source and the sector it was mastered for (None: an image; its own
+    descriptor says)."""
     from .sources import MasteredSource, open_source
     sources = list(args.sources) + list(args.add)
     folders = [s for s in sources if _is_folder(s)]
@@ -187,8 +189,8 @@ def _source_for(args, device, drive, status, opts):
         return open_source(sources[0], args.size), None
     p = status.profile_info
     previous = device[4:] if device.startswith("sim:") else device
-    has_session = status.disc is not None and status.disc.status != 0 if not p.overwritable \
-        else bool(status.recorded_end)
+    has_session = bool(status.recorded_end) if p.overwritable else \
+        status.disc is not None and status.disc.status != 0
     if opts.multi and has_session:
         start, nwa = recorder.msinfo(drive, status)
         src = MasteredSource(folders, args.volid, previous=previous,
@@ -198,15 +200,41 @@ def _source_for(args, device, drive, status, opts):
     if args.remove:
         raise BurnError("--remove needs --multi and a disc with a previous session",
                         errors.NO_SESSION)
+    if has_session and not p.overwritable and status.next_writable:
+        nwa = status.next_writable
+        return MasteredSource(folders, args.volid, session_start=nwa, now=args.now), nwa
     shared = getattr(args, "shared_master", None)
     if shared is not None:
-        return shared.clone(), None
-    return MasteredSource(folders, args.volid, now=args.now), None
+        return shared.clone(), 0
+    return MasteredSource(folders, args.volid, now=args.now), 0
+
+
+def _start_and_descriptors(source, status, mastered_for):
+    """Where the source belongs and, for a grown session on overwritable
+    media, the descriptors to copy to sector 16."""
+    from .sessionaddr import mastered_start
+    start = mastered_for if mastered_for is not None else mastered_start(source)
+    if not (status.profile_info.overwritable and start):
+        return start, None
+    if hasattr(source, "descriptors"):
+        return start, source.descriptors()
+    return start, _image_descriptors(source)
+
+
+def _image_descriptors(source):
+    """An image's descriptor set (sector 16 up to its terminator, ECMA-119
+    §8.3) as read from the image."""
+    data = source.read(16 * 2048, 16 * 2048)
+    out = b""
+    for pos in range(0, len(data) - 2047, 2048):
+        out += data[pos:pos + 2048]
+        if data[pos] == 255:
+            break
+    return out
 
 
 def burn_one(device, args, progress):
-    """Burn (or blank/format) one device; returns the exit status."""
-    from .sense import ScsiError
+    """Burn (or blank/format/close) one device; returns the exit status."""
     opts = recorder.Options(dummy=args.dummy, multi=args.multi, speed_x=args.speed or None,
                             overburn=args.overburn, verify=args.verify)
     if args.wait:
@@ -220,6 +248,14 @@ def burn_one(device, args, progress):
         raise BurnError(f"{device}: the disc is mounted at {where}; unmount it first",
                         errors.MOUNTED)
     drive = _open_drive(device)
+    try:
+        return _burn_opened(drive, device, args, opts, progress)
+    finally:
+        drive.t.close()
+
+
+def _burn_opened(drive, device, args, opts, progress):
+    from .sense import ScsiError
     source = None
     try:
         status = _probe(drive)
@@ -228,17 +264,16 @@ def burn_one(device, args, progress):
             recorder.check_writable(status, recorder.Options()) if not args.blank else None
             _blank_or_format(drive, status, args, progress)
             status = _probe(drive)
+        if args.close:
+            return _close_session(drive, status, args, progress)
         if not (args.sources or args.add):
             if args.eject:
                 drive.eject()
             return 0
         recorder.check_writable(status, opts)
-        source, session_start = _source_for(args, device, drive, status, opts)
-        descriptors = None
-        if session_start is not None and status.profile_info.overwritable:
-            descriptors = source.descriptors()
-        plan = recorder.plan_burn(drive, status, source.size, opts, descriptors,
-                                  start=session_start)
+        source, mastered_for = _source_for(args, device, drive, status, opts)
+        start, descriptors = _start_and_descriptors(source, status, mastered_for)
+        plan = recorder.plan_burn(drive, status, source.size, opts, descriptors, start=start)
         recorder.write_plan(drive, status, source, plan, opts, progress)
         if args.verify and not args.dummy:
             recorder.verify(drive, status, source, plan, progress)
@@ -254,7 +289,23 @@ def burn_one(device, args, progress):
     finally:
         if source is not None:
             source.close()
-        drive.t.close()
+
+
+def _close_session(drive, status, args, progress):
+    """--close (cdrecord -fix): close what an aborted write left open."""
+    from .sense import ScsiError
+    if not status.medium:
+        raise BurnError(f"{status.device}: no disc in the drive", errors.NO_MEDIUM)
+    progress.phase("close", "closing the open track and session")
+    try:
+        track = recorder.close_open_track(drive, status, args.multi)
+    except ScsiError as exc:
+        raise BurnError(f"{status.device}: closing failed: {exc.sense}",
+                        errors.WRITE_FAILED) from None
+    what = (f"closed track {track} and the session" if track else "closed the session") + \
+        (" (the disc stays appendable)" if args.multi else "")
+    progress.result(True, what, 0)
+    return 0
 
 
 def _blank_or_format(drive, status, args, progress):
@@ -283,15 +334,15 @@ def _blank_or_format(drive, status, args, progress):
             raise BurnError(f"{status.device}: blanking failed: {exc.sense}",
                             errors.WRITE_FAILED) from None
     if args.format:
-        if not p.overwritable:
-            raise BurnError(f"{status.device}: a {p.name} is not formatted (only DVD+RW and "
-                            "BD-RE)", errors.CANNOT_WRITE)
+        if not (p.overwritable or status.profile == 0x14):
+            raise BurnError(f"{status.device}: a {p.name} is not formatted (only DVD+RW, "
+                            "DVD-RW and BD-RE)", errors.CANNOT_WRITE)
         if not _confirm(f"Format the {p.name} in {status.device}? Everything on it is lost.",
                         args):
             raise BurnError(f"{status.device}: formatting needs confirmation (--yes)",
                             errors.NOT_CONFIRMED)
         try:
-            recorder.format_medium(drive, status, progress)
+            recorder.format_medium(drive, status, progress, how=args.format)
         except ScsiError as exc:
             raise BurnError(f"{status.device}: formatting failed: {exc.sense}",
                             errors.WRITE_FAILED) from None
@@ -454,6 +505,7 @@ def burn_parallel(devices, args):
 
 
 def main(argv=None):
+    from .sense import TransportError
     argv = _translate(sys.argv[1:] if argv is None else list(argv))
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -467,13 +519,17 @@ def main(argv=None):
             return cmd_msinfo(args)
         if args.image_out:
             return cmd_image_out(args)
-        if not (args.sources or args.add or args.blank or args.format or args.eject):
-            raise BurnError("nothing to do: give a SOURCE, --blank, --format, --eject, "
+        if not (args.sources or args.add or args.blank or args.format or args.eject
+                or args.close):
+            raise BurnError("nothing to do: give a SOURCE, --blank, --format, --close, --eject, "
                             "--list or --msinfo (see --help)", errors.USAGE)
         return cmd_burn(args)
     except BurnError as exc:
         print(f"isofuse-burn: {exc}", file=sys.stderr)
         return exc.code
+    except TransportError as exc:     # the drive logic had nothing to add: say what happened
+        print(f"isofuse-burn: {exc}", file=sys.stderr)
+        return errors.transport_code(exc)
     except KeyboardInterrupt:
         print("isofuse-burn: interrupted; a disc being written is probably unusable",
               file=sys.stderr)

@@ -21,8 +21,23 @@ WRITE_FAILED = 13      # the drive reported an error while writing: not burned
 VERIFY_FAILED = 14     # read-back differs from what was written
 INTERRUPTED = 15       # stopped by a signal (Ctrl-C)
 NO_SESSION = 16        # --msinfo or --multi needs a previous session that is not there
+TRANSPORT = 17         # the kernel or the bus failed a command (I/O error, no sense data)
+TIMEOUT = 18           # the drive did not answer in time; the kernel aborted the command
+DEVICE_GONE = 19       # the drive disappeared (unplugged, switched off, node removed)
+NO_ACCESS = 20         # the kernel refused a command: no write access to the device
+OUTPUT = 21            # --image-out: the image file cannot be written (disc full?)
+CANNOT_COPY = 22       # a disc that cannot be copied 1:1 onto another disc (multisession)
+
+# sense.TransportError.kind -> exit status
+TRANSPORT_CODES = {"timeout": TIMEOUT, "gone": DEVICE_GONE, "permission": NO_ACCESS,
+                   "no-sense": TRANSPORT, "io": TRANSPORT}
 
 NAMES = {v: k.lower() for k, v in globals().items() if k.isupper() and isinstance(v, int)}
+
+
+def transport_code(exc):
+    """The exit status for a ``sense.TransportError`` (by its kind)."""
+    return TRANSPORT_CODES.get(getattr(exc, "kind", "io"), TRANSPORT)
 
 
 class BurnError(Exception):

@@ -109,7 +109,31 @@ def fixed(key, asc, ascq, progress=None):
 
 
 class TransportError(Exception):
-    """The command did not complete at the transport level (no sense)."""
+    """The command did not complete at the transport level (no sense).
+
+    ``kind`` says what happened, so the layers above can tell the user what
+    became of the disc: "timeout" (the drive did not answer in time; the
+    kernel aborted the command), "gone" (the device disappeared: unplugged,
+    powered off, node removed), "permission" (the kernel refused the command:
+    EPERM/EACCES, e.g. a write command on a read-only open), "no-sense"
+    (CHECK CONDITION without usable sense data), "io" (any other failure
+    below SCSI: EIO, a host adapter error, a busy or aborted target).
+    ``errno`` is the ioctl's errno when there was one; ``command`` the name of
+    the command that failed; ``host_status``/``driver_status``/``scsi_status``
+    the sg_io_hdr fields (Linux scsi/sg.h) when the ioctl itself succeeded.
+    """
+
+    KINDS = ("timeout", "gone", "permission", "no-sense", "io")
+
+    def __init__(self, message, kind="io", errno=None, command=None, host_status=0,
+                 driver_status=0, scsi_status=0):
+        super().__init__(message)
+        self.kind = kind if kind in self.KINDS else "io"
+        self.errno = errno
+        self.command = command
+        self.host_status = host_status
+        self.driver_status = driver_status
+        self.scsi_status = scsi_status
 
 
 class ScsiError(Exception):

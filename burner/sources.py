@@ -174,6 +174,10 @@ class MasteredSource:
                 raise BurnError("SOURCE_DATE_EPOCH must be a number of seconds", USAGE) from None
         self.label = ", ".join(paths) or "(previous session)"
         self.warnings = []
+        # The first sector of the disc this session is made for (mkisofs -C's
+        # second number): its extents count from there.
+        self.mastered_for = session_start or 0
+        options.session_start = session_start or 0
         try:
             root = scan(list(paths))
             if previous is not None:
@@ -250,6 +254,42 @@ def open_source(spec, size=None):
     if stat.S_ISREG(st.st_mode):
         src = FileSource(spec)
         if size is not None:
-            src.size = min(src.size, size)
+            try:
+                src.size = checked_size(src, size)
+            except BurnError:
+                src.close()
+                raise
         return src
     raise BurnError(f"{spec}: not a folder, image file, block device or '-'", SOURCE)
+
+
+def iso_volume_bytes(source):
+    """The size the ISO 9660 image at the start of ``source`` says it has
+    (ECMA-119 8.4.8 volume space size x 8.4.12 logical block size), or None
+    when there is no primary volume descriptor at sector 16."""
+    from isofuse.format import FormatError
+    from isofuse.format.descriptors import decode_volume_descriptor
+    try:
+        pvd = decode_volume_descriptor(source.read(ISO_PVD_OFFSET, SECTOR))
+    except (FormatError, OSError, BurnError):
+        return None
+    return pvd.volume_space_size * pvd.logical_block_size
+
+
+def checked_size(source, size):
+    """``--size`` for an image file: the file's own size, or smaller only
+    when that is what the image's ISO volume says it holds (a padded image).
+    Anything else would burn something other than what was asked."""
+    if size <= 0:
+        raise BurnError(f"--size {size}: give a positive number of bytes", USAGE)
+    if size == source.size:
+        return size
+    if size > source.size:
+        raise BurnError(f"--size {size} is larger than {source.label} ({source.size} bytes); "
+                        "the drive would be promised data that does not exist", USAGE)
+    volume = iso_volume_bytes(source)
+    if volume == size:
+        return size
+    said = f"its ISO volume says {volume} bytes" if volume else "it holds no ISO 9660 volume"
+    raise BurnError(f"--size {size} differs from {source.label}: the file has {source.size} "
+                    f"bytes and {said}; leave --size out to burn the whole file", USAGE)
