@@ -7,9 +7,10 @@ import time
 from dataclasses import dataclass, field
 from typing import List, Optional
 
+from . import features as feat
 from . import mmc, pages, timeouts
 from .profiles import profile as profile_info
-from .sense import NOT_READY, UNIT_ATTENTION, ScsiError
+from .sense import ILLEGAL_REQUEST, NOT_READY, UNIT_ATTENTION, ScsiError
 from .transport import FROM_DEVICE, NONE, TO_DEVICE
 
 SECTOR = 2048
@@ -23,6 +24,10 @@ def open_transport(device, write=True):
     from .sgio import SgioTransport
     return SgioTransport(device, write=write)
 
+
+# Profiles for which READ TRACK INFORMATION may name track FFh: CD-R/RW,
+# DVD+R, DVD+R DL (libburn's reading of MMC-5 §6.27).
+INVISIBLE_TRACK_PROFILES = (0x09, 0x0A, 0x1B, 0x2B)
 
 # sense (key, asc, ascq) on which the same command is simply sent again
 BUSY = {(NOT_READY, 0x04, 0x01), (NOT_READY, 0x04, 0x04), (NOT_READY, 0x04, 0x07),
@@ -38,7 +43,10 @@ class Status:
     is_mmc: bool = False
     profile: int = 0
     profiles: List[int] = field(default_factory=list)
-    can_write: bool = False
+    features: dict = field(default_factory=dict)
+    can_write: bool = False              # the drive writes some medium (write features)
+    writes_medium: bool = False          # ... and the one loaded now (feature current)
+    underrun_free: bool = False          # BUF: page 2Ah byte 4 bit 7 or the write feature
     test_write: bool = False
     medium: bool = False
     disc: Optional[mmc.DiscInfo] = None
@@ -49,16 +57,27 @@ class Status:
     formatted: Optional[bool] = None
     capacity_blocks: int = 0
     buffer_kb: int = 0
+    last_track: int = 0                  # READ DISC INFORMATION: last track, last session
+    damaged_track: Optional[int] = None  # a track left open by an aborted write
+    page_writes: set = field(default_factory=set)
 
     @property
     def profile_info(self):
         return profile_info(self.profile)
 
+    @property
+    def writable_profiles(self):
+        """The profiles this drive writes, from its write features (or, for
+        drives without them, page 2Ah's write bits)."""
+        if self.features and feat.writes_anything(self.features):
+            return [p for p in self.profiles
+                    if feat.writes_profile(self.features, p, current_only=False)]
+        return [p for p in self.profiles if profile_info(p).name in self.page_writes]
+
     def as_dict(self):
         d = {"device": self.device, "vendor": self.vendor, "product": self.product,
              "mmc": self.is_mmc, "can_write": self.can_write,
-             "writable_profiles": [profile_info(p).name for p in self.profiles
-                                   if profile_info(p).writable],
+             "writable_profiles": [profile_info(p).name for p in self.writable_profiles],
              "medium": self.medium}
         if self.medium:
             d.update({"profile": self.profile_info.name,
@@ -76,13 +95,17 @@ class Drive:
         self.name = transport.name
         self.sleep = sleep
         self.clock = clock
+        # Set from the first WRITE until the disc is closed: a unit attention
+        # then means the drive was reset or the disc changed under the burn,
+        # so the data already sent is not trustworthy: never retried.
+        self.writing = False
 
     # ---- the one place commands go through ---------------------------------------------------
     def cmd(self, cdb, direction=NONE, data=None, length=0, timeout=timeouts.DEFAULT,
             busy_wait=0.0, attention_retries=2):
         """Send one command.  Unit attention (a disc change or reset the drive
-        reports once) is retried; "in progress" states are retried while
-        ``busy_wait`` seconds allow."""
+        reports once) is retried before the burn starts, never during it;
+        "in progress" states are retried while ``busy_wait`` seconds allow."""
         deadline = self.clock() + busy_wait
         delay = 0.01
         while True:
@@ -90,7 +113,7 @@ class Drive:
                 return self.t.execute(cdb, direction, data, length, timeout, mmc.name(cdb))
             except ScsiError as exc:
                 s = exc.sense
-                if s.key == UNIT_ATTENTION and attention_retries > 0:
+                if s.key == UNIT_ATTENTION and attention_retries > 0 and not self.writing:
                     attention_retries -= 1
                     continue
                 if (s.key, s.asc, s.ascq) in BUSY and self.clock() < deadline:
@@ -113,7 +136,7 @@ class Drive:
                 return
             except ScsiError as exc:
                 s = exc.sense
-                if s.key == UNIT_ATTENTION:
+                if s.key == UNIT_ATTENTION and not self.writing:
                     continue
                 if (s.key, s.asc, s.ascq) not in BUSY or self.clock() > deadline:
                     raise
@@ -173,31 +196,57 @@ class Drive:
         st.vendor, st.product, st.is_mmc = inq.vendor, inq.product, inq.is_mmc
         if not st.is_mmc:
             return st
-        cfg = self.configuration()
-        st.profiles = cfg.profiles
-        st.profile = cfg.current_profile
-        try:
-            caps = self.capabilities()
-            st.test_write = caps.test_write
-            st.buffer_kb = caps.buffer_kb
-            page_writes = caps.can_write
-        except ScsiError:
-            page_writes = False
-        st.can_write = page_writes or any(profile_info(p).writable for p in cfg.profiles)
+        self._probe_abilities(st)
         st.medium = self.medium_present()
         if not st.medium:
             return st
         if not st.profile:                 # some drives need a moment after loading
-            st.profile = self.configuration().current_profile
+            self._probe_abilities(st)
+        self._probe_disc(st)
+        return st
+
+    def _probe_abilities(self, st):
+        """Drive abilities: profiles, features, page 2Ah.  Writing is decided
+        from the write features (MMC-6 §5.3), never from the profile list,
+        which names every profile the drive can read."""
+        reply = self.cmd(mmc.get_configuration(), FROM_DEVICE, length=1024)
+        cfg = mmc.parse_configuration(reply)
+        st.profiles, st.profile = cfg.profiles, cfg.current_profile
+        st.features = feat.parse_features(reply)
+        try:
+            caps = self.capabilities()
+        except ScsiError:
+            caps = None
+        if caps is not None:
+            st.test_write, st.buffer_kb, st.page_writes = caps.test_write, caps.buffer_kb, \
+                caps.writes
+        if feat.writes_anything(st.features):
+            st.can_write = True
+            st.writes_medium = feat.writes_profile(st.features, st.profile)
+            st.underrun_free = feat.underrun_free(st.features, st.profile) or \
+                bool(caps and caps.underrun_protection)
+        else:              # an old drive without write features: page 2Ah decides
+            st.can_write = bool(caps and caps.can_write)
+            st.writes_medium = profile_info(st.profile).name in st.page_writes
+            st.underrun_free = bool(caps and caps.underrun_protection)
+
+    def _probe_disc(self, st):
         try:
             st.disc = self.disc_info()
+            st.last_track = st.disc.last_track_last_session
         except ScsiError:
             st.disc = None
-        if st.disc is not None and st.disc.status != mmc.DISC_COMPLETE \
-                or st.profile_info.overwritable:
+        if st.profile_info.overwritable:
+            self._probe_overwritable(st)
+            return
+        if st.disc is not None and st.disc.status != mmc.DISC_COMPLETE:
             try:
-                ti = self.track_info()
+                ti = self.writable_track()
                 st.next_writable, st.free_blocks = ti.next_writable, ti.free_blocks
+                if ti.next_writable is not None:
+                    st.capacity_blocks = ti.next_writable + ti.free_blocks
+                if ti.damaged:
+                    st.damaged_track = ti.track
             except ScsiError:
                 pass
         if st.disc is not None and st.disc.status != mmc.DISC_BLANK:
@@ -205,17 +254,64 @@ class Drive:
                 st.last_session_start = self.toc_session().last_session_start
             except ScsiError:
                 pass
+            try:
+                last, _ = self.read_capacity()
+                st.recorded_end = last + 1
+            except ScsiError:
+                pass
+
+    def _probe_overwritable(self, st):
+        """DVD+RW, DVD-RW restricted overwrite, BD-RE: READ CAPACITY gives the
+        formatted size, not what is recorded, so the ISO image's end comes
+        from its own primary volume descriptor at sector 16 (as growisofs
+        finds it)."""
+        try:
+            st.formatted = self.format_capacities().formatted
+        except ScsiError:
+            st.formatted = None
         try:
             last, _ = self.read_capacity()
-            st.recorded_end = last + 1 if (st.disc and st.disc.status != mmc.DISC_BLANK) else 0
+            st.capacity_blocks = last + 1
         except ScsiError:
             pass
-        if st.profile_info.overwritable:
+        st.free_blocks = st.capacity_blocks
+        if st.formatted is False:
+            return
+        end = self.iso_volume_end()
+        if end:
+            st.recorded_end = end
+            st.free_blocks = max(0, st.capacity_blocks - end)
+
+    def iso_volume_end(self):
+        """The volume space size of the ISO 9660 volume at sector 16, or 0."""
+        from isofuse.format import FormatError
+        from isofuse.format.descriptors import decode_volume_descriptor
+        try:
+            return decode_volume_descriptor(self.read(16, 1)).volume_space_size
+        except (ScsiError, FormatError):
+            return 0
+
+    def writable_track(self, status=None):
+        """READ TRACK INFORMATION of the track to write next.  Track FFh (the
+        invisible track) is defined for CD and DVD+R(DL) only; DVD-R/-RW and
+        BD-R are asked by the last track's number, overwritable media by
+        track 1 (the choice libburn makes after MMC-5).  A drive that rejects
+        FFh anyway is asked by number."""
+        profile = status.profile if status else self._profile()
+        if profile_info(profile).overwritable:
+            return self.track_info(1)
+        if profile in INVISIBLE_TRACK_PROFILES:
             try:
-                st.formatted = self.format_capacities().formatted
-            except ScsiError:
-                st.formatted = None
-        return st
+                return self.track_info(mmc.INVISIBLE_TRACK)
+            except ScsiError as exc:
+                if not exc.matches(ILLEGAL_REQUEST, 0x24):
+                    raise
+        last = status.last_track if status and status.last_track else \
+            self.disc_info().last_track_last_session
+        return self.track_info(last)
+
+    def _profile(self):
+        return self.configuration().current_profile
 
     # ---- writing -----------------------------------------------------------------------------
     def write(self, lba, data):
@@ -245,8 +341,8 @@ class Drive:
         self.cmd(mmc.blank(kind), timeout=timeouts.BLANK)
         self.wait_ready(timeouts.POLL_BLANK_ALL, progress)
 
-    def format(self, blocks, fmt_type, progress=None):
-        data = mmc.format_parameters(blocks, fmt_type)
+    def format(self, blocks, fmt_type, progress=None, param=0, subtype=0):
+        data = mmc.format_parameters(blocks, fmt_type, param, subtype=subtype)
         self.cmd(mmc.format_unit(), TO_DEVICE, data, timeout=timeouts.FORMAT)
         self.wait_ready(timeouts.POLL_FORMAT, progress)
 

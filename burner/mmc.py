@@ -128,10 +128,14 @@ def format_unit(immed=True):
     return bytes([FORMAT_UNIT, 0x11]) + bytes(4)
 
 
-def format_parameters(blocks, fmt_type, param=0, immed=True):
-    """Format list header (§6.5.3.2) + one format descriptor (§6.5.3.3)."""
+def format_parameters(blocks, fmt_type, param=0, immed=True, subtype=0):
+    """Format list header (§6.5.3.2) + one format descriptor (§6.5.3.3):
+    number of blocks, byte 4 format type (bits 7-2) and format subtype
+    (bits 1-0, BD-RE's certification choice for type 30h), then the
+    type-dependent parameter exactly as READ FORMAT CAPACITIES offered it."""
     header = bytes([0, 0x82 if immed else 0x80]) + _u16(8)   # FOV + Immed
-    return header + _u32(blocks) + bytes([fmt_type << 2]) + param.to_bytes(3, "big")
+    return header + _u32(blocks) + bytes([fmt_type << 2 | (subtype & 3)]) \
+        + param.to_bytes(3, "big")
 
 
 def read_format_capacities(length=252):
@@ -250,19 +254,23 @@ class TrackInfo:
     size: int
     blank: bool
     last_recorded: Optional[int]
+    damaged: bool = False
+    reserved: bool = False
 
 
 def parse_track_information(data):
-    """§6.27.3: byte 6 bit 6 Blank, byte 7 bit 0 NWA_V, bit 1 LRA_V; bytes
+    """§6.27.3: byte 5 bit 5 Damage, bits 3-0 track mode; byte 6 bit 7 RT
+    (reserved track), bit 6 Blank; byte 7 bit 0 NWA_V, bit 1 LRA_V; bytes
     8-11 start, 12-15 next writable address, 16-19 free blocks, 24-27 size,
-    28-31 last recorded address."""
+    28-31 last recorded address; bytes 32-33 the MSBs of track and session."""
     u32 = lambda i: int.from_bytes(data[i:i + 4], "big")  # noqa: E731
     nwa_valid = bool(data[7] & 0x01)
     lra_valid = bool(data[7] & 0x02) and len(data) >= 32
     return TrackInfo(data[2] | (data[32] << 8 if len(data) > 32 else 0),
                      data[3] | (data[33] << 8 if len(data) > 33 else 0),
                      u32(8), u32(12) if nwa_valid else None, u32(16), u32(24),
-                     bool(data[6] & 0x40), u32(28) if lra_valid else None)
+                     bool(data[6] & 0x40), u32(28) if lra_valid else None,
+                     bool(data[5] & 0x20), bool(data[6] & 0x80))
 
 
 @dataclass

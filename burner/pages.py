@@ -30,7 +30,11 @@ class WriteParameters:
 
 def build_write_parameters(p: WriteParameters):
     """MMC-6 §7.5.4 write parameters page (05h), as a MODE SELECT(10)
-    parameter list: 8-byte header (no block descriptors) + 52-byte page."""
+    parameter list: 8-byte header (no block descriptors) + 52-byte page.
+    Byte 2: BUFE bit 6, LS_V bit 5, test write bit 4, write type bits 3-0;
+    byte 3: multi-session bits 7-6, FP bit 5, track mode bits 3-0; byte 4
+    data block type; byte 5 link size; byte 8 session format; bytes 10-13
+    packet size."""
     page = bytearray(2 + PAGE05_LENGTH)
     page[0] = WRITE_PARAMETERS
     page[1] = PAGE05_LENGTH
@@ -73,10 +77,11 @@ class Capabilities:
 def parse_capabilities(page):
     """MMC-3 §5.5.10 CD/DVD capabilities and mechanical status page (2Ah):
     byte 2 read bits (CD-R, CD-RW, -, DVD-ROM, DVD-R, DVD-RAM), byte 3
-    write bits (CD-R, CD-RW, test write, -, DVD-R, DVD-RAM), byte 4 bit 6
-    multi-session, byte 5 bit 7 BUF, byte 6 bit 3 eject, bytes 12-13 buffer
-    size in KB, bytes 18-19 maximum write speed in kB/s (obsolete in MMC-6
-    but still filled by drives)."""
+    write bits (CD-R, CD-RW, test write, -, DVD-R, DVD-RAM), byte 4 bit 7
+    BUF (buffer underrun free recording) and bit 6 multi-session, byte 6
+    bit 3 eject, bytes 12-13 buffer size in KB, bytes 18-19 maximum write
+    speed in kB/s (obsolete in MMC-6 but still filled by drives).  (Byte 5
+    bit 7 is "read bar code", not BUF.)"""
     page = bytes(page) + bytes(max(0, 20 - len(page)))
     reads = {n for bit, n in [(0, "CD-R"), (1, "CD-RW"), (3, "DVD-ROM"), (4, "DVD-R"),
                               (5, "DVD-RAM")] if page[2] >> bit & 1}
@@ -84,7 +89,7 @@ def parse_capabilities(page):
     writes = {n for bit, n in [(0, "CD-R"), (1, "CD-RW"), (4, "DVD-R"), (5, "DVD-RAM")]
               if page[3] >> bit & 1}
     return Capabilities(reads, writes, bool(page[3] & 0x04), bool(page[4] & 0x40),
-                        bool(page[5] & 0x80), bool(page[6] & 0x08),
+                        bool(page[4] & 0x80), bool(page[6] & 0x08),
                         int.from_bytes(page[12:14], "big"), int.from_bytes(page[18:20], "big"))
 
 
@@ -93,9 +98,23 @@ def build_capabilities(read_bits, write_bits, buffer_kb=2048, max_write_kbs=0):
     page = bytearray(2 + 0x1C)
     page[0], page[1] = CAPABILITIES, 0x1C
     page[2], page[3] = read_bits, write_bits
-    page[4] = 0x40 if write_bits else 0
-    page[5] = 0x80 if write_bits else 0
+    page[4] = 0xC0 if write_bits else 0        # BUF, multi-session
     page[6] = 0x29                      # tray, eject, lock
     page[12:14] = buffer_kb.to_bytes(2, "big")
     page[18:20] = max_write_kbs.to_bytes(2, "big")
     return bytes(page)
+
+
+# Page 05h byte -> the fields it holds (MMC-6 §7.5.4), to name the field a
+# drive rejected (its sense points at a byte of the MODE SELECT parameter
+# list, which starts with the 8-byte mode parameter header).
+PAGE05_FIELDS = {2: "write type / test write / LS_V / BUFE", 3: "multi-session / FP / track mode",
+                 4: "data block type", 5: "link size", 8: "session format",
+                 10: "packet size", 11: "packet size", 12: "packet size", 13: "packet size"}
+
+
+def rejected_field(parameter_byte):
+    """The page 05h field at byte ``parameter_byte`` of the parameter list."""
+    page_byte = parameter_byte - 8
+    name = PAGE05_FIELDS.get(page_byte)
+    return f"page 05h byte {page_byte}" + (f" ({name})" if name else "")

@@ -1,39 +1,46 @@
 """Drive logic per medium profile: check, then write, then close.
 
-Sequences (what the established burners send; reference.md):
+Sequences (what libburn, cdrecord and growisofs send; docs/burner-mmc.md):
 
-* CD-R/RW (wodim/libburn TAO): MODE SELECT page 05h (BUFE, test write,
-  TAO, multisession bits, track mode 4, mode 1 blocks), WRITE(10) at the
-  NWA in 32 KiB chunks (track padded to 300 sectors), SYNCHRONIZE CACHE,
-  CLOSE TRACK, CLOSE SESSION (page 05h's multisession bits decide whether
-  the disc stays appendable).
-* DVD-R/-RW sequential (growisofs): page 05h write type 0 (incremental:
-  multisession) or 2 (DAO + RESERVE TRACK: single session), LS_V, link size
-  16, FP, packet 16, track mode 5; then as CD.
-* DVD+R, BD-R: no page 05h; WRITE at the NWA, SYNCHRONIZE CACHE, CLOSE
-  TRACK, then CLOSE SESSION (stays appendable) or FINALIZE.
-* DVD+RW, BD-RE: FORMAT UNIT when READ FORMAT CAPACITIES says unformatted,
-  WRITE anywhere, SYNCHRONIZE CACHE.  Multisession grows the ISO: the new
-  session goes behind the old one and its descriptors are copied to 16-31.
+* CD-R/RW track at once: MODE SELECT page 05h (TAO, BUFE where the drive
+  has BUF, test write, multisession bits, track mode 4, mode 1 blocks),
+  WRITE(10) at the NWA in 32 KiB chunks (track padded to 300 sectors),
+  SYNCHRONIZE CACHE -- which ends a TAO track: libburn and cdrecord send no
+  CLOSE TRACK there, and some drives refuse one -- then CLOSE SESSION (page
+  05h's multisession bits decide whether the disc stays appendable).
+* DVD-R/-RW sequential: disc-at-once on a blank disc without --multi (page
+  05h write type 2 without link size or packets, RESERVE TRACK, WRITEs,
+  SYNCHRONIZE CACHE: the drive closes track, session and disc itself);
+  otherwise incremental (write type 0, LS_V with the link size of feature
+  0021h), CLOSE TRACK, CLOSE SESSION.
+* DVD+R(DL), BD-R: no page 05h; WRITE at the NWA, SYNCHRONIZE CACHE, CLOSE
+  TRACK, then CLOSE SESSION (stays appendable) or finalize (DVD+R: close
+  function 101b, BD-R 110b).
+* DVD+RW, DVD-RW restricted overwrite, BD-RE: FORMAT UNIT when READ FORMAT
+  CAPACITIES says unformatted, WRITE anywhere, SYNCHRONIZE CACHE.
+  Multisession grows the ISO: the new session goes behind the old one and its
+  descriptors are copied over sectors 16-31, one whole 32 KiB ECC block.
 """
 
 import hashlib
 from dataclasses import dataclass, field
 from typing import Optional
 
+from . import features as feat
 from . import mmc, pages
 from .drive import SECTOR
 from .errors import (CANNOT_WRITE, DISC_CLOSED, NO_DUMMY, NO_MEDIUM, NO_SESSION, NOT_MMC,
-                     TOO_BIG, VERIFY_FAILED, WRITE_FAILED, BurnError)
+                     SOURCE, TOO_BIG, USAGE, VERIFY_FAILED, WRITE_FAILED, BurnError)
 from .profiles import is_cd
-from .sense import ScsiError
+from .sense import UNIT_ATTENTION, ScsiError, TransportError
 
 CHUNK_SECTORS = 16           # 32 KiB per WRITE(10): what wodim and growisofs send
 MIN_CD_TRACK = 300           # Red Book: a data track is at least 4 seconds
 OVERWRITE_ALIGN = 16         # grown sessions start on 32 KiB (ECC block) boundaries
+DESCRIPTOR_BLOCK = 16        # sectors 16-31: the descriptors a reader looks at first
 BUFFER_POLL_EVERY = 32       # chunks between READ BUFFER CAPACITY polls
-DVD_LINK_SIZE = 16
-DVD_PACKET = 16
+FINALIZE_DVD_PLUS_R = 5      # CLOSE function 101b: finalize with minimal radius
+FINALIZE_BD_R = 6            # CLOSE function 110b: finalize the disc
 
 
 @dataclass
@@ -43,6 +50,8 @@ class Options:
     speed_x: Optional[float] = None      # None/0 = maximum
     overburn: bool = False
     verify: bool = False
+    underrun_free: Optional[bool] = None  # None: where the drive has it
+    device_hint: str = ""                 # how the user named the drive, for messages
 
 
 @dataclass
@@ -53,7 +62,10 @@ class Plan:
     track: int = 0                  # number of the track to close
     family: str = ""
     descriptors: Optional[bytes] = None   # overwritable multisession: copy to 16
+    write_type: int = pages.WT_TAO
     digests: list = field(default_factory=list)
+    extra_digests: list = field(default_factory=list)   # (lba, blocks, digest)
+    sent: int = 0                   # sectors the drive accepted
 
 
 def check_writable(status, opts, want_append=False):
@@ -71,10 +83,24 @@ def check_writable(status, opts, want_append=False):
     if not p.writable:
         raise BurnError(f"{status.device}: the disc is a {p.name}: it cannot be written",
                         CANNOT_WRITE)
+    if not status.writes_medium:
+        writes = ", ".join(sorted({profile_name(n) for n in status.writable_profiles})) \
+            or "nothing"
+        raise BurnError(f"{status.device}: this drive cannot write a {p.name} (it writes "
+                        f"{writes})", CANNOT_WRITE)
     if not p.overwritable and status.disc and status.disc.status == mmc.DISC_COMPLETE:
         raise BurnError(f"{status.device}: the {p.name} is closed (complete): nothing can "
                         "be added" + (" (blank it first: --blank fast)"
                                       if status.disc.erasable else ""), DISC_CLOSED)
+    if status.damaged_track is not None:
+        raise BurnError(f"{status.device}: track {status.damaged_track} of the {p.name} was "
+                        "left open by an aborted write (the drive marks it damaged); close "
+                        f"it first: isofuse-burn -d {status.device} --close", DISC_CLOSED)
+    _check_dummy(status, opts)
+
+
+def _check_dummy(status, opts):
+    p = status.profile_info
     if opts.dummy:
         if not p.dummy:
             raise BurnError(f"{status.device}: a {p.name} has no test-write mode; --dummy "
@@ -83,159 +109,396 @@ def check_writable(status, opts, want_append=False):
             raise BurnError(f"{status.device}: this drive cannot do test writes", NO_DUMMY)
 
 
+def profile_name(number):
+    from .profiles import profile
+    return profile(number).name
+
+
+def _dvd_minus_write_type(status, opts):
+    """Disc-at-once on a blank DVD-R/-RW burned without --multi (one session,
+    closed by the drive); incremental otherwise, which needs feature 0021h
+    current (a quick-blanked DVD-RW takes disc-at-once only)."""
+    blank = status.disc is not None and status.disc.status == mmc.DISC_BLANK
+    if blank and not opts.multi:
+        return pages.WT_SAO
+    if not feat.incremental_current(status.features) or not feat.link_sizes(status.features):
+        what = "--multi" if opts.multi else "adding a session to this disc"
+        raise BurnError(f"{status.device}: the {status.profile_info.name} cannot be written "
+                        f"incrementally (feature 0021h is not current: a quick-blanked "
+                        f"DVD-RW takes one disc-at-once session only), so {what} is "
+                        "impossible; blank it fully (--blank all) for multisession",
+                        CANNOT_WRITE)
+    return pages.WT_INCREMENTAL
+
+
 def plan_burn(drive, status, size, opts, descriptors=None, start=None):
-    """Where the data goes and how many sectors; refuses a source larger
+    """Where the data goes and how many sectors.  ``start`` is the sector the
+    source was mastered for (None: not an ISO image, or unknown); data is
+    only written where it was made to be read from.  Refuses a source larger
     than the free space unless --overburn."""
     check_writable(status, opts)
     p = status.profile_info
     blocks = (size + SECTOR - 1) // SECTOR
+    write_type = pages.WT_TAO
     if p.family == "cd":
         blocks = max(blocks, MIN_CD_TRACK)
     if p.overwritable:
-        first = start or 0
-        free = status.free_blocks + status.recorded_end - first \
-            if status.free_blocks else status.capacity_blocks - first
-        track = 1
+        first, track = _overwritable_start(status, start, descriptors), 1
+        free = max(0, status.capacity_blocks - first) if status.capacity_blocks else blocks
     else:
-        ti = drive.track_info()
+        if p.family == "dvd-r":
+            write_type = _dvd_minus_write_type(status, opts)
+        ti = drive.writable_track(status)
         if ti.next_writable is None:
             raise BurnError(f"{status.device}: the drive reports no writable address "
                             "(closed disc?)", DISC_CLOSED)
         first, free, track = ti.next_writable, ti.free_blocks, ti.track
-        if start is not None and start != first:
-            raise BurnError(f"{status.device}: the session was mastered for sector {start} "
-                            f"but the drive writes at {first}", WRITE_FAILED)
+        _check_start(status, start, first)
     if blocks > free and not opts.overburn:
         raise BurnError(f"{status.device}: the source needs {blocks} sectors "
                         f"({blocks * SECTOR / 1e6:.1f} MB) but the {p.name} has {free} free "
                         f"({free * SECTOR / 1e6:.1f} MB); --overburn to try anyway", TOO_BIG)
-    return Plan(first, blocks, track, p.family, descriptors)
+    return Plan(first, blocks, track, p.family, descriptors, write_type)
+
+
+def _check_start(status, start, first):
+    """A session mastered for one sector and written at another shows the
+    wrong tree (or none): refuse before writing."""
+    if start == first:
+        return
+    if start is None:
+        if first == 0:
+            return
+        raise BurnError(f"{status.device}: the disc already holds data and its next session "
+                        f"starts at sector {first}; the source is no ISO 9660 image made for "
+                        "that address, so it would not read back as burned (master it for "
+                        f"this disc: isofuse master -C {status.last_session_start or 0},"
+                        f"{first} -M {status.device} ..., or burn the folder with --multi)",
+                        SOURCE)
+    raise BurnError(f"{status.device}: the image was mastered for sector {start} but the "
+                    f"drive writes the next session at {first}; it would not read back as "
+                    f"burned (master it with -C {status.last_session_start or 0},{first}, "
+                    "or burn the folder itself)", SOURCE)
+
+
+def _overwritable_start(status, start, descriptors):
+    """DVD+RW/BD-RE: sector 0, or -- growing -- the aligned end of the ISO
+    volume already there, whose readers find the new session through the
+    descriptor copy at 16."""
+    if not start:
+        return 0
+    if descriptors is None:
+        raise BurnError(f"{status.device}: internal: a grown session needs its descriptors",
+                        USAGE)
+    end = status.recorded_end
+    if start % OVERWRITE_ALIGN or start < end:
+        raise BurnError(f"{status.device}: the image was mastered for sector {start}, which "
+                        f"is not behind the disc's ISO volume (it ends at {end}; the next "
+                        f"session starts at {-(-end // OVERWRITE_ALIGN) * OVERWRITE_ALIGN})",
+                        SOURCE)
+    return start
+
+
+def _write_parameters(status, plan, opts):
+    """Page 05h for CD and DVD-R/-RW (MMC-6 §7.5.4); None where there is none."""
+    p = status.profile_info
+    bufe = status.underrun_free if opts.underrun_free is None else opts.underrun_free
+    multi = pages.MULTI_KEEP if opts.multi else pages.MULTI_CLOSE
+    if p.family == "cd":
+        return pages.WriteParameters(
+            write_type=pages.WT_TAO, test_write=opts.dummy, bufe=bufe, multisession=multi,
+            track_mode=pages.TRACK_MODE_DATA_CD, block_type=pages.BLOCK_MODE1,
+            session_format=pages.SESSION_XA if opts.multi else pages.SESSION_CDROM)
+    if p.family != "dvd-r":
+        return None
+    if plan.write_type == pages.WT_SAO:      # disc-at-once: no link, no packets
+        return pages.WriteParameters(
+            write_type=pages.WT_SAO, test_write=opts.dummy, bufe=bufe,
+            multisession=pages.MULTI_CLOSE, track_mode=pages.TRACK_MODE_DATA_DVD,
+            block_type=pages.BLOCK_MODE1)
+    return pages.WriteParameters(
+        write_type=pages.WT_INCREMENTAL, test_write=opts.dummy, bufe=bufe, ls_v=True,
+        link_size=feat.link_sizes(status.features)[0], multisession=multi,
+        track_mode=pages.TRACK_MODE_DATA_DVD, block_type=pages.BLOCK_MODE1)
 
 
 def _prepare(drive, status, plan, opts, progress):
     p = status.profile_info
     drive.lock(True)
     kbs = opts.speed_x * p.one_x_kbs if opts.speed_x else None
-    drive.set_speed(is_cd(status.profile), kbs, plan.start + plan.blocks)
-    if p.family == "cd":
-        drive.mode_select_write_parameters(pages.WriteParameters(
-            write_type=pages.WT_TAO, test_write=opts.dummy, bufe=True,
-            multisession=pages.MULTI_KEEP if opts.multi else pages.MULTI_CLOSE,
-            track_mode=pages.TRACK_MODE_DATA_CD, block_type=pages.BLOCK_MODE1,
-            session_format=pages.SESSION_XA if opts.multi else pages.SESSION_CDROM))
-    elif p.family == "dvd-r":
-        dao = not opts.multi
-        drive.mode_select_write_parameters(pages.WriteParameters(
-            write_type=pages.WT_SAO if dao else pages.WT_INCREMENTAL, test_write=opts.dummy,
-            bufe=True, ls_v=True, link_size=DVD_LINK_SIZE,
-            multisession=pages.MULTI_KEEP if opts.multi else pages.MULTI_CLOSE,
-            fixed_packet=True, packet_size=DVD_PACKET, track_mode=pages.TRACK_MODE_DATA_DVD,
-            block_type=pages.BLOCK_MODE1))
-        if dao:
-            drive.reserve_track(plan.blocks)
-    elif p.overwritable and status.formatted is False:
+    last_lba = (status.capacity_blocks or plan.start + plan.blocks) - 1
+    drive.set_speed(is_cd(status.profile), kbs, last_lba)   # SET STREAMING: end = last LBA
+    params = _write_parameters(status, plan, opts)
+    if params is not None:
+        _select_write_parameters(drive, status, params)
+    if plan.write_type == pages.WT_SAO and p.family == "dvd-r":
+        drive.reserve_track(plan.blocks)
+    if p.overwritable and status.formatted is False:
         format_medium(drive, status, progress)
 
 
-def format_medium(drive, status, progress=None):
-    """FORMAT UNIT with the format READ FORMAT CAPACITIES offers (DVD+RW 26h,
-    BD-RE 30h with the default spare area)."""
-    caps = drive.format_capacities()
-    wanted = 0x30 if status.profile == 0x43 else 0x26
-    fmt = next((f for f in caps.formats if f[1] == wanted), None) or \
-        (caps.formats[0] if caps.formats else (caps.current_blocks, wanted, 0))
+def _select_write_parameters(drive, status, params):
+    try:
+        drive.mode_select_write_parameters(params)
+    except ScsiError as exc:
+        where = ""
+        if exc.sense.field is not None and not exc.sense.field[0]:
+            where = f" (it rejected {pages.rejected_field(exc.sense.field[1])})"
+        raise BurnError(f"{status.device}: the drive refused the write parameters{where}: "
+                        f"{exc.sense}; nothing was written", WRITE_FAILED) from None
+
+
+# ---- formatting ----------------------------------------------------------------------------
+# Format types (MMC-6 §6.5.4): DVD+RW 26h; DVD-RW to restricted overwrite
+# 15h (quick) or 10h (full); BD-RE 30h with the spare area, whose subtype
+# (byte 4 bits 1-0) chooses the certification: 00b full, 10b quick.
+FORMAT_CHOICES = {
+    0x1A: {"quick": (0x26,), "full": (0x26,)},
+    0x13: {"quick": (0x15, 0x13, 0x10), "full": (0x10,)},
+    0x14: {"quick": (0x15, 0x10), "full": (0x10,)},
+    0x43: {"quick": (0x30, 0x31), "full": (0x30, 0x31)},
+}
+BD_SUBTYPE = {"quick": 0b10, "full": 0b00}
+
+
+def choose_format(status, caps, how="quick"):
+    """(blocks, type, type-dependent parameter, subtype) among what READ
+    FORMAT CAPACITIES offers; the parameter is passed back unchanged."""
+    wanted = FORMAT_CHOICES.get(status.profile, {}).get(how, ())
+    for fmt_type in wanted:
+        for blocks, offered, param in caps.formats:
+            if offered == fmt_type:
+                subtype = BD_SUBTYPE[how] if fmt_type == 0x30 else 0
+                return blocks, fmt_type, param, subtype
+    offered = ", ".join(f"{t:02X}h" for _, t, _ in caps.formats) or "none"
+    raise BurnError(f"{status.device}: the drive offers no {how} format for the "
+                    f"{status.profile_info.name} (format types offered: {offered})",
+                    CANNOT_WRITE)
+
+
+def format_medium(drive, status, progress=None, how="quick"):
+    """FORMAT UNIT with a format READ FORMAT CAPACITIES offers."""
+    blocks, fmt_type, param, subtype = choose_format(status, drive.format_capacities(), how)
     if progress:
-        progress.phase("format", f"formatting the {status.profile_info.name}")
-    drive.format(fmt[0], fmt[1], (lambda v: progress.fraction("formatting", v))
-                 if progress else None)
+        progress.phase("format", f"formatting the {status.profile_info.name} ({how}, "
+                       f"format type {fmt_type:02X}h)")
+    drive.format(blocks, fmt_type, (lambda v: progress.fraction("formatting", v))
+                 if progress else None, param=param, subtype=subtype)
 
 
-def _write_failed(status, exc, lba):
-    return BurnError(f"{status.device}: writing failed at sector {lba}: {exc.sense}; "
-                     "the disc was NOT burned completely", WRITE_FAILED)
-
-
+# ---- writing -------------------------------------------------------------------------------
 def write_plan(drive, status, source, plan, opts, progress):
     """Send the data and close; raises BurnError on any drive error."""
     p = status.profile_info
-    total = plan.blocks * SECTOR
-    lba = plan.start
     try:
         _prepare(drive, status, plan, opts, progress)
         progress.phase("write", ("test write (dummy): " if opts.dummy else "writing ")
                        + f"{plan.blocks} sectors at {plan.start} on the {p.name}")
-        done = 0
-        fill = None
-        n = 0
-        while done < total:
-            want = min(CHUNK_SECTORS * SECTOR, total - done)
-            data = source.read(done, want) if done < source.size else b""
-            if len(data) < want:
-                data = data + bytes(want - len(data))      # padding / CD minimum
-            drive.write(lba, data)
-            if opts.verify:
-                plan.digests.append(hashlib.sha256(data).digest())
-            lba += want // SECTOR
-            done += want
-            n += 1
-            if n % BUFFER_POLL_EVERY == 0:
-                try:
-                    fill = drive.buffer_capacity().fill
-                except ScsiError:
-                    fill = None
-            progress.update(done, total, fill)
+        drive.writing = True
+        _send_data(drive, source, plan, opts, progress)
         if plan.descriptors is not None:          # grown ISO: make the new session visible
-            drive.write(16, plan.descriptors + bytes(-len(plan.descriptors) % SECTOR))
-        progress.update(done, total, fill, force=True)
+            _write_extra(drive, DESCRIPTOR_BLOCK, _descriptor_block(plan.descriptors), plan)
         progress.phase("close", "flushing the drive cache and closing")
         drive.synchronize()
-        if not p.overwritable:
-            drive.close(mmc.CLOSE_TRACK, plan.track)
-            if not opts.dummy:
-                if p.family in ("cd", "dvd-r"):
-                    drive.close(mmc.CLOSE_SESSION)     # page 05h says keep open or not
-                else:
-                    drive.close(mmc.CLOSE_SESSION if opts.multi else mmc.FINALIZE)
+        _close(drive, status, plan, opts)
     except ScsiError as exc:
-        raise _write_failed(status, exc, lba) from None
+        raise _write_failed(status, plan, exc) from None
+    except TransportError as exc:
+        raise _write_failed(status, plan, exc) from None
     finally:
+        drive.writing = False
         try:
             drive.lock(False)
         except Exception:
             pass
 
 
+def _send_data(drive, source, plan, opts, progress):
+    total = plan.blocks * SECTOR
+    lba, done, n, fill = plan.start, 0, 0, None
+    while done < total:
+        want = min(CHUNK_SECTORS * SECTOR, total - done)
+        data = source.read(done, want) if done < source.size else b""
+        if len(data) < want:
+            data = data + bytes(want - len(data))      # padding / CD minimum
+        drive.write(lba, data)
+        plan.sent += want // SECTOR
+        if opts.verify:
+            plan.digests.append(hashlib.sha256(data).digest())
+        lba += want // SECTOR
+        done += want
+        n += 1
+        if n % BUFFER_POLL_EVERY == 0:
+            try:
+                fill = drive.buffer_capacity().fill
+            except ScsiError:
+                fill = None
+        progress.update(done, total, fill)
+    progress.update(done, total, fill, force=True)
+
+
+def _descriptor_block(descriptors):
+    """The new session's descriptors padded to the whole block 16-31: on
+    DVD-RW restricted overwrite a write must cover a full 32 KiB ECC block,
+    and zeros behind the terminator are what a fresh image has there."""
+    size = DESCRIPTOR_BLOCK * SECTOR
+    if len(descriptors) > size:
+        raise BurnError("internal: more than 16 volume descriptors", WRITE_FAILED)
+    return descriptors + bytes(size - len(descriptors))
+
+
+def _write_extra(drive, lba, data, plan):
+    drive.write(lba, data)
+    plan.extra_digests.append((lba, len(data) // SECTOR, hashlib.sha256(data).digest()))
+
+
+def _close(drive, status, plan, opts):
+    """The end of the track and session, per medium (see the module text)."""
+    p = status.profile_info
+    if p.overwritable:
+        return
+    if p.family == "cd":
+        if not opts.dummy:
+            drive.close(mmc.CLOSE_SESSION)         # page 05h says keep open or not
+        return
+    if p.family == "dvd-r":
+        if plan.write_type == pages.WT_SAO:
+            return                                  # the drive closed it (DAO)
+        drive.close(mmc.CLOSE_TRACK, plan.track)
+        if not opts.dummy:
+            drive.close(mmc.CLOSE_SESSION)
+        return
+    drive.close(mmc.CLOSE_TRACK, plan.track)        # DVD+R, BD-R
+    if opts.dummy:
+        return
+    if opts.multi:
+        drive.close(mmc.CLOSE_SESSION)
+    else:
+        drive.close(FINALIZE_BD_R if p.family == "bd-r" else FINALIZE_DVD_PLUS_R)
+
+
+def _write_failed(status, plan, exc):
+    """One line: what failed, where, and what state the disc is in now."""
+    if isinstance(exc, ScsiError):
+        where = exc.sense.info if exc.sense.info is not None else plan.start + plan.sent
+        what = f"{exc.command}: {exc.sense}"
+        if exc.sense.key == UNIT_ATTENTION:
+            what = (f"the drive reported {'a reset' if exc.sense.asc == 0x29 else 'a medium change'}"
+                    f" in the middle of the burn ({exc.sense}); what was sent before it is "
+                    "not trustworthy")
+        text = f"{status.device}: writing failed at sector {where}: {what}"
+    else:
+        text = f"{status.device}: writing failed: {exc}"
+    return BurnError(f"{text}; the disc was NOT burned completely: {_disc_state(status, plan)}",
+                     WRITE_FAILED)
+
+
+def _disc_state(status, plan):
+    p = status.profile_info
+    if plan.sent == 0:
+        return "nothing was written, the disc is unchanged"
+    if p.overwritable:
+        return f"{plan.sent} sectors were written; burn again (it overwrites)"
+    if status.disc is not None and status.disc.erasable:
+        return (f"{plan.sent} sectors were written; blank it (--blank fast) and burn again, "
+                f"or close the open session with: isofuse-burn -d {status.device} --close")
+    return (f"{plan.sent} sectors were written: this write-once disc is spoiled there; "
+            f"the session can be closed with: isofuse-burn -d {status.device} --close "
+            "(the rest of the disc stays usable if it is appendable)")
+
+
+def close_open_track(drive, status, multi):
+    """cdrecord -fix: close a track left open (or damaged) by an aborted
+    write, then the session (appendable with --multi, else closed)."""
+    p = status.profile_info
+    if p.overwritable:
+        raise BurnError(f"{status.device}: a {p.name} has no tracks to close", USAGE)
+    ti = drive.writable_track(status)
+    open_track = ti.damaged or (not ti.blank and ti.next_writable is not None) \
+        or status.damaged_track is not None
+    if p.family in ("cd", "dvd-r"):
+        drive.mode_select_write_parameters(pages.WriteParameters(
+            write_type=pages.WT_TAO if p.family == "cd" else pages.WT_INCREMENTAL,
+            bufe=status.underrun_free, multisession=pages.MULTI_KEEP if multi
+            else pages.MULTI_CLOSE, ls_v=p.family == "dvd-r",
+            link_size=(feat.link_sizes(status.features) or [0])[0] if p.family == "dvd-r"
+            else 0, track_mode=pages.TRACK_MODE_DATA_CD if p.family == "cd"
+            else pages.TRACK_MODE_DATA_DVD, block_type=pages.BLOCK_MODE1))
+    if open_track:
+        drive.close(mmc.CLOSE_TRACK, ti.track)
+    if p.family in ("cd", "dvd-r") or multi:
+        drive.close(mmc.CLOSE_SESSION)
+    else:
+        drive.close(FINALIZE_BD_R if p.family == "bd-r" else FINALIZE_DVD_PLUS_R)
+    return ti.track if open_track else None
+
+
+# ---- verification --------------------------------------------------------------------------
 def verify(drive, status, source, plan, progress):
-    """Read every written sector back; compare SHA-256 per 32 KiB chunk, then
-    find the first bad sector (re-reading the source where it can)."""
+    """Read every written sector back -- the data, and the descriptor block
+    rewritten at 16 when growing -- and compare SHA-256 per 32 KiB chunk;
+    then check that a reader finds this session where it was written."""
     total = plan.blocks * SECTOR
     progress.phase("verify", "reading back and comparing")
     lba = plan.start
     for i, digest in enumerate(plan.digests):
         blocks = min(CHUNK_SECTORS, plan.blocks - i * CHUNK_SECTORS)
-        try:
-            back = drive.read(lba, blocks)
-        except ScsiError as exc:
-            raise BurnError(f"{status.device}: verify: sector {lba} unreadable: {exc.sense}",
-                            VERIFY_FAILED) from None
+        back = _read_back(drive, status, lba, blocks)
         if hashlib.sha256(back).digest() != digest:
-            where = f"sectors {lba}-{lba + blocks - 1}"
-            if source.rereadable:
-                offset = i * CHUNK_SECTORS * SECTOR
-                want = source.read(offset, blocks * SECTOR) if offset < source.size else b""
-                want = want + bytes(blocks * SECTOR - len(want))
-                for s in range(blocks):
-                    part = slice(s * SECTOR, (s + 1) * SECTOR)
-                    if hashlib.sha256(back[part]).digest() != hashlib.sha256(want[part]).digest():
-                        where = f"sector {lba + s}"
-                        break
-            raise BurnError(f"{status.device}: verify FAILED: {where} read back differently "
-                            "from what was written", VERIFY_FAILED)
+            raise BurnError(f"{status.device}: verify FAILED: "
+                            f"{_first_bad(source, plan, i, lba, blocks, back)} read back "
+                            "differently from what was written", VERIFY_FAILED)
         lba += blocks
         progress.update(min((i + 1) * CHUNK_SECTORS * SECTOR, total), total, what="verified")
+    for extra_lba, blocks, digest in plan.extra_digests:
+        if hashlib.sha256(_read_back(drive, status, extra_lba, blocks)).digest() != digest:
+            raise BurnError(f"{status.device}: verify FAILED: the volume descriptors rewritten "
+                            f"at sectors {extra_lba}-{extra_lba + blocks - 1} read back "
+                            "differently: readers would not find the new session",
+                            VERIFY_FAILED)
+    _verify_session_start(drive, status, plan)
     progress.update(total, total, force=True, what="verified")
 
 
+def _read_back(drive, status, lba, blocks):
+    try:
+        return drive.read(lba, blocks)
+    except ScsiError as exc:
+        raise BurnError(f"{status.device}: verify: sector {lba} unreadable: {exc.sense}",
+                        VERIFY_FAILED) from None
+
+
+def _first_bad(source, plan, chunk, lba, blocks, back):
+    where = f"sectors {lba}-{lba + blocks - 1}"
+    if not source.rereadable:
+        return where
+    offset = chunk * CHUNK_SECTORS * SECTOR
+    want = source.read(offset, blocks * SECTOR) if offset < source.size else b""
+    want = want + bytes(blocks * SECTOR - len(want))
+    for s in range(blocks):
+        part = slice(s * SECTOR, (s + 1) * SECTOR)
+        if back[part] != want[part]:
+            return f"sector {lba + s}"
+    return where
+
+
+def _verify_session_start(drive, status, plan):
+    """A reader (the kernel, isofuse mount) opens the last session the TOC
+    names: on sequential media that must be the one just written."""
+    if status.profile_info.overwritable:
+        return
+    try:
+        last = drive.toc_session().last_session_start
+    except ScsiError as exc:
+        raise BurnError(f"{status.device}: verify: the table of contents cannot be read: "
+                        f"{exc.sense}", VERIFY_FAILED) from None
+    if last != plan.start:
+        raise BurnError(f"{status.device}: verify FAILED: the disc's last session starts at "
+                        f"sector {last}, not at {plan.start} where this one was written: "
+                        "readers would not see it", VERIFY_FAILED)
+
+
+# ---- multisession --------------------------------------------------------------------------
 def msinfo(drive, status):
     """(start of the last session, next writable address) as the drive says
     (READ TOC format 1, READ TRACK INFORMATION); on overwritable media the
@@ -247,20 +510,17 @@ def msinfo(drive, status):
         if not status.recorded_end:
             raise BurnError(f"{status.device}: the {p.name} holds no ISO 9660 session yet",
                             NO_SESSION)
-        from isofuse.format import FormatError
-        from isofuse.format.descriptors import decode_volume_descriptor
-        try:   # the grown ISO's primary descriptor says where it ends
-            end = decode_volume_descriptor(drive.read(16, 1)).volume_space_size
-        except FormatError:
-            raise BurnError(f"{status.device}: no ISO 9660 volume at sector 16",
-                            NO_SESSION) from None
+        end = status.recorded_end
         return 0, -(-end // OVERWRITE_ALIGN) * OVERWRITE_ALIGN
     if status.disc is None or status.disc.status == mmc.DISC_BLANK:
         raise BurnError(f"{status.device}: the disc is blank: there is no previous session",
                         NO_SESSION)
-    if status.disc.status == mmc.DISC_COMPLETE or status.next_writable is None:
+    if status.disc.status == mmc.DISC_COMPLETE:
         raise BurnError(f"{status.device}: the disc is closed: no next session possible",
                         DISC_CLOSED)
+    if status.next_writable is None:
+        raise BurnError(f"{status.device}: the drive reports no next writable address for "
+                        f"the appendable {p.name}", NO_SESSION)
     if status.last_session_start is None:
         raise BurnError(f"{status.device}: the drive does not report the last session",
                         NO_SESSION)

@@ -56,7 +56,9 @@ class Sense:
     asc: int
     ascq: int
     progress: Optional[float] = None   # 0..1 from sense-key-specific bytes, if valid
-    info: Optional[int] = None
+    info: Optional[int] = None         # INFORMATION field (the failed LBA), if valid
+    field: Optional[tuple] = None      # ILLEGAL REQUEST: (in CDB?, byte, bit or None)
+    deferred: bool = False             # response code 71h/73h: about an earlier command
 
     @property
     def message(self):
@@ -76,22 +78,39 @@ def decode(data):
     if code in (0x70, 0x71):                      # SPC-4 §4.5.3 fixed format
         if len(data) < 14:
             return Sense(data[2] & 0x0F if len(data) > 2 else 0, 0, 0)
-        progress = None
-        # bytes 15-17: sense-key specific, SKSV bit 7; progress for NOT READY
-        if len(data) >= 18 and data[15] & 0x80 and (data[2] & 0x0F) in (NO_SENSE, NOT_READY):
-            progress = int.from_bytes(data[16:18], "big") / 65536
+        key = data[2] & 0x0F
+        progress, field = _key_specific(key, data[15:18] if len(data) >= 18 else b"")
         info = int.from_bytes(data[3:7], "big") if data[0] & 0x80 else None
-        return Sense(data[2] & 0x0F, data[12], data[13], progress, info)
+        return Sense(key, data[12], data[13], progress, info, field, code == 0x71)
     if code in (0x72, 0x73):                      # SPC-4 §4.5.2 descriptor format
-        progress = None
+        key = data[1] & 0x0F
+        progress = field = info = None
         pos, end = 8, min(len(data), 8 + data[7]) if len(data) > 7 else 0
         while pos + 2 <= end:
             dtype, dlen = data[pos], data[pos + 1]
-            if dtype == 0x02 and dlen >= 6 and data[pos + 4] & 0x80:  # sense key specific
-                progress = int.from_bytes(data[pos + 5:pos + 7], "big") / 65536
+            if dtype == 0x00 and dlen >= 10 and data[pos + 2] & 0x80:   # information
+                info = int.from_bytes(data[pos + 4:pos + 12], "big")
+            if dtype == 0x02 and dlen >= 6:                             # sense key specific
+                progress, field = _key_specific(key, data[pos + 4:pos + 7])
             pos += 2 + dlen
-        return Sense(data[1] & 0x0F, data[2], data[3], progress)
+        return Sense(key, data[2], data[3], progress, info, field, code == 0x73)
     return None
+
+
+def _key_specific(key, sks):
+    """SPC-4 §4.5.2.4: the 3 sense-key-specific bytes, valid when SKSV (bit 7
+    of the first) is set.  NOT READY / NO SENSE carry a progress indication
+    (§4.5.2.4.4); ILLEGAL REQUEST a field pointer (§4.5.2.4.2): C/D bit 6
+    (1 = in the CDB, 0 = in the parameter list), BPV bit 3 with the bit
+    pointer in bits 2-0, and the byte in the next two bytes."""
+    if len(sks) < 3 or not sks[0] & 0x80:
+        return None, None
+    if key in (NO_SENSE, NOT_READY):
+        return int.from_bytes(sks[1:3], "big") / 65536, None
+    if key == ILLEGAL_REQUEST:
+        bit = sks[0] & 0x07 if sks[0] & 0x08 else None
+        return None, (bool(sks[0] & 0x40), int.from_bytes(sks[1:3], "big"), bit)
+    return None, None
 
 
 def fixed(key, asc, ascq, progress=None):
