@@ -34,15 +34,32 @@ PROFILES = {p.number: p for p in [
     Profile(0x43, "BD-RE", "bd-re", True, True, False, "BD_RE", 4495.5),
 ]}
 
-# Names users and tests type (sim profiles).
-BY_NAME = {"cd-r": 0x09, "cd-rw": 0x0A, "dvd-r": 0x11, "dvd-rw": 0x14,
-           "dvd+r": 0x1B, "dvd+rw": 0x1A, "bd-r": 0x41, "bd-re": 0x43,
+# Names users and tests type (sim profiles), and the capacity each has.
+BY_NAME = {"cd-r": 0x09, "cd-rw": 0x0A, "dvd-r": 0x11, "dvd-rw": 0x14, "dvd-rw-ro": 0x13,
+           "dvd-r-dl": 0x15, "dvd+r": 0x1B, "dvd+r-dl": 0x2B, "dvd+rw": 0x1A,
+           "bd-r": 0x41, "bd-r-rrm": 0x42, "bd-r-50": 0x41, "bd-r-100": 0x41, "bd-re": 0x43,
            "cd-rom": 0x08, "dvd-rom": 0x10, "bd-rom": 0x40}
 
-# Nominal capacities in 2048-byte sectors (reference.md).
-CAPACITY = {0x09: 360000, 0x0A: 360000, 0x11: 2295104, 0x14: 2295104,
-            0x1B: 2295104, 0x1A: 2295104, 0x41: 12219392, 0x43: 11826176,
+# Nominal capacities in 2048-byte sectors, as drives report them for blank
+# media (READ TRACK INFORMATION free blocks / READ FORMAT CAPACITIES); see
+# docs/simulated-drive.md for the sources.
+CAPACITY = {0x09: 360000, 0x0A: 360000, 0x11: 2295104, 0x13: 2295104, 0x14: 2295104,
+            0x15: 4171712, 0x1B: 2295104, 0x2B: 4173824, 0x1A: 2295104,
+            0x41: 12219392, 0x42: 12219392, 0x43: 11826176,
             0x08: 360000, 0x10: 2295104, 0x40: 12219392}
+
+# Names whose capacity differs from their profile's nominal one (same profile:
+# a dual- or triple-layer BD-R is still profile 0041h).
+NAMED_CAPACITY = {"bd-r-50": 24438784, "bd-r-100": 48878592}
+
+
+def capacity_for(name_or_number):
+    """Capacity of a sim medium given by name (``bd-r-50``) or profile number."""
+    if isinstance(name_or_number, str):
+        if name_or_number in NAMED_CAPACITY:
+            return NAMED_CAPACITY[name_or_number]
+        return CAPACITY.get(BY_NAME[name_or_number], 360000)
+    return CAPACITY.get(name_or_number, 360000)
 
 
 def profile(number):
