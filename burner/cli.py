@@ -107,27 +107,40 @@ def build_parser():
                    help="write the source to an image file instead of a drive "
                         "(e.g. copy a disc: --image-out copy.iso /dev/sr0)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress")
+    p.add_argument("--on-the-fly", action="store_true",
+                   help="copying a disc onto a write-once disc: write while reading the "
+                        "source (by default it is read completely first, so an unreadable "
+                        "sector costs no disc)")
     return p
 
 
 # ---- helpers ---------------------------------------------------------------------------------
 def _open_drive(device, write=True):
+    """Open the drive; burning needs a read-write open (the kernel's SCSI
+    command filter passes the MMC write commands only then), so a node that
+    opens read-only is refused here, before any command is sent."""
+    import errno
     from .drive import Drive, open_transport
     from .sense import TransportError
     try:
-        try:
-            return Drive(open_transport(device, write=write))
-        except OSError as exc:
-            if not write or exc.errno not in (13, 30):     # EACCES, EROFS
-                raise
-            # A read-only drive may refuse a writable open: probe it read-only,
-            # the probe then says plainly that it cannot write.
-            return Drive(open_transport(device, write=False))
+        return Drive(open_transport(device, write=write))
     except TransportError as exc:
         raise BurnError(str(exc), errors.NO_DEVICE) from None
     except OSError as exc:
-        hint = " (in use by another program?)" if exc.errno == 16 else ""
-        raise BurnError(f"{device}: {exc.strerror}{hint}", errors.NO_DEVICE) from None
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            hint = " (in use by another program?)" if exc.errno == errno.EBUSY else ""
+            raise BurnError(f"{device}: {exc.strerror}{hint}", errors.NO_DEVICE) from None
+        if write:
+            try:            # would a read-only open work?  Then say what is missing.
+                open_transport(device, write=False).close()
+            except OSError:
+                pass
+            else:
+                raise BurnError(f"{device}: can be opened read-only only, and burning needs "
+                                f"write access; {errors.access_hint(device)}",
+                                errors.NO_DEVICE) from None
+        raise BurnError(f"{device}: {exc.strerror}; {errors.access_hint(device)}",
+                        errors.NO_DEVICE) from None
 
 
 def _probe(drive):
@@ -419,6 +432,12 @@ def cmd_msinfo(args):
 
 
 def cmd_image_out(args):
+    """Copy a source into an image file.  A disc's recorded tracks go to
+    their own offsets (the gaps between sessions stay holes of a sparse
+    file), so the copy mounts with every session; a copy left incomplete by
+    an unreadable sector is removed, and the error names every such sector."""
+    import stat
+    from . import copying
     from .sources import open_source
     sources = list(args.sources) + list(args.add)
     if len(sources) != 1 or _is_folder(sources[0]):
@@ -427,24 +446,35 @@ def cmd_image_out(args):
     source = open_source(sources[0], args.size)
     progress = Progress(args.image_out, _mode(args))
     try:
-        fd = os.open(args.image_out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
-                     0o644)
-    except OSError as exc:
-        raise BurnError(f"{args.image_out}: {exc.strerror}", errors.USAGE) from None
-    try:
-        done = 0
-        while done < source.size:
-            data = source.read(done, min(1 << 20, source.size - done))
-            if not data:
-                raise BurnError(f"{source.label}: ended after {done} bytes", errors.SOURCE)
-            os.write(fd, data)
-            done += len(data)
-            progress.update(done, source.size, what="copied")
-        os.fsync(fd)
+        try:
+            fd = os.open(args.image_out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
+                         0o644)
+        except OSError as exc:
+            raise BurnError(f"{args.image_out}: {exc.strerror}", errors.OUTPUT) from None
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        try:
+            if hasattr(source, "disc_map"):
+                done = copying.copy_extents(source, fd, progress)
+                what = f"{source.disc_map.describe()}, {done} bytes"
+            else:
+                done = copying.copy_sequentially(source, fd, progress)
+                what = f"{done} bytes"
+            if regular:
+                os.fsync(fd)
+        except BaseException as exc:
+            os.close(fd)
+            fd = -1
+            if regular:
+                os.unlink(args.image_out)
+                if isinstance(exc, BurnError):
+                    exc.args = (f"{exc}; the incomplete {args.image_out} was removed",)
+            raise
+        finally:
+            if fd >= 0:
+                os.close(fd)
     finally:
-        os.close(fd)
         source.close()
-    progress.result(True, f"copied {done} bytes from {source.label}", 0, bytes=done)
+    progress.result(True, f"copied {what} from {source.label}", 0, bytes=done)
     return 0
 
 
@@ -519,6 +549,10 @@ def main(argv=None):
             return cmd_msinfo(args)
         if args.image_out:
             return cmd_image_out(args)
+        from . import copying
+        if args.device and copying.is_disc_spec((args.sources + args.add + [""])[0]) \
+                and len(args.sources + args.add) == 1:
+            return copying.burn_copy(args, cmd_burn, lambda label: Progress(label, _mode(args)))
         if not (args.sources or args.add or args.blank or args.format or args.eject
                 or args.close):
             raise BurnError("nothing to do: give a SOURCE, --blank, --format, --close, --eject, "

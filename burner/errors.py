@@ -40,6 +40,13 @@ def transport_code(exc):
     return TRANSPORT_CODES.get(getattr(exc, "kind", "io"), TRANSPORT)
 
 
+def access_hint(device):
+    """What a user without access to ``device`` can do (README: non-root burning)."""
+    return ("to burn without root, join the group owning the node (usually cdrom: "
+            "sudo usermod -aG cdrom $USER, then log in again) or check the seat's ACL "
+            f"(getfacl {device})")
+
+
 class BurnError(Exception):
     """A refusal or failure: ``code`` is the exit status."""
 

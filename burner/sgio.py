@@ -98,7 +98,8 @@ class SgioTransport(Transport):
         if kind == "io" and self._vanished():
             kind = "gone"
         return sense_mod.TransportError(
-            f"{self.path}: {name}: {describe(kind, os.strerror(exc.errno), timeout, self.writable)}",
+            f"{self.path}: {name}: "
+            f"{describe(kind, os.strerror(exc.errno), timeout, self.writable)}",
             kind=kind, errno=exc.errno, command=name)
 
     def _vanished(self):

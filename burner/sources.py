@@ -9,7 +9,9 @@ pinpoints bad sectors then) and ``close()``.
 import os
 import stat
 import sys
+import time
 
+from . import copying
 from .errors import SOURCE, USAGE, BurnError
 
 SECTOR = 2048
@@ -38,57 +40,68 @@ class FileSource:
 
 
 class BlockDeviceSource(FileSource):
-    """A disc in a drive, copied 1:1; unreadable sectors are retried (a
-    scratched disc often reads on the second or third try) and then fail
-    the copy -- an image with holes is not a copy."""
-    RETRIES = 5
+    """A disc in a drive, copied 1:1 through the kernel's block device.  The
+    recorded tracks come from the drive (SG_IO on the same node, read-only:
+    READ TRACK INFORMATION / READ TOC), so gaps between sessions and CD
+    run-out blocks are never read; a node that is no MMC drive is read whole.
+    Unreadable sectors are retried (copying.read_retrying) and then fail the
+    read -- an image with holes is not a copy."""
+    RETRIES = copying.RETRIES
 
-    def __init__(self, path, sleep=None):
+    def __init__(self, path, sleep=None, disc_map=None):
         super().__init__(path)
-        self.size = os.lseek(self.fd, 0, os.SEEK_END)
-        import time
         self.sleep = sleep or time.sleep
+        self.reader = copying.FdReader(self.fd, path)
+        length = os.lseek(self.fd, 0, os.SEEK_END)
+        self.disc_map = disc_map or _block_device_map(path, self.reader) or copying.DiscMap(
+            [copying.Extent(1, 1, 0, (length + SECTOR - 1) // SECTOR)], "the device size")
+        self.size = min(length, self.disc_map.end * SECTOR)
 
     def read(self, offset, size):
-        try:
-            return os.pread(self.fd, size, offset)
-        except OSError:
-            pass
-        out = bytearray()
-        for sector in range(offset, offset + size, SECTOR):
-            for attempt in range(self.RETRIES):
-                try:
-                    out += os.pread(self.fd, min(SECTOR, offset + size - sector), sector)
-                    break
-                except OSError as exc:
-                    if attempt == self.RETRIES - 1:
-                        raise BurnError(f"{self.path}: sector {sector // SECTOR} unreadable "
-                                        f"after {self.RETRIES} tries: {exc.strerror}",
-                                        SOURCE) from None
-                    self.sleep(0.2 * (attempt + 1))
-        return bytes(out)
+        return copying.read_bytes(self, offset, min(size, max(0, self.size - offset)))
+
+
+def _block_device_map(path, reader):
+    """The drive's track map of a block device that is an MMC drive, else None."""
+    if not stat.S_ISBLK(os.stat(path).st_mode):
+        return None
+    from .drive import Drive
+    from .sgio import SgioTransport
+    try:
+        with SgioTransport(path, write=False) as t:
+            drive = Drive(t)
+            if not drive.inquiry().is_mmc:
+                return None
+            return copying.map_from_drive(drive, drive.configuration().current_profile,
+                                          reader)
+    except Exception:       # not SCSI (a loop device, USB stick), or no SG_IO access
+        return None
 
 
 class SimDiscSource:
-    """Another simulated disc read through its drive (READ(10)), 1:1."""
+    """Another (simulated) disc read through its drive with READ(10), 1:1:
+    the recorded tracks only, as MMC says where they are.  ``drive`` is for
+    tests (an object with the Drive methods copying.map_from_drive uses)."""
     rereadable = True
+    RETRIES = copying.RETRIES
 
-    def __init__(self, device):
+    def __init__(self, device, drive=None, sleep=None):
         from .drive import Drive, open_transport
-        self.drive = Drive(open_transport(device, write=False))
+        from .sense import ScsiError
+        self.drive = drive or Drive(open_transport(device, write=False))
         self.label = device
-        last, _ = self.drive.read_capacity()
-        st = self.drive.t.state
-        self.size = st.recorded_end * SECTOR if st.recorded_end else 0
+        self.sleep = sleep or time.sleep
+        self.reader = copying.DriveReader(self.drive, device)
+        try:
+            profile = self.drive.configuration().current_profile
+            self.disc_map = copying.map_from_drive(self.drive, profile, self.reader)
+        except ScsiError as exc:
+            self.close()
+            raise BurnError(f"{device}: cannot find the recorded tracks: {exc}", SOURCE) from None
+        self.size = self.disc_map.end * SECTOR
 
     def read(self, offset, size):
-        out = bytearray()
-        end = min(offset + size, self.size)
-        while offset < end:
-            blocks = min(16, (end - offset + SECTOR - 1) // SECTOR)
-            out += self.drive.read(offset // SECTOR, blocks)
-            offset += blocks * SECTOR
-        return bytes(out[:size])
+        return copying.read_bytes(self, offset, min(size, max(0, self.size - offset)))
 
     def close(self):
         self.drive.t.close()

@@ -176,7 +176,8 @@ def fake_sysfs(tmp_path):
     """Two drives: sg1/sr0 at 1:0:0:0, sg2/sr1 at 2:0:0:0 (relative links, as sysfs has)."""
     root = tmp_path / "sys"
     for host, sg, sr in ((1, "sg1", "sr0"), (2, "sg2", "sr1")):
-        dev = root / "devices" / "pci0000:00" / f"host{host}" / f"target{host}:0:0" / f"{host}:0:0:0"
+        dev = root / "devices" / "pci0000:00" / f"host{host}" / f"target{host}:0:0" \
+            / f"{host}:0:0:0"
         dev.mkdir(parents=True)
         (root / "class" / "scsi_generic" / sg).mkdir(parents=True)
         (root / "class" / "scsi_generic" / sg / "device").symlink_to(
@@ -212,8 +213,41 @@ def test_burning_through_sg_refuses_while_sr_of_the_drive_is_mounted(tmp_path, f
                                                                       monkeypatch):
     from burner import sysfs
     monkeypatch.setattr(sysfs, "SYSFS", fake_sysfs)
-    monkeypatch.setattr(sysfs, "MOUNTS", mount_table(tmp_path, "/dev/sr0 /media/cd iso9660 ro 0 0"))
+    monkeypatch.setattr(sysfs, "MOUNTS",
+                        mount_table(tmp_path, "/dev/sr0 /media/cd iso9660 ro 0 0"))
     image, _ = master_image(tmp_path)
     code, _, err = run("--device", "/dev/sg1", image)
     assert code == errors.MOUNTED
     assert "/media/cd" in err
+
+
+# ---- burning without root (HOWTO 4.22) ----------------------------------------------------------
+def deny_open(monkeypatch, read_only_too=False):
+    """os.open in burner.sgio refusing as the kernel does for a node the user
+    may not write (EACCES; also for reading with ``read_only_too``)."""
+    real = os.open
+
+    def fake_open(path, flags, *mode):
+        if flags & os.O_RDWR or read_only_too:
+            raise OSError(errno.EACCES, "Permission denied", path)
+        return real(path, flags, *mode)
+    monkeypatch.setattr(sgio.os, "open", fake_open)
+
+
+def test_a_node_that_opens_read_only_is_refused_before_any_command(node, monkeypatch, tmp_path):
+    deny_open(monkeypatch)
+    sent = []
+    monkeypatch.setattr(sgio.fcntl, "ioctl", lambda *a: sent.append(a))
+    image, _ = master_image(tmp_path)
+    code, _, err = run("--device", node, image)
+    assert code == errors.NO_DEVICE
+    assert "burning needs write access" in err and f"getfacl {node}" in err
+    assert "cdrom" in err and err.count("\n") == 1
+    assert sent == []                                   # nothing was sent to the drive
+
+
+def test_permission_denied_says_how_to_get_access(node, monkeypatch, tmp_path):
+    deny_open(monkeypatch, read_only_too=True)
+    code, _, err = run("--device", node, "--msinfo")
+    assert code == errors.NO_DEVICE
+    assert "Permission denied" in err and "group" in err and f"getfacl {node}" in err
