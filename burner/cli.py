@@ -34,10 +34,22 @@ files kept, --remove PATH deletes) and writes the next session.
 """
 
 EPILOG = """\
-exit status: 0 ok, 2 usage, 3 device cannot be opened, 4 not an MMC drive,
-5 drive or disc cannot write, 6 no disc, 7 disc closed, 8 source too big,
-9 disc mounted, 10 not confirmed, 11 no test write, 12 source unreadable,
-13 write failed, 14 verify failed, 15 interrupted, 16 no previous session.
+exit status (README.md says what to do about each):
+   0 ok                          12 source unreadable (sectors named), size unknown
+   1 internal error (a bug)      13 write failed (says whether the disc is spoiled)
+   2 usage (--size != image)     14 verify failed
+   3 device cannot be opened     15 interrupted
+   4 not an MMC drive            16 no previous session
+   5 drive or disc cannot write  17 transport failure (kernel/bus: see dmesg)
+   6 no disc (--wait)            18 timeout: the drive did not answer
+   7 disc closed                 19 device gone (unplugged, switched off)
+   8 source too big (--overburn) 20 no access: burning needs a read-write open
+   9 disc mounted                21 image file cannot be written (space, TMPDIR)
+  10 not confirmed (--yes)       22 multisession disc onto a disc: use --image-out
+  11 no test write on this medium
+
+burning without root: write access to the node is all it takes (group cdrom,
+or the seat's ACL: getfacl /dev/sr0).
 
 examples:
   isofuse-burn --list

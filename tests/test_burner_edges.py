@@ -251,3 +251,15 @@ def test_permission_denied_says_how_to_get_access(node, monkeypatch, tmp_path):
     code, _, err = run("--device", node, "--msinfo")
     assert code == errors.NO_DEVICE
     assert "Permission denied" in err and "group" in err and f"getfacl {node}" in err
+
+
+# ---- every exit status documented ------------------------------------------------------------
+def test_every_exit_status_is_in_the_readme_and_the_help():
+    import re
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    section = readme[readme.index("## `isofuse-burn`"):readme.index("## `isofuse info`")]
+    listed = {int(n) for n in re.findall(r"^\| (\d+) \|", section, re.M)}
+    helped = {int(n) for n in re.findall(r"(?:^|\s)(\d+) [a-z]", cli.EPILOG.split("examples")[0])}
+    codes = set(errors.NAMES)
+    assert listed == codes
+    assert codes <= helped
