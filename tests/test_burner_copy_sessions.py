@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from burner import cli, copying, errors, mmc, sources
+from burner import copying, errors, mmc, sources
 from burner.errors import BurnError
 from burner.sense import ScsiError, Sense
 
