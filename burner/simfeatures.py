@@ -6,7 +6,6 @@ only when the drive can write the medium loaded (docs/burner-sim-contract.md
 item 4).  Feature 0000h lists every profile the drive reads.
 """
 
-from . import mmc
 from .simkinds import CD, DVD, BD
 from .simsense import invalid_cdb_field
 
@@ -155,5 +154,3 @@ def mode_sense(sim, cdb, data):
     reply = (len(body) + 6).to_bytes(2, "big") + bytes(6) + body
     return _allocation(reply, int.from_bytes(cdb[7:9], "big"))
 
-
-__all__ = ["inquiry", "get_configuration", "mode_sense", "features", "mmc"]

@@ -6,6 +6,7 @@ buffer; the ends of tracks and sessions follow docs/burner-sim-contract.md 2.
 import os
 
 from . import simpage05
+from .simbuffer import BUFFER_BYTES
 from .simdisc import FFH_PROFILES, SECTOR
 from .simsense import Check, invalid_cdb_field, invalid_parameter, sequence_error
 from .simstate import Track
@@ -313,5 +314,4 @@ def set_streaming(sim, cdb, data):
 
 def read_buffer_capacity(sim, cdb, data):
     free = sim.buffer.free(write_rate(sim))
-    from .simbuffer import BUFFER_BYTES
     return bytes([0, 10, 0, 0]) + BUFFER_BYTES.to_bytes(4, "big") + free.to_bytes(4, "big")

@@ -669,3 +669,14 @@ def test_dispatch_table_takes_new_entries(tmp_path, monkeypatch):
     monkeypatch.setitem(DISPATCH, 0xAC, lambda sim, cdb, data: b"\x01\x02")
     with SimTransport(disc(tmp_path, "dvd+r")) as t:
         assert send(t, bytes([0xAC]) + bytes(11), length=2) == b"\x01\x02"
+
+
+def test_simtool_group_shares_both_files(tmp_path):
+    import grp
+    group = grp.getgrgid(os.getgid()).gr_name
+    path = str(tmp_path / "d")
+    assert simtool.main(["create", path, "--profile", "cd-r", "--group", group]) == 0
+    for name in (path, path + ".state.json"):
+        st = os.stat(name)
+        assert st.st_gid == os.getgid() and st.st_mode & 0o777 == 0o660
+    assert simtool.main(["create", str(tmp_path / "e"), "--group", "no-such-group-x"]) == 1
