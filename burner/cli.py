@@ -7,8 +7,6 @@ import os
 import sys
 import time
 
-from isofuse.mounttable import unescape
-
 from . import errors, recorder
 from .errors import BurnError
 from .progress import Progress
@@ -159,8 +157,11 @@ def _probe(drive):
     from .sense import ScsiError, TransportError
     try:
         return drive.probe()
-    except (ScsiError, TransportError) as exc:
+    except ScsiError as exc:
         raise BurnError(f"{drive.name}: probing failed: {exc}", errors.NOT_MMC) from None
+    except TransportError as exc:       # a timeout or a vanished drive is not "not MMC"
+        raise BurnError(f"{drive.name}: probing failed: {exc}",
+                        errors.transport_code(exc)) from None
 
 
 def mounted_at(device, sysfs=None, mounts=None):
@@ -390,7 +391,7 @@ def cmd_list(args):
             worst = max(worst, exc.code)
             continue
         try:
-            row = _probe(drive).as_dict()
+            row = _list_row(drive)
         except BurnError as exc:
             row = {"device": device, "error": str(exc)}
             worst = max(worst, exc.code)
@@ -408,6 +409,17 @@ def cmd_list(args):
     return worst
 
 
+def _list_row(drive):
+    """A drive's --list entry: the probe, plus the medium's write speeds
+    (GET PERFORMANCE) when the drive writes it."""
+    from .layers import list_speeds
+    status = _probe(drive)
+    row = status.as_dict()
+    if status.medium and status.writes_medium:
+        row.update(list_speeds(drive, status).as_dict())
+    return row
+
+
 def _describe(row):
     if "error" in row:
         return f"{row['device']}: {row['error']}"
@@ -422,6 +434,8 @@ def _describe(row):
              f"{row['recorded_blocks']} sectors recorded")
     if row.get("next_writable") is not None:
         text += f", next writable {row['next_writable']}, {row['free_blocks']} free"
+    if row.get("write_speeds_x"):
+        text += "; write speeds " + ", ".join(f"{x:g}x" for x in row["write_speeds_x"])
     return text
 
 
@@ -506,8 +520,12 @@ def cmd_burn(args):
 
 
 def _guarded(device, args, progress):
+    from .sense import TransportError
     try:
-        return burn_one(device, args, progress)
+        try:
+            return burn_one(device, args, progress)
+        except TransportError as exc:      # outside the write itself (probing, closing)
+            raise BurnError(f"{device}: {exc}", errors.transport_code(exc)) from None
     except BurnError as exc:
         if progress.mode == "json":
             progress.result(False, str(exc), exc.code, error=errors.NAMES.get(exc.code))

@@ -27,10 +27,11 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import features as feat
-from . import mmc, pages
+from . import layers, mmc, pages
 from .drive import SECTOR
 from .errors import (CANNOT_WRITE, DISC_CLOSED, NO_DUMMY, NO_MEDIUM, NO_SESSION, NOT_MMC,
-                     SOURCE, TOO_BIG, USAGE, VERIFY_FAILED, WRITE_FAILED, BurnError)
+                     SOURCE, TOO_BIG, USAGE, VERIFY_FAILED, WRITE_FAILED, BurnError,
+                     transport_code)
 from .profiles import is_cd
 from .sense import UNIT_ATTENTION, ScsiError, TransportError
 
@@ -231,6 +232,9 @@ def _prepare(drive, status, plan, opts, progress):
     params = _write_parameters(status, plan, opts)
     if params is not None:
         _select_write_parameters(drive, status, params)
+    decision = layers.prepare_layer_break(drive, status, plan, multi=opts.multi)
+    if decision.sent or decision.break_lba is not None:
+        progress.message(f"double layer: {decision.note}")
     if plan.write_type == pages.WT_SAO and p.family == "dvd-r":
         drive.reserve_track(plan.blocks)
     if p.overwritable and status.formatted is False:
@@ -387,10 +391,12 @@ def _write_failed(status, plan, exc):
                     f" in the middle of the burn ({exc.sense}); what was sent before it is "
                     "not trustworthy")
         text = f"{status.device}: writing failed at sector {where}: {what}"
-    else:
+        code = WRITE_FAILED
+    else:            # the transport failed (timeout, device gone): see errors.py
         text = f"{status.device}: writing failed: {exc}"
+        code = transport_code(exc)
     return BurnError(f"{text}; the disc was NOT burned completely: {_disc_state(status, plan)}",
-                     WRITE_FAILED)
+                     code)
 
 
 def _disc_state(status, plan):

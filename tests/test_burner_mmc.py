@@ -34,6 +34,8 @@ class Injecting(Transport):
             out = rule(cdb, data)
             if isinstance(out, sense.Sense):
                 raise sense.ScsiError(out, name)
+            if isinstance(out, Exception):
+                raise out
             if out is not None:
                 return out[:length]
         return self.inner._execute(cdb, direction, data, length, timeout, name)
@@ -217,6 +219,19 @@ def test_unit_attention_during_close_aborts(tmp_path):
     assert info.value.code == errors.WRITE_FAILED and "reset" in str(info.value)
 
 
+def test_transport_failure_mid_burn_says_what_state_the_disc_is_in(tmp_path):
+    image = tmp_path / "data.img"
+    image.write_bytes(os.urandom(320 * 2048))
+    disc = make_disc(tmp_path, "dvd+r")
+    gone = sense.TransportError("sim: WRITE(10): SG_IO failed: No such device", kind="gone")
+    drive = Drive(Injecting(SimTransport(disc), on_write_number(4, gone)), sleep=lambda s: None)
+    with pytest.raises(errors.BurnError) as info:
+        burn(drive, image, recorder.Options())
+    drive.t.close()
+    assert info.value.code == errors.DEVICE_GONE
+    assert "48 sectors were written" in str(info.value) and "--close" in str(info.value)
+
+
 # ---- the sector named in a write error ----------------------------------------------------------
 def test_write_error_names_the_sector_from_the_information_field(tmp_path):
     image = tmp_path / "data.img"
@@ -389,3 +404,28 @@ def test_set_streaming_end_is_the_last_lba_of_the_medium(tmp_path):
     drive.t.close()
     sent = next(d for c, d, _ in drive.t.log if c[0] == mmc.SET_STREAMING)
     assert int.from_bytes(sent[8:12], "big") == capacity - 1
+
+
+# ---- GET PERFORMANCE in --list, the layer break of a DL disc ----------------------------------
+def test_list_shows_the_media_write_speeds(tmp_path):
+    import json
+    disc = make_disc(tmp_path, "cd-r")
+    code, out, _ = run("--list", "--json", "--device", f"sim:{disc}")
+    row = json.loads(out)[0]
+    assert code == 0 and row["write_speeds_x"][0] == 48 and row["write_speeds_x"][-1] == 4
+    code, out, _ = run("--list", "--device", f"sim:{disc}")
+    assert "write speeds 48x" in out
+
+
+def test_double_layer_burn_sets_the_layer_break_before_writing(tmp_path):
+    image = tmp_path / "data.img"
+    image.write_bytes(os.urandom(1500 * 2048))
+    disc = make_disc(tmp_path, "dvd+r-dl", capacity=2000)      # layer 0: 1000 sectors
+    drive = Drive(RecordingTransport(SimTransport(disc)), sleep=lambda s: None)
+    burn(drive, image, recorder.Options())
+    drive.t.close()
+    ops = [c[0] for c, _, _ in drive.t.log]
+    assert mmc.SEND_DISC_STRUCTURE in ops
+    assert ops.index(mmc.SEND_DISC_STRUCTURE) < ops.index(mmc.WRITE_10)
+    sent = next(d for c, d, _ in drive.t.log if c[0] == mmc.SEND_DISC_STRUCTURE)
+    assert int.from_bytes(sent[8:12], "big") == 752       # half of 1500, 16-aligned

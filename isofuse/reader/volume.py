@@ -17,11 +17,13 @@ from ..format import descriptors as vd
 from .errors import ReaderError
 
 MAX_DESCRIPTORS = 84       # the kernel looks at sectors 16..99 at most
-# How far behind a session's ISO end we look for the next one: a CD leaves
-# 11,400 sectors between sessions (lead-out, lead-in, pre-gap), and a data
-# track is padded to at least 300 sectors, so a small first session's track
-# ends up to 300 sectors behind its ISO volume; images have less.
-MAX_SESSION_GAP = 11400 + 300 + 150
+# How far behind a session's ISO end we look for the next one.  The largest
+# gap a disc leaves between sessions is a DVD-R's first border zone (border-
+# out plus border-in, 32 MiB: 16,384 sectors; docs/simulated-drive.md); a CD
+# leaves 11,400 (lead-out, lead-in, pre-gap) plus 2 TAO run-out sectors, and
+# a data track is padded to at least 300 sectors, so a small first session's
+# track ends up to 300 sectors behind its ISO volume; images have less.
+MAX_SESSION_GAP = 16384 + 300 + 150
 SCAN_CHUNK = 32
 
 
