@@ -42,6 +42,7 @@ DESCRIPTOR_BLOCK = 16        # sectors 16-31: the descriptors a reader looks at 
 BUFFER_POLL_EVERY = 32       # chunks between READ BUFFER CAPACITY polls
 FINALIZE_DVD_PLUS_R = 5      # CLOSE function 101b: finalize with minimal radius
 FINALIZE_BD_R = 6            # CLOSE function 110b: finalize the disc
+RESTRICTED_OVERWRITE = 0x13  # the DVD-RW profile written in ECC blocks
 
 
 @dataclass
@@ -143,6 +144,9 @@ def plan_burn(drive, status, size, opts, descriptors=None, start=None):
     write_type = pages.WT_TAO
     if p.family == "cd":
         blocks = max(blocks, MIN_CD_TRACK)
+    if status.profile == RESTRICTED_OVERWRITE:
+        # DVD-RW restricted overwrite takes whole 32 KiB ECC blocks only
+        blocks = -(-blocks // OVERWRITE_ALIGN) * OVERWRITE_ALIGN
     if p.overwritable:
         first, track = _overwritable_start(status, start, descriptors), 1
         free = max(0, status.capacity_blocks - first) if status.capacity_blocks else blocks

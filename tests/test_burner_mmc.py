@@ -148,9 +148,10 @@ def test_grown_session_descriptor_copy_is_verified(tmp_path, trees):
     assert code == errors.VERIFY_FAILED and "sectors 16-31" in err, err
 
 
-def test_grown_session_rewrites_the_whole_ecc_block(tmp_path, trees):
+@pytest.mark.parametrize("profile", ["dvd+rw", "dvd-rw-ro", "bd-re"])
+def test_grown_session_rewrites_the_whole_ecc_block(tmp_path, trees, profile):
     first, second = trees
-    disc = make_disc(tmp_path, "dvd+rw")
+    disc = make_disc(tmp_path, profile, formatted=True)
     assert run("--device", f"sim:{disc}", "--multi", first)[0] == 0
     log = []
     real = SimTransport._execute
@@ -429,3 +430,97 @@ def test_double_layer_burn_sets_the_layer_break_before_writing(tmp_path):
     assert ops.index(mmc.SEND_DISC_STRUCTURE) < ops.index(mmc.WRITE_10)
     sent = next(d for c, d, _ in drive.t.log if c[0] == mmc.SEND_DISC_STRUCTURE)
     assert int.from_bytes(sent[8:12], "big") == 752       # half of 1500, 16-aligned
+
+
+# ---- through the simulated drive's own faults --------------------------------------------------
+def fault(disc, **faults):
+    st = simstate.load(disc)
+    st.faults.update(faults)
+    simstate.save(disc, st)
+
+
+def clear_faults(disc):
+    st = simstate.load(disc)
+    st.faults = {}
+    simstate.save(disc, st)
+
+
+@pytest.mark.parametrize("profile", ["cd-r", "dvd+r", "bd-r"])
+def test_reset_mid_burn_fails_then_the_damaged_track_is_refused_until_closed(
+        tmp_path, trees, profile):
+    first, second = trees
+    disc = make_disc(tmp_path, profile)
+    fault(disc, reset_at=100)
+    code, _, err = run("--device", f"sim:{disc}", "--multi", "--verify", first)
+    assert code == errors.WRITE_FAILED and "reset" in err and "--close" in err, err
+    clear_faults(disc)
+    code, _, err = run("--device", f"sim:{disc}", "--multi", second)
+    assert code == errors.DISC_CLOSED and "damaged" in err and "--close" in err, err
+    code, _, err = run("--device", f"sim:{disc}", "--close", "--multi")
+    assert code == 0, err
+    code, _, err = run("--device", f"sim:{disc}", "--verify", second)
+    assert code == 0, err
+    assert files_seen(disc) == ["dir/b.txt", "new.txt"]
+
+
+def test_deferred_write_error_is_a_failure(tmp_path, trees):
+    disc = make_disc(tmp_path, "dvd+r")
+    fault(disc, deferred_error_at=40)
+    code, _, err = run("--device", f"sim:{disc}", trees[0])
+    assert code == errors.WRITE_FAILED and "NOT burned" in err, err
+
+
+def test_combo_drive_refuses_a_dvd_before_writing(tmp_path, trees):
+    disc = make_disc(tmp_path, "dvd-r", drive="combo")
+    code, _, err = run("--device", f"sim:{disc}", trees[0])
+    assert code == errors.CANNOT_WRITE and "cannot write a DVD-R" in err, err
+    st = simstate.load(disc)
+    assert not st.tracks and st.status == "blank"
+    code, out, _ = run("--list", "--json", "--device", f"sim:{disc}")
+    import json
+    row = json.loads(out)[0]
+    assert row["can_write"] and row["writable_profiles"] == ["CD-RW", "CD-R"] or \
+        sorted(row["writable_profiles"]) == ["CD-R", "CD-RW"]
+    cd = make_disc(tmp_path, "cd-r", name="cd", drive="combo")
+    assert run("--device", f"sim:{cd}", "--verify", trees[0])[0] == 0
+
+
+def test_read_only_drive_is_refused_with_status_5(tmp_path, trees):
+    disc = make_disc(tmp_path, "dvd-r", drive="rom")
+    code, _, err = run("--device", f"sim:{disc}", trees[0])
+    assert code == errors.CANNOT_WRITE and "read-only drive" in err, err
+
+
+def test_quick_blanked_dvd_rw_takes_one_dao_session(tmp_path, trees):
+    first, second = trees
+    disc = make_disc(tmp_path, "dvd-rw")
+    assert run("--device", f"sim:{disc}", first)[0] == 0
+    assert run("--device", f"sim:{disc}", "--blank", "fast", "--yes")[0] == 0
+    code, _, err = run("--device", f"sim:{disc}", "--multi", second)
+    assert code == errors.CANNOT_WRITE and "incrementally" in err, err
+    assert simstate.load(disc).status == "blank"
+    code, _, err = run("--device", f"sim:{disc}", "--verify", second)
+    assert code == 0, err
+    assert files_seen(disc) == ["dir/b.txt", "new.txt"]
+
+
+def test_dvd_rw_formatted_to_restricted_overwrite_grows(tmp_path, trees):
+    first, second = trees
+    disc = make_disc(tmp_path, "dvd-rw")
+    code, _, err = run("--device", f"sim:{disc}", "--format", "--yes")
+    assert code == 0, err
+    assert simstate.load(disc).profile == 0x13
+    assert run("--device", f"sim:{disc}", "--multi", "--verify", first)[0] == 0
+    code, _, err = run("--device", f"sim:{disc}", "--multi", "--verify", second)
+    assert code == 0, err
+    assert files_seen(disc) == ["big.bin", "dir/b.txt", "new.txt", "old.txt"]
+
+
+def test_bd_re_full_format_certifies(tmp_path):
+    disc = make_disc(tmp_path, "bd-re", formatted=False)
+    drive = Drive(RecordingTransport(SimTransport(disc)), sleep=lambda s: None)
+    status = drive.probe()
+    recorder.format_medium(drive, status, how="full")
+    drive.t.close()
+    sent = next(d for c, d, _ in drive.t.log if c[0] == mmc.FORMAT_UNIT)
+    assert sent[8] == 0x30 << 2 and simstate.load(disc).formatted
