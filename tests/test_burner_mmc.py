@@ -81,6 +81,20 @@ def burn(drive, source_path, opts):
     return status, plan, source
 
 
+def burn_failure(tmp_path, profile, *rules):
+    """Burn 320 random sectors through ``rules``; the BurnError it ends in."""
+    image = tmp_path / "data.img"
+    image.write_bytes(os.urandom(320 * 2048))
+    disc = make_disc(tmp_path, profile)
+    drive = Drive(Injecting(SimTransport(disc), *rules), sleep=lambda s: None)
+    try:
+        with pytest.raises(errors.BurnError) as info:
+            burn(drive, image, recorder.Options())
+    finally:
+        drive.t.close()
+    return error
+
+
 @pytest.fixture
 def trees(tmp_path):
     first = make_tree(tmp_path / "one", {"old.txt": b"old\n", "big.bin": os.urandom(700_000)})
@@ -176,16 +190,9 @@ CHANGED = sense.Sense(sense.UNIT_ATTENTION, 0x28, 0x00)
 
 
 def test_unit_attention_mid_burn_aborts(tmp_path):
-    image = tmp_path / "data.img"
-    image.write_bytes(os.urandom(320 * 2048))
-    disc = make_disc(tmp_path, "cd-r")
-    drive = Drive(Injecting(SimTransport(disc), on_write_number(5, RESET)),
-                  sleep=lambda s: None)
-    with pytest.raises(errors.BurnError) as info:
-        burn(drive, image, recorder.Options())
-    drive.t.close()
-    text = str(info.value)
-    assert info.value.code == errors.WRITE_FAILED
+    error = burn_failure(tmp_path, "cd-r", on_write_number(5, RESET))
+    text = str(error)
+    assert error.code == errors.WRITE_FAILED
     assert "reset" in text and "not trustworthy" in text and "spoiled" in text, text
 
 
@@ -207,43 +214,25 @@ def test_unit_attention_before_the_first_write_is_retried(tmp_path):
 
 
 def test_unit_attention_during_close_aborts(tmp_path):
-    image = tmp_path / "data.img"
-    image.write_bytes(os.urandom(320 * 2048))
-    disc = make_disc(tmp_path, "dvd+r")
 
     def on_close(cdb, data):
         return RESET if cdb[0] == mmc.CLOSE_TRACK_SESSION else None
-    drive = Drive(Injecting(SimTransport(disc), on_close), sleep=lambda s: None)
-    with pytest.raises(errors.BurnError) as info:
-        burn(drive, image, recorder.Options())
-    drive.t.close()
-    assert info.value.code == errors.WRITE_FAILED and "reset" in str(info.value)
+    error = burn_failure(tmp_path, "dvd+r", on_close)
+    assert error.code == errors.WRITE_FAILED and "reset" in str(error)
 
 
 def test_transport_failure_mid_burn_says_what_state_the_disc_is_in(tmp_path):
-    image = tmp_path / "data.img"
-    image.write_bytes(os.urandom(320 * 2048))
-    disc = make_disc(tmp_path, "dvd+r")
     gone = sense.TransportError("sim: WRITE(10): SG_IO failed: No such device", kind="gone")
-    drive = Drive(Injecting(SimTransport(disc), on_write_number(4, gone)), sleep=lambda s: None)
-    with pytest.raises(errors.BurnError) as info:
-        burn(drive, image, recorder.Options())
-    drive.t.close()
-    assert info.value.code == errors.DEVICE_GONE
-    assert "48 sectors were written" in str(info.value) and "--close" in str(info.value)
+    error = burn_failure(tmp_path, "dvd+r", on_write_number(4, gone))
+    assert error.code == errors.DEVICE_GONE
+    assert "48 sectors were written" in str(error) and "--close" in str(error)
 
 
 # ---- the sector named in a write error ----------------------------------------------------------
 def test_write_error_names_the_sector_from_the_information_field(tmp_path):
-    image = tmp_path / "data.img"
-    image.write_bytes(os.urandom(320 * 2048))
-    disc = make_disc(tmp_path, "cd-rw")
     bad = sense.Sense(sense.MEDIUM_ERROR, 0x0C, 0x00, info=37)
-    drive = Drive(Injecting(SimTransport(disc), on_write_number(3, bad)), sleep=lambda s: None)
-    with pytest.raises(errors.BurnError) as info:
-        burn(drive, image, recorder.Options())
-    drive.t.close()
-    text = str(info.value)
+    error = burn_failure(tmp_path, "cd-rw", on_write_number(3, bad))
+    text = str(error)
     assert "at sector 37:" in text and "blank it" in text, text
 
 
@@ -310,20 +299,14 @@ def test_a_drive_that_rejects_track_ff_still_gives_msinfo(tmp_path, trees):
 
 # ---- page 05h ---------------------------------------------------------------------------------
 def test_rejected_write_parameters_name_the_field(tmp_path):
-    image = tmp_path / "data.img"
-    image.write_bytes(os.urandom(320 * 2048))
-    disc = make_disc(tmp_path, "cd-r")
     # SPC-4 4.5.2.4.2: SKSV, C/D=0 (parameter list), field pointer 13 = page byte 5
     rejected = sense.Sense(sense.ILLEGAL_REQUEST, 0x26, 0x00, field=(False, 13, None))
 
     def refuse(cdb, data):
         return rejected if cdb[0] == mmc.MODE_SELECT_10 else None
-    drive = Drive(Injecting(SimTransport(disc), refuse), sleep=lambda s: None)
-    with pytest.raises(errors.BurnError) as info:
-        burn(drive, image, recorder.Options())
-    drive.t.close()
-    assert "page 05h byte 5 (link size)" in str(info.value)
-    assert "nothing was written" in str(info.value)
+    error = burn_failure(tmp_path, "cd-r", refuse)
+    assert "page 05h byte 5 (link size)" in str(error)
+    assert "nothing was written" in str(error)
 
 
 def test_no_bufe_where_the_drive_has_no_buf(tmp_path):
