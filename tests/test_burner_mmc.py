@@ -92,7 +92,7 @@ def burn_failure(tmp_path, profile, *rules):
             burn(drive, image, recorder.Options())
     finally:
         drive.t.close()
-    return error
+    return info.value
 
 
 @pytest.fixture
