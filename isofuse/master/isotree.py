@@ -25,7 +25,7 @@ class DiscEntry:
 
     __slots__ = ("node", "identifier", "is_dir", "parent", "children", "level",
                  "relocated_to", "placeholder", "extent", "size", "number", "records",
-                 "record_sizes")
+                 "record_sizes", "is_relocation_dir")
 
     def __init__(self, node, identifier, is_dir, parent=None, level=1, placeholder=None):
         self.node = node                # sourcetree.Node
@@ -41,6 +41,7 @@ class DiscEntry:
         self.number = 0                 # path table directory number
         self.records = None
         self.record_sizes = None        # as planned, before the records are all made
+        self.is_relocation_dir = False  # rr_moved itself (gets RE, as libisofs writes it)
 
     @property
     def is_placeholder(self):
@@ -63,6 +64,7 @@ class FileEntry:
     placeholder = None
     is_placeholder = False
     is_relocated = False
+    is_relocation_dir = False
 
     def __init__(self, node, identifier, parent):
         self.node = node
@@ -99,6 +101,7 @@ def build_iso_tree(root, options, warn):
         rr_node.parent = root
         rr_moved = DiscEntry(node=rr_node, identifier=b"", is_dir=True, level=2,
                              parent=disc_root)
+        rr_moved.is_relocation_dir = True
 
     stack = [disc_root]
     while stack:

@@ -134,7 +134,10 @@ class RockRidgeWriter:
         entries.extend(self.attributes(node))
         if entry.is_placeholder:
             entries.append((CL_MARK, entry.relocated_to))
-        elif entry.is_relocated:
+        elif entry.is_relocated or entry.is_relocation_dir:
+            # RRIP §4.1.5.3: RE hides a moved directory from its rr_moved
+            # listing; libisofs also puts it on rr_moved's own record, so
+            # Rock Ridge readers (Linux, xorriso, libarchive) hide rr_moved.
             entries.append(rr.encode_re())
         return entries
 
@@ -146,6 +149,8 @@ class RockRidgeWriter:
         if is_root:
             ident, desc, source = rr.ER_RRIP_112 if self.options.rrip_112 else rr.ER_RRIP_110
             entries.append(susp.encode_er(ident, desc, source))
+        if directory.is_relocation_dir:
+            entries.append(rr.encode_re())   # as libisofs marks rr_moved's "."
         return entries
 
     def for_parent(self, directory):
@@ -154,6 +159,8 @@ class RockRidgeWriter:
         if directory.is_relocated:
             # RRIP §4.1.5.2: ".." of a moved directory names its real parent.
             entries.append((PL_MARK, directory.placeholder.parent))
+        elif directory.is_relocation_dir:
+            entries.append(rr.encode_re())   # and its ".."
         return entries
 
 
