@@ -28,6 +28,11 @@ class BootSpec:
     load_segment: int = 0
     info_table: bool = False          # -boot-info-table
     bootable: bool = True
+    # xorrisofs marks "the current El Torito boot image" with these (the
+    # MasterOptions flags of the same names say whether any entry has one)
+    grub2_boot_info: bool = False     # --grub2-boot-info
+    gpt_basdat: bool = False          # -isohybrid-gpt-basdat
+    apm_hfsplus: bool = False         # -isohybrid-apm-hfsplus
 
 
 @dataclass
@@ -53,6 +58,21 @@ class MasterOptions:
     source_date_epoch: Optional[int] = None
     session_start: int = 0             # multisession: where this session is written
     now: Optional[int] = None          # creation time when no SOURCE_DATE_EPOCH
+    # xorrisofs hybrid booting (the system area, partitions, checksums)
+    hybrid_mbr: Optional[str] = None   # -isohybrid-mbr FILE (isohdpfx.bin)
+    hybrid_gpt_basdat: bool = False    # -isohybrid-gpt-basdat
+    hybrid_apm_hfsplus: bool = False   # -isohybrid-apm-hfsplus
+    partition_offset: int = 0          # -partition_offset LBA
+    append_partitions: list = field(default_factory=list)  # (number, type, path)
+    efi_boot_part: Optional[str] = None  # -efi-boot-part DISKFILE|--efi-boot-image
+    appended_part_as_gpt: bool = False  # -appended_part_as_gpt
+    iso_mbr_part_type: Optional[str] = None  # -iso_mbr_part_type
+    grub2_mbr: Optional[str] = None    # --grub2-mbr FILE
+    grub2_boot_info: bool = False      # --grub2-boot-info
+    md5: bool = False                  # --md5, -checksum_algorithm_iso md5
+    # --modification-date=YYYYMMDDhhmmsscc as given (the volume dates and
+    # the UUID GRUB searches for; ``now`` holds its whole seconds)
+    modification_date: Optional[str] = None
 
     @property
     def deep_policy(self):
