@@ -306,7 +306,7 @@ def test_lookup_answers_follow_every_change(tmp_path):
     def check(*names):
         for parent, name in names:
             got = ops._lookup(parent, name)
-            path = upper / ops._paths[parent].decode() / name.decode()
+            path = upper / ops._path_of(parent).decode() / name.decode()
             if not path.exists():
                 assert got.st_ino == 0, name
                 continue

@@ -48,10 +48,32 @@ Options for -o (comma separated):
   report               allow everything and list it in .isofuse/report (default)
   control=NAME         name of the control directory (default .isofuse)
   showcontrol          list the control directory in the root
-  allow_other          let other users use the mount
-Upper-folder format: whiteouts are files named .wh.NAME, an opaque folder
-holds .wh..wh..opq; names starting with .wh. are reserved.
+  allow_other          let other users use the mount: without it every other
+                       user (root too, when a user mounted it) gets EACCES, as
+                       on any FUSE mount.  Permissions are then checked as on
+                       a local disk.  A user other than root can use it only
+                       when /etc/fuse.conf has the line user_allow_other.
+Upper-folder format: a whiteout is a file .wh.NAME (for names over 251 bytes,
+.wh..wh.long.HASH holding the name), an opaque folder holds .wh..wh..opq,
+.wh..wh.tmp.* are work files; names starting with .wh. are reserved.
 """
+
+FUSE_CONF = "/etc/fuse.conf"
+
+
+def allow_other_problem(conf=FUSE_CONF, euid=None):
+    """Why ``-o allow_other`` would fail for this user (fusermount3 refuses
+    it unless root or ``user_allow_other`` is in fuse.conf), or None."""
+    if (os.geteuid() if euid is None else euid) == 0:
+        return None
+    try:
+        with open(conf) as f:
+            if any(line.strip() == "user_allow_other" for line in f):
+                return None
+    except OSError:
+        pass
+    return (f"-o allow_other needs the line user_allow_other in {conf} "
+            "(ask root to add it), or mount as root")
 
 def add_parser(sub):
     p = sub.add_parser("stage", help="mount the staging directory of a future disc",
@@ -166,6 +188,8 @@ def run(args):
         profile, extra = parse_options(args.options)
     except OptionError as exc:
         return _fail(str(exc), 2)
+    if extra["allow_other"] and (problem := allow_other_problem()):
+        return _fail(problem, 2)
     if not os.path.isdir(args.mountpoint):
         return _fail(f"{args.mountpoint}: mount point is not a directory")
     if os.path.ismount(args.mountpoint):

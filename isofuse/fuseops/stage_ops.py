@@ -2,9 +2,11 @@
 change also updates the model of the future disc.  Errors become errno here
 and only here.
 
-Inodes are per path (renames move them); the control directory
-``.isofuse`` (name configurable) has fixed inode numbers and is not part of
-the disc.  While ``.isofuse/image.iso`` is open, changes to the tree are
+Inode numbers are stable across remounts (``stage.inodes``: the upper
+file's own number, or a hash of the lower layer's identity of the entry);
+an unlinked file stays usable through its open handles until the last
+close.  The control directory ``.isofuse`` (name configurable) has fixed
+inode numbers and is not part of the disc.  While ``.isofuse/image.iso`` is open, changes to the tree are
 refused with EBUSY, so the image read is consistent from its first byte to
 its last (documented in the README).
 """
@@ -17,6 +19,7 @@ import stat
 import pyfuse3
 
 from ..master.stream import ImageStream, SourceChanged
+from ..stage.inodes import InodeMap, ROOT, lower_ino, upper_ino
 from ..stage.overlay import join
 from .boundary import errno_boundary, fuse_error
 
@@ -25,6 +28,9 @@ log = logging.getLogger("isofuse.stage")
 CONTROL_INO = 2
 CONTROL_FILES = {b"report": 3, b"size": 4, b"image.iso": 5, b"msinfo": 6}
 FIRST_PATH_INO = 100
+# statfs: every new entry needs at least one directory record of 34 bytes
+# (ECMA-119 9.1: 33 bytes and a 1-byte identifier) in the room left.
+MIN_RECORD = 34
 # Every change goes through this filesystem, and the kernel drops what it
 # cached for the entries an operation touches: names and attributes can be
 # cached for long.  (Changing UPPER behind the mount's back is unsupported.)
@@ -32,11 +38,14 @@ TIMEOUT = 60.0
 
 
 class _Handle:
-    __slots__ = ("ino", "fd", "rel", "data", "stream", "wrote")
+    __slots__ = ("ino", "fd", "rel", "data", "stream", "wrote", "source", "attr", "inos")
 
     def __init__(self, ino, fd=None, rel=None, data=None, stream=None):
         self.ino, self.fd, self.rel, self.data, self.stream = ino, fd, rel, data, stream
         self.wrote = False
+        self.source = None      # the layer a read-only handle reads (lower layers never change)
+        self.attr = None        # that entry's attributes when it was opened
+        self.inos = ()          # the numbers the handle answers for once unlinked
 
 
 @errno_boundary
@@ -53,77 +62,55 @@ class StageOperations(pyfuse3.Operations):
         self.control_name = control_name
         self.show_control = show_control
         self.msinfo = msinfo
-        self._paths = {pyfuse3.ROOT_INODE: b""}
-        self._inos = {b"": pyfuse3.ROOT_INODE}
-        self._next_ino = FIRST_PATH_INO
-        self._linked = {}        # (st_dev, st_ino) of hard-linked upper files -> ino
-        self._linked_inos = set()
+        self._inodes = InodeMap()
+        self._open = {}          # inode number -> {fh: handle} of its open files
         self._attr_cache = {}    # rel -> attributes, until the next change
         self._handles = {}
         self._next_fh = 1
         self._image_readers = 0
 
     # ---- inodes ----------------------------------------------------------------------------------
-    def _ino_for(self, rel, link_key=None):
-        """The inode of a path; hard links of one upper file share one."""
-        ino = self._inos.get(rel)
-        if link_key is not None:
-            shared = self._linked.get(link_key)
-            if shared is None:
-                shared = self._linked[link_key] = ino or self._new_ino()
-                self._linked_inos.add(shared)
-            if ino is not None and ino != shared:
-                self._paths.pop(ino, None)
-            ino = shared
-            self._inos[rel] = ino
-            self._paths[ino] = rel
-            return ino
-        if ino is None:
-            ino = self._new_ino()
-            self._inos[rel] = ino
-            self._paths[ino] = rel
-        return ino
-
-    def _new_ino(self):
-        ino = self._next_ino
-        self._next_ino += 1
-        return ino
-
     def _rel(self, ino):
-        try:
-            return self._paths[ino]
-        except KeyError:
-            raise pyfuse3.FUSEError(errno.ENOENT) from None
+        rel = self._inodes.rel(ino)
+        if rel is None:
+            raise pyfuse3.FUSEError(errno.ENOENT)
+        return rel
+
+    def _path_of(self, ino):
+        """The path of an inode, or None once it has none (unlinked)."""
+        return self._inodes.rel(ino)
+
+    def _shared(self, ino):
+        """Has the inode other names (whose cached answers a change to it
+        makes stale)?"""
+        return self._inodes.name_count(ino) > 1
 
     def _move_inodes(self, old, new, is_dir=True):
-        prefix = old + b"/"
-        if is_dir:
-            moved = [(rel, ino) for rel, ino in self._inos.items()
-                     if rel == old or rel.startswith(prefix)]
-        else:   # a file: no scan (rsync renames every file it copies)
-            moved = [(old, self._inos[old])] if old in self._inos else []
-        for rel, ino in moved:
-            del self._inos[rel]
-        for rel, ino in moved:
-            target = new + rel[len(old):]
-            stale = self._inos.pop(target, None)
-            if stale is not None:
-                self._paths.pop(stale, None)
-            self._inos[target] = ino
-            self._paths[ino] = target
+        self._inodes.move(old, new, is_dir)
 
     def _forget_path(self, rel):
-        ino = self._inos.pop(rel, None)
-        if ino is None or self._paths.get(ino) != rel:
-            return
-        if ino not in self._linked_inos:
-            self._paths.pop(ino, None)     # the common case: one name, no scan
-            return
-        others = [other for other, i in self._inos.items() if i == ino]
-        if others:
-            self._paths[ino] = others[0]   # another name of a hard-linked file
-        else:
-            self._paths.pop(ino, None)
+        self._inodes.unbind(rel)
+
+    def _open_handle_of(self, inode):
+        """A handle of an open file that has lost its last name."""
+        for ino in (inode, self._inodes.resolve(inode)):
+            handles = self._open.get(ino)
+            if handles:
+                return next(iter(handles.values()))
+        return None
+
+    def _track(self, fh, handle, inode):
+        handle.inos = {inode, self._inodes.resolve(inode)}
+        for ino in handle.inos:
+            self._open.setdefault(ino, {})[fh] = handle
+
+    def _untrack(self, fh, handle):
+        for ino in handle.inos:
+            handles = self._open.get(ino)
+            if handles is not None:
+                handles.pop(fh, None)
+                if not handles:
+                    del self._open[ino]
 
     # ---- attributes ------------------------------------------------------------------------------
     def _entry(self, rel):
@@ -148,11 +135,17 @@ class StageOperations(pyfuse3.Operations):
         return attr
 
     def _upper_attr(self, rel):
-        """Attributes of an upper entry, with its (possibly shared) inode."""
+        """Attributes of an upper entry, with its stable inode number (the
+        upper file's: hard links of any type share it)."""
         st = os.lstat(self.overlay.upper_real(rel))
-        key = (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) and st.st_nlink > 1 \
-            else None
-        return self._upper_stat_attr(self._ino_for(rel, key), rel, st)
+        ino = upper_ino(st.st_ino) if rel else ROOT
+        self._inodes.bind(rel, ino)
+        return self._upper_stat_attr(ino, rel, st)
+
+    def _lower_attr(self, rel, entry):
+        ino = lower_ino(entry.attr.identity) if rel else ROOT
+        self._inodes.bind(rel, ino)
+        return self._attr_of(ino, entry.attr)
 
     def _upper_stat_attr(self, ino, rel, st=None):
         """Exact (nanosecond) attributes of an entry in the upper folder."""
@@ -167,11 +160,20 @@ class StageOperations(pyfuse3.Operations):
         attr.st_blksize = st.st_blksize
         return attr
 
-    def _attributes(self, ino, rel):
+    def _attributes(self, rel):
         entry = self._entry(rel)
         if entry.in_upper:
-            return self._upper_stat_attr(ino, rel)
-        return self._attr_of(ino, entry.attr)
+            return self._upper_attr(rel)
+        return self._lower_attr(rel, entry)
+
+    def _orphan_attributes(self, inode):
+        """getattr (fstat) of an open file whose last name is gone."""
+        handle = self._open_handle_of(inode)
+        if handle is None:
+            raise pyfuse3.FUSEError(errno.ENOENT)
+        if handle.fd is not None:
+            return self._upper_stat_attr(handle.ino, None, os.fstat(handle.fd))
+        return self._attr_of(handle.ino, handle.attr)
 
     @staticmethod
     def _negative():
@@ -254,7 +256,7 @@ class StageOperations(pyfuse3.Operations):
         self._guard_control(inode)
         rel = self._rel(inode)
         entry = self._entry(rel)
-        self._changing(*(() if inode in self._linked_inos or not entry.in_upper else (rel,)))
+        self._changing(*(() if self._shared(inode) or not entry.in_upper else (rel,)))
         return rel, entry
 
     def _rule_check(self, parent_rel, name, is_dir):
@@ -299,7 +301,7 @@ class StageOperations(pyfuse3.Operations):
         if entry.in_upper:
             attr = self._upper_attr(rel)
         else:
-            attr = self._attr_of(self._ino_for(rel), entry.attr)
+            attr = self._lower_attr(rel, entry)
         self._remember(rel, attr)
         return attr
 
@@ -311,9 +313,11 @@ class StageOperations(pyfuse3.Operations):
     async def getattr(self, inode, ctx=None):
         if inode == CONTROL_INO or inode in CONTROL_FILES.values():
             return self._control_attr(inode)
-        rel = self._rel(inode)
+        rel = self._path_of(inode)
         try:
-            return self._attributes(inode, rel)
+            if rel is None:
+                return self._orphan_attributes(inode)
+            return self._attributes(rel)
         except OSError as exc:
             raise self._fail(exc) from None
 
@@ -363,38 +367,44 @@ class StageOperations(pyfuse3.Operations):
     # ---- files ---------------------------------------------------------------------------------------
     async def open(self, inode, flags, ctx):
         if inode in CONTROL_FILES.values():
-            if flags & (os.O_WRONLY | os.O_RDWR):
-                raise pyfuse3.FUSEError(errno.EACCES)
-            handle = _Handle(inode)
-            if inode == CONTROL_FILES[b"image.iso"]:
-                try:
-                    handle.stream = ImageStream(self.disc.layout())
-                except Exception as exc:  # a tree that cannot become an image
-                    log.warning("image.iso: %s", exc)
-                    raise pyfuse3.FUSEError(errno.EIO) from None
-                self._image_readers += 1
-            else:
-                handle.data = self._control_content(inode)
-            return self._new_handle(handle, keep_cache=False, direct_io=True)
+            return self._open_control(inode, flags)
         rel = self._rel(inode)
         writing = flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_APPEND)
+        handle = _Handle(inode, rel=rel)
         try:
             if writing:
                 self._changing()
-                fd = self.overlay.open_upper(rel, flags)
-                if flags & os.O_TRUNC:
-                    self.disc.changed(rel)
-                else:
-                    self.disc.changed(rel)   # copy-up: the data now comes from the upper
+                handle.fd = self.overlay.open_upper(rel, flags)
+                self.disc.changed(rel)   # copy-up: the data now comes from the upper
+                self._upper_attr(rel)    # a copy-up gives the entry the upper's number
             else:
                 entry = self._entry(rel)
-                fd = os.open(entry.source.real(rel), os.O_RDONLY) \
-                    if hasattr(entry.source, "real") else None
+                handle.source, handle.attr = entry.source, entry.attr
+                if hasattr(entry.source, "real"):
+                    handle.fd = os.open(entry.source.real(rel), os.O_RDONLY)
         except OSError as exc:
             raise self._fail(exc) from None
+        handle.ino = self._inodes.resolve(inode)
         # keep_cache: the tree changes only through this filesystem, whose
         # writes go through the same page cache.
-        return self._new_handle(_Handle(inode, fd=fd, rel=rel), keep_cache=True)
+        info = self._new_handle(handle, keep_cache=True)
+        self._track(info.fh, handle, inode)
+        return info
+
+    def _open_control(self, inode, flags):
+        if flags & (os.O_WRONLY | os.O_RDWR):
+            raise pyfuse3.FUSEError(errno.EACCES)
+        handle = _Handle(inode)
+        if inode == CONTROL_FILES[b"image.iso"]:
+            try:
+                handle.stream = ImageStream(self.disc.layout())
+            except Exception as exc:  # a tree that cannot become an image
+                log.warning("image.iso: %s", exc)
+                raise pyfuse3.FUSEError(errno.EIO) from None
+            self._image_readers += 1
+        else:
+            handle.data = self._control_content(inode)
+        return self._new_handle(handle, keep_cache=False, direct_io=True)
 
     def _new_handle(self, handle, keep_cache=True, direct_io=False):
         fh = self._next_fh
@@ -402,31 +412,36 @@ class StageOperations(pyfuse3.Operations):
         self._handles[fh] = handle
         return pyfuse3.FileInfo(fh=fh, keep_cache=keep_cache, direct_io=direct_io)
 
+    @staticmethod
+    def _owner(ctx):
+        """New entries belong to whoever made them (when we run as root)."""
+        return (ctx.uid, ctx.gid) if ctx is not None else None
+
+    @staticmethod
+    def _creation_mode(mode, ctx):
+        """The kernel applies the caller's umask unless the filesystem asks
+        it not to; applying it again changes nothing, and the daemon's own
+        umask never counts (the overlay sets the mode with chmod)."""
+        return mode & ~ctx.umask if ctx is not None else mode
+
     async def create(self, parent_inode, name, mode, flags, ctx):
         if parent_inode == CONTROL_INO or parent_inode in CONTROL_FILES.values():
             raise pyfuse3.FUSEError(errno.EACCES)
         parent_rel = self._rel(parent_inode)
         self._changing(*self._touched_by_new_entry(parent_rel, name))
-        self._rule_check(parent_rel, name, False)
         try:
-            rel, fd = self.overlay.create(parent_rel, name, flags & ~os.O_CREAT, mode)
-            self._chown_to(ctx, self.overlay.upper_real(rel))
+            self._rule_check(parent_rel, name, False)
+            rel, fd = self.overlay.create(parent_rel, name, flags & ~os.O_CREAT,
+                                          self._creation_mode(mode, ctx), self._owner(ctx))
         except OSError as exc:
             raise self._fail(exc) from None
         self.disc.added(rel)
         attr = self._upper_attr(rel)
         self._remember(rel, attr)
-        info = self._new_handle(_Handle(attr.st_ino, fd=fd, rel=rel), keep_cache=True)
+        handle = _Handle(attr.st_ino, fd=fd, rel=rel)
+        info = self._new_handle(handle, keep_cache=True)
+        self._track(info.fh, handle, attr.st_ino)
         return info, attr
-
-    @staticmethod
-    def _chown_to(ctx, path):
-        """New entries belong to whoever made them (we run as root)."""
-        if ctx is not None and os.geteuid() == 0:
-            try:
-                os.chown(path, ctx.uid, ctx.gid, follow_symlinks=False)
-            except OSError:
-                pass
 
     async def read(self, fh, off, size):
         handle = self._handles[fh]
@@ -440,28 +455,28 @@ class StageOperations(pyfuse3.Operations):
             return handle.data[off:off + size]
         if handle.fd is not None:
             return os.pread(handle.fd, size, off)
-        entry = self._entry(handle.rel)
-        return entry.source.read(handle.rel, off, size)
+        return handle.source.read(handle.rel, off, size)
 
     async def write(self, fh, off, buf):
         handle = self._handles[fh]
-        if handle.fd is None or handle.rel is None:
+        if handle.fd is None or handle.rel is None or handle.source is not None:
             raise pyfuse3.FUSEError(errno.EBADF)
         # the file is in the upper folder already (opened for writing); with
         # other hard links, their answers change too
-        self._changing(*(() if handle.ino in self._linked_inos else (handle.rel,)))
-        node = self.disc.nodes.get(handle.rel)
+        rel = self._path_of(handle.ino)        # None: unlinked, not on the disc
+        self._changing(*(() if self._shared(handle.ino) or rel is None else (rel,)))
+        node = self.disc.nodes.get(rel) if rel is not None else None
         old_size = node.size if node is not None else 0
         new_size = max(old_size, off + len(buf))
-        if new_size > old_size:
+        if rel is not None and new_size > old_size:
             self._capacity_check(-(-new_size // 2048) - (-(-old_size // 2048)))
         try:
             written = os.pwrite(handle.fd, buf, off)
         except OSError as exc:
             raise self._fail(exc) from None
         handle.wrote = True
-        if new_size > old_size:
-            self.disc.data_grew(handle.rel, max(old_size, off + written))
+        if rel is not None and new_size > old_size:
+            self.disc.data_grew(rel, max(old_size, off + written))
         return written
 
     async def fsync(self, fh, datasync):
@@ -473,7 +488,7 @@ class StageOperations(pyfuse3.Operations):
         handle = self._handles.get(fh)
         if handle is None:
             return
-        rel = self._paths.get(handle.ino)
+        rel = self._path_of(handle.ino)
         if rel is None:
             return
         entry = self.overlay.resolve(rel)
@@ -488,18 +503,21 @@ class StageOperations(pyfuse3.Operations):
         handle = self._handles.pop(fh, None)
         if handle is None:
             return
+        self._untrack(fh, handle)
         if handle.stream is not None:
             handle.stream.close()
             self._image_readers -= 1
-        if handle.fd is not None:
-            os.close(handle.fd)
-            if handle.rel is not None and handle.wrote:
-                self.disc.changed(handle.rel)   # times and size as they ended up
-                if handle.ino not in self._linked_inos and handle.rel not in self._attr_cache:
-                    try:
-                        self._remember(handle.rel, self._upper_attr(handle.rel))
-                    except OSError:
-                        pass    # gone meanwhile: the next lookup says so
+        if handle.fd is None:
+            return
+        os.close(handle.fd)
+        rel = self._path_of(handle.ino) if handle.rel is not None else None
+        if rel is not None and handle.wrote:
+            self.disc.changed(rel)   # times and size as they ended up
+            if not self._shared(handle.ino) and rel not in self._attr_cache:
+                try:
+                    self._remember(rel, self._upper_attr(rel))
+                except OSError:
+                    pass    # gone meanwhile: the next lookup says so
 
     # ---- changes ------------------------------------------------------------------------------------
     def _guard_control(self, *inodes):
@@ -508,6 +526,9 @@ class StageOperations(pyfuse3.Operations):
                 raise pyfuse3.FUSEError(errno.EPERM)
 
     async def setattr(self, inode, attr, fields, fh, ctx):
+        self._guard_control(inode)
+        if self._path_of(inode) is None:
+            return self._setattr_orphan(inode, attr, fields)
         rel, entry = self._about_to_change(inode)
         try:
             path = self.overlay.upper_real(self.overlay.copy_up(entry).rel)
@@ -515,57 +536,84 @@ class StageOperations(pyfuse3.Operations):
                 node = self.disc.nodes.get(rel)
                 old = node.size if node is not None else 0
                 self._capacity_check(-(-attr.st_size // 2048) - (-(-old // 2048)))
-                os.truncate(path, attr.st_size)
-            if fields.update_mode:
-                os.chmod(path, stat.S_IMODE(attr.st_mode))
-            if fields.update_uid or fields.update_gid:
-                os.chown(path, attr.st_uid if fields.update_uid else -1,
-                         attr.st_gid if fields.update_gid else -1, follow_symlinks=False)
-            if fields.update_atime or fields.update_mtime:
-                st = os.lstat(path)
-                atime = attr.st_atime_ns if fields.update_atime else st.st_atime_ns
-                mtime = attr.st_mtime_ns if fields.update_mtime else st.st_mtime_ns
-                os.utime(path, ns=(atime, mtime), follow_symlinks=False)
+            self._apply_attributes(path, attr, fields)
         except OSError as exc:
             raise self._fail(exc) from None
         self.disc.changed(rel)
         return self._upper_attr(rel)
 
+    @staticmethod
+    def _apply_attributes(target, attr, fields):
+        """Size, mode, owner, times on an upper path or an open fd.  The
+        kernel has worked out which S_ISUID/S_ISGID bits a chown or a write
+        by a non-root user clears and sends them as a mode change; a chown
+        of the upper file clears them there as well (as on any Linux
+        filesystem), so the mode goes first."""
+        if fields.update_size:
+            os.truncate(target, attr.st_size)
+        if fields.update_mode:
+            os.chmod(target, stat.S_IMODE(attr.st_mode))
+        follow = {} if isinstance(target, int) else {"follow_symlinks": False}
+        if fields.update_uid or fields.update_gid:
+            os.chown(target, attr.st_uid if fields.update_uid else -1,
+                     attr.st_gid if fields.update_gid else -1, **follow)
+        if fields.update_atime or fields.update_mtime:
+            st = os.stat(target) if isinstance(target, int) else os.lstat(target)
+            atime = attr.st_atime_ns if fields.update_atime else st.st_atime_ns
+            mtime = attr.st_mtime_ns if fields.update_mtime else st.st_mtime_ns
+            os.utime(target, ns=(atime, mtime), **follow)
+
+    def _setattr_orphan(self, inode, attr, fields):
+        """ftruncate, fchmod, fchown, futimens of an open, unlinked file:
+        through its descriptor (nothing on the disc changes)."""
+        if self._image_readers:
+            raise pyfuse3.FUSEError(errno.EBUSY)
+        handle = self._open_handle_of(inode)
+        if handle is None or handle.fd is None or handle.source is not None:
+            raise pyfuse3.FUSEError(errno.ENOENT if handle is None else errno.EROFS)
+        try:
+            self._apply_attributes(handle.fd, attr, fields)
+            return self._upper_stat_attr(handle.ino, None, os.fstat(handle.fd))
+        except OSError as exc:
+            raise self._fail(exc) from None
+
     def _make(self, parent_inode, name, is_dir, ctx, make):
         """The common path of mkdir, mknod and symlink: checks, the overlay's
-        ``make(parent_rel)`` (returns the new path), ownership, the model."""
+        ``make(parent_rel, owner)`` (returns the new path), the model."""
         self._guard_control(parent_inode)
         parent_rel = self._rel(parent_inode)
         self._changing(*self._touched_by_new_entry(parent_rel, name))
-        self._rule_check(parent_rel, name, is_dir)
         try:
-            rel = make(parent_rel)
-            self._chown_to(ctx, self.overlay.upper_real(rel))
+            self._rule_check(parent_rel, name, is_dir)
+            rel = make(parent_rel, self._owner(ctx))
         except OSError as exc:
             raise self._fail(exc) from None
         self.disc.added(rel)
         return self._upper_attr(rel)
 
     async def mkdir(self, parent_inode, name, mode, ctx):
+        mode = self._creation_mode(mode, ctx)
         return self._make(parent_inode, name, True, ctx,
-                          lambda parent: self.overlay.mkdir(parent, name, mode & ~ctx.umask))
+                          lambda parent, owner: self.overlay.mkdir(parent, name, mode, owner))
 
     async def mknod(self, parent_inode, name, mode, rdev, ctx):
+        mode = self._creation_mode(mode, ctx)
         return self._make(parent_inode, name, False, ctx,
-                          lambda parent: self.overlay.mknod(parent, name, mode & ~ctx.umask,
-                                                            rdev))
+                          lambda parent, owner: self.overlay.mknod(parent, name, mode, rdev,
+                                                                   owner))
 
     async def symlink(self, parent_inode, name, target, ctx):
         return self._make(parent_inode, name, False, ctx,
-                          lambda parent: self.overlay.symlink(parent, name, target))
+                          lambda parent, owner: self.overlay.symlink(parent, name, target,
+                                                                     owner))
 
     async def link(self, inode, new_parent_inode, new_name, ctx):
         self._guard_control(inode, new_parent_inode)
         rel = self._rel(inode)
         parent_rel = self._rel(new_parent_inode)
         self._changing()
-        self._rule_check(parent_rel, new_name, False)
         try:
+            self._rule_check(parent_rel, new_name, False)
             new = self.overlay.link(rel, parent_rel, new_name)
         except OSError as exc:
             raise self._fail(exc) from None
@@ -599,14 +647,16 @@ class StageOperations(pyfuse3.Operations):
         old = join(self._rel(parent_inode_old), name_old)
         new_parent = self._rel(parent_inode_new)
         self._changing()
-        entry = self.overlay.resolve(old)
-        if entry is not None:
-            self._rule_check(new_parent, name_new, entry.is_dir)
         try:
+            entry = self.overlay.resolve(old)
+            if entry is not None:
+                self._rule_check(new_parent, name_new, entry.is_dir)
             new = self.overlay.rename(old, new_parent, name_new,
                                       noreplace=bool(flags & pyfuse3.RENAME_NOREPLACE))
         except OSError as exc:
             raise self._fail(exc) from None
+        if new == old or self.overlay.resolve(old) is not None:
+            return      # two names of one file: rename(2) leaves both
         self.disc.removed(new)
         self.disc.renamed(old, new)
         self._move_inodes(old, new, is_dir=entry is None or entry.is_dir)
@@ -652,7 +702,9 @@ class StageOperations(pyfuse3.Operations):
         stats.f_bsize = stats.f_frsize = 2048
         stats.f_blocks = medium
         stats.f_bfree = stats.f_bavail = max(medium - used, 0)
-        stats.f_files = len(self.disc.nodes)
-        stats.f_ffree = stats.f_favail = 1 << 20
+        # inodes: the entries there are, and as many more as the room left
+        # holds directory records for
+        stats.f_ffree = stats.f_favail = stats.f_bfree * stats.f_bsize // MIN_RECORD
+        stats.f_files = len(self.disc.nodes) + stats.f_ffree
         stats.f_namemax = 255
         return stats

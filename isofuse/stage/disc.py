@@ -61,14 +61,17 @@ class Disc:
                     self._check(rel)
 
     # ---- building ---------------------------------------------------------------------------------
-    def _node_for(self, entry, name):
+    def _node_for(self, entry, name, symlink=None):
+        """The model of an entry.  ``symlink``: its target if known (a
+        link's target never changes; reading it again would update the
+        link's atime, undoing a utimensat)."""
         a = entry.attr
         node = Node(name=name, mode=a.mode, uid=a.uid, gid=a.gid,
                     size=a.size if stat.S_ISREG(a.mode) else 0, mtime=a.mtime, atime=a.atime,
                     ctime=a.ctime, nlink=a.nlink, rdev=a.rdev, dev_ino=a.identity)
         layer, rel = entry.source, entry.rel
         if stat.S_ISLNK(a.mode):
-            node.symlink = layer.readlink(rel)
+            node.symlink = symlink if symlink is not None else layer.readlink(rel)
         elif stat.S_ISREG(a.mode):
             node.path = layer.data_path(rel)
             extents = layer.extents(rel) if self.profile.next_session and \
@@ -193,7 +196,8 @@ class Disc:
         entry = self.overlay.resolve(rel)
         if node is None or entry is None:
             return
-        fresh = self._node_for(entry, node.name)
+        fresh = self._node_for(entry, node.name,
+                               node.symlink if stat.S_ISLNK(node.mode) else None)
         old_kind = node.is_dir
         if node.is_regular:
             self.size.file_removed(node)

@@ -2,15 +2,19 @@
 
 Everything a user changes lands in the upper folder at once, so it survives
 an unmount, and a killed daemon leaves nothing half-done: new entries are
-made under a temporary name and renamed into place.
+made under a temporary name, given their owner and mode, and renamed into
+place; a failing operation removes what it made (upper stays as it was).
 
 Representation in the upper folder (a plain folder, no special file types,
-so it survives copying, archiving and filesystems without device nodes):
+so it survives copying, archiving and filesystems without device nodes);
+see ``whiteouts`` for the markers:
 
-- ``.wh.NAME``      a whiteout: NAME of the lower layers is deleted;
-- ``.wh..wh..opq``  in a folder: the folder is opaque, lower layers' folder
-                    of the same path does not show through;
-- ``.wh..wh.tmp.*`` work files of an unfinished copy-up (removed at mount).
+- ``.wh.NAME``          a whiteout: NAME of the lower layers is deleted;
+- ``.wh..wh.long.HASH`` the whiteout of a name too long for ``.wh.NAME``
+                        (over 251 bytes), holding the full name;
+- ``.wh..wh..opq``      in a folder: the folder is opaque, lower layers'
+                        folder of the same path does not show through;
+- ``.wh..wh.tmp.*``     work files of an unfinished operation (removed at mount).
 
 Names starting with ``.wh.`` are reserved and never shown.  Renaming a
 directory that merges lower layers copies it up whole (users see no EXDEV).
@@ -18,14 +22,14 @@ directory that merges lower layers copies it up whole (users see no EXDEV).
 
 import errno
 import os
-import secrets
 import stat
 
 from .layers import FolderLayer
+from .whiteouts import (OPAQUE, TEMP_PREFIX, WHITEOUT_PREFIX, check_name,  # noqa: F401
+                        clean_work_files, clear_markers, drop_whiteout, is_opaque,
+                        is_whiteout, make_opaque, make_whiteout, remove_quietly, temp_path,
+                        whited_out)
 
-WHITEOUT_PREFIX = b".wh."
-OPAQUE = b".wh..wh..opq"
-TEMP_PREFIX = b".wh..wh.tmp."
 COPY_CHUNK = 1 << 20
 
 
@@ -65,30 +69,14 @@ class Overlay:
         self.upper = FolderLayer(upper_path, "upper")
         self.lowers = list(lowers)
         self._dirs = {}
-        self._clean_work_files()
+        clean_work_files(self.upper.root)
 
     # ---- paths in the upper folder -------------------------------------------------------------
     def upper_real(self, rel):
         return self.upper.real(rel)
 
-    def _whiteout(self, rel):
-        parent, name = split(rel)
-        return self.upper_real(join(parent, WHITEOUT_PREFIX + name))
-
     def _is_opaque(self, rel):
-        return os.path.lexists(os.path.join(self.upper_real(rel), OPAQUE))
-
-    def _clean_work_files(self):
-        """Remove what an interrupted copy-up left (never a user's file)."""
-        for dirpath, dirnames, filenames in os.walk(self.upper.root):
-            for name in filenames + dirnames:
-                if name.startswith(TEMP_PREFIX):
-                    path = os.path.join(dirpath, name)
-                    if os.path.isdir(path) and not os.path.islink(path):
-                        import shutil
-                        shutil.rmtree(path, ignore_errors=True)
-                    else:
-                        os.unlink(path)
+        return is_opaque(self.upper_real(rel))
 
     # ---- lookups --------------------------------------------------------------------------------------
     def root(self):
@@ -112,6 +100,9 @@ class Overlay:
             del self._dirs[key]
 
     def lookup(self, parent, name):
+        """The visible entry ``name`` of ``parent``, or None; a name over
+        NAME_MAX is ENAMETOOLONG (as on any Linux filesystem)."""
+        check_name(name)
         if name.startswith(WHITEOUT_PREFIX) or name in (b".", b".."):
             return None
         rel = join(parent.rel, name)
@@ -132,7 +123,7 @@ class Overlay:
                     lowers = [layer for layer in parent.lowers
                               if (a := layer.attr(rel)) is not None and a.is_dir]
                 return Entry(rel, up, True, lowers, self.upper)
-            if os.path.lexists(self._whiteout(rel)):
+            if parent.lowers and is_whiteout(self.upper_real(parent.rel), name):
                 return None
         for i, layer in enumerate(parent.lowers):
             attr = layer.attr(rel)
@@ -165,12 +156,10 @@ class Overlay:
         """Names of a merged directory, sorted (stable readdir offsets)."""
         names, hidden = set(), set()
         if entry.in_upper:
-            for name in self.upper.listdir(entry.rel):
-                if name.startswith(WHITEOUT_PREFIX):
-                    if name != OPAQUE and not name.startswith(TEMP_PREFIX):
-                        hidden.add(name[len(WHITEOUT_PREFIX):])
-                    continue
-                names.add(name)
+            upper_names = self.upper.listdir(entry.rel)
+            if entry.lowers:
+                hidden = whited_out(self.upper_real(entry.rel), upper_names)
+            names.update(name for name in upper_names if not name.startswith(WHITEOUT_PREFIX))
         for layer in entry.lowers:
             for name in layer.listdir(entry.rel):
                 if name not in hidden and not name.startswith(WHITEOUT_PREFIX):
@@ -184,36 +173,34 @@ class Overlay:
                                           for layer in parent.lowers)
 
     # ---- copy-up -------------------------------------------------------------------------------------
-    def _temp_name(self, parent_rel):
-        return self.upper_real(join(parent_rel, TEMP_PREFIX + secrets.token_hex(6).encode()))
-
     def copy_up(self, entry):
-        """Make the entry exist in the upper folder (metadata and data)."""
+        """Make the entry exist in the upper folder (metadata and data).
+        The entry may be older than a copy-up made since (a rename's source
+        copies up the parents it shares with the target): it is looked up
+        again rather than copied twice."""
+        if entry.in_upper:
+            return entry
+        entry = self._must(entry.rel)
         if entry.in_upper:
             return entry
         parent_rel, _ = split(entry.rel)
         self.copy_up(self._must(parent_rel))
         attr, layer, rel = entry.attr, entry.source, entry.rel
-        dest = self.upper_real(rel)
-        if entry.is_dir:
-            os.mkdir(dest, stat.S_IMODE(attr.mode) | 0o700)
-            self._finish_attributes(dest, attr, layer, rel)
-            os.chmod(dest, stat.S_IMODE(attr.mode))
-        else:
-            temp = self._temp_name(parent_rel)
-            try:
-                if stat.S_ISREG(attr.mode):
-                    self._copy_data(layer, rel, temp, attr)
-                elif stat.S_ISLNK(attr.mode):
-                    os.symlink(layer.readlink(rel), temp)
-                else:
-                    os.mknod(temp, attr.mode, attr.rdev)
-                self._finish_attributes(temp, attr, layer, rel)
-                os.rename(temp, dest)
-            except BaseException:
-                if os.path.lexists(temp):
-                    os.unlink(temp)
-                raise
+        temp = temp_path(self.upper_real(parent_rel))
+        try:
+            if entry.is_dir:
+                os.mkdir(temp, 0o700)
+            elif stat.S_ISREG(attr.mode):
+                self._copy_data(layer, rel, temp, attr)
+            elif stat.S_ISLNK(attr.mode):
+                os.symlink(layer.readlink(rel), temp)
+            else:
+                os.mknod(temp, attr.mode, attr.rdev)
+            self._finish_attributes(temp, attr, layer, rel)
+            os.rename(temp, self.upper_real(rel))
+        except BaseException:
+            remove_quietly(temp)
+            raise
         self.invalidate(rel)
         return self._must(rel)
 
@@ -243,13 +230,14 @@ class Overlay:
 
     @staticmethod
     def _finish_attributes(path, attr, layer, rel):
+        """Owner, then mode (a chown clears S_ISUID/S_ISGID), xattrs, times."""
         follow = False
-        if not stat.S_ISLNK(attr.mode):
-            os.chmod(path, stat.S_IMODE(attr.mode))
         try:
             os.chown(path, attr.uid, attr.gid, follow_symlinks=follow)
         except PermissionError:
             pass  # not root: the copy belongs to the user
+        if not stat.S_ISLNK(attr.mode):
+            os.chmod(path, stat.S_IMODE(attr.mode))
         for name, value in layer.xattrs(rel).items():
             try:
                 os.setxattr(path, name, value, follow_symlinks=follow)
@@ -270,18 +258,9 @@ class Overlay:
                 self.copy_up(child)
         return self._must(entry.rel)
 
-    # ---- changes ---------------------------------------------------------------------------------------
-    def _drop_whiteout(self, rel):
-        try:
-            os.unlink(self._whiteout(rel))
-        except FileNotFoundError:
-            pass
-
-    def _make_whiteout(self, rel):
-        fd = os.open(self._whiteout(rel), os.O_WRONLY | os.O_CREAT, 0o600)
-        os.close(fd)
-
+    # ---- new entries ---------------------------------------------------------------------------------
     def _prepare_new(self, parent_rel, name):
+        check_name(name)
         if name.startswith(WHITEOUT_PREFIX):
             raise OverlayError(errno.EINVAL, "names starting with .wh. are reserved")
         parent = self._must(parent_rel)
@@ -293,43 +272,69 @@ class Overlay:
         self.copy_up(parent)
         return rel
 
-    def _place(self, temp, rel):
-        """Move a finished new entry into place, then drop its whiteout."""
-        os.rename(temp, self.upper_real(rel))
-        self._drop_whiteout(rel)
+    @staticmethod
+    def _own(path, mode, owner, parent_dir):
+        """Owner and exact mode of a new entry.  The kernel has applied the
+        caller's umask already, so the daemon's own umask must not count:
+        the mode is set with chmod, after the chown (which would clear
+        S_ISUID/S_ISGID).  A set-group-ID parent gives its group (and, to a
+        folder, its S_ISGID) as the kernel's inode_init_owner does."""
+        parent = os.stat(parent_dir)
+        is_dir = stat.S_ISDIR(os.lstat(path).st_mode)
+        if owner is not None and os.geteuid() == 0:
+            uid, gid = owner
+            if parent.st_mode & stat.S_ISGID:
+                gid = parent.st_gid
+            os.chown(path, uid, gid, follow_symlinks=False)
+        if mode is not None:
+            if is_dir and parent.st_mode & stat.S_ISGID:
+                mode |= stat.S_ISGID
+            os.chmod(path, stat.S_IMODE(mode))
+
+    def _install(self, parent_rel, name, make, mode, owner):
+        """Make a new entry: ``make(temp)`` creates it under a work name
+        (its result, an fd for create, is returned); owner and mode are
+        set; it is renamed into place and its whiteout dropped.  On any
+        failure nothing of it stays in the upper folder."""
+        rel = self._prepare_new(parent_rel, name)
+        parent_dir = self.upper_real(parent_rel)
+        temp = temp_path(parent_dir)
+        result = None
+        placed = False
+        try:
+            result = make(temp)
+            self._own(temp, mode, owner, parent_dir)
+            os.rename(temp, self.upper_real(rel))
+            placed = True
+            drop_whiteout(parent_dir, name)
+        except BaseException:
+            if isinstance(result, int):
+                os.close(result)
+            remove_quietly(self.upper_real(rel) if placed else temp)
+            raise
         self.invalidate(rel)
+        return rel, result
 
-    def create(self, parent_rel, name, flags, mode):
-        rel = self._prepare_new(parent_rel, name)
-        path = self.upper_real(rel)
-        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, mode)
-        self._drop_whiteout(rel)
-        self.invalidate(rel)
-        return rel, fd
+    def create(self, parent_rel, name, flags, mode, owner=None):
+        return self._install(parent_rel, name,
+                             lambda temp: os.open(temp, flags | os.O_CREAT | os.O_EXCL, 0o600),
+                             mode, owner)
 
-    def mkdir(self, parent_rel, name, mode):
-        rel = self._prepare_new(parent_rel, name)
-        temp = self._temp_name(parent_rel)
-        os.mkdir(temp, mode)
-        if self.in_lowers(rel):
-            # a lower folder of the same name must not show through
-            os.close(os.open(os.path.join(temp, OPAQUE), os.O_WRONLY | os.O_CREAT, 0o600))
-        self._place(temp, rel)
-        return rel
+    def mkdir(self, parent_rel, name, mode, owner=None):
+        def make(temp):
+            os.mkdir(temp, 0o700)
+            if self.in_lowers(join(parent_rel, name)):
+                make_opaque(temp)   # a lower folder of the same name must not show through
+        return self._install(parent_rel, name, make, mode, owner)[0]
 
-    def symlink(self, parent_rel, name, target):
-        rel = self._prepare_new(parent_rel, name)
-        temp = self._temp_name(parent_rel)
-        os.symlink(target, temp)
-        self._place(temp, rel)
-        return rel
+    def symlink(self, parent_rel, name, target, owner=None):
+        return self._install(parent_rel, name, lambda temp: os.symlink(target, temp),
+                             None, owner)[0]
 
-    def mknod(self, parent_rel, name, mode, rdev):
-        rel = self._prepare_new(parent_rel, name)
-        temp = self._temp_name(parent_rel)
-        os.mknod(temp, mode, rdev)
-        self._place(temp, rel)
-        return rel
+    def mknod(self, parent_rel, name, mode, rdev, owner=None):
+        return self._install(parent_rel, name,
+                             lambda temp: os.mknod(temp, stat.S_IFMT(mode) | 0o600, rdev),
+                             mode, owner)[0]
 
     def link(self, rel, parent_rel, name):
         entry = self._must(rel)
@@ -337,11 +342,17 @@ class Overlay:
             raise OverlayError(errno.EPERM)
         new = self._prepare_new(parent_rel, name)
         entry = self.copy_up(entry)
-        os.link(self.upper_real(entry.rel), self.upper_real(new))
-        self._drop_whiteout(new)
+        parent_dir = self.upper_real(parent_rel)
+        os.link(self.upper_real(entry.rel), self.upper_real(new), follow_symlinks=False)
+        try:
+            drop_whiteout(parent_dir, name)
+        except BaseException:
+            remove_quietly(self.upper_real(new))
+            raise
         self.invalidate(new)
         return new
 
+    # ---- removals and renames ------------------------------------------------------------------------
     def unlink(self, rel):
         entry = self._must(rel)
         if entry.is_dir:
@@ -356,68 +367,91 @@ class Overlay:
             raise OverlayError(errno.ENOTEMPTY)
         self._remove(entry)
 
-    def _clear_markers(self, rel):
-        """Whiteouts inside an upper folder that is about to go."""
-        path = self.upper_real(rel)
-        for name in os.listdir(path):
-            if name.startswith(WHITEOUT_PREFIX):
-                os.unlink(os.path.join(path, name))
-
     def _remove(self, entry):
+        """The whiteout first, then the upper object: a crash in between
+        leaves the entry visible (upper wins), never the lower one back."""
         rel = entry.rel
+        parent_rel, name = split(rel)
         shadowed = self.in_lowers(rel)
         if shadowed:
-            self.copy_up(self._must(split(rel)[0]))
+            self.copy_up(self._must(parent_rel))
+            make_whiteout(self.upper_real(parent_rel), name)
         if entry.in_upper:
-            if entry.is_dir:
-                self._clear_markers(rel)
-                os.rmdir(self.upper_real(rel))
-            else:
-                os.unlink(self.upper_real(rel))
-        if shadowed:
-            self._make_whiteout(rel)
+            try:
+                if entry.is_dir:
+                    # out of sight in one step, then gone with its markers
+                    temp = temp_path(self.upper_real(parent_rel))
+                    os.rename(self.upper_real(rel), temp)
+                    remove_quietly(temp)
+                else:
+                    os.unlink(self.upper_real(rel))
+            except BaseException:
+                if shadowed:
+                    drop_whiteout(self.upper_real(parent_rel), name)
+                raise
         self.invalidate(rel)
 
+    def _check_rename(self, src, dst, noreplace):
+        if dst is None:
+            return
+        if noreplace:
+            raise OverlayError(errno.EEXIST)
+        if dst.is_dir and not src.is_dir:
+            raise OverlayError(errno.EISDIR)
+        if src.is_dir and not dst.is_dir:
+            raise OverlayError(errno.ENOTDIR)
+        if dst.is_dir and self.listdir(dst):
+            raise OverlayError(errno.ENOTEMPTY)
+
     def rename(self, old, new_parent_rel, new_name, noreplace=False):
+        check_name(new_name)
         src = self._must(old)
         new_parent = self._must(new_parent_rel)
         if new_name.startswith(WHITEOUT_PREFIX):
             raise OverlayError(errno.EINVAL, "names starting with .wh. are reserved")
+        if not new_parent.is_dir:
+            raise OverlayError(errno.ENOTDIR)
         new = join(new_parent_rel, new_name)
         if new == old:
             return new
         if new.startswith(old + b"/"):
             raise OverlayError(errno.EINVAL)
         dst = self.lookup(new_parent, new_name)
-        if dst is not None:
-            if noreplace:
-                raise OverlayError(errno.EEXIST)
-            if dst.is_dir and not src.is_dir:
-                raise OverlayError(errno.EISDIR)
-            if src.is_dir and not dst.is_dir:
-                raise OverlayError(errno.ENOTDIR)
-            if dst.is_dir and self.listdir(dst):
-                raise OverlayError(errno.ENOTEMPTY)
+        self._check_rename(src, dst, noreplace)
+        if dst is not None and os.path.samestat(self._stat_of(src), self._stat_of(dst)):
+            return new      # two names of one file: rename(2) does nothing
+        old_parent_rel, old_name = split(old)
         src_shadowed = self.in_lowers(old)
         if src.is_dir and src.lowers:
             src = self.copy_up_tree(src)   # lower contents move along
         else:
             src = self.copy_up(src)
-        self.copy_up(new_parent)
-        dst_shadowed = self.in_lowers(new)
-        if dst is not None and dst.in_upper and dst.is_dir:
-            self._clear_markers(new)
-        if src.is_dir and dst_shadowed:
-            marker = os.path.join(self.upper_real(old), OPAQUE)
-            os.close(os.open(marker, os.O_WRONLY | os.O_CREAT, 0o600))
-        os.rename(self.upper_real(old), self.upper_real(new))
-        self._drop_whiteout(new)
+        self.copy_up(self._must(new_parent_rel))   # fresh: the copy-up above may have made it
+        if dst is not None and dst.is_dir:
+            dst = self.copy_up(dst)
+            clear_markers(self.upper_real(new))    # empty but for markers
+        if src.is_dir and self.in_lowers(new):
+            make_opaque(self.upper_real(old))
         if src_shadowed:
-            self.copy_up(self._must(split(old)[0]))
-            self._make_whiteout(old)
+            make_whiteout(self.upper_real(old_parent_rel), old_name)
+        try:
+            os.rename(self.upper_real(old), self.upper_real(new))
+        except BaseException:
+            if src_shadowed:
+                drop_whiteout(self.upper_real(old_parent_rel), old_name)
+            raise
+        drop_whiteout(self.upper_real(new_parent_rel), new_name)
         self.invalidate(old)
         self.invalidate(new)
         return new
+
+    def _stat_of(self, entry):
+        """An os.stat_result-like identity of a visible entry (for rename's
+        "same file" case)."""
+        if entry.in_upper:
+            return os.lstat(self.upper_real(entry.rel))
+        return os.stat_result((entry.attr.mode, hash(entry.attr.identity), -1, 1, 0, 0, 0,
+                               0, 0, 0))
 
     def open_upper(self, rel, flags):
         """Open for writing (after copy-up)."""

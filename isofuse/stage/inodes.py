@@ -1,0 +1,119 @@
+"""Stable inode numbers for the merged tree, and which paths each one has.
+
+An entry's number comes from something that outlives the mount, so
+``find -inum``, backup tools and ``tar --listed-incremental`` see the same
+number after a remount:
+
+- an entry in the upper folder has its upper file's own inode number (so
+  hard links share one, whatever their type);
+- an entry only a lower layer has gets a hash of that layer's identity of
+  it (layer, device, inode number: hard links of a lower layer share it too),
+  with the top bit set so it cannot meet an upper number.
+
+A copy-up changes an entry's number (from the lower hash to the upper
+file's).  The kernel may still name the entry by the old number for a
+while; the old number then stays an alias of the new one until the path is
+removed.  The root is always ``ROOT`` (FUSE's root node).
+"""
+
+import hashlib
+
+ROOT = 1
+LOWER_BIT = 1 << 63
+UPPER_ALT_BIT = 1 << 62
+RESERVED_BELOW = 100        # numbers of the root and the control files
+
+
+def upper_ino(st_ino):
+    if RESERVED_BELOW <= st_ino < UPPER_ALT_BIT:
+        return st_ino
+    return UPPER_ALT_BIT | (st_ino % UPPER_ALT_BIT)   # tiny or huge upper numbers
+
+
+def lower_ino(identity):
+    digest = hashlib.blake2b(repr(identity).encode(), digest_size=8).digest()
+    return LOWER_BIT | (int.from_bytes(digest, "big") % LOWER_BIT)
+
+
+class InodeMap:
+    """Path <-> inode number, many paths to one number (hard links)."""
+
+    def __init__(self):
+        self._by_rel = {b"": ROOT}
+        self._names = {ROOT: {b"": None}}    # an ordered set per number
+        self._alias = {}                     # old number -> current number
+        self._aliases_of = {}                # current number -> its old numbers
+
+    def ino(self, rel):
+        return self._by_rel.get(rel)
+
+    def bind(self, rel, ino):
+        """``rel`` has number ``ino`` now.  When that replaces the path's
+        only old number (a copy-up), the old one becomes an alias."""
+        old = self._by_rel.get(rel)
+        if old == ino or not rel:
+            return
+        if old is not None:
+            self._drop_name(old, rel)
+            if old not in self._names:
+                self._alias[old] = ino
+                self._aliases_of.setdefault(ino, set()).add(old)
+        stale = self._alias.pop(ino, None)
+        if stale is not None:
+            self._aliases_of.get(stale, set()).discard(ino)
+        self._by_rel[rel] = ino
+        self._names.setdefault(ino, {})[rel] = None
+
+    def unbind(self, rel):
+        """The path is gone (unlink, rmdir, replaced by a rename)."""
+        ino = self._by_rel.pop(rel, None)
+        if ino is not None:
+            self._drop_name(ino, rel)
+        return ino
+
+    def _drop_name(self, ino, rel):
+        names = self._names.get(ino)
+        if names is not None:
+            names.pop(rel, None)
+            if not names:
+                del self._names[ino]
+                for alias in self._aliases_of.pop(ino, ()):
+                    self._alias.pop(alias, None)
+
+    def resolve(self, ino):
+        for _ in range(8):          # aliases point to current numbers; bounded anyway
+            target = self._alias.get(ino)
+            if target is None:
+                return ino
+            ino = target
+        return ino
+
+    def rel(self, ino):
+        """One path of the number (None if it has none: an unlinked file)."""
+        names = self._names.get(self.resolve(ino))
+        return next(iter(names)) if names else None
+
+    def name_count(self, ino):
+        return len(self._names.get(self.resolve(ino), ()))
+
+    def move(self, old, new, is_dir=True):
+        """A rename: ``old`` (and, for a directory, everything below it)
+        now is ``new``; what ``new`` named before has lost that name."""
+        prefix = old + b"/"
+        if is_dir:
+            moved = [(rel, ino) for rel, ino in self._by_rel.items()
+                     if rel == old or rel.startswith(prefix)]
+        else:   # a file: no scan (rsync renames every file it copies)
+            moved = [(old, self._by_rel[old])] if old in self._by_rel else []
+        self.unbind(new)
+        for rel, ino in moved:      # aliases of moved numbers stay
+            del self._by_rel[rel]
+            self._names[ino].pop(rel, None)
+        for rel, ino in moved:
+            target = new + rel[len(old):]
+            self.unbind(target)
+            self._by_rel[target] = ino
+            self._names.setdefault(ino, {})[target] = None
+        for _, ino in moved:
+            if not self._names.get(ino, True):
+                del self._names[ino]

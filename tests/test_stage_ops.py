@@ -1,0 +1,352 @@
+"""`isofuse stage` operations without a kernel mount (issue 14, one test per
+failure class): a small facade calls the pyfuse3 operations as the kernel
+does -- a path is looked up name by name, then the operation gets inode
+numbers, a request context (uid, gid, umask) and, for ftruncate, the file
+handle -- so each case runs in milliseconds and no kernel cache can hide a
+wrong answer."""
+
+import errno
+import os
+import stat
+import types
+
+import pyfuse3
+import pytest
+import trio
+
+from isofuse.cli.stage import allow_other_problem, parse_options
+from isofuse.fuseops.session import fuse_options
+from isofuse.fuseops.stage_ops import StageOperations
+from isofuse.stage.disc import Disc, Profile
+from isofuse.stage.inodes import lower_ino, upper_ino
+from isofuse.stage.layers import FolderLayer
+from isofuse.stage.overlay import Overlay
+
+
+def ctx(uid=0, gid=0, umask=0):
+    return types.SimpleNamespace(uid=uid, gid=gid, umask=umask, pid=os.getpid())
+
+
+class Fields:
+    """pyfuse3.SetattrFields as the kernel fills it."""
+    def __init__(self, **changed):
+        for name in ("size", "mode", "uid", "gid", "atime", "mtime"):
+            setattr(self, "update_" + name, name in changed)
+
+
+def attributes(**values):
+    attr = pyfuse3.EntryAttributes()
+    for name, value in values.items():
+        setattr(attr, {"size": "st_size", "mode": "st_mode", "uid": "st_uid",
+                       "gid": "st_gid", "atime": "st_atime_ns",
+                       "mtime": "st_mtime_ns"}[name], value)
+    return attr
+
+
+class Kernel:
+    """The stage's operations, called as pyfuse3 calls them."""
+
+    def __init__(self, upper, lowers=()):
+        self.overlay = Overlay(str(upper), [FolderLayer(str(path), f"lower{i}")
+                                            for i, path in enumerate(lowers)])
+        self.ops = StageOperations(self.overlay, Disc(self.overlay, Profile()))
+
+    def close(self):
+        self.overlay.close()
+
+    def call(self, name, *args):
+        return trio.run(getattr(self.ops, name), *args)
+
+    def errno_of(self, name, *args):
+        with pytest.raises(pyfuse3.FUSEError) as info:
+            self.call(name, *args)
+        return info.value.errno
+
+    def ino(self, path):
+        ino = pyfuse3.ROOT_INODE
+        for name in filter(None, path.split("/")):
+            attr = self.call("lookup", ino, os.fsencode(name), ctx())
+            if attr.st_ino == 0:
+                raise FileNotFoundError(path)
+            ino = attr.st_ino
+        return ino
+
+    def parent(self, path):
+        head, _, name = path.rpartition("/")
+        return self.ino(head), os.fsencode(name)
+
+    def lookup(self, path):
+        return self.call("lookup", *self.parent(path), ctx())
+
+    def stat(self, path):
+        return self.call("getattr", self.ino(path), ctx())
+
+    def create(self, path, mode=0o644, flags=os.O_RDWR, who=None):
+        info, attr = self.call("create", *self.parent(path), stat.S_IFREG | mode, flags,
+                               who or ctx())
+        return info.fh, attr
+
+    def mkdir(self, path, mode=0o755, who=None):
+        return self.call("mkdir", *self.parent(path), stat.S_IFDIR | mode, who or ctx())
+
+    def mknod(self, path, mode, rdev=0, who=None):
+        return self.call("mknod", *self.parent(path), mode, rdev, who or ctx())
+
+    def symlink(self, path, target):
+        return self.call("symlink", *self.parent(path), os.fsencode(target), ctx())
+
+    def link(self, src, dst):
+        return self.call("link", self.ino(src), *self.parent(dst), ctx())
+
+    def unlink(self, path):
+        return self.call("unlink", *self.parent(path), ctx())
+
+    def rename(self, src, dst, flags=0):
+        return self.call("rename", *self.parent(src), *self.parent(dst), flags, ctx())
+
+    def setattr(self, ino, fh=None, **values):
+        return self.call("setattr", ino, attributes(**values), Fields(**values), fh, ctx())
+
+    def open(self, path, flags=os.O_RDONLY):
+        return self.call("open", self.ino(path), flags, ctx()).fh
+
+    def listdir(self, path):
+        names = []
+        fh = self.call("opendir", self.ino(path), ctx())
+        original = pyfuse3.readdir_reply
+        pyfuse3.readdir_reply = lambda token, name, attr, next_id: names.append(name) or True
+        try:
+            self.call("readdir", fh, 0, None)
+        finally:
+            pyfuse3.readdir_reply = original
+            self.call("releasedir", fh)
+        return sorted(os.fsdecode(n) for n in names)
+
+
+@pytest.fixture
+def layers(tmp_path):
+    upper, lower = tmp_path / "upper", tmp_path / "lower"
+    upper.mkdir()
+    (lower / "dir").mkdir(parents=True)
+    (lower / "dir" / "a.txt").write_bytes(b"lower a")
+    (lower / "file.txt").write_bytes(b"lower file")
+    return upper, lower
+
+
+@pytest.fixture
+def kernel(layers):
+    k = Kernel(*layers[:1], lowers=[layers[1]])
+    yield k
+    k.close()
+
+
+def upper_listing(upper):
+    return sorted(str(p.relative_to(upper)) for p in upper.rglob("*"))
+
+
+# 1 ---------------------------------------------------------------------------------------
+def test_names_up_to_255_bytes_and_their_whiteouts(layers, kernel):
+    upper, lower = layers
+    for length in (251, 252, 253, 254, 255):
+        (lower / "dir" / ("L" * length)).write_bytes(b"lower")
+    kernel = Kernel(upper, [lower])         # see the new lower names
+    for length in (252, 253, 254, 255):
+        fh, _ = kernel.create("/dir/" + "n" * length)
+        kernel.call("release", fh)
+        kernel.mkdir("/" + "d" * length)
+        kernel.unlink("/dir/" + "L" * length)      # a lower file: needs a whiteout
+    kernel.unlink("/dir/" + "L" * 251)
+    names = kernel.listdir("/dir")
+    assert names == sorted(["a.txt"] + ["n" * n for n in (252, 253, 254, 255)])
+    long_markers = [p for p in (upper / "dir").iterdir() if p.name.startswith(".wh..wh.long.")]
+    assert sorted(p.read_bytes() for p in long_markers) == \
+        sorted(b"L" * n for n in (252, 253, 254, 255))     # 251 fits .wh.NAME
+    assert (upper / "dir" / (".wh." + "L" * 251)).exists()
+    assert kernel.errno_of("lookup", kernel.ino("/dir"), b"x" * 256, ctx()) == \
+        errno.ENAMETOOLONG
+    assert kernel.errno_of("create", kernel.ino("/dir"), b"x" * 256, 0o100644,
+                           os.O_WRONLY, ctx()) == errno.ENAMETOOLONG
+    again = Kernel(upper, [lower])                          # after a remount
+    assert again.listdir("/dir") == names
+    with pytest.raises(FileNotFoundError):
+        again.ino("/dir/" + "L" * 255)
+
+
+# 2 ---------------------------------------------------------------------------------------
+def test_a_failed_create_leaves_upper_as_it_was(layers, kernel, monkeypatch):
+    upper, _ = layers
+    kernel.mkdir("/made")
+    before = upper_listing(upper)
+
+    def broken(path, mode, owner, parent_dir):
+        raise OSError(errno.EIO, "injected")
+    monkeypatch.setattr(Overlay, "_own", staticmethod(broken))
+    dir_ino = kernel.ino("/dir")
+    for op, args in (("create", (dir_ino, b"new", 0o100644, os.O_WRONLY, ctx())),
+                     ("mkdir", (dir_ino, b"new", 0o40755, ctx())),
+                     ("mknod", (dir_ino, b"new", stat.S_IFIFO | 0o644, 0, ctx())),
+                     ("symlink", (dir_ino, b"new", b"target", ctx()))):
+        assert kernel.errno_of(op, *args) == errno.EIO, op
+    monkeypatch.undo()
+    # the parent was copied up (invisible); nothing else, no work files
+    assert [p for p in upper_listing(upper) if p not in before] == ["dir"]
+    assert kernel.listdir("/dir") == ["a.txt"]
+    assert kernel.lookup("/dir/new").st_ino == 0
+    fh, _ = kernel.create("/dir/new")                      # no EEXIST afterwards
+    kernel.call("release", fh)
+    assert not list(upper.rglob(".wh..wh.tmp.*"))
+
+
+# 3 ---------------------------------------------------------------------------------------
+def test_creation_modes_are_exact_and_setid_bits_kept(layers, kernel):
+    upper, _ = layers
+    old_umask = os.umask(0o077)         # the daemon's own umask must not count
+    try:
+        _, attr = kernel.create("/suid", 0o6777, who=ctx(uid=1234, gid=5678))
+        assert attr.st_mode == stat.S_IFREG | 0o6777
+        assert (attr.st_uid, attr.st_gid) == (1234, 5678)
+        assert os.lstat(upper / "suid").st_mode == stat.S_IFREG | 0o6777
+        assert kernel.mkdir("/d", 0o3777).st_mode == stat.S_IFDIR | 0o3777
+        assert kernel.mknod("/fifo", stat.S_IFIFO | 0o666).st_mode == stat.S_IFIFO | 0o666
+        assert kernel.create("/masked", 0o666, who=ctx(umask=0o022))[1].st_mode & 0o777 \
+            == 0o644
+    finally:
+        os.umask(old_umask)
+    # a set-group-ID folder gives its group and, to folders, its bit
+    kernel.setattr(kernel.ino("/d"), gid=4321)
+    assert kernel.mkdir("/d/sub", 0o755, who=ctx(uid=1, gid=2)).st_gid == 4321
+    assert kernel.stat("/d/sub").st_mode & stat.S_ISGID
+    # chown clears S_ISUID and (group-executable) S_ISGID, as the kernel does
+    assert kernel.setattr(kernel.ino("/suid"), uid=99).st_mode & 0o7777 == 0o0777
+    # the kernel's "kill suid" on a write by non-root arrives as a mode change
+    kernel.setattr(kernel.ino("/suid"), mode=stat.S_IFREG | 0o4755)
+    assert kernel.setattr(kernel.ino("/suid"), mode=stat.S_IFREG | 0o755).st_mode & 0o7777 \
+        == 0o755
+
+
+# 4 ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize("kind", [stat.S_IFIFO, stat.S_IFCHR, stat.S_IFSOCK, stat.S_IFREG])
+def test_hard_links_of_special_files_share_one_inode(kernel, kind):
+    kernel.mknod("/a", kind | 0o640, os.makedev(1, 3) if kind == stat.S_IFCHR else 0)
+    kernel.link("/a", "/b")
+    a, b = kernel.lookup("/a"), kernel.lookup("/b")
+    assert a.st_ino == b.st_ino and a.st_nlink == b.st_nlink == 2
+    kernel.setattr(a.st_ino, mode=kind | 0o600, uid=42)
+    b = kernel.stat("/b")
+    assert (stat.S_IMODE(b.st_mode), b.st_uid) == (0o600, 42)
+    assert kernel.stat("/a").st_ctime_ns == b.st_ctime_ns
+    kernel.unlink("/a")
+    assert kernel.stat("/b").st_nlink == 1
+
+
+# 5 ---------------------------------------------------------------------------------------
+def test_renaming_over_a_hard_linked_file_keeps_the_other_link(kernel):
+    fh, _ = kernel.create("/x")
+    kernel.call("write", fh, 0, b"data of x")
+    kernel.call("release", fh)
+    kernel.link("/x", "/y")
+    fh, _ = kernel.create("/z")
+    kernel.call("release", fh)
+    x_ino = kernel.ino("/x")
+    kernel.rename("/z", "/y")
+    assert kernel.call("getattr", x_ino, ctx()).st_nlink == 1
+    assert kernel.stat("/x").st_size == len(b"data of x")
+    assert kernel.listdir("/") == ["dir", "file.txt", "x", "y"]
+    kernel.link("/x", "/w")
+    kernel.rename("/x", "/w")           # two names of one file: nothing happens
+    assert kernel.lookup("/x").st_ino == kernel.lookup("/w").st_ino != 0
+
+
+# 6 ---------------------------------------------------------------------------------------
+def test_an_unlinked_open_file_stays_usable_until_the_last_close(kernel):
+    fh, attr = kernel.create("/open.txt")
+    kernel.call("write", fh, 0, b"0123456789")
+    kernel.unlink("/open.txt")
+    assert kernel.call("getattr", attr.st_ino, ctx()).st_size == 10        # fstat
+    assert kernel.call("read", fh, 2, 4) == b"2345"                        # pread
+    assert kernel.setattr(attr.st_ino, fh, size=3).st_size == 3            # ftruncate
+    assert kernel.call("getattr", attr.st_ino, ctx()).st_nlink == 0
+    kernel.call("write", fh, 3, b"more")
+    assert kernel.call("read", fh, 0, 100) == b"012more"
+    fh2, _ = kernel.create("/open.txt")          # the name is free for a new file
+    kernel.call("release", fh2)
+    assert kernel.stat("/open.txt").st_size == 0
+    kernel.call("release", fh)
+    assert kernel.errno_of("getattr", attr.st_ino, ctx()) == errno.ENOENT
+    # a lower file opened for reading, then deleted
+    fh = kernel.open("/file.txt")
+    ino = kernel.ino("/file.txt")
+    kernel.unlink("/file.txt")
+    assert kernel.call("read", fh, 0, 100) == b"lower file"
+    assert kernel.call("getattr", ino, ctx()).st_size == 10
+    kernel.call("release", fh)
+
+
+# 7 ---------------------------------------------------------------------------------------
+def test_symlink_atime_set_with_nofollow_stays(kernel, layers):
+    os.symlink("file.txt", layers[1] / "lowlink")
+    kernel = Kernel(layers[0], [layers[1]])
+    kernel.symlink("/link", "dir/a.txt")
+    for path in ("/link", "/lowlink"):          # an upper link, a lower one (copy-up)
+        ino = kernel.ino(path)
+        attr = kernel.setattr(ino, atime=1_000_000_000_123, mtime=2_000_000_000_456)
+        assert (attr.st_atime_ns, attr.st_mtime_ns) == (1_000_000_000_123, 2_000_000_000_456)
+        assert kernel.stat(path).st_atime_ns == 1_000_000_000_123
+        assert os.lstat(layers[0] / path[1:]).st_atime_ns == 1_000_000_000_123
+
+
+# 8 ---------------------------------------------------------------------------------------
+def test_first_rename_inside_a_lower_directory_succeeds(kernel, layers):
+    kernel.rename("/dir/a.txt", "/dir/b.txt")
+    assert kernel.listdir("/dir") == ["b.txt"]
+    assert (layers[0] / "dir" / "b.txt").read_bytes() == b"lower a"
+
+
+# 9 ---------------------------------------------------------------------------------------
+def test_allow_other_reaches_the_mount_options(tmp_path):
+    profile, extra = parse_options(["allow_other"])
+    assert "allow_other" in fuse_options("u", extra["allow_other"], read_only=False)
+    assert "allow_other" not in fuse_options("u", parse_options([])[1]["allow_other"],
+                                             read_only=False)
+    conf = tmp_path / "fuse.conf"
+    conf.write_text("# mount_max = 1000\n#user_allow_other\n")
+    assert "user_allow_other" in allow_other_problem(str(conf), euid=1000)
+    assert allow_other_problem(str(conf), euid=0) is None
+    conf.write_text("user_allow_other\n")
+    assert allow_other_problem(str(conf), euid=1000) is None
+
+
+# 10 --------------------------------------------------------------------------------------
+def test_statfs_inode_counts_make_sense(kernel):
+    stats = kernel.call("statfs", ctx())
+    assert 0 < stats.f_ffree <= stats.f_files
+    assert stats.f_files - stats.f_ffree == len(kernel.ops.disc.nodes)
+    assert stats.f_favail == stats.f_ffree and stats.f_namemax == 255
+    kernel.mkdir("/more")
+    assert kernel.call("statfs", ctx()).f_files - kernel.call("statfs", ctx()).f_ffree \
+        == len(kernel.ops.disc.nodes)
+
+
+# 11 --------------------------------------------------------------------------------------
+def test_inode_numbers_are_stable_across_remounts(layers, kernel):
+    upper, lower = layers
+    fh, _ = kernel.create("/new.txt")
+    kernel.call("release", fh)
+    kernel.link("/new.txt", "/hard.txt")
+    kernel.mkdir("/newdir")
+    paths = ["/new.txt", "/hard.txt", "/newdir", "/dir", "/dir/a.txt", "/file.txt"]
+    before = {path: kernel.lookup(path).st_ino for path in paths}
+    assert before["/new.txt"] == before["/hard.txt"] == \
+        upper_ino(os.lstat(upper / "new.txt").st_ino)
+    lower_st = os.lstat(lower / "file.txt")
+    assert before["/file.txt"] == lower_ino(("lower0", lower_st.st_dev, lower_st.st_ino))
+    assert len(set(before.values())) == len(paths) - 1
+    again = Kernel(upper, [lower])
+    assert {path: again.lookup(path).st_ino for path in paths} == before
+    # a copy-up gives the upper file's number; the old one still answers
+    fh = again.open("/file.txt", os.O_WRONLY)
+    again.call("release", fh)
+    copied = again.lookup("/file.txt").st_ino
+    assert copied == upper_ino(os.lstat(upper / "file.txt").st_ino)
+    assert again.call("getattr", before["/file.txt"], ctx()).st_ino == copied
+    assert Kernel(upper, [lower]).lookup("/file.txt").st_ino == copied
