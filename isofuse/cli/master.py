@@ -1,210 +1,276 @@
-"""``isofuse master``: make an ISO 9660 image from folders, mkisofs style."""
+"""``isofuse master``: make an ISO 9660 image from folders, mkisofs style.
+
+The command line is read by our own mkisofs-dialect parser
+(isofuse.cli.mkisofs_args, the option table in isofuse.cli.mkisofs_options):
+``parse_command_line`` turns it into a ParsedCommand, the rest of this
+module runs one.
+"""
 
 import argparse
+import codecs
 import os
 import stat
 import sys
 import time
+from dataclasses import dataclass, field, replace as _replace
+from typing import List, Optional
 
 from ..bulk import collector_paused
 from ..master import layout as layout_mod
 from ..master.isotree import TreeError
 from ..master.naming import NameRules
-from ..master.options import (DEEP_ALLOW, DEEP_DROP, ROCK_KEEP, ROCK_RATIONALIZED,
-                              BootSpec, MasterOptions)
-from ..master.sourcetree import SourceError, scan
+from ..master.options import MasterOptions
+from ..master.sourcetree import ScanRules, SourceError, scan
 from ..master.stream import ImageStream, SourceChanged
+from .mkisofs_args import UsageError, parse_words
+from .mkisofs_help import help_text
 
 DESCRIPTION = """\
 Make an ISO 9660 image (with Rock Ridge, Joliet, El Torito) from folders and
-files.  Option names follow mkisofs/genisoimage, so existing scripts switch
-by changing the command name.  The image size is known before writing:
--print-size prints it (in 2048-byte sectors) and writes nothing.
-
-Examples:
-  isofuse master -r -J -V PHOTOS -o photos.iso ~/Pictures/2026
-  isofuse master -r -J -graft-points -o out.iso docs/=~/Documents README=notes.txt
-  isofuse master -r -J -b boot/isolinux.bin -c boot/boot.cat -no-emul-boot \\
-      -boot-load-size 4 -boot-info-table -o boot.iso tree/
+files.  Option names follow mkisofs/genisoimage/xorrisofs, so existing
+scripts switch by changing the command name.  The image size is known before
+writing: -print-size prints it (in 2048-byte sectors) and writes nothing.
 """
 
 
 def add_parser(sub):
+    """``isofuse master`` in the sub-command parser: every word after
+    ``master`` goes to parse_command_line untouched (argparse would read
+    ``-output`` as ``-o utput``: no '-' is an option prefix here)."""
     p = sub.add_parser("master", help="make an ISO image from folders (mkisofs options)",
-                       description=DESCRIPTION, allow_abbrev=False,
-                       formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
+                       add_help=False, prefix_chars="\x01")
+    p.add_argument("words", nargs=argparse.REMAINDER)
     p.set_defaults(run=run)
 
 
-def add_arguments(p):
-    out = p.add_argument_group("output")
-    out.add_argument("-o", dest="output", metavar="FILE",
-                     help="write the image to FILE ('-' for standard output)")
-    out.add_argument("-print-size", "--print-size", dest="print_size", action="store_true",
-                     help="print the image size in 2048-byte sectors and write nothing")
-    out.add_argument("-quiet", "--quiet", dest="quiet", action="store_true",
-                     help="no progress and no warnings")
-    out.add_argument("-no-pad", "--no-pad", dest="no_pad", action="store_true",
-                     help="no 150 sectors of padding at the end")
-    out.add_argument("-skip-unreadable", "--skip-unreadable", dest="skip_unreadable",
-                     action="store_true",
-                     help="leave out files and folders that cannot be read (default: stop)")
-    ext = p.add_argument_group("extensions")
-    ext.add_argument("-R", "-rock", dest="rock", action="store_const", const=ROCK_KEEP,
-                     help="Rock Ridge with owners and modes as they are")
-    ext.add_argument("-r", "-rational-rock", dest="rock", action="store_const",
-                     const=ROCK_RATIONALIZED,
-                     help="Rock Ridge with owner 0 and modes made sensible (readable by all)")
-    ext.add_argument("-rrip-1.12", "--rrip-1.12", dest="rrip_112", action="store_true",
-                     help="Rock Ridge 1.12: file serial numbers, so hard links stay links")
-    ext.add_argument("-J", "-joliet", dest="joliet", action="store_true",
-                     help="add a Joliet tree (Windows names, 64 characters)")
-    ext.add_argument("-joliet-long", dest="joliet_long", action="store_true",
-                     help="allow 103-character Joliet names (not in the Joliet spec)")
-    names = p.add_argument_group("ISO 9660 names")
-    names.add_argument("-iso-level", dest="level", type=int, choices=(1, 2, 3, 4), default=1,
-                       help="1: 8.3 names; 2, 3: 30 characters (3 allows files of 4 GiB "
-                            "and more); 4: ISO 9660:1999, 207 characters (default 1)")
-    names.add_argument("-N", "-omit-version-number", dest="no_version", action="store_true",
-                       help="no ';1' after file names")
-    names.add_argument("-d", "-omit-period", dest="omit_period", action="store_true",
-                       help="no '.' after names without an extension")
-    names.add_argument("-allow-lowercase", dest="lowercase", action="store_true",
-                       help="keep lower case letters (violates ISO 9660)")
-    names.add_argument("-relaxed-filenames", dest="relaxed", action="store_true",
-                       help="allow all printable ASCII characters (violates ISO 9660)")
-    names.add_argument("-U", "-untranslated-filenames", dest="untranslated",
-                       action="store_true", help="names as given, as far as possible")
-    names.add_argument("-L", "-allow-leading-dots", dest="leading_dots", action="store_true",
-                       help="keep a leading '.'")
-    names.add_argument("-l", "-full-iso9660-filenames", dest="full_31", action="store_true",
-                       help="31-character names at level 1")
-    names.add_argument("-max-iso9660-filenames", dest="max_37", action="store_true",
-                       help="37-character names (violates ISO 9660)")
-    names.add_argument("-D", "-disable-deep-relocation", dest="deep",
-                       action="store_const", const=DEEP_ALLOW,
-                       help="record directories deeper than 8 levels where they are "
-                            "(violates ISO 9660; default: move them to rr_moved with "
-                            "Rock Ridge, refuse without)")
-    names.add_argument("-drop-deep", "--drop-deep", dest="deep", action="store_const",
-                       const=DEEP_DROP, help="leave out directories deeper than 8 levels")
-    meta = p.add_argument_group("volume")
-    meta.add_argument("-V", "-volid", dest="volume_id", default="CDROM",
-                      help="volume id (32 characters)")
-    meta.add_argument("-A", "-appid", dest="application", default="ISOFUSE",
-                      help="application id")
-    meta.add_argument("-P", "-publisher", dest="publisher", default="", help="publisher id")
-    meta.add_argument("-p", "-preparer", dest="preparer", default="", help="data preparer id")
-    meta.add_argument("-sysid", dest="system_id", default="LINUX", help="system id")
-    meta.add_argument("-volset", dest="volume_set_id", default="", help="volume set id")
-    meta.add_argument("-copyright", dest="copyright_file", default="", help="copyright file")
-    meta.add_argument("-abstract", dest="abstract_file", default="", help="abstract file")
-    meta.add_argument("-biblio", dest="bibliographic_file", default="",
-                      help="bibliographic file")
-    boot = p.add_argument_group("El Torito boot")
-    boot.add_argument("-b", "-eltorito-boot", dest="boot", action="append", default=[],
-                      metavar="IMAGE", type=_boot_entry(0x00),
-                      help="BIOS boot image (path on the disc)")
-    boot.add_argument("-e", "-efi-boot", dest="boot", action="append", metavar="IMAGE",
-                      type=_boot_entry(0xEF), help="EFI boot image (path on the disc)")
-    boot.add_argument("-eltorito-alt-boot", dest="alt_boot", action="append_const",
-                      const=True, help="start the next boot entry (accepted for "
-                      "compatibility: every -b/-e starts one)")
-    boot.add_argument("-c", "-eltorito-catalog", dest="catalog", default="boot.catalog",
-                      help="path of the boot catalog on the disc")
-    boot.add_argument("-no-emul-boot", dest="emul", action="append_const", const="none",
-                      help="no emulation (default for -e)")
-    boot.add_argument("-hard-disk-boot", dest="emul", action="append_const", const="hdd",
-                      help="hard disk emulation")
-    boot.add_argument("-boot-load-size", dest="load_size", action="append", type=int,
-                      help="512-byte sectors to load (default: the whole image)")
-    boot.add_argument("-boot-load-seg", dest="load_seg", action="append",
-                      type=lambda v: int(v, 0), help="load segment")
-    boot.add_argument("-boot-info-table", dest="info_table", action="append_const",
-                      const=True, help="patch a boot info table into the boot image")
-    ms = p.add_argument_group("multisession")
-    ms.add_argument("-M", "-prev-session", dest="previous", metavar="IMAGE|DEVICE",
-                    help="the disc or image whose last session the new one continues")
-    ms.add_argument("-C", "-cdrecord-params", dest="msinfo", metavar="START,NEXT",
-                    help="msinfo: start of the last session and the next writable "
-                         "sector (cdrecord -msinfo, isofuse-burn --msinfo); with -M the "
-                         "output holds only the new session, to be written at NEXT")
-    ms.add_argument("-append-to", "--append-to", dest="append_to", metavar="IMAGE",
-                    help="grow an image file in place: write the new session behind "
-                         "its last one and copy the new descriptors to sectors 16-31, so "
-                         "every reader sees the newest session")
-    ms.add_argument("-remove", "--remove", dest="remove", action="append", default=[],
-                    metavar="PATH", help="leave PATH of the previous session out")
-    src = p.add_argument_group("sources")
-    src.add_argument("-graft-points", dest="graft_points", action="store_true",
-                     help="SOURCE may be DISC/PATH=SOURCE")
-    src.add_argument("sources", nargs="*", metavar="SOURCE",
-                     help="folders (their contents go to the root) and files")
+@dataclass
+class ParsedCommand:
+    """An ``isofuse master`` (mkisofs) command line, read and checked.
+
+    options   the MasterOptions of the image (names, extensions, boot, hybrid)
+    sources   the SOURCE words (graft-point specs "DISC/PATH=SOURCE" when
+              graft_points), -path-list lines included, in order: what
+              isofuse.master.sourcetree.scan takes
+    scan      the ScanRules for scan: exclusions, hiding, links, owners
+    output    -o FILE ('-' standard output) or None; print_size: -print-size
+    quiet, verbose, skip_unreadable: messages and unreadable sources
+    previous, msinfo, append_to, remove: multisession (-M, -C, --append-to)
+    help, version: --help / -version was given (nothing else is checked then)
+    sort_rules  [(PATTERN, WEIGHT)] from -sort and --sort-weight
+    """
+    options: MasterOptions
+    sources: List[str] = field(default_factory=list)
+    graft_points: bool = False
+    scan: ScanRules = field(default_factory=ScanRules)
+    output: Optional[str] = None
+    print_size: bool = False
+    quiet: bool = False
+    verbose: bool = False
+    skip_unreadable: bool = False
+    previous: Optional[str] = None
+    msinfo: Optional[str] = None
+    append_to: Optional[str] = None
+    remove: List[str] = field(default_factory=list)
+    sort_rules: list = field(default_factory=list)
+    help: bool = False
+    version: bool = False
 
 
-def _boot_entry(platform):
-    def make(path):
-        return BootSpec(image_path=path, platform=platform,
-                        emulation="none" if platform == 0xEF else "floppy")
-    return make
+def parse_command_line(argv):
+    """Read a mkisofs/genisoimage/xorrisofs command line (without the
+    program name) into a ParsedCommand.
+
+    Raises UsageError with a one-line message for an unknown option (naming
+    the nearest known one), a refused option (naming the reason), a missing
+    or malformed value, or options that do not go together; -path-list,
+    -exclude-list, -hide-list and -sort files are read here (an unreadable
+    one is a UsageError too).  Nothing is written and no source is looked
+    at.  A line with --help or -version returns at once with .help or
+    .version set.  Stable for other front ends (growisofs passes its
+    mkisofs options through this)."""
+    words = parse_words(list(argv))
+    if words.help or words.version:
+        return ParsedCommand(options=MasterOptions(), help=words.help, version=words.version)
+    s = words.settings
+    sources = list(words.sources)
+    for path in s["path_lists"]:
+        sources.extend(_lines_of("-path-list", path))
+    cmd = ParsedCommand(
+        options=_master_options(words), sources=sources, graft_points=s["graft_points"],
+        scan=_scan_rules(s), output=s["output"], print_size=s["print_size"],
+        quiet=s["quiet"], verbose=s["verbose"] and not s["quiet"],
+        skip_unreadable=s["skip_unreadable"], previous=s["previous"], msinfo=s["msinfo"],
+        append_to=s["append_to"], remove=list(s["remove"]),
+        sort_rules=_sort_rules(s))
+    _check_sessions(cmd)
+    return cmd
 
 
-def _apply_boot_modifiers(args, argv_order):
-    """mkisofs applies -no-emul-boot, -boot-load-size ... to the latest -b/-e:
-    walk the command line in order to pair them."""
-    specs = list(args.boot)
-    current = None
-    index = -1
-    i = 0
-    while i < len(argv_order):
-        arg = argv_order[i]
-        if arg in ("-b", "-eltorito-boot", "-e", "-efi-boot"):
-            index += 1
-            current = specs[index] if index < len(specs) else None
-            i += 2
-            continue
-        if current is not None:
-            if arg == "-no-emul-boot":
-                current.emulation = "none"
-            elif arg == "-hard-disk-boot":
-                current.emulation = "hdd"
-            elif arg == "-boot-info-table":
-                current.info_table = True
-            elif arg == "-boot-load-size" and i + 1 < len(argv_order):
-                current.load_size = int(argv_order[i + 1])
-            elif arg == "-boot-load-seg" and i + 1 < len(argv_order):
-                current.load_segment = int(argv_order[i + 1], 0)
-        i += 1
-    return specs
+def _lines_of(option, path):
+    """The non-empty lines of a list file (-path-list, -exclude-list ...)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: {exc.strerror}") from None
+    return [os.fsdecode(line) for line in data.split(b"\n") if line.strip()]
 
 
-def options_from_args(args, argv):
-    rules = NameRules(level=args.level, version_numbers=not args.no_version,
-                      allow_lowercase=args.lowercase or args.untranslated,
-                      relaxed=args.relaxed or args.untranslated,
-                      untranslated=args.untranslated, omit_period=args.omit_period,
-                      allow_leading_dots=args.leading_dots, full_31=args.full_31,
-                      max_37=args.max_37)
+def _charset(option, name):
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise UsageError(f"{option} {name}: not a character set Python knows") from None
+
+
+def _scan_rules(s):
+    exclude = list(s["exclude"])
+    for path in s["exclude_lists"]:
+        exclude.extend(_lines_of("-exclude-list", path))
+    hide = list(s["hide"])
+    for path in s["hide_lists"]:
+        hide.extend(_lines_of("-hide-list", path))
+    hide_joliet = list(s["hide_joliet"])
+    for path in s["hide_joliet_lists"]:
+        hide_joliet.extend(_lines_of("-hide-joliet-list", path))
+    input_charset = s["jcharset"] or s["input_charset"]
+    return ScanRules(
+        follow_links=s["follow_links"], exclude=tuple(exclude), no_bak=s["no_bak"],
+        hide=tuple(hide), hide_joliet=tuple(hide_joliet),
+        cache_inodes=s["cache_inodes"] is not False,
+        input_charset=_charset("-input-charset", input_charset) if input_charset else None,
+        output_charset=_charset("-output-charset", s["output_charset"])
+        if s["output_charset"] else None,
+        uid=s["uid"], gid=s["gid"], file_mode=s["file_mode"], dir_mode=s["dir_mode"],
+        new_dir_mode=s["new_dir_mode"],
+        table_name=s["table_name"] or ("TRANS.TBL" if s["trans_tbl"] else None),
+        hide_joliet_trans_tbl=s["hide_joliet_trans_tbl"])
+
+
+def _sort_rules(s):
+    rules = []
+    if s["sort_file"]:
+        for line in _lines_of("-sort", s["sort_file"]):
+            path, _, weight = line.rstrip().rpartition(" ")
+            path = path.rstrip() or None
+            try:
+                rules.append((path, int(weight)))
+            except (TypeError, ValueError):
+                path = None
+            if path is None:
+                raise UsageError(f"-sort {s['sort_file']}: {line!r} is not 'PATH WEIGHT'")
+    rules.extend((path, weight) for weight, path in s["sort_weights"])
+    return rules
+
+
+def _name_rules(s):
+    untranslated = s["untranslated"]
+    return NameRules(level=s["level"] or 1, version_numbers=not s["no_version"],
+                     allow_lowercase=s["lowercase"] or untranslated,
+                     relaxed=s["relaxed"] or untranslated, untranslated=untranslated,
+                     omit_period=s["omit_period"], allow_leading_dots=s["leading_dots"],
+                     full_31=s["full_31"], max_37=s["max_37"])
+
+
+def _epoch():
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     try:
-        epoch = int(epoch) if epoch else None
+        return int(epoch) if epoch else None
     except ValueError:
         raise UsageError("SOURCE_DATE_EPOCH must be a number of seconds") from None
-    return MasterOptions(
-        names=rules, rock=args.rock, rrip_112=args.rrip_112, joliet=args.joliet,
-        joliet_long=args.joliet_long, deep=args.deep, volume_id=args.volume_id,
-        publisher=args.publisher, preparer=args.preparer, application=args.application,
-        system_id=args.system_id, volume_set_id=args.volume_set_id,
-        copyright_file=args.copyright_file, abstract_file=args.abstract_file,
-        bibliographic_file=args.bibliographic_file,
-        boot=[b for b in _apply_boot_modifiers(args, argv) if b is not None],
-        boot_catalog=args.catalog, padding_sectors=0 if args.no_pad else 150,
-        source_date_epoch=epoch)
 
 
-class UsageError(Exception):
-    pass
+def _master_options(words):
+    s = words.settings
+    rock = s["rock"]
+    if rock is None and "rock" not in words.explicit and any(
+            s[k] is not None for k in ("uid", "gid", "file_mode", "dir_mode")):
+        rock = "keep"       # genisoimage: -uid, -gid, -*-mode imply Rock Ridge
+    options = MasterOptions(
+        names=_name_rules(s), rock=rock, rrip_112=s["rrip_112"],
+        joliet=s["joliet"] or bool(s["jcharset"]), joliet_long=s["joliet_long"],
+        deep=s["deep"], boot=words.boot, source_date_epoch=_epoch(),
+        padding_sectors=0 if s["pad"] is False else 150)
+    for dest, default in (("volume_id", "CDROM"), ("application", "ISOFUSE"),
+                          ("publisher", ""), ("preparer", ""), ("system_id", "LINUX"),
+                          ("volume_set_id", ""), ("copyright_file", ""),
+                          ("abstract_file", ""), ("bibliographic_file", ""),
+                          ("catalog", "boot.catalog")):
+        value = s[dest] if s[dest] is not None else default
+        setattr(options, "boot_catalog" if dest == "catalog" else dest, value)
+    options.hide_rr_moved = s["hide_rr_moved"]
+    if s["allow_limited_size"] and options.names.level == 2:
+        # level 3 names are level 2's: only files of 4 GiB and more differ
+        options.names = _replace(options.names, level=3)
+    elif s["allow_limited_size"] and options.names.level == 1:
+        raise UsageError("-allow-limited-size: files of 4 GiB and more need -iso-level 2 "
+                         "or 3 here (ISO level 1 has no multi-extent files)")
+    _check_charsets(options, s)
+    _volume_dates(options, s)
+    _hybrid_options(options, words)
+    return options
+
+
+def _check_charsets(options, s):
+    out = s["output_charset"]
+    if out and options.joliet and codecs.lookup(out).name != "utf-8":
+        raise UsageError(f"-output-charset {out} with Joliet: the Joliet names are made "
+                         "from UTF-8 names; use -output-charset UTF-8 or leave out -J")
+
+
+def _volume_dates(options, s):
+    """--modification-date= and -volume_date c|m|uuid: the volume's dates."""
+    dates = [("uuid", s["modification_date"])] if s["modification_date"] else []
+    dates += s["volume_dates"]
+    for kind, text in dates:
+        if kind in ("x", "f"):
+            raise UsageError(f"-volume_date {kind}: expiration and effective dates are "
+                             "not recorded (c, m and uuid are)")
+        options.modification_date = text
+        options.now = _date_seconds(text)
+    if options.now is not None and options.source_date_epoch is not None:
+        # the option wins over SOURCE_DATE_EPOCH (xorrisofs): the volume
+        # dates come from it, file times are clamped to it
+        options.source_date_epoch = options.now
+
+
+def _date_seconds(text):
+    import calendar
+    try:
+        fields = time.strptime(text[:14], "%Y%m%d%H%M%S")
+    except ValueError:
+        raise UsageError(f"{text}: not a date YYYYMMDDhhmmsscc") from None
+    return calendar.timegm(fields)
+
+
+def _hybrid_options(options, words):
+    s, marks = words.settings, words.boot_marks
+    options.hybrid_mbr = s["hybrid_mbr"]
+    options.hybrid_gpt_basdat = "gpt-basdat" in marks
+    options.hybrid_apm_hfsplus = "apm-hfsplus" in marks
+    options.grub2_boot_info = "grub2-boot-info" in marks
+    options.partition_offset = s["partition_offset"] or 0
+    options.append_partitions = list(s["append_partitions"])
+    options.efi_boot_part = s["efi_boot_part"]
+    options.appended_part_as_gpt = s["appended_part_as_gpt"]
+    options.iso_mbr_part_type = s["iso_mbr_part_type"]
+    options.grub2_mbr = s["grub2_mbr"]
+    algorithms = (s["checksum_algorithms"] or "").lower().split(",")
+    options.md5 = s["md5"] or "md5" in algorithms
+
+
+def _check_sessions(cmd):
+    previous = cmd.previous or cmd.append_to
+    if not cmd.sources and not (previous and cmd.remove):
+        raise UsageError("no SOURCE given")
+    if cmd.previous and cmd.append_to:
+        raise UsageError("use either -M (with -C) or --append-to")
+    if cmd.previous and not cmd.msinfo:
+        raise UsageError("-M needs -C START,NEXT (the msinfo of the disc or image)")
+    if cmd.remove and not previous:
+        raise UsageError("--remove applies to a previous session (-M or --append-to)")
+    if cmd.msinfo:
+        _parse_msinfo(cmd.msinfo)
 
 
 class Progress:
@@ -254,51 +320,81 @@ def _parse_msinfo(text):
 
 
 def build_layout(args, argv, warn):
-    root, options = build_tree(args, argv, warn)
+    """The Layout of a command line (``args`` from the sub-command parser
+    is not needed: ``argv`` is read again)."""
+    cmd = parse_command_line(argv)
+    root, options = build_tree(cmd, warn)
     return layout_mod.Layout(root, options, warn=warn)
 
 
-def build_tree(args, argv, warn):
+def build_tree(cmd, warn):
     """The tree to master (sources, merged with a previous session) and the
     options for its layout."""
-    previous = args.previous or args.append_to
-    if not args.sources and not (previous and args.remove):
-        raise UsageError("no SOURCE given")
-    if args.previous and args.append_to:
-        raise UsageError("use either -M (with -C) or --append-to")
-    if args.previous and not args.msinfo:
-        raise UsageError("-M needs -C START,NEXT (the msinfo of the disc or image)")
-    if args.remove and not previous:
-        raise UsageError("--remove applies to a previous session (-M or --append-to)")
-    options = options_from_args(args, argv)
+    options = cmd.options
 
     def on_error(exc):
-        if args.skip_unreadable:
+        if cmd.skip_unreadable:
             warn(f"skipped: {exc}")
         else:
             raise exc
 
-    root = scan(args.sources, graft_points=args.graft_points, on_error=on_error)
+    root, scanned = scan_sources(cmd, on_error, warn)
+    previous = cmd.previous or cmd.append_to
     if previous:
-        from ..master.previous import import_previous, merge, remove_path
-        last_start = None
-        if args.msinfo:
-            last_start, options.session_start = _parse_msinfo(args.msinfo)
-        old_root, info = import_previous(previous, sbsector=last_start)
-        if args.append_to:
-            image_sectors = (os.path.getsize(args.append_to) + 2047) // 2048
-            start = max(image_sectors, info["end"])
-            options.session_start = (start + GROW_ALIGN - 1) // GROW_ALIGN * GROW_ALIGN
-        elif options.session_start < info["end"]:
-            raise UsageError(f"-C: the next writable sector {options.session_start} lies "
-                             f"inside the previous session (it ends at {info['end']})")
-        for path in args.remove:
-            if not remove_path(old_root, path):
-                raise UsageError(f"--remove {path}: not in the previous session")
-        if args.sources:
-            old_root.mtime = root.mtime or old_root.mtime
-        root = merge(old_root, root)
+        root = _with_previous(cmd, root, previous)
+    finish_tree(cmd, root, scanned)
     return root, options
+
+
+def scan_sources(cmd, on_error, warn):
+    """The sources' tree, and the scan's result (hidden nodes ...)."""
+    from ..master.sourcetree import scan_with_rules
+    say = warn if cmd.verbose else None
+    return scan_with_rules(cmd.sources, cmd.scan, graft_points=cmd.graft_points,
+                           on_error=on_error, say=say)
+
+
+def finish_tree(cmd, root, scanned):
+    """What applies to the whole tree once it is complete: owners and modes,
+    TRANS.TBL, hiding and sort weights for the engine."""
+    from ..master import sourcetree, transtbl
+    options = cmd.options
+    if options.rock == "rationalized" and cmd.scan.overrides_owners:
+        # -r with -uid/-gid/-*-mode: rationalize here so the overrides win
+        sourcetree.rationalize(root)
+        options.rock = "keep"
+    sourcetree.apply_owners(root, cmd.scan)
+    table = cmd.scan.table_name
+    if table:
+        made = transtbl.add_tables(root, options.names, table, options.source_date_epoch)
+        if cmd.scan.hide_joliet_trans_tbl:
+            scanned.hidden_joliet.update(made)
+    options.hide_iso = scanned.hidden_iso
+    options.hide_joliet = scanned.hidden_joliet
+    if cmd.sort_rules:
+        options.sort_weights = sourcetree.sort_weights(root, cmd.sort_rules)
+
+
+def _with_previous(cmd, root, previous):
+    from ..master.previous import import_previous, merge, remove_path
+    options = cmd.options
+    last_start = None
+    if cmd.msinfo:
+        last_start, options.session_start = _parse_msinfo(cmd.msinfo)
+    old_root, info = import_previous(previous, sbsector=last_start)
+    if cmd.append_to:
+        image_sectors = (os.path.getsize(cmd.append_to) + 2047) // 2048
+        start = max(image_sectors, info["end"])
+        options.session_start = (start + GROW_ALIGN - 1) // GROW_ALIGN * GROW_ALIGN
+    elif options.session_start < info["end"]:
+        raise UsageError(f"-C: the next writable sector {options.session_start} lies "
+                         f"inside the previous session (it ends at {info['end']})")
+    for path in cmd.remove:
+        if not remove_path(old_root, path):
+            raise UsageError(f"--remove {path}: not in the previous session")
+    if cmd.sources:
+        old_root.mtime = root.mtime or old_root.mtime
+    return merge(old_root, root)
 
 
 def run(args, argv=None):
@@ -311,22 +407,45 @@ def run(args, argv=None):
 
 def _run(args, argv):
     argv = argv if argv is not None else sys.argv[2:]
-    warn = (lambda m: None) if args.quiet else \
+    try:
+        cmd = parse_command_line(argv)
+    except UsageError as exc:
+        return _fail(str(exc), 2)
+    if cmd.help:
+        print(DESCRIPTION + "\n" + help_text())
+        return 0
+    if cmd.version:
+        from .. import __version__
+        print(f"isofuse master {__version__}")
+        return 0
+    return run_command(cmd)
+
+
+def run_command(cmd):
+    """Make the image a ParsedCommand describes; the exit status."""
+    warn = (lambda m: None) if cmd.quiet else \
         (lambda m: print(f"isofuse master: warning: {m}", file=sys.stderr))
-    if not args.print_size and not args.output and not args.append_to:
+    if not cmd.print_size and not cmd.output and not cmd.append_to:
         return _fail("say where the image goes: -o FILE (or -o - for standard output), "
                      "or -print-size", 2)
     try:
-        root, options = build_tree(args, argv, warn)
+        root, options = build_tree(cmd, _verbose(cmd, warn))
     except UsageError as exc:
         return _fail(str(exc), 2)
     except (SourceError, TreeError, layout_mod.LayoutError) as exc:
         return _fail(str(exc))
-    to_stdout = args.output == "-"
-    if to_stdout and not args.print_size and sys.stdout.isatty():
+    to_stdout = cmd.output == "-"
+    if to_stdout and not cmd.print_size and sys.stdout.isatty():
         return _fail("refusing to write an image to a terminal", 2)
-    progress = Progress(enabled=not args.quiet and sys.stderr.isatty())
-    return _plan_and_write(args, root, options, warn, progress)
+    progress = Progress(enabled=not cmd.quiet and sys.stderr.isatty())
+    return _plan_and_write(cmd, root, options, warn, progress)
+
+
+def _verbose(cmd, warn):
+    """Where -v's messages go (standard error, without 'warning:')."""
+    if not cmd.verbose:
+        return warn
+    return lambda m: print(f"isofuse master: {m}", file=sys.stderr)
 
 
 def _plan_and_write(args, root, options, warn, progress):
@@ -337,6 +456,10 @@ def _plan_and_write(args, root, options, warn, progress):
     if args.print_size:
         print(layout.total_sectors - layout.base)
         return 0
+    if args.verbose:
+        where = args.append_to or ("standard output" if args.output == "-" else args.output)
+        print(f"isofuse master: writing {layout.total_sectors - layout.base} sectors "
+              f"to {where}", file=sys.stderr)
     if args.append_to:
         return _grow(args, layout)
     from ..master.datawriter import DataWriter, takes_positional_writes

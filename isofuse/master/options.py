@@ -73,6 +73,13 @@ class MasterOptions:
     # --modification-date=YYYYMMDDhhmmsscc as given (the volume dates and
     # the UUID GRUB searches for; ``now`` holds its whole seconds)
     modification_date: Optional[str] = None
+    # -hide / -hide-joliet: source nodes left out of the ISO 9660 (and Rock
+    # Ridge) tree or out of the Joliet tree; their data is still written
+    hide_iso: set = field(default_factory=set)
+    hide_joliet: set = field(default_factory=set)
+    hide_rr_moved: bool = False        # -hide-rr-moved: the relocation folder is .rr_moved
+    # -sort / --sort-weight: node -> weight; heavier files' data comes first
+    sort_weights: dict = field(default_factory=dict)
 
     @property
     def deep_policy(self):

@@ -7,11 +7,14 @@ once here; the layout and the stream work from these records only, so the
 image size is fixed before any data is read.
 """
 
+import fnmatch
 import os
+import re
 import stat
+from dataclasses import dataclass
 from stat import S_ISDIR, S_ISLNK, S_ISREG, S_ISSOCK
 from types import MappingProxyType
-from typing import Dict
+from typing import Dict, Optional, Tuple
 
 from ..bulk import collector_paused
 
@@ -192,7 +195,7 @@ def scan(sources, graft_points=False, on_error=None, root_mtime=None):
         return _scan(sources, graft_points, on_error, root_mtime)
 
 
-def _scan(sources, graft_points, on_error, root_mtime):
+def _scan(sources, graft_points, on_error, root_mtime, walker=None):
     def raise_error(exc):
         raise exc
 
@@ -201,33 +204,94 @@ def _scan(sources, graft_points, on_error, root_mtime):
     newest = 0
     for spec in sources:
         disc_path, source = _split_graft(spec) if graft_points else (None, spec)
+        if walker is not None and not walker.keep(os.fsencode(source)):
+            continue
         try:
-            st = os.lstat(source)
+            st = walker.stat(source) if walker is not None else os.lstat(source)
         except OSError as exc:
             raise SourceError(f"{source}: {exc.strerror}") from None
-        target = root if not disc_path else None
         if stat.S_ISDIR(st.st_mode):
-            if disc_path:
-                target = _graft_target(root, os.fsencode(disc_path), st[stat.ST_MTIME])
-                _copy_attributes(target, st)
-            elif not root.path:
-                _copy_attributes(root, st)
-                root.path = source
-            _scan_directory(target, source, on_error)
+            _add_folder(root, disc_path, source, st, on_error, walker)
         else:
-            if disc_path:
-                parent_path, _, name = os.fsencode(disc_path).rstrip(b"/").rpartition(b"/")
-                if disc_path.endswith("/"):
-                    parent_path, name = os.fsencode(disc_path).rstrip(b"/"), \
-                        os.fsencode(os.path.basename(source))
-                target = _graft_target(root, parent_path, st[stat.ST_MTIME])
-            else:
-                name = os.fsencode(os.path.basename(source))
-            _attach(target, _from_stat(name, st, source))
+            _add_file(root, disc_path, source, st, walker)
         newest = max(newest, st[stat.ST_MTIME])
     if not root.mtime:
         root.mtime = root.atime = root.ctime = root_mtime if root_mtime is not None else newest
     return root
+
+
+def _add_folder(root, disc_path, source, st, on_error, walker):
+    """A folder SOURCE: its contents go to the root or to its graft point."""
+    if disc_path:
+        target = _graft_target(root, os.fsencode(disc_path), st[stat.ST_MTIME])
+        _copy_attributes(target, st)
+        if walker is not None:
+            walker.entered(target, os.fsencode(source))
+    else:
+        target = root
+        if not root.path:
+            _copy_attributes(root, st)
+            root.path = source
+    if walker is None:
+        _scan_directory(target, source, on_error)
+    else:
+        _scan_directory_ruled(target, source, on_error, walker, (st.st_dev, st.st_ino))
+
+
+def _add_file(root, disc_path, source, st, walker):
+    if disc_path:
+        parent_path, _, name = os.fsencode(disc_path).rstrip(b"/").rpartition(b"/")
+        if disc_path.endswith("/"):
+            parent_path, name = os.fsencode(disc_path).rstrip(b"/"), \
+                os.fsencode(os.path.basename(source))
+        target = _graft_target(root, parent_path, st[stat.ST_MTIME])
+    else:
+        target = root
+        name = os.fsencode(os.path.basename(source))
+        if walker is not None:
+            name = walker.rename(name)
+    node = _from_stat(name, st, source)
+    if walker is not None:
+        walker.entered(node, os.fsencode(source))
+    _attach(target, node)
+
+
+def _scan_directory_ruled(target, path, on_error, walker, top):
+    """_scan_directory with the mkisofs rules of ``walker``: excluded
+    entries are left out, links followed with -f (a link to a folder that
+    is its own ancestor is an error: it would never end), names converted."""
+    stack = [(target, os.fsencode(path), (top,))]
+    while stack:
+        node, folder, ancestors = stack.pop()
+        try:
+            with os.scandir(folder) as entries:
+                listing = [(e.name, e.path) for e in entries]
+        except OSError as exc:
+            on_error(SourceError(f"cannot read folder {os.fsdecode(folder)}: {exc.strerror}"))
+            continue
+        for name, child_path in listing:
+            if not walker.keep(child_path):
+                continue
+            try:
+                st = walker.stat(child_path)
+                if S_ISSOCK(st.st_mode):
+                    continue
+                child = _from_stat(walker.rename(name), st, child_path)
+            except OSError as exc:
+                on_error(SourceError(f"cannot read {os.fsdecode(child_path)}: "
+                                     f"{exc.strerror}"))
+                continue
+            except SourceError as exc:
+                on_error(exc)
+                continue
+            if child.is_dir and child.dev_ino in ancestors:
+                on_error(SourceError(f"{os.fsdecode(child_path)}: a link to a folder "
+                                     "that contains it (-f would never end)"))
+                continue
+            walker.entered(child, child_path)
+            child = _attach(node, child)
+            if child.is_dir:
+                stack.append((child, child_path, ancestors + ((st.st_dev, st.st_ino),)))
 
 
 def _copy_attributes(node, st):
@@ -235,3 +299,216 @@ def _copy_attributes(node, st):
     node.uid, node.gid = st.st_uid, st.st_gid
     node.mtime, node.atime, node.ctime = st[stat.ST_MTIME], st[stat.ST_ATIME], st[stat.ST_CTIME]
     node.nlink = st.st_nlink
+
+
+# ---- mkisofs rules: exclusion, hiding, links, charsets, owners, sort weights ----------------
+
+@dataclass(frozen=True)
+class ScanRules:
+    """What the mkisofs options ask of the scan (the defaults ask nothing)."""
+    follow_links: bool = False          # -f: a symlink becomes what it points to
+    exclude: Tuple[str, ...] = ()       # -m/-x/-exclude-list patterns
+    no_bak: bool = False                # -no-bak
+    hide: Tuple[str, ...] = ()          # -hide: not in the ISO 9660 / Rock Ridge tree
+    hide_joliet: Tuple[str, ...] = ()   # -hide-joliet
+    cache_inodes: bool = True           # -no-cache-inodes: no shared data for hard links
+    input_charset: Optional[str] = None   # the charset of the names on the source
+    output_charset: Optional[str] = None  # the charset of the recorded (Rock Ridge) names
+    uid: Optional[int] = None
+    gid: Optional[int] = None
+    file_mode: Optional[int] = None
+    dir_mode: Optional[int] = None
+    new_dir_mode: Optional[int] = None  # folders made for graft points
+    table_name: Optional[str] = None    # -T: TRANS.TBL in every folder
+    hide_joliet_trans_tbl: bool = False
+
+    @property
+    def overrides_owners(self):
+        return any(v is not None for v in (self.uid, self.gid, self.file_mode, self.dir_mode))
+
+    @property
+    def filters(self):
+        return bool(self.exclude or self.no_bak or self.hide or self.hide_joliet)
+
+    @property
+    def renames(self):
+        return bool(self.input_charset or self.output_charset)
+
+
+# genisoimage -no-bak: names holding '~' or '#', or ending in .bak
+_BACKUP = re.compile(r"[~#]|\.bak$", re.DOTALL)
+
+
+class PathMatcher:
+    """mkisofs/xorrisofs patterns: one without '/' matches the leaf name,
+    one with '/' the disk path (as formed from the SOURCE argument, or
+    absolute); shell wildcards (fnmatch), no case folding."""
+
+    def __init__(self, patterns, backups=False):
+        leaf, full = [], []
+        for pattern in patterns:
+            pattern = pattern.rstrip("/") if pattern != "/" else pattern
+            (full if "/" in pattern else leaf).append(fnmatch.translate(pattern))
+        self._leaf = re.compile("|".join(leaf), re.DOTALL).match if leaf else None
+        self._full = re.compile("|".join(full), re.DOTALL).match if full else None
+        self._backups = backups
+
+    def __bool__(self):
+        return bool(self._leaf or self._full or self._backups)
+
+    def matches(self, path):
+        """``path`` as bytes (the disk path)."""
+        text = os.fsdecode(path)
+        leaf = text.rstrip("/").rpartition("/")[2]
+        if self._leaf and self._leaf(leaf):
+            return True
+        if self._backups and _BACKUP.search(leaf):
+            return True
+        if self._full:
+            return bool(self._full(text) or self._full(os.path.abspath(text)))
+        return False
+
+
+class ScanResult:
+    """What the scan found besides the tree: the nodes to hide."""
+
+    def __init__(self):
+        self.hidden_iso = set()
+        self.hidden_joliet = set()
+        self.excluded = 0
+
+
+def scan_with_rules(sources, rules, graft_points=False, on_error=None, say=None):
+    """scan() with the mkisofs rules: returns (root, ScanResult).
+
+    Exclusion and hiding look at each disk path once; -f follows links
+    (a link to a folder is scanned as that folder, loops are refused);
+    names are converted between charsets.  ``say`` receives -v messages.
+    """
+    result = ScanResult()
+    if rules.filters or rules.follow_links or rules.renames or not rules.cache_inodes \
+            or rules.new_dir_mode is not None:
+        walker = _RuleWalker(rules, result, say)
+    else:
+        walker = None
+    with collector_paused():
+        root = _scan(sources, graft_points, on_error, None, walker)
+    if walker is not None:
+        walker.finish(root)
+    return root, result
+
+
+class _RuleWalker:
+    """The per-entry decisions of a scan with rules (the plain scan stays
+    as fast as it was: it never calls this)."""
+
+    def __init__(self, rules, result, say):
+        self.rules = rules
+        self.result = result
+        self.say = say
+        self.exclude = PathMatcher(rules.exclude, backups=rules.no_bak)
+        self.hide = PathMatcher(rules.hide)
+        self.hide_joliet = PathMatcher(rules.hide_joliet)
+
+    def stat(self, path):
+        """lstat, or stat with -f (a dangling link stays a link)."""
+        if self.rules.follow_links:
+            try:
+                return os.stat(path)
+            except OSError:
+                pass
+        return os.lstat(path)
+
+    def keep(self, path):
+        """False for an excluded disk path (-m, -x, -exclude-list, -no-bak)."""
+        if self.exclude and self.exclude.matches(path):
+            self.result.excluded += 1
+            if self.say:
+                self.say(f"excluded {os.fsdecode(path)}")
+            return False
+        return True
+
+    def entered(self, node, path):
+        """Mark a new node for hiding, forget its inode with -no-cache-inodes."""
+        if self.hide and self.hide.matches(path):
+            self.result.hidden_iso.add(node)
+        if self.hide_joliet and self.hide_joliet.matches(path):
+            self.result.hidden_joliet.add(node)
+        if not self.rules.cache_inodes and not node.is_dir:
+            node.dev_ino = None          # -no-cache-inodes: no hard links
+
+    def rename(self, name):
+        rules = self.rules
+        if not rules.renames:
+            return name
+        try:
+            text = name.decode(rules.input_charset or "utf-8")
+            return text.encode(rules.output_charset or "utf-8")
+        except UnicodeError:
+            raise SourceError(f"{os.fsdecode(name)}: not a name in "
+                              f"{rules.input_charset or 'utf-8'} that "
+                              f"{rules.output_charset or 'utf-8'} can hold") from None
+
+    def finish(self, root):
+        if self.rules.new_dir_mode is None:
+            return
+        for node in root.walk():
+            if node.is_dir and node.path is None:    # made for a graft point
+                node.set_mode(stat.S_IFDIR | self.rules.new_dir_mode)
+
+
+def rationalize(root):
+    """mkisofs -r on the tree itself (owner 0, modes as the Rock Ridge
+    writer rationalizes them), so that -uid/-gid/-*-mode applied after it
+    win, as in genisoimage."""
+    from .rockridge_writer import rationalized_mode
+    for node in [root, *root.walk()]:
+        node.mode = rationalized_mode(node.mode)
+        node.uid = node.gid = 0
+
+
+def apply_owners(root, rules):
+    """-uid, -gid, -file-mode (plain files), -dir-mode (folders)."""
+    if not rules.overrides_owners:
+        return
+    for node in [root, *root.walk()]:
+        if rules.uid is not None:
+            node.uid = rules.uid
+        if rules.gid is not None:
+            node.gid = rules.gid
+        if node.is_regular and rules.file_mode is not None:
+            node.mode = stat.S_IFREG | rules.file_mode
+        elif node.is_dir and rules.dir_mode is not None:
+            node.mode = stat.S_IFDIR | rules.dir_mode
+
+
+def sort_weights(root, rules):
+    """-sort / --sort-weight: {node: weight} for the regular files whose
+    disk path (or path on the disc) matches a rule; a folder's weight goes
+    to what is below it; the first matching rule wins (genisoimage)."""
+    compiled = [(re.compile(fnmatch.translate(os.path.normpath(p)), re.DOTALL).match,
+                 os.path.isabs(p), w) for p, w in rules]
+    weights = {}
+    stack = [(root, None)]
+    while stack:
+        node, inherited = stack.pop()
+        for child in node.children.values():
+            weight = _first_weight(child, compiled)
+            if weight is None:
+                weight = inherited
+            if child.is_dir:
+                stack.append((child, weight))
+            elif child.is_regular and weight:
+                weights[child] = weight
+    return weights
+
+
+def _first_weight(node, compiled):
+    disc = os.fsdecode(node.path_on_disc())
+    disk = os.path.normpath(node.path) if node.path else None
+    for match, absolute, weight in compiled:
+        for candidate in (disk, os.path.abspath(disk) if disk else None, disc,
+                          disc.lstrip("/")):
+            if candidate is not None and match(candidate):
+                return weight
+    return None
