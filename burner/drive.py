@@ -9,6 +9,7 @@ from typing import List, Optional
 
 from . import features as feat
 from . import mmc, pages, timeouts
+from .profiles import BD_R_POW
 from .profiles import profile as profile_info
 from .sense import ILLEGAL_REQUEST, NOT_READY, UNIT_ATTENTION, ScsiError
 from .transport import FROM_DEVICE, NONE, TO_DEVICE
@@ -60,9 +61,15 @@ class Status:
     last_track: int = 0                  # READ DISC INFORMATION: last track, last session
     damaged_track: Optional[int] = None  # a track left open by an aborted write
     page_writes: set = field(default_factory=set)
+    pow_capable: bool = False            # feature 0038h listed: the drive does BD-R POW
+    pseudo_overwrite: bool = False       # ... and the BD-R loaded is formatted SRM+POW
 
     @property
     def profile_info(self):
+        """The medium as the burner treats it: a BD-R SRM whose feature 0038h
+        is current is written as a pseudo-overwrite disc (profiles.BD_R_POW)."""
+        if self.pseudo_overwrite and self.profile == BD_R_POW.number:
+            return BD_R_POW
         return profile_info(self.profile)
 
     @property
@@ -213,6 +220,8 @@ class Drive:
         cfg = mmc.parse_configuration(reply)
         st.profiles, st.profile = cfg.profiles, cfg.current_profile
         st.features = feat.parse_features(reply)
+        st.pow_capable, current = feat.pseudo_overwrite(st.features)
+        st.pseudo_overwrite = current and st.profile == BD_R_POW.number
         try:
             caps = self.capabilities()
         except ScsiError:
@@ -236,7 +245,7 @@ class Drive:
             st.last_track = st.disc.last_track_last_session
         except ScsiError:
             st.disc = None
-        if st.profile_info.overwritable:
+        if st.profile_info.overwritable and not st.pseudo_overwrite:
             self._probe_overwritable(st)
             return
         if st.disc is not None and st.disc.status != mmc.DISC_COMPLETE:
@@ -259,6 +268,11 @@ class Drive:
                 st.recorded_end = last + 1
             except ScsiError:
                 pass
+        if st.pseudo_overwrite:
+            # grown like a DVD+RW: what counts is the ISO volume at 16, whose
+            # descriptors each new session rewrites (growisofs does the same)
+            blank = st.disc is not None and st.disc.status == mmc.DISC_BLANK
+            st.recorded_end = 0 if blank else self.iso_volume_end()
 
     def _probe_overwritable(self, st):
         """DVD+RW, DVD-RW restricted overwrite, BD-RE: READ CAPACITY gives the

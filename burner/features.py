@@ -20,6 +20,7 @@ CD_MASTERING = 0x002E                 # (byte 4: BUF bit 6, SAO bit 5)
 DVD_MINUS_WRITE = 0x002F              # (byte 4: BUF bit 6, RDL bit 3, DVD-RW bit 1)
 DVD_PLUS_R_DL = 0x003B                # (byte 4 bit 0: Write)
 BD_WRITE = 0x0041
+BD_R_PSEUDO_OVERWRITE = 0x0038        # current: a BD-R formatted SRM+POW is loaded
 
 NAMES = {INCREMENTAL_STREAMING: "Incremental Streaming Writable",
          RESTRICTED_OVERWRITE: "Restricted Overwrite", DVD_PLUS_RW: "DVD+RW",
@@ -127,3 +128,10 @@ def underrun_free(features, profile):
             return True
     feature = features.get(INCREMENTAL_STREAMING)
     return feature is not None and feature.bit(2, 0)
+
+
+def pseudo_overwrite(features):
+    """(the drive has BD-R Pseudo-Overwrite, the disc loaded is formatted for
+    it): feature 0038h listed, and its current bit (MMC-6 §5.3)."""
+    feature = features.get(BD_R_PSEUDO_OVERWRITE)
+    return feature is not None, feature is not None and feature.current

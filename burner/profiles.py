@@ -13,6 +13,7 @@ class Profile:
     dummy: bool            # test write ("dummy") supported by the medium
     udev: str              # ID_CDROM_MEDIA_<udev>
     one_x_kbs: float       # kB/s of "1x" on this medium
+    pseudo_overwrite: bool = False   # BD-R SRM+POW: sequential, recorded sectors remapped
 
 
 PROFILES = {p.number: p for p in [
@@ -33,6 +34,13 @@ PROFILES = {p.number: p for p in [
     Profile(0x42, "BD-R RRM", "bd-r", True, False, False, "BD_R", 4495.5),
     Profile(0x43, "BD-RE", "bd-re", True, True, False, "BD_RE", 4495.5),
 ]}
+
+# A BD-R SRM formatted for Pseudo-Overwrite is still profile 0041h (MMC-6
+# §5.3.1); feature 0038h current tells it apart.  New data still go at the next
+# writable address, but recorded sectors can be written again (the drive
+# remaps them), so a burner grows it like a DVD+RW (as growisofs does).
+BD_R_POW = Profile(0x41, "BD-R SRM+POW", "bd-r", True, True, False, "BD_R", 4495.5,
+                   pseudo_overwrite=True)
 
 # Names users and tests type (sim profiles), and the capacity each has.
 BY_NAME = {"cd-r": 0x09, "cd-rw": 0x0A, "dvd-r": 0x11, "dvd-rw": 0x14, "dvd-rw-ro": 0x13,

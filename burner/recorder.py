@@ -20,6 +20,11 @@ Sequences (what libburn, cdrecord and growisofs send; docs/burner-mmc.md):
   CAPACITIES says unformatted, WRITE anywhere, SYNCHRONIZE CACHE.
   Multisession grows the ISO: the new session goes behind the old one and its
   descriptors are copied over sectors 16-31, one whole 32 KiB ECC block.
+* BD-R SRM+POW (feature 0038h current; formatted with FORMAT UNIT 32h): grown
+  the same way, but new data go at the drive's next writable address, in
+  whole 64 KiB clusters; the descriptor block at 16 is a pseudo-overwrite the
+  drive remaps; then SYNCHRONIZE CACHE and CLOSE TRACK, and the session stays
+  open (growisofs grows a POW disc within one session).
 """
 
 import hashlib
@@ -32,7 +37,7 @@ from .drive import SECTOR
 from .errors import (CANNOT_WRITE, DISC_CLOSED, NO_DUMMY, NO_MEDIUM, NO_SESSION, NOT_MMC,
                      SOURCE, TOO_BIG, USAGE, VERIFY_FAILED, WRITE_FAILED, BurnError,
                      transport_code)
-from .profiles import is_cd
+from .profiles import BD_R_POW, is_cd
 from .sense import UNIT_ATTENTION, ScsiError, TransportError
 
 CHUNK_SECTORS = 16           # 32 KiB per WRITE(10): what wodim and growisofs send
@@ -43,6 +48,8 @@ BUFFER_POLL_EVERY = 32       # chunks between READ BUFFER CAPACITY polls
 FINALIZE_DVD_PLUS_R = 5      # CLOSE function 101b: finalize with minimal radius
 FINALIZE_BD_R = 6            # CLOSE function 110b: finalize the disc
 RESTRICTED_OVERWRITE = 0x13  # the DVD-RW profile written in ECC blocks
+BD_CLUSTER = 32              # BD recording unit (64 KiB): POW tracks end on one
+NO_SPARE = (3, 0x32)         # NO DEFECT SPARE LOCATION AVAILABLE: POW spare used up
 
 
 @dataclass
@@ -90,7 +97,8 @@ def check_writable(status, opts, want_append=False):
             or "nothing"
         raise BurnError(f"{status.device}: this drive cannot write a {p.name} (it writes "
                         f"{writes})", CANNOT_WRITE)
-    if not p.overwritable and status.disc and status.disc.status == mmc.DISC_COMPLETE:
+    sequential = not p.overwritable or p.pseudo_overwrite
+    if sequential and status.disc and status.disc.status == mmc.DISC_COMPLETE:
         raise BurnError(f"{status.device}: the {p.name} is closed (complete): nothing can "
                         "be added" + (" (blank it first: --blank fast)"
                                       if status.disc.erasable else ""), DISC_CLOSED)
@@ -147,7 +155,11 @@ def plan_burn(drive, status, size, opts, descriptors=None, start=None):
     if status.profile == RESTRICTED_OVERWRITE:
         # DVD-RW restricted overwrite takes whole 32 KiB ECC blocks only
         blocks = -(-blocks // OVERWRITE_ALIGN) * OVERWRITE_ALIGN
-    if p.overwritable:
+    if p.pseudo_overwrite:
+        # whole clusters, as growisofs writes BD: the next NWA stays aligned
+        blocks = -(-blocks // BD_CLUSTER) * BD_CLUSTER
+        first, free, track = _pseudo_overwrite_start(drive, status, start, descriptors)
+    elif p.overwritable:
         first, track = _overwritable_start(status, start, descriptors), 1
         free = max(0, status.capacity_blocks - first) if status.capacity_blocks else blocks
     else:
@@ -202,6 +214,26 @@ def _overwritable_start(status, start, descriptors):
                         f"session starts at {-(-end // OVERWRITE_ALIGN) * OVERWRITE_ALIGN})",
                         SOURCE)
     return start
+
+
+def _pseudo_overwrite_start(drive, status, start, descriptors):
+    """BD-R SRM+POW: (first sector, free sectors, track) of the next track.
+    Unrecorded sectors are written only at the next writable address; only
+    the descriptor block at 16 is written again (remapped by the drive)."""
+    ti = drive.writable_track(status)
+    if ti.next_writable is None:
+        raise BurnError(f"{status.device}: the drive reports no writable address on the "
+                        "BD-R SRM+POW (closed disc?)", DISC_CLOSED)
+    first = ti.next_writable
+    _check_start(status, start, first)
+    if first and descriptors is None:
+        raise BurnError(f"{status.device}: internal: a grown session needs its descriptors",
+                        USAGE)
+    if first and status.recorded_end > first:
+        raise BurnError(f"{status.device}: the ISO volume on the BD-R SRM+POW claims "
+                        f"{status.recorded_end} sectors but only {first} are recorded; a "
+                        "session grown behind it would overlap it", SOURCE)
+    return first, ti.free_blocks, ti.track
 
 
 def _write_parameters(status, plan, opts):
@@ -259,14 +291,17 @@ def _select_write_parameters(drive, status, params):
 # ---- formatting ----------------------------------------------------------------------------
 # Format types (MMC-6 §6.5.4): DVD+RW 26h; DVD-RW to restricted overwrite
 # 15h (quick) or 10h (full); BD-RE 30h with the spare area, whose subtype
-# (byte 4 bits 1-0) chooses the certification: 00b full, 10b quick.
+# (byte 4 bits 1-0) chooses the certification: 00b full, 10b quick; a blank
+# BD-R 32h with subtype 00b, SRM+POW (the drive's first, default, spare size).
 FORMAT_CHOICES = {
     0x1A: {"quick": (0x26,), "full": (0x26,)},
     0x13: {"quick": (0x15, 0x13, 0x10), "full": (0x10,)},
     0x14: {"quick": (0x15, 0x10), "full": (0x10,)},
     0x43: {"quick": (0x30, 0x31), "full": (0x30, 0x31)},
+    0x41: {"pow": (0x32,)},
 }
 BD_SUBTYPE = {"quick": 0b10, "full": 0b00}
+BD_R_FORMAT, SRM_POW = 0x32, 0b00
 
 
 def choose_format(status, caps, how="quick"):
@@ -276,7 +311,8 @@ def choose_format(status, caps, how="quick"):
     for fmt_type in wanted:
         for blocks, offered, param in caps.formats:
             if offered == fmt_type:
-                subtype = BD_SUBTYPE[how] if fmt_type == 0x30 else 0
+                subtype = BD_SUBTYPE[how] if fmt_type == 0x30 else \
+                    SRM_POW if fmt_type == BD_R_FORMAT else 0
                 return blocks, fmt_type, param, subtype
     offered = ", ".join(f"{t:02X}h" for _, t, _ in caps.formats) or "none"
     raise BurnError(f"{status.device}: the drive offers no {how} format for the "
@@ -285,13 +321,33 @@ def choose_format(status, caps, how="quick"):
 
 
 def format_medium(drive, status, progress=None, how="quick"):
-    """FORMAT UNIT with a format READ FORMAT CAPACITIES offers."""
+    """FORMAT UNIT with a format READ FORMAT CAPACITIES offers; ``how``:
+    quick, full, or pow (a blank BD-R for Pseudo-Overwrite)."""
+    if how == "pow":
+        _check_pow_format(status)
     blocks, fmt_type, param, subtype = choose_format(status, drive.format_capacities(), how)
     if progress:
         progress.phase("format", f"formatting the {status.profile_info.name} ({how}, "
                        f"format type {fmt_type:02X}h)")
     drive.format(blocks, fmt_type, (lambda v: progress.fraction("formatting", v))
                  if progress else None, param=param, subtype=subtype)
+
+
+def _check_pow_format(status):
+    """SRM+POW needs a BD-R, blank, in a drive with feature 0038h."""
+    name = status.profile_info.name
+    if status.profile != BD_R_POW.number:
+        raise BurnError(f"{status.device}: pseudo-overwrite formatting is for BD-R; the disc "
+                        f"is a {name}", CANNOT_WRITE)
+    if status.pseudo_overwrite:
+        raise BurnError(f"{status.device}: the BD-R is formatted for pseudo-overwrite "
+                        "already", CANNOT_WRITE)
+    if not status.pow_capable:
+        raise BurnError(f"{status.device}: this drive has no BD-R pseudo-overwrite (feature "
+                        "0038h); the BD-R can only be written sequentially", CANNOT_WRITE)
+    if status.disc is None or status.disc.status != mmc.DISC_BLANK:
+        raise BurnError(f"{status.device}: only a blank BD-R can be formatted for "
+                        "pseudo-overwrite; this one holds data", CANNOT_WRITE)
 
 
 # ---- writing -------------------------------------------------------------------------------
@@ -363,6 +419,9 @@ def _write_extra(drive, lba, data, plan):
 def _close(drive, status, plan, opts):
     """The end of the track and session, per medium (see the module text)."""
     p = status.profile_info
+    if p.pseudo_overwrite:
+        drive.close(mmc.CLOSE_TRACK, plan.track)    # the session stays open (growisofs)
+        return
     if p.overwritable:
         return
     if p.family == "cd":
@@ -390,6 +449,9 @@ def _write_failed(status, plan, exc):
     if isinstance(exc, ScsiError):
         where = exc.sense.info if exc.sense.info is not None else plan.start + plan.sent
         what = f"{exc.command}: {exc.sense}"
+        if (exc.sense.key, exc.sense.asc) == NO_SPARE:
+            what += (" (the BD-R's spare areas, which take the pseudo-overwrites, are full: "
+                     "its sessions cannot be rewritten any more)")
         if exc.sense.key == UNIT_ATTENTION:
             what = (f"the drive reported {'a reset' if exc.sense.asc == 0x29 else 'a medium change'}"
                     f" in the middle of the burn ({exc.sense}); what was sent before it is "
@@ -407,6 +469,11 @@ def _disc_state(status, plan):
     p = status.profile_info
     if plan.sent == 0:
         return "nothing was written, the disc is unchanged"
+    if p.pseudo_overwrite:
+        shows = "the new session" if plan.extra_digests else "the previous session"
+        return (f"{plan.sent} sectors were written at {plan.start} (that space is used up); "
+                f"readers still see {shows}; close the open track with: isofuse-burn -d "
+                f"{status.device} --close --multi")
     if p.overwritable:
         return f"{plan.sent} sectors were written; burn again (it overwrites)"
     if status.disc is not None and status.disc.erasable:
@@ -421,7 +488,7 @@ def close_open_track(drive, status, multi):
     """cdrecord -fix: close a track left open (or damaged) by an aborted
     write, then the session (appendable with --multi, else closed)."""
     p = status.profile_info
-    if p.overwritable:
+    if p.overwritable and not p.pseudo_overwrite:
         raise BurnError(f"{status.device}: a {p.name} has no tracks to close", USAGE)
     ti = drive.writable_track(status)
     open_track = ti.damaged or (not ti.blank and ti.next_writable is not None) \
@@ -436,6 +503,8 @@ def close_open_track(drive, status, multi):
             else pages.TRACK_MODE_DATA_DVD, block_type=pages.BLOCK_MODE1))
     if open_track:
         drive.close(mmc.CLOSE_TRACK, ti.track)
+    if p.pseudo_overwrite and multi:
+        return ti.track if open_track else None    # grown within its one open session
     if p.family in ("cd", "dvd-r") or multi:
         drive.close(mmc.CLOSE_SESSION)
     else:
@@ -516,6 +585,8 @@ def msinfo(drive, status):
     if not status.medium:
         raise BurnError(f"{status.device}: no disc in the drive", NO_MEDIUM)
     p = status.profile_info
+    if p.pseudo_overwrite:
+        return _pseudo_overwrite_msinfo(status)
     if p.overwritable:
         if not status.recorded_end:
             raise BurnError(f"{status.device}: the {p.name} holds no ISO 9660 session yet",
@@ -535,3 +606,21 @@ def msinfo(drive, status):
         raise BurnError(f"{status.device}: the drive does not report the last session",
                         NO_SESSION)
     return status.last_session_start, status.next_writable
+
+
+def _pseudo_overwrite_msinfo(status):
+    """BD-R SRM+POW: the previous tree is the ISO volume at 16 (sector 0, as on
+    a DVD+RW); the next session goes at the drive's next writable address,
+    behind that volume (growisofs takes the NWA the same way)."""
+    if status.disc is not None and status.disc.status == mmc.DISC_COMPLETE:
+        raise BurnError(f"{status.device}: the BD-R SRM+POW is closed: no next session "
+                        "possible", DISC_CLOSED)
+    if not status.recorded_end:
+        raise BurnError(f"{status.device}: the BD-R SRM+POW holds no ISO 9660 session yet",
+                        NO_SESSION)
+    nwa = status.next_writable
+    if nwa is None or nwa < status.recorded_end:
+        raise BurnError(f"{status.device}: the drive's next writable address ({nwa}) is not "
+                        f"behind the ISO volume (it ends at {status.recorded_end})",
+                        NO_SESSION)
+    return 0, nwa

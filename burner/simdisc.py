@@ -28,7 +28,10 @@ def disc_status(st):
     status = {"blank": 0, "appendable": 1, "complete": 2}[st.status]
     if st.status == "complete":
         return status, 3
-    return status, 1 if st.open_track is not None else 0
+    # the open session is incomplete (01b) once it holds a track, open or
+    # closed -- on a POW disc it stays so: the disc is grown in one session
+    open_session = st.open_track is not None or st.session_tracks(st.closed_sessions + 1)
+    return status, 1 if open_session else 0
 
 
 def last_track_number(st):
@@ -159,7 +162,7 @@ def capacity(sim, cdb, data):
 
 
 # ---- READ(10) -----------------------------------------------------------------------------
-def _readable_ranges(st):
+def readable_ranges(st):
     """Half-open [start, end) ranges of sectors a READ returns."""
     if st.info.overwritable:
         # a formatted block reads (zeros until written); unformatted nothing
@@ -172,7 +175,7 @@ def _readable_ranges(st):
 
 def _unreadable(st, lba):
     """The sense for a sector that holds no data, or None if it reads."""
-    for start, end in _readable_ranges(st):
+    for start, end in readable_ranges(st):
         if start <= lba < end:
             return None
     for t in st.tracks:
@@ -202,7 +205,7 @@ def read10(sim, cdb, data):
     sim.need_medium()
     lba = int.from_bytes(cdb[2:6], "big")
     blocks = int.from_bytes(cdb[7:9], "big")
-    ranges = _readable_ranges(sim.state)
+    ranges = readable_ranges(sim.state)
     if not any(start <= lba and lba + blocks <= end for start, end in ranges):
         for sector in range(lba, lba + blocks):     # name the first sector that fails
             refusal = _unreadable(sim.state, sector)

@@ -72,6 +72,9 @@ def _write_features(sim, current):
         out.append((0x003B, writes(0x2B), bytes([0x01, 0, 0, 0]), 0))      # DVD+R DL
     if kind.writes_profile(0x41):
         out.append((0x0041, writes(0x41, 0x42, 0x43), bytes([0, 0, 0, 0]) + bytes(24), 1))
+    if kind.pseudo_overwrite:
+        # BD-R Pseudo-Overwrite: current while a BD-R formatted SRM+POW is loaded
+        out.append((0x0038, writes(0x41) and st.pow, bytes(4), 0))
     return out
 
 

@@ -1,6 +1,8 @@
 """Blanking and formatting in the simulated drive: BLANK (MMC-6 §6.2),
 FORMAT UNIT (§6.5) and READ FORMAT CAPACITIES (§6.24), per profile as
-docs/burner-sim-contract.md item 5 says.
+docs/burner-sim-contract.md item 5 says.  A blank BD-R SRM takes format type
+32h: with subtype 00b (SRM+POW, on a drive with feature 0038h) it becomes a
+pseudo-overwrite disc (simwrite).
 
 A DVD-RW moves between its two profiles as real discs do: FORMAT UNIT makes
 a sequential one (0014h) restricted overwrite (0013h); BLANK makes it
@@ -18,6 +20,15 @@ BD_FULL_SPARE = 12219392   # BD-RE 31h: no spare areas (the whole user area)
 BLANKABLE = (0x0A, 0x13, 0x14)
 BD_SUBTYPES = {0x30: {0b00: "full", 0b10: "quick", 0b11: "none"},
                0x31: {0b00: "quick", 0b01: "none"}}
+# BD-R format type 32h (MMC-6 §6.5.4): subtype 00b SRM+POW, 01b SRM with spare
+# areas and no POW; 10b (RRM) is not offered by this drive.
+BD_R_SUBTYPES = {0b00: "pow", 0b01: "srm"}
+BD_R_FORMAT = 0x32
+BD_CLUSTER = 32                 # sectors per BD cluster (64 KiB): the replacement unit
+# Spare area per recording layer (sectors): the default is the BD-RE one this
+# sim uses (12,219,392 - 11,826,176: ISA + OSA); the small one is a model value.
+BD_R_SPARE_DEFAULT, BD_R_SPARE_SMALL = 393216, 8192
+BD_LAYER = 12219392
 SEQUENTIAL_TO_RO = (0x00, 0x10, 0x15)   # formats that turn 0014h into 0013h
 
 
@@ -34,7 +45,17 @@ def offered(st):
                 (0x13, cap, DVD_RW_ECC)]
     if st.profile == 0x43:
         return [(0x00, cap, 0), (0x30, cap, 0), (0x31, max(cap, BD_FULL_SPARE), 0)]
+    if st.profile == 0x41 and _blank_bd_r(st):
+        layers = max(1, round(cap / BD_LAYER))
+        return [(BD_R_FORMAT, cap - layers * BD_R_SPARE_DEFAULT, 0),
+                (BD_R_FORMAT, cap - layers * BD_R_SPARE_SMALL, 0)]
     return []
+
+
+def _blank_bd_r(st):
+    """Format type 32h is for a blank BD-R only (nothing written, not formatted)."""
+    return st.status == "blank" and not st.formatted and st.open_track is None \
+        and not st.recorded_end
 
 
 def read_format_capacities(sim, cdb, data):
@@ -63,10 +84,19 @@ def _parse_format_request(sim, cdb, data):
     blocks = int.from_bytes(data[4:8], "big")
     fmt_type, subtype = data[8] >> 2, data[8] & 3
     param = int.from_bytes(data[9:12], "big")
-    match = next((o for o in offered(sim.state) if o[0] == fmt_type), None)
-    if match is None:
+    kinds = [o for o in offered(sim.state) if o[0] == fmt_type]
+    if not kinds:
         raise invalid_parameter(8, 7)
-    if fmt_type in BD_SUBTYPES:
+    match = kinds[0]
+    if fmt_type == BD_R_FORMAT:
+        # the spare area size is chosen by sending one of the offered counts
+        match = next((o for o in kinds if o[1] == blocks), None)
+        if match is None:
+            raise invalid_parameter(4, 7)
+        if subtype not in BD_R_SUBTYPES or \
+                (subtype == 0b00 and not sim.drive_kind.pseudo_overwrite):
+            raise invalid_parameter(8, 1)         # SRM+POW needs feature 0038h
+    elif fmt_type in BD_SUBTYPES:
         if subtype not in BD_SUBTYPES[fmt_type]:
             raise invalid_parameter(8, 1)
     elif subtype:
@@ -88,7 +118,7 @@ def format_unit(sim, cdb, data):
     sim.need_medium()
     st = sim.state
     _check_writable(sim)
-    fmt_type, subtype, _ = _parse_format_request(sim, cdb, data)
+    fmt_type, subtype, blocks = _parse_format_request(sim, cdb, data)
     polls = BUSY_POLLS
     if st.profile == 0x14 and fmt_type in SEQUENTIAL_TO_RO:
         _erase_structure(st)
@@ -99,10 +129,20 @@ def format_unit(sim, cdb, data):
     if fmt_type in BD_SUBTYPES:
         st.certification = BD_SUBTYPES[fmt_type][subtype]
         polls *= 3 if st.certification == "full" else 1
+    elif fmt_type == BD_R_FORMAT:
+        _format_bd_r(st, subtype, blocks)
     st.formatted = True
     sim.save()
     sim.busy = sim.busy_total = polls
     return b""
+
+
+def _format_bd_r(st, subtype, blocks):
+    """The spare areas come out of the user data area: the user capacity
+    becomes ``blocks``; with SRM+POW their clusters take pseudo-overwrites."""
+    st.pow_spare = (st.capacity - blocks) // BD_CLUSTER
+    st.capacity = blocks
+    st.pow = BD_R_SUBTYPES[subtype] == "pow"
 
 
 def blank(sim, cdb, data):

@@ -22,6 +22,7 @@ class DriveKind:
     product: str           # INQUIRY product identification
     reads: tuple           # profiles, highest first, as feature 0000h lists them
     writes: tuple          # profiles this drive can write
+    pseudo_overwrite: bool = False   # feature 0038h: BD-R SRM+POW (MMC-6 §5.3)
 
     def reads_profile(self, profile):
         return profile in self.reads
@@ -37,6 +38,10 @@ def _desc(*groups):
 KINDS = {
     "writer": DriveKind("writer", "SIM BD WRITER", _desc(CD, DVD, BD),
                         _desc(WRITABLE_CD, WRITABLE_DVD, WRITABLE_BD)),
+    # a BD writer that also has feature 0038h BD-R Pseudo-Overwrite
+    "writer-pow": DriveKind("writer-pow", "SIM BD WRITER POW", _desc(CD, DVD, BD),
+                            _desc(WRITABLE_CD, WRITABLE_DVD, WRITABLE_BD),
+                            pseudo_overwrite=True),
     "rom": DriveKind("rom", "SIM DVD-ROM", _desc(CD, DVD), ()),
     "combo": DriveKind("combo", "SIM CD-RW/DVD", _desc(CD, DVD), _desc(WRITABLE_CD)),
 }

@@ -24,7 +24,7 @@ from typing import Dict, List, Optional
 from .profiles import BY_NAME, PROFILES, capacity_for
 
 MAGIC = "ISOFUSE-SIM-STATE 1"
-DRIVE_KINDS = ("writer", "rom", "combo")
+DRIVE_KINDS = ("writer", "writer-pow", "rom", "combo")
 
 
 class StateError(Exception):
@@ -56,7 +56,8 @@ class DiscState:
     profile: int
     capacity: int
     kind: str = "mmc"               # "mmc", or "disk" (not an MMC device at all)
-    drive: str = "writer"           # writer (all formats), rom (DVD-ROM), combo (writes CD)
+    drive: str = "writer"           # writer (all formats), writer-pow (and BD-R POW),
+                                    # rom (DVD-ROM), combo (writes CD)
     medium: bool = True
     formatted: bool = False         # overwritable media: FORMAT UNIT done
     status: str = "blank"           # blank, appendable, complete
@@ -76,6 +77,9 @@ class DiscState:
     deferred: Optional[List[int]] = None   # [key, asc, ascq, lba] for the next command
     underrun_protection_events: int = 0    # starved buffer paused and resumed (BUFE)
     certification: str = ""         # BD-RE: how the last FORMAT UNIT certified
+    pow: bool = False               # BD-R formatted SRM+POW (FORMAT UNIT 32h, subtype 00b)
+    pow_spare: int = 0              # BD-R with spare areas: replacement clusters left
+    pow_replaced: int = 0           # clusters pseudo-overwritten so far
     ejects: int = 0
 
     @property

@@ -1,7 +1,7 @@
 """``python3 -m burner.simtool``: create, change and inspect simulated discs.
 
     python3 -m burner.simtool create PATH --profile cd-rw [--capacity N]
-        [--unformatted] [--drive writer|rom|combo] [--not-mmc] [--speed KBS]
+        [--unformatted] [--drive writer|writer-pow|rom|combo] [--not-mmc] [--speed KBS]
         [--fault NAME=VALUE ...] [--image ISO] [--group GROUP]
     python3 -m burner.simtool show PATH
     python3 -m burner.simtool set PATH [--fault NAME=VALUE ...] [--clear-faults]
@@ -80,7 +80,8 @@ def _parser():
     c.add_argument("--unformatted", action="store_true",
                    help="DVD+RW/BD-RE/DVD-RW restricted overwrite that needs FORMAT UNIT")
     c.add_argument("--drive", choices=simstate.DRIVE_KINDS, default=None,
-                   help="writer: all formats (default); rom: DVD-ROM drive; "
+                   help="writer: all formats (default); writer-pow: the same and BD-R "
+                        "pseudo-overwrite (feature 0038h); rom: DVD-ROM drive; "
                         "combo: reads DVD, writes CD")
     c.add_argument("--read-only-drive", action="store_true", help="the same as --drive rom")
     c.add_argument("--not-mmc", action="store_true", help="a device that is no MMC drive")

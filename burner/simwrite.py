@@ -5,7 +5,7 @@ buffer; the ends of tracks and sessions follow docs/burner-sim-contract.md 2.
 
 import os
 
-from . import simpage05
+from . import simpage05, simpow
 from .simbuffer import BUFFER_BYTES
 from .simdisc import FFH_PROFILES, SECTOR
 from .simsense import Check, invalid_cdb_field, invalid_parameter, sequence_error
@@ -68,7 +68,12 @@ def _long_write(sim):
 
 
 def _check_address(sim, lba, blocks):
+    """Refuse a WRITE the medium cannot take here; True when it is a BD-R
+    pseudo-overwrite of recorded sectors (simpow)."""
     st = sim.state
+    if not st.info.overwritable and st.status != "complete" \
+            and simpow.is_overwrite(st, lba, blocks):
+        return True
     if st.info.overwritable:
         if not st.formatted:
             raise Check(5, 0x30, 0x10)
@@ -85,6 +90,7 @@ def _check_address(sim, lba, blocks):
                 raise Check(5, 0x21, 0x02, info=lba)
     if lba + blocks > st.capacity:
         raise Check(5, 0x63, 0x00)
+    return False
 
 
 def _fault_in(sim, lba, blocks):
@@ -132,7 +138,9 @@ def write10(sim, cdb, data):
     if sim.state.faults.get("power_calibration") and not sim.calibrated:
         raise Check(3, 0x73, 0x03)
     sim.calibrated = True
-    _check_address(sim, lba, blocks)
+    overwrite = _check_address(sim, lba, blocks)
+    if overwrite:
+        simpow.replace(sim, lba, blocks)           # or 3/32/00: the spare is used up
     fault = _fault_in(sim, lba, blocks)
     stored = blocks if fault is None else fault[2] - lba
     if fault is not None and fault[0] == "reset_at":
@@ -140,7 +148,10 @@ def write10(sim, cdb, data):
     if sim.buffer.accept(stored * SECTOR, write_rate(sim)):
         _starved(sim, lba)
     _store(sim, lba, bytes(data[:stored * SECTOR]))
-    _advance(sim, lba, stored)
+    if overwrite:
+        sim.save_now_and_then()                    # remapped: the NWA stays
+    else:
+        _advance(sim, lba, stored)
     if fault is not None:
         _fail_write(sim, fault)
     return b""

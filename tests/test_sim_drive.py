@@ -680,3 +680,107 @@ def test_simtool_group_shares_both_files(tmp_path):
         st = os.stat(name)
         assert st.st_gid == os.getgid() and st.st_mode & 0o777 == 0o660
     assert simtool.main(["create", str(tmp_path / "e"), "--group", "no-such-group-x"]) == 1
+
+
+# ---- BD-R SRM+POW (feature 0038h) ------------------------------------------------------------
+def pow_disc(tmp_path, drive="writer-pow", name=None):
+    """A BD-R formatted SRM+POW with FORMAT UNIT 32h, subtype 00b, through the CDBs."""
+    path = disc(tmp_path, "bd-r", drive=drive, name=name)
+    with SimTransport(path) as t:
+        caps = mmc.parse_format_capacities(send(t, mmc.read_format_capacities(), length=252))
+        blocks = next(b for b, ft, _ in caps.formats if ft == 0x32)   # the default spare
+        send(t, mmc.format_unit(), format_data(blocks, 0x32, subtype=0b00))
+    return path
+
+
+def ready(t):
+    while True:                                         # an Immed format is polled
+        try:
+            return send(t, mmc.test_unit_ready())
+        except ScsiError as err:
+            assert sense_of(err) == (2, 0x04, 0x07)
+
+
+def write_clusters(t, lba, blocks, fill):
+    for at in range(lba, lba + blocks, 32):             # 64 KiB: the transport's limit
+        write(t, at, min(32, lba + blocks - at), fill)
+
+
+def read_back(t, lba, blocks):
+    return b"".join(send(t, mmc.read10(at, min(32, lba + blocks - at)),
+                         length=min(32, lba + blocks - at) * SECTOR)
+                    for at in range(lba, lba + blocks, 32))
+
+
+def test_bd_r_format_32h_only_on_a_blank_bd_r(tmp_path):
+    with SimTransport(disc(tmp_path, "bd-r", drive="writer-pow")) as t:
+        caps = mmc.parse_format_capacities(send(t, mmc.read_format_capacities(), length=252))
+        assert caps.current_type == 1 and caps.current_blocks == 12219392   # blank
+        spares = sorted(12219392 - b for b, ft, param in caps.formats if ft == 0x32)
+        assert spares == [8192, 393216] and {f[2] for f in caps.formats} == {0}
+        write(t, 0, 32)                                 # written sequentially: no longer blank
+        assert 0x32 not in formats_offered(t)
+        err = refused(t, mmc.format_unit(), format_data(11826176, 0x32))
+        assert sense_of(err) == (5, 0x26, 0) and err.sense.field == (False, 8, 7)
+    with SimTransport(disc(tmp_path, "dvd+r", drive="writer-pow")) as t:
+        err = refused(t, mmc.format_unit(), format_data(2295104, 0x32))
+        assert err.sense.field == (False, 8, 7)
+
+
+def test_srm_pow_needs_feature_0038h_and_spare_sizes_offered(tmp_path):
+    with SimTransport(disc(tmp_path, "bd-r", drive="writer")) as t:
+        assert 0x38 not in features(configuration(t))           # no POW in this drive
+        err = refused(t, mmc.format_unit(), format_data(11826176, 0x32, subtype=0b00))
+        assert sense_of(err) == (5, 0x26, 0) and err.sense.field == (False, 8, 1)
+        err = refused(t, mmc.format_unit(), format_data(11826175, 0x32, subtype=0b01))
+        assert err.sense.field == (False, 4, 7)        # not one of the offered spare sizes
+        send(t, mmc.format_unit(), format_data(11826176, 0x32, subtype=0b01))   # SRM-POW
+        ready(t)
+        write(t, 0, 32)
+        err = refused(t, mmc.write10(0, 16), bytes(16 * SECTOR))
+        assert sense_of(err) == (5, 0x21, 2)         # spare areas, but no overwrite
+    with SimTransport(disc(tmp_path, "bd-r", drive="writer-pow", name="b")) as t:
+        current, desc = features(configuration(t))[0x38]
+        assert not current and desc[3] == 4                     # listed, no POW disc yet
+    with SimTransport(pow_disc(tmp_path, name="c")) as t:
+        assert features(configuration(t, rt=1))[0x38][0]       # current on the POW disc
+        assert int.from_bytes(configuration(t)[6:8], "big") == 0x41   # still BD-R SRM
+
+
+def test_pow_remaps_recorded_sectors_and_keeps_the_nwa(tmp_path):
+    path = pow_disc(tmp_path)
+    with SimTransport(path) as t:
+        assert track(t, 1).free_blocks == 11826176              # user area after the spares
+        write_clusters(t, 0, 64, b"A")
+        send(t, mmc.close_track_session(mmc.CLOSE_TRACK, 1))
+        write(t, 16, 16, b"B")                                  # recorded: pseudo-overwrite
+        back = read_back(t, 0, 64)
+        assert back == b"A" * (16 * SECTOR) + b"B" * (16 * SECTOR) + b"A" * (32 * SECTOR)
+        info, nxt = disc_info(t), track(t, 2)
+        assert (info.status, info.last_session_state, info.sessions) == (1, 1, 1)
+        assert not info.erasable and info.last_track_last_session == 2
+        assert nxt.next_writable == 64 and nxt.free_blocks == 11826176 - 64
+        for lba, blocks in ((96, 16), (48, 32)):   # beyond the NWA; across it
+            err = refused(t, mmc.write10(lba, blocks), bytes(blocks * SECTOR))
+            assert sense_of(err) == (5, 0x21, 2)
+        assert sense_of(refused(t, mmc.read_track_information(0xFF), length=36)) == \
+            (5, 0x24, 0)
+    st = simstate.load(path)
+    assert st.pow and st.pow_replaced == 1 and st.pow_spare == 393216 // 32 - 1
+
+
+def test_pow_spare_area_used_up_is_a_medium_error(tmp_path):
+    path = pow_disc(tmp_path)
+    with SimTransport(path) as t:
+        write_clusters(t, 0, 64, b"A")
+    st = simstate.load(path)
+    st.pow_spare = 1
+    simstate.save(path, st)
+    with SimTransport(path) as t:
+        write(t, 0, 16, b"B")                                   # the last replacement
+        err = refused(t, mmc.write10(32, 16), b"C" * (16 * SECTOR))
+        assert sense_of(err) == (3, 0x32, 0) and err.sense.info == 32
+        back = read_back(t, 0, 48)
+        assert back == b"B" * (16 * SECTOR) + b"A" * (32 * SECTOR)   # nothing stored
+        write(t, 64, 16, b"D")                       # appending at the NWA still works
+    assert simstate.load(path).pow_spare == 0
