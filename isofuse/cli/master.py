@@ -165,7 +165,10 @@ def _sort_rules(s):
 
 def _name_rules(s):
     untranslated = s["untranslated"]
-    return NameRules(level=s["level"] or 1, version_numbers=not s["no_version"],
+    # -max-iso9660-filenames forces -N (genisoimage, xorrisofs): 37 + ";1"
+    # would not fit the reader's buffers it was made for
+    return NameRules(level=s["level"] or 1,
+                     version_numbers=not (s["no_version"] or s["max_37"]),
                      allow_lowercase=s["lowercase"] or untranslated,
                      relaxed=s["relaxed"] or untranslated, untranslated=untranslated,
                      omit_period=s["omit_period"], allow_leading_dots=s["leading_dots"],

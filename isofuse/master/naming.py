@@ -3,7 +3,7 @@ and to Joliet names, with collision resolution inside each directory.
 
 ISO 9660 (ECMA-119 §7.5, §7.6, levels in §10): d-characters A-Z 0-9 _;
 level 1 is 8.3 for files and 8 for directories, levels 2 and 3 allow 30
-characters for name + extension and 31 for directories, ISO 9660:1999 (the
+characters for name + extension (the dot not counted) and 31 for directories, ISO 9660:1999 (the
 enhanced descriptor, "level 4") up to 207 bytes with no version number.
 Colliding names get a numeric tail as genisoimage does: the first (in sorted
 order of the original names) keeps its name, later ones end in 000, 001, ...
@@ -40,14 +40,18 @@ class NameRules:
 
     @property
     def file_limit(self):
-        """Characters for name + "." + extension (without ";1")."""
+        """Characters for name + "." + extension (without ";1").  Levels 2
+        and 3 allow 30 for name and extension together: ECMA-119 §7.5.1
+        does not count the separator, so the identifier has 31 (as -l's
+        31-character names at level 1, and as xorrisofs and genisoimage
+        write them)."""
         if self.level >= 4:
             return LEVEL4_MAX
         if self.max_37:
             return 37
         if self.level == 1 and not self.full_31:
             return 12  # 8 + "." + 3
-        return 30 if self.level != 1 else 31
+        return 31
 
     @property
     def dir_limit(self):
