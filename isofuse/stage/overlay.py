@@ -186,7 +186,9 @@ class Overlay:
         parent_rel, _ = split(entry.rel)
         self.copy_up(self._must(parent_rel))
         attr, layer, rel = entry.attr, entry.source, entry.rel
-        temp = temp_path(self.upper_real(parent_rel))
+        parent_dir = self.upper_real(parent_rel)
+        parent_times = os.lstat(parent_dir)
+        temp = temp_path(parent_dir)
         try:
             if entry.is_dir:
                 os.mkdir(temp, 0o700)
@@ -201,6 +203,8 @@ class Overlay:
         except BaseException:
             remove_quietly(temp)
             raise
+        # a copy-up is no change of the folder (overlayfs keeps its times too)
+        os.utime(parent_dir, ns=(parent_times.st_atime_ns, parent_times.st_mtime_ns))
         self.invalidate(rel)
         return self._must(rel)
 
