@@ -386,9 +386,12 @@ def _with_previous(cmd, root, previous):
         last_start, options.session_start = _parse_msinfo(cmd.msinfo)
     old_root, info = import_previous(previous, sbsector=last_start)
     if cmd.append_to:
-        image_sectors = (os.path.getsize(cmd.append_to) + 2047) // 2048
-        start = max(image_sectors, info["end"])
-        options.session_start = (start + GROW_ALIGN - 1) // GROW_ALIGN * GROW_ALIGN
+        # Behind the newest session's volume (its padding included), on a
+        # 64 KiB boundary: where xorriso's growing puts the next session and
+        # where its chain of session headers looks for it (a start behind a
+        # padded file end would break that chain)
+        end = info["end"]
+        options.session_start = (end + GROW_ALIGN - 1) // GROW_ALIGN * GROW_ALIGN
     elif options.session_start < info["end"]:
         raise UsageError(f"-C: the next writable sector {options.session_start} lies "
                          f"inside the previous session (it ends at {info['end']})")
@@ -525,10 +528,15 @@ def _grow(args, layout):
         with ImageStream(layout) as stream:
             os.lseek(fd, layout.base * 2048, os.SEEK_SET)
             stream.write_to(fd, progress)
-            os.fsync(fd)
             first = layout.pvd_sector - layout.base
             count = layout.terminator_sector - layout.pvd_sector + 1
             descriptors = stream.read(first * 2048, count * 2048)
+        # The session's own descriptors say its own size, as xorriso and
+        # genisoimage -C write them (xorriso chains sessions by start + size);
+        # the copy at 16 keeps the whole volume's size for every reader
+        own = session_sized(descriptors, layout.total_sectors - layout.base)
+        os.pwrite(fd, own, layout.pvd_sector * 2048)
+        os.fsync(fd)
         os.pwrite(fd, descriptors, 16 * 2048)
         os.fsync(fd)
     except SourceChanged as exc:
@@ -538,3 +546,15 @@ def _grow(args, layout):
     finally:
         os.close(fd)
     return 0
+
+
+def session_sized(descriptors, sectors):
+    """A copy of a descriptor set whose volume descriptors (primary,
+    supplementary, enhanced: types 1 and 2) give ``sectors`` as the volume
+    space size (ECMA-119 §8.4.8, bytes 80-87, both-endian)."""
+    from ..format.numbers import pack_733
+    out = bytearray(descriptors)
+    for offset in range(0, len(out), 2048):
+        if out[offset + 1:offset + 6] == b"CD001" and out[offset] in (1, 2):
+            out[offset + 80:offset + 88] = pack_733(sectors)
+    return bytes(out)
