@@ -14,7 +14,7 @@ import pyfuse3
 import pytest
 import trio
 
-from isofuse.cli.stage import allow_other_problem, parse_options
+from isofuse.cli.stage import HELP, allow_other_problem, parse_options
 from isofuse.fuseops.session import fuse_options
 from isofuse.fuseops.stage_ops import StageOperations
 from isofuse.stage.disc import Disc, Profile
@@ -314,6 +314,7 @@ def test_allow_other_reaches_the_mount_options(tmp_path):
     assert allow_other_problem(str(conf), euid=0) is None
     conf.write_text("user_allow_other\n")
     assert allow_other_problem(str(conf), euid=1000) is None
+    assert "/etc/fuse.conf has the line user_allow_other" in " ".join(HELP.split())
 
 
 # 10 --------------------------------------------------------------------------------------
