@@ -225,6 +225,10 @@ def _pseudo_overwrite_start(drive, status, start, descriptors):
         raise BurnError(f"{status.device}: the drive reports no writable address on the "
                         "BD-R SRM+POW (closed disc?)", DISC_CLOSED)
     first = ti.next_writable
+    if start == 0 and first:
+        raise BurnError(f"{status.device}: the BD-R SRM+POW already holds data up to sector "
+                        f"{first}; it cannot be written again from sector 0: add a session "
+                        "with --multi (grown like a DVD+RW), or use a new disc", SOURCE)
     _check_start(status, start, first)
     if first and descriptors is None:
         raise BurnError(f"{status.device}: internal: a grown session needs its descriptors",
@@ -470,7 +474,8 @@ def _disc_state(status, plan):
     if plan.sent == 0:
         return "nothing was written, the disc is unchanged"
     if p.pseudo_overwrite:
-        shows = "the new session" if plan.extra_digests else "the previous session"
+        shows = "the new session" if plan.extra_digests else \
+            "the previous session" if plan.descriptors is not None else "no complete session"
         return (f"{plan.sent} sectors were written at {plan.start} (that space is used up); "
                 f"readers still see {shows}; close the open track with: isofuse-burn -d "
                 f"{status.device} --close --multi")

@@ -39,7 +39,7 @@ KINDS = {
     "writer": DriveKind("writer", "SIM BD WRITER", _desc(CD, DVD, BD),
                         _desc(WRITABLE_CD, WRITABLE_DVD, WRITABLE_BD)),
     # a BD writer that also has feature 0038h BD-R Pseudo-Overwrite
-    "writer-pow": DriveKind("writer-pow", "SIM BD WRITER POW", _desc(CD, DVD, BD),
+    "writer-pow": DriveKind("writer-pow", "SIM BDPOW WRITER", _desc(CD, DVD, BD),
                             _desc(WRITABLE_CD, WRITABLE_DVD, WRITABLE_BD),
                             pseudo_overwrite=True),
     "rom": DriveKind("rom", "SIM DVD-ROM", _desc(CD, DVD), ()),

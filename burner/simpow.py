@@ -24,10 +24,13 @@ CLUSTER = 32
 NO_SPARE = (3, 0x32, 0x00)
 
 
-def is_overwrite(st, lba, blocks):
-    """A WRITE the drive pseudo-overwrites: a POW disc, and every sector of
-    it already recorded (below the NWA, inside a track's written data)."""
-    if not st.pow or blocks == 0 or lba + blocks > st.nwa:
+def is_overwrite(sim, lba, blocks):
+    """A WRITE the drive pseudo-overwrites: a POW disc in a drive with
+    feature 0038h, and every sector of it already recorded (below the NWA,
+    inside a track's written data)."""
+    st = sim.state
+    if not (st.pow and sim.drive_kind.pseudo_overwrite) or blocks == 0 \
+            or lba + blocks > st.nwa:
         return False
     end = lba + blocks
     covered = lba

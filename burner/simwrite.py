@@ -72,7 +72,7 @@ def _check_address(sim, lba, blocks):
     pseudo-overwrite of recorded sectors (simpow)."""
     st = sim.state
     if not st.info.overwritable and st.status != "complete" \
-            and simpow.is_overwrite(st, lba, blocks):
+            and simpow.is_overwrite(sim, lba, blocks):
         return True
     if st.info.overwritable:
         if not st.formatted:

@@ -214,3 +214,14 @@ def test_mmc_names_of_the_close_sent(tmp_path):
     """The CDB constants above are the MMC-6 §6.3 CLOSE TRACK/SESSION layout."""
     assert CLOSE_TRACK_2 == mmc.close_track_session(mmc.CLOSE_TRACK, 2)
     assert CLOSE_TRACK_1 == mmc.close_track_session(mmc.CLOSE_TRACK, 1)
+
+
+def test_a_folder_without_multi_on_a_used_pow_disc_is_refused(tmp_path, trees):
+    disc = pow_disc(tmp_path)
+    assert run("--device", f"sim:{disc}", "--multi", trees[0])[0] == 0
+    before = state(disc)
+    code, _, err = run("--device", f"sim:{disc}", trees[1])
+    assert code == errors.SOURCE and "--multi" in err and "sector 0" in err, err
+    after = state(disc)
+    assert (after.nwa, after.pow_replaced, len(after.tracks)) == \
+        (before.nwa, before.pow_replaced, len(before.tracks))

@@ -784,3 +784,16 @@ def test_pow_spare_area_used_up_is_a_medium_error(tmp_path):
         assert back == b"B" * (16 * SECTOR) + b"A" * (32 * SECTOR)   # nothing stored
         write(t, 64, 16, b"D")                       # appending at the NWA still works
     assert simstate.load(path).pow_spare == 0
+
+
+def test_a_pow_disc_in_a_drive_without_0038h_is_only_sequential(tmp_path):
+    path = pow_disc(tmp_path)
+    with SimTransport(path) as t:
+        write_clusters(t, 0, 64, b"A")
+    st = simstate.load(path)
+    st.drive = "writer"                               # the same disc in another drive
+    simstate.save(path, st)
+    with SimTransport(path) as t:
+        assert 0x38 not in features(configuration(t))
+        err = refused(t, mmc.write10(16, 16), bytes(16 * SECTOR))
+        assert sense_of(err) == (5, 0x21, 2)
