@@ -58,26 +58,10 @@ examples:
   isofuse-burn --device sim:/tmp/disc.img --dummy image.iso
 """
 
-CDRECORD_STYLE = {"dev": "--device", "speed": "--speed", "blank": "--blank"}
-
-
-def _translate(argv):
-    """Accept the cdrecord spellings users know: dev=, speed=, blank=."""
-    out = []
-    for arg in argv:
-        key, eq, value = arg.partition("=")
-        if eq and key in CDRECORD_STYLE and not os.path.exists(arg):
-            out += [CDRECORD_STYLE[key], value]
-        elif arg in ("-dummy", "-multi", "-msinfo", "-eject", "-scanbus"):
-            out.append("--" + ("scan" if arg == "-scanbus" else arg[1:]))
-        else:
-            out.append(arg)
-    return out
-
-
 def build_parser():
     p = argparse.ArgumentParser(prog="isofuse-burn", description=DESCRIPTION, epilog=EPILOG,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                allow_abbrev=False)
     p.add_argument("sources", nargs="*", metavar="SOURCE")
     p.add_argument("-d", "--device", action="append", default=[],
                    help="drive to use (repeat for parallel burns); also dev=DEVICE")
@@ -94,7 +78,9 @@ def build_parser():
                    help="same as a SOURCE argument (reads well with --multi)")
     p.add_argument("--remove", action="append", default=[], metavar="PATH",
                    help="with --multi: leave PATH of the previous session out")
-    p.add_argument("--blank", choices=("fast", "all"), help="blank a CD-RW/DVD-RW first")
+    p.add_argument("--blank", choices=("fast", "all", "as_needed"),
+                   help="blank a CD-RW/DVD-RW first; as_needed: blank (fast) or format only "
+                        "what cannot be written from scratch as it is")
     p.add_argument("--format", nargs="?", const="quick", choices=("quick", "full"),
                    help="format a DVD+RW, DVD-RW (to restricted overwrite) or BD-RE; "
                         "BD-RE: quick certification by default, 'full' certifies the "
@@ -194,6 +180,40 @@ def _mode(args, parallel=False):
 
 # ---- the burn of one device ------------------------------------------------------------------
 def _source_for(args, device, drive, status, opts):
+    """The source to burn (see _plain_source_for), followed by the zeros of
+    a dialect's padding (cdrecord -pad, padsize=)."""
+    if getattr(args, "mkisofs", None) is not None:
+        source, mastered_for = _mkisofs_source(args, device, drive, status, opts)
+    else:
+        source, mastered_for = _plain_source_for(args, device, drive, status, opts)
+    if getattr(args, "pad_bytes", 0):
+        from .dialects.hooks import Padded
+        source = Padded(source, args.pad_bytes)
+    return source, mastered_for
+
+
+def _has_session(status):
+    p = status.profile_info
+    return bool(status.recorded_end) if p.overwritable else \
+        status.disc is not None and status.disc.status != 0
+
+
+def _mkisofs_source(args, device, drive, status, opts):
+    """growisofs: the folders mastered with its mkisofs options; with -M over
+    the disc's last session at its next writable address (mkisofs -C -M)."""
+    from .dialects.mastering import MkisofsSource
+    if not args.request.initial_session and not _has_session(status):
+        raise BurnError(f"growisofs -M: the {status.profile_info.name} in {device} holds no "
+                        "session to merge with; -Z writes the first one", errors.NO_SESSION)
+    if not opts.multi or not _has_session(status) or args.request.initial_session:
+        return MkisofsSource(args.mkisofs, now=args.now), 0
+    start, nwa = recorder.msinfo(drive, status)
+    previous = device[4:] if device.startswith("sim:") else device
+    src = MkisofsSource(args.mkisofs, previous=previous, msinfo=(start, nwa), now=args.now)
+    return src, nwa
+
+
+def _plain_source_for(args, device, drive, status, opts):
     """Open the source; folders are mastered for the address they will be
     written at (as mkisofs -C does): with --multi on a disc with sessions,
     staged over the last one; without --multi on an appendable sequential
@@ -215,8 +235,7 @@ def _source_for(args, device, drive, status, opts):
         return open_source(sources[0], args.size), None
     p = status.profile_info
     previous = device[4:] if device.startswith("sim:") else device
-    has_session = bool(status.recorded_end) if p.overwritable else \
-        status.disc is not None and status.disc.status != 0
+    has_session = _has_session(status)
     if opts.multi and has_session:
         start, nwa = recorder.msinfo(drive, status)
         src = MasteredSource(folders, args.volid, previous=previous,
@@ -262,7 +281,8 @@ def _image_descriptors(source):
 def burn_one(device, args, progress):
     """Burn (or blank/format/close) one device; returns the exit status."""
     opts = recorder.Options(dummy=args.dummy, multi=args.multi, speed_x=args.speed or None,
-                            overburn=args.overburn, verify=args.verify)
+                            overburn=args.overburn, verify=args.verify,
+                            underrun_free=getattr(args, "underrun_free", None))
     if args.wait:
         from .discovery import wait_for_medium
         progress.phase("wait", "waiting for a disc")
@@ -286,6 +306,8 @@ def _burn_opened(drive, device, args, opts, progress):
     try:
         status = _probe(drive)
         progress.set_medium(status.profile_info.one_x_kbs)
+        if getattr(args, "tune_options", None):
+            args.tune_options(status, opts)          # a dialect's disc-dependent options
         if args.blank or args.format:
             recorder.check_writable(status, recorder.Options()) if not args.blank else None
             _blank_or_format(drive, status, args, progress)
@@ -300,6 +322,8 @@ def _burn_opened(drive, device, args, opts, progress):
         source, mastered_for = _source_for(args, device, drive, status, opts)
         start, descriptors = _start_and_descriptors(source, status, mastered_for)
         plan = recorder.plan_burn(drive, status, source.size, opts, descriptors, start=start)
+        if getattr(args, "before_write", None):
+            args.before_write(status, plan, opts, progress)   # a dialect's last checks
         recorder.write_plan(drive, status, source, plan, opts, progress)
         if args.verify and not args.dummy:
             recorder.verify(drive, status, source, plan, progress)
@@ -342,6 +366,8 @@ def _blank_or_format(drive, status, args, progress):
         raise BurnError(f"{status.device} is not an MMC drive", errors.NOT_MMC)
     if not status.medium:
         raise BurnError(f"{status.device}: no disc in the drive", errors.NO_MEDIUM)
+    if args.blank == "as_needed":
+        _as_needed(status, args)
     if args.blank:
         if status.profile not in (0x0A, 0x14, 0x13):
             raise BurnError(f"{status.device}: a {p.name} cannot be blanked (only CD-RW and "
@@ -372,6 +398,24 @@ def _blank_or_format(drive, status, args, progress):
         except ScsiError as exc:
             raise BurnError(f"{status.device}: formatting failed: {exc.sense}",
                             errors.WRITE_FAILED) from None
+
+
+def _as_needed(status, args):
+    """xorrecord's blank=as_needed: make the disc writable from scratch --
+    format what is unformatted, blank (fast) a rewritable disc that is not
+    blank, leave a blank disc alone; a written write-once disc cannot be."""
+    p = status.profile_info
+    args.blank = None
+    if p.overwritable:
+        if status.formatted is False:
+            args.format = args.format or "quick"
+        return
+    if status.disc is None or status.disc.status == 0:
+        return
+    if not status.disc.erasable:
+        raise BurnError(f"{status.device}: blank=as_needed: the {p.name} is written and "
+                        "cannot be blanked", errors.DISC_CLOSED)
+    args.blank = "fast"
 
 
 # ---- commands --------------------------------------------------------------------------------
@@ -457,6 +501,138 @@ def cmd_msinfo(args):
     return 0
 
 
+def cmd_report(args, request):
+    """cdrecord's -msinfo, -toc, -atip, -checkdrive, -inq, -prcap, -scanbus and
+    --devices, printed in cdrecord's layouts (dialects/reports.py)."""
+    if request.report in ("scanbus", "devices"):
+        return _cmd_drive_list(args, request)
+    drive = _open_drive(args.device[0], write=False)
+    try:
+        sys.stdout.write(_report_text(drive, args, request))
+    finally:
+        drive.t.close()
+    return 0
+
+
+def _report_text(drive, args, request):
+    from .dialects import query, reports
+    from .sense import ScsiError
+    if request.report == "inq":
+        return reports.inquiry(query.inquiry_facts(drive))
+    status = _probe(drive)
+    if not status.is_mmc:
+        raise BurnError(f"{status.device} is not an MMC drive", errors.NOT_MMC)
+    facts = query.inquiry_facts(drive)
+    if request.report == "checkdrive":
+        return reports.checkdrive(facts, status)
+    if request.report == "atip":
+        return reports.atip(facts, status, status.profile_info.name)
+    if request.report == "prcap":
+        return reports.prcap(drive.capabilities(), query.profile_names(status))
+    if request.report == "msinfo":
+        return _dialect_msinfo(drive, status, args, request)
+    try:
+        return reports.toc(_toc_tracks(drive, status))
+    except ScsiError:
+        raise BurnError(f"{status.device}: Cannot read TOC/PMA (the disc is blank)",
+                        errors.NO_SESSION) from None
+
+
+def _toc_tracks(drive, status):
+    """READ TOC on sequential media; an overwritable disc shows its grown ISO
+    volume as one track (there is no TOC on it)."""
+    from .dialects import query
+    if status.profile_info.overwritable:
+        if not status.recorded_end:
+            raise BurnError(f"{status.device}: Cannot read TOC/PMA (no ISO 9660 volume on "
+                            f"the {status.profile_info.name})", errors.NO_SESSION)
+        return [(1, 0), (0xAA, status.recorded_end)]
+    return query.toc_tracks(drive)
+
+
+def _dialect_msinfo(drive, status, args, request):
+    """cdrecord -msinfo: byte for byte what cdrecord prints (and msifile=)."""
+    from .dialects import reports
+    if request.dialect in ("xorrecord", "cdrskin") and status.profile_info.overwritable \
+            and not request.grow_overwritable:
+        raise BurnError(f"{status.device}: the {status.profile_info.name} counts as blank "
+                        "for xorrecord: add --grow_overwriteable_iso to continue its ISO "
+                        "volume", errors.NO_SESSION)
+    start, nwa = recorder.msinfo(drive, status)
+    if request.msifile:
+        try:
+            with open(request.msifile, "w") as f:
+                f.write(f"{start},{nwa}")
+        except OSError as exc:
+            raise BurnError(f"msifile={request.msifile}: {exc.strerror}",
+                            errors.OUTPUT) from None
+    return reports.msinfo(start, nwa, request.verbose)
+
+
+def _cmd_drive_list(args, request):
+    """-scanbus / --devices: the drives, as cdrecord and wodim list them."""
+    from .discovery import candidate_devices
+    from .dialects import devaddr, query, reports
+    devices = args.device or candidate_devices()[0]
+    rows, bus_lines = [], {}
+    for node in devices:
+        try:
+            drive = _open_drive(node, write=False)
+        except BurnError:
+            continue                       # cdrecord lists the drives it can open
+        try:
+            facts = query.inquiry_facts(drive)
+        finally:
+            drive.t.close()
+        path = node[4:] if node.startswith("sim:") else node
+        rows.append((node, reports.permissions(os.stat(path).st_mode), facts))
+        address = devaddr.address_of(node) if not node.startswith("sim:") else None
+        bus = address[0] if address else node
+        bus_lines.setdefault(bus, []).append(
+            reports.scanbus_line(address, address[0] * 100 + address[1], facts) if address
+            else f"\t{node}\t  0) '{facts['vendor']}' '{facts['product']}' "
+                 f"'{facts['revision']}' Removable CD-ROM\n")
+    if request.report == "devices":
+        sys.stdout.write(reports.devices(rows, request.dialect))
+    else:
+        for bus, lines in bus_lines.items():
+            sys.stdout.write((f"scsibus{bus}:\n" if isinstance(bus, int) else "") +
+                             "".join(lines))
+    return 0
+
+
+def cmd_dry_run(args):
+    """growisofs -dry-run: every step up to, not including, the first WRITE
+    (the drive is opened read-only; the plan's checks all run)."""
+    if len(args.device) != 1:
+        raise BurnError("-dry-run needs exactly one drive", errors.USAGE)
+    device = args.device[0]
+    opts = recorder.Options(dummy=args.dummy, multi=args.multi, speed_x=args.speed or None,
+                            overburn=args.overburn)
+    drive = _open_drive(device, write=False)
+    source = None
+    try:
+        status = _probe(drive)
+        args.tune_options(status, opts)
+        recorder.check_writable(status, opts)
+        source, mastered_for = _source_for(args, device, drive, status, opts)
+        start, descriptors = _start_and_descriptors(source, status, mastered_for)
+        plan = recorder.plan_burn(drive, status, source.size, opts, descriptors, start=start)
+        request = args.request
+        request.gracetime = 0
+        args.before_write(status, plan, opts, None)
+    finally:
+        if source is not None:
+            source.close()
+        drive.t.close()
+    ending = "grow its ISO volume" if status.profile_info.overwritable else \
+        "leave it appendable" if opts.multi else "close it"
+    print(f"{args.program}: dry run: would write {plan.blocks} sectors "
+          f"({plan.blocks * 2048 / 1e6:.1f} MB) of {source.label} at sector {plan.start} of "
+          f"the {status.profile_info.name} in {device} and {ending}; nothing was written")
+    return 0
+
+
 def cmd_image_out(args):
     """Copy a source into an image file.  A disc's recorded tracks go to
     their own offsets (the gaps between sessions stay holes of a sparse
@@ -529,7 +705,7 @@ def _guarded(device, args, progress):
     except BurnError as exc:
         if progress.mode == "json":
             progress.result(False, str(exc), exc.code, error=errors.NAMES.get(exc.code))
-        print(f"isofuse-burn: {exc}", file=sys.stderr)
+        print(f"{getattr(args, 'program', 'isofuse-burn')}: {exc}", file=sys.stderr)
         return exc.code
 
 
@@ -564,21 +740,90 @@ def burn_parallel(devices, args):
     return max(results.values())
 
 
-def main(argv=None):
-    from .sense import TransportError
-    argv = _translate(sys.argv[1:] if argv is None else list(argv))
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _request_for(argv, program):
+    """The dialect's Request (None: an isofuse-burn line of its own);
+    DialectError when the line is refused."""
+    from . import dialects
+    dialect = dialects.program_dialect(program) or dialects.guess(argv)
+    return dialects.translate(dialect, argv) if dialect else None
+
+
+def _apply_request(args, request, program):
+    """Hand the settings without an isofuse-burn spelling to the burn paths."""
+    from .dialects import hooks
+    args.request = request
+    args.program = program
+    if request is None:
+        return
+    args.underrun_free = request.underrun_free
+    args.pad_bytes = request.pad_bytes
+    args.tune_options = hooks.tune_options(request)
+    args.before_write = hooks.before_write(request, program)
+    if request.mkisofs is not None:
+        from .dialects.mastering import parse
+        args.mkisofs = request.mkisofs
+        args.sources = list(parse(request.mkisofs).sources)
+
+
+def main(argv=None, program=None):
+    from .dialects import DialectError
+    argv = list(sys.argv[1:] if argv is None else argv)
+    program = program or os.path.basename(sys.argv[0] or "isofuse-burn")
+    try:
+        request = _request_for(argv, program)
+        name = _program_name(program)
+        if request is not None and request.text:
+            return _print_text(request, name)
+        args = build_parser().parse_args(request.argv if request else argv)
+        _apply_request(args, request, name)
+    except DialectError as exc:
+        print(f"{_program_name(program)}: {exc}; nothing was done", file=sys.stderr)
+        return errors.USAGE
     args.now = int(time.time())
+    return _run(args)
+
+
+def _program_name(program):
+    from . import dialects
+    return dialects.program_dialect(program) or "isofuse-burn"
+
+
+def _print_text(request, name):
+    from isofuse import __version__
+    from .dialects import cdrecord, reports
+    if request.text == "blank-help":
+        sys.stderr.write(cdrecord.BLANK_HELP)
+    elif request.text == "version":
+        sys.stdout.write(reports.version(name, __version__))
+    else:
+        sys.stdout.write(f"{name}: the {request.dialect} command line of isofuse-burn; "
+                         "README.md lists every option (gracetime=, -overburn, -tao, -dao, "
+                         "-multi, -msinfo, dev=, speed=, blank=) and isofuse-burn --help "
+                         "its own.\n")
+    return 0
+
+
+def _run(args):
+    from .sense import TransportError
+    request = args.request
     try:
         if args.dummy and args.verify:
             raise BurnError("--verify has nothing to read after --dummy", errors.USAGE)
+        for note in request.notes if request else ():
+            print(f"{args.program}: {note}", file=sys.stderr)
+        if request is not None and request.waiti:
+            from .dialects.hooks import wait_for_input
+            wait_for_input()
+        if request is not None and request.report:
+            return cmd_report(args, request)
         if args.list:
             return cmd_list(args)
         if args.msinfo:
             return cmd_msinfo(args)
         if args.image_out:
             return cmd_image_out(args)
+        if request is not None and request.dry_run:
+            return cmd_dry_run(args)
         from . import copying
         if args.device and copying.is_disc_spec((args.sources + args.add + [""])[0]) \
                 and len(args.sources + args.add) == 1:
@@ -589,15 +834,25 @@ def main(argv=None):
                             "--list or --msinfo (see --help)", errors.USAGE)
         return cmd_burn(args)
     except BurnError as exc:
-        print(f"isofuse-burn: {exc}", file=sys.stderr)
+        print(f"{args.program}: {exc}", file=sys.stderr)
         return exc.code
     except TransportError as exc:     # the drive logic had nothing to add: say what happened
-        print(f"isofuse-burn: {exc}", file=sys.stderr)
+        print(f"{args.program}: {exc}", file=sys.stderr)
         return errors.transport_code(exc)
     except KeyboardInterrupt:
-        print("isofuse-burn: interrupted; a disc being written is probably unusable",
+        print(f"{args.program}: interrupted; a disc being written is probably unusable",
               file=sys.stderr)
         return errors.INTERRUPTED
+
+
+def main_cdrecord():
+    """The isofuse-cdrecord entry point: cdrecord's command line."""
+    return main(program="isofuse-cdrecord")
+
+
+def main_growisofs():
+    """The isofuse-growisofs entry point: growisofs' command line."""
+    return main(program="isofuse-growisofs")
 
 
 if __name__ == "__main__":
