@@ -34,6 +34,7 @@ from .isotree import (FileEntry, build_iso_tree, build_joliet_tree,
                       directories_in_path_table_order)
 from .options import MasterOptions
 from .rockridge_writer import LOCATION_ENTRY_SIZE, RockRidgeWriter, entry_size, resolve
+from . import sysarea
 
 SECTOR = 2048
 SYSTEM_AREA_SECTORS = 16
@@ -193,9 +194,13 @@ class Layout:
             sector += directory.size // SECTOR
         self.metadata_sectors = sector
 
+        self.system_area = self._new_system_area()
         self.data_end = self._place_data(self.metadata_sectors)
         self.total_sectors = self.data_end + opts.padding_sectors
+        if self.system_area is not None:
+            self.total_sectors = self.system_area.settle(self.total_sectors)
         self._boot_entries = self._plan_boot()
+        self.system_area_bytes = self._plan_system_area()
 
     @staticmethod
     def _place_continuations(records, sector):
@@ -323,24 +328,107 @@ class Layout:
                                               media_type=media, load_segment=spec.load_segment,
                                               system_type=0, sector_count=count,
                                               load_rba=extent))
-            if spec.info_table:
-                self._patch_boot_info_table(node, extent)
+            grub2 = spec.grub2_boot_info or (self.options.grub2_boot_info and spec is
+                                             self._grub2_default_entry())
+            if spec.info_table or grub2:
+                self._patch_boot_image(node, extent, spec.info_table, grub2)
         return entries
 
-    def _patch_boot_info_table(self, node, extent):
+    def _grub2_default_entry(self):
+        """--grub2-boot-info without a marked entry: the first (BIOS) one."""
+        boot = self.options.boot
+        return None if any(spec.grub2_boot_info for spec in boot) else boot[0]
+
+    def _patch_boot_image(self, node, extent, info_table, grub2):
         """mkisofs -boot-info-table: bytes 8-63 of the boot image get the
         primary descriptor's sector, the image's sector and length and a
-        32-bit sum of the image's words from byte 64 on."""
+        32-bit sum of the image's words from byte 64 on.  xorrisofs
+        --grub2-boot-info: bytes 2548-2555 get the image's 512-byte address
+        + 5 (sysarea.grub2_boot_info_patch)."""
         with open(node.path, "rb") as f:
             content = f.read()
         if len(content) < 64:
             raise LayoutError(f"boot image {node.path} is too small for a boot info table")
-        padded = content[64:] + b"\x00" * (-len(content[64:]) % 4)
-        checksum = sum(struct.unpack(f"<{len(padded) // 4}I", padded)) & 0xFFFFFFFF
-        table = struct.pack("<IIII", self.pvd_sector, extent, len(content), checksum)
+        patched = bytearray(content)
+        if info_table:
+            padded = content[64:] + b"\x00" * (-len(content[64:]) % 4)
+            checksum = sum(struct.unpack(f"<{len(padded) // 4}I", padded)) & 0xFFFFFFFF
+            patched[8:64] = struct.pack("<IIII", self.pvd_sector, extent, len(content),
+                                        checksum) + bytes(40)
+        end = 64
+        if grub2:
+            offset, value = sysarea.grub2_boot_info_patch(extent)
+            if len(content) < offset + len(value):
+                raise LayoutError(f"boot image {node.path} is too small for "
+                                  "--grub2-boot-info (needs 2556 bytes)")
+            patched[offset:offset + len(value)] = value
+            end = offset + len(value)
         for item in self.data_items:
             if item.path == node.path and item.sector == extent:
-                item.patch_offset, item.patch = 8, table + bytes(40)
+                item.patch_offset, item.patch = 8, bytes(patched[8:end])
+
+    # ---- system area (hybrid images: sysarea.py) ------------------------------------------------
+    def _new_system_area(self):
+        opts = self.options
+        if not sysarea.wanted(opts):
+            return None
+        problem = sysarea.unsupported(opts)
+        if problem is None and not opts.boot:
+            problem = "-isohybrid-mbr and -G need an El Torito boot image (-b)"
+        if problem is None and self.base:
+            problem = "hybrid system areas belong to a first session, not to --append-to"
+        if problem is not None:
+            raise LayoutError(problem)
+        try:
+            return sysarea.SystemArea(opts, self.volume_time, self._hybrid_flags())
+        except sysarea.SystemAreaError as exc:
+            raise LayoutError(str(exc)) from None
+
+    def _hybrid_flags(self):
+        """[(gpt_basdat, apm_hfsplus)] per El Torito entry.  xorrisofs marks
+        "the current boot image"; the global flags without a marked entry
+        go to the EFI entries (else the last one)."""
+        opts, boot = self.options, self.options.boot
+        flags = [[spec.gpt_basdat, spec.apm_hfsplus] for spec in boot]
+        efi = [i for i, spec in enumerate(boot) if spec.platform == 0xEF] or [len(boot) - 1]
+        for column, wanted in ((0, opts.hybrid_gpt_basdat), (1, opts.hybrid_apm_hfsplus)):
+            if wanted and not any(f[column] for f in flags):
+                for i in efi:
+                    flags[i][column] = True
+        return [tuple(f) for f in flags]
+
+    def _boot_nodes_in_tree_order(self):
+        """The boot images' nodes in the order the data walk meets them."""
+        wanted = set(self.boot_nodes)
+        found, stack = [], [self.iso_root]
+        while stack:
+            directory = stack.pop()
+            subdirs = []
+            for record in directory.records[2:]:
+                target = record.node if record.__class__ is FileEntry else \
+                    (None if record.target.is_dir else record.target.node)
+                if record.__class__ is not FileEntry and record.flags & dr.FLAG_DIRECTORY:
+                    subdirs.append(record.target)
+                elif target in wanted and target not in found:
+                    found.append(target)
+            stack.extend(reversed(subdirs))
+        return found
+
+    def _plan_system_area(self):
+        """The 32 KiB system area (None without hybrid options); the GPT
+        backup becomes data at the image's end."""
+        if self.system_area is None:
+            return None
+        images = [sysarea.BootImage(entry.load_rba, node.size, gpt_basdat, apm_hfsplus)
+                  for entry, node, (gpt_basdat, apm_hfsplus)
+                  in zip(self._boot_entries, self.boot_nodes, self._hybrid_flags())]
+        try:
+            area, tail = self.system_area.encode(images)
+        except sysarea.SystemAreaError as exc:
+            raise LayoutError(str(exc)) from None
+        for sector, data in tail:
+            self.data_items.append(DataItem(sector, len(data), data=data, base=self.base))
+        return area
 
     # ---- records --------------------------------------------------------------------------------
     def _date(self, node):
@@ -540,6 +628,15 @@ class Layout:
         append = self.data_items.append
         item_of = self._data_item
         extents, catalog, base = self._extents, self.catalog_node, self.base
+        # hybrid images: the boot images first, as xorrisofs places them
+        placed_first = self._boot_nodes_in_tree_order() if self.system_area else ()
+        for node in placed_first:
+            item = item_of(node)
+            if item is not None and item.sector is None:
+                item.sector = sector
+                append(item)
+                sector += (item.size + SECTOR - 1) // SECTOR
+        placed_first = frozenset(placed_first)
         stack = [self.iso_root]
         while stack:
             directory = stack.pop()
@@ -548,7 +645,7 @@ class Layout:
                 if record.__class__ is FileEntry:           # a plain file's record to be
                     # _data_item inlined: a file with one link, met once
                     node = record.node
-                    if not node.size or node is catalog:
+                    if not node.size or node is catalog or node in placed_first:
                         continue
                     item = extents[node] = DataItem(None, node.size, node.path, node.data,
                                                     node.size, node.reader, base)
@@ -654,6 +751,8 @@ class Layout:
                 root_record=iso_root_record, file_structure_version=2,
                 **common, **self._plain(meta_fields)))
         self._put(meta, self.terminator_sector, vd.encode_terminator())
+        if self.system_area_bytes is not None:
+            meta[0:len(self.system_area_bytes)] = self.system_area_bytes
         return bytes(meta)
 
     @staticmethod

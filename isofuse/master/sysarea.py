@@ -1,0 +1,266 @@
+"""The system area (sectors 0-15) of a hybrid image, as xorrisofs makes it.
+
+``-isohybrid-mbr FILE`` (isohdpfx.bin): the file's first 432 bytes, the
+512-byte address of the first El Torito image at 432, a disk id, and a
+partition table whose first entry covers the whole image, so the same
+image boots from a USB stick (the BIOS runs the MBR, which loads
+isolinux.bin from the disk).  Images marked ``-isohybrid-gpt-basdat`` add a
+GPT (the ISO and each marked image as partitions, the marked images also as
+MBR entries of type 0xEF, which is what UEFI firmware boots from), images
+marked ``-isohybrid-apm-hfsplus`` an Apple Partition Map.  The image is
+padded to whole cylinders (the geometry libisofs chooses) and the GPT's
+backup takes its last sectors.  ``-G FILE`` (GRUB's boot_hybrid.img) puts
+a file in the system area and patches the boot image's address into it.
+
+Every byte layout and where it comes from: docs/hybrid-boot.md.  Planning
+happens in two steps, because the table needs the boot images' sectors:
+``settle`` fixes the image size once the file data has its place,
+``encode`` makes the bytes.
+"""
+
+import os
+import time
+import zlib
+from dataclasses import dataclass
+from typing import List, Optional
+
+from ..format import apm, gpt, mbr
+
+SECTOR = 2048
+SYSTEM_AREA_BYTES = 16 * SECTOR
+BLOCKS_PER_SECTOR = SECTOR // mbr.SECTOR
+DEFAULT_HEADS, DEFAULT_SECTORS = 64, 32
+GRUB2_MBR_ADDRESS_OFFSET = 4     # boot_hybrid.img loads the image from its 5th block
+ISOHYBRID_TYPE = 0x17            # the type isohybrid gives the ISO partition
+MAX_ENTRY_BLOCKS = 0xFFFFFFFF
+
+
+class SystemAreaError(Exception):
+    """The hybrid options cannot be met (the message says why)."""
+
+
+@dataclass
+class BootImage:
+    """An El Torito image as the system area sees it."""
+    sector: int
+    size: int
+    gpt_basdat: bool = False
+    apm_hfsplus: bool = False
+
+
+def wanted(options):
+    return bool(options.hybrid_mbr or options.grub2_mbr)
+
+
+def unsupported(options):
+    """The message for hybrid options this engine does not make yet, or None."""
+    if options.partition_offset:
+        return "-partition_offset is not supported yet"
+    if options.efi_boot_part:
+        return "-efi-boot-part is not supported yet"
+    if options.append_partitions:
+        return "-append_partition is not supported yet"
+    if options.hybrid_mbr and options.grub2_mbr:
+        return "-isohybrid-mbr and -G/--grub2-mbr exclude each other"
+    return None
+
+
+def read_template(path):
+    """The first 32 KiB of a system area file (zeros after a short file)."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(SYSTEM_AREA_BYTES)
+    except OSError as exc:
+        raise SystemAreaError(f"cannot read {path}: {exc.strerror}") from None
+    return data.ljust(SYSTEM_AREA_BYTES, b"\x00")
+
+
+def volume_uuid(options, volume_time):
+    """libisofs' "volume uuid": the 16 digits of the modification date
+    (YYYYMMDDhhmmsscc, UTC), from which it derives the MBR id and, with
+    SOURCE_DATE_EPOCH, the GPT GUIDs."""
+    if options.modification_date:
+        return options.modification_date[:16].encode("ascii")
+    return (time.strftime("%Y%m%d%H%M%S", time.gmtime(volume_time)) + "00").encode("ascii")
+
+
+def guid_from_uuid(uuid, counter):
+    """xorriso's deterministic GUID (SOURCE_DATE_EPOCH): the volume uuid's
+    bytes marked as a version 4 UUID, bytes 9-15 rotated by two, byte 9
+    xor ``counter`` (0 the disk, 1.. the partitions in table order)."""
+    u = bytearray(uuid)
+    u[7] = (u[7] & 0x0F) | 0x40
+    u[8] = (u[8] & 0x3F) | 0x80
+    u[9:16] = u[14:16] + u[9:14]
+    u[9] ^= counter & 0xFF
+    return bytes(u)
+
+
+def geometry(image_blocks512, *, always=False):
+    """(heads, sectors per head) as libisofs picks them: 64/32 while that
+    reaches the image's end within 1024 cylinders, else the fewest heads
+    with 32 sectors (a multiple of 4 with 63) that do."""
+    if image_blocks512 <= DEFAULT_HEADS * DEFAULT_SECTORS * 1024:
+        return DEFAULT_HEADS, DEFAULT_SECTORS
+    for sectors in (32, 63):
+        heads = -(-image_blocks512 // (sectors * 1024))
+        if sectors % 4 and sectors % 2 == 0:
+            heads += heads % 2
+        elif sectors % 4:
+            heads += -heads % 4
+        if heads <= 255:
+            return heads, sectors
+    return 255, 63
+
+
+class SystemArea:
+    """Plans and encodes the system area of one image."""
+
+    def __init__(self, options, volume_time, boot_flags):
+        self.options = options
+        self.uuid = volume_uuid(options, volume_time)
+        self.isohybrid = bool(options.hybrid_mbr)
+        self.template = read_template(options.hybrid_mbr or options.grub2_mbr)
+        self.boot_flags = boot_flags          # [(gpt_basdat, apm_hfsplus)] per entry
+        self.with_gpt = self.isohybrid and any(g for g, _ in boot_flags)
+        self.apm_count = sum(1 for _, a in boot_flags if a) if self.isohybrid else 0
+        if self.apm_count and self.template[:32] not in (apm.APM_READY_CODE,
+                                                         apm.ISOHYBRID_HEAD):
+            raise SystemAreaError(f"{options.hybrid_mbr} is not prepared for an Apple "
+                                  "Partition Map (-isohybrid-apm-hfsplus)")
+        # GPT entries follow the APM blocks (2048 bytes each, the map itself first)
+        self.gpt_part_start = max(2, (self.apm_count + 2) * BLOCKS_PER_SECTOR) \
+            if self.apm_count else 2
+        self.gpt_entries = (64 - self.gpt_part_start) * 4
+        self.gpt_backup_sectors = ((self.gpt_entries // 4 + 1) * 512 + SECTOR - 1) // SECTOR \
+            if self.with_gpt else 0
+        self.heads, self.sectors = DEFAULT_HEADS, DEFAULT_SECTORS
+        self.volume_sectors = None
+
+    # ---- planning -----------------------------------------------------------------------------
+    def settle(self, sectors):
+        """The image's sector count for ``sectors`` of file system and
+        padding: the GPT backup added and, for isohybrid, whole cylinders
+        (the extra sectors go before the GPT backup)."""
+        total = sectors + self.gpt_backup_sectors
+        if self.isohybrid:
+            self.heads, self.sectors = geometry(total * BLOCKS_PER_SECTOR)
+            cylinder = self.heads * self.sectors * mbr.SECTOR
+            size = total * SECTOR
+            if size / cylinder <= 1024 and cylinder % SECTOR == 0:
+                total = -(-size // cylinder) * cylinder // SECTOR
+        self.volume_sectors = total
+        return total
+
+    @property
+    def gpt_backup_start(self):
+        return self.volume_sectors - self.gpt_backup_sectors
+
+    # ---- encoding ------------------------------------------------------------------------------
+    def encode(self, boot_images: List[BootImage]):
+        """The 32 KiB system area and [(sector, bytes)] for the end of the
+        image (the GPT backup)."""
+        area = bytearray(self.template)
+        if not boot_images:
+            raise SystemAreaError("a hybrid system area needs an El Torito boot image (-b)")
+        tail = []
+        if self.isohybrid:
+            if self.apm_count:
+                self._write_apm(area, boot_images)
+            gpt_entries = self._write_gpt(area, boot_images) if self.with_gpt else None
+            self._write_isohybrid_mbr(area, boot_images)
+            if gpt_entries is not None:
+                tail.append((self.gpt_backup_start, self._gpt_backup(area)))
+        else:
+            # -G: GRUB's boot_hybrid.img reads the boot image from here
+            mbr.put_boot_lba(area, boot_images[0].sector * BLOCKS_PER_SECTOR
+                             + GRUB2_MBR_ADDRESS_OFFSET)
+        return bytes(area), tail
+
+    def _write_isohybrid_mbr(self, area, boot_images):
+        """isohybrid's MBR (libisofs make_isolinux_mbr): boot image address,
+        disk id, the whole image as partition 1, the GPT-marked images as
+        further entries (type 0xEF) for UEFI."""
+        blocks = self.volume_sectors * BLOCKS_PER_SECTOR
+        mbr.put_boot_lba(area, boot_images[0].sector * BLOCKS_PER_SECTOR)
+        mbr.put_disk_id(area, zlib.crc32(self.uuid) & 0xFFFFFFFF)
+        part_type = 0x00 if (self.with_gpt or self.apm_count) else ISOHYBRID_TYPE
+        entries = [mbr.encode_entry(mbr.BOOTABLE, part_type, 0, blocks, self.heads,
+                                    self.sectors,
+                                    end_chs=mbr.chs(blocks - 1, self.heads, self.sectors,
+                                                    capped_head=self.heads))]
+        dummy = b"\xfe\xff\xff"     # "beyond CHS": libisofs' CHS for these entries
+        for image in boot_images:
+            if image.gpt_basdat and len(entries) < 4:
+                entries.append(mbr.encode_entry(0, 0xEF, image.sector * BLOCKS_PER_SECTOR,
+                                                -(-image.size // mbr.SECTOR), 0, 0,
+                                                start_chs=dummy, end_chs=dummy))
+        mbr.put_table(area, entries)
+
+    def _gpt_partitions(self, boot_images):
+        """[(type, first, last, flags, name)]: the ISO from block 0 to the GPT
+        backup, then each marked boot image (libisofs: "ISOHybrid",
+        "ISOHybrid1", ... -- its size in whole 2048-byte blocks)."""
+        limit = self.gpt_backup_start * BLOCKS_PER_SECTOR
+        parts = [(gpt.BASIC_DATA, 0, limit - 1, gpt.READ_ONLY_REQUIRED, "ISOHybrid")]
+        marked = [image for image in boot_images if image.gpt_basdat]
+        for number, image in enumerate(marked, 1):
+            start = image.sector * BLOCKS_PER_SECTOR
+            end = min(start + image.size // SECTOR * BLOCKS_PER_SECTOR, limit)
+            parts.append((gpt.BASIC_DATA, start, end - 1, gpt.READ_ONLY_REQUIRED,
+                          f"ISOHybrid{number}"))
+        return parts
+
+    def _write_gpt(self, area, boot_images):
+        array = bytearray(self.gpt_entries * gpt.ENTRY_SIZE)
+        for i, (type_guid, first, last, flags, name) in enumerate(
+                self._gpt_partitions(boot_images)):
+            array[i * gpt.ENTRY_SIZE:(i + 1) * gpt.ENTRY_SIZE] = gpt.encode_entry(
+                type_guid, guid_from_uuid(self.uuid, i + 1), first, last, flags, name)
+        start = self.gpt_part_start * mbr.SECTOR
+        area[start:start + len(array)] = array
+        backup_lba = self.volume_sectors * BLOCKS_PER_SECTOR - 1
+        area[mbr.SECTOR:2 * mbr.SECTOR] = gpt.encode_header(
+            1, backup_lba, self.gpt_part_start + self.gpt_entries // 4,
+            backup_lba - self.gpt_entries // 4 - 1, guid_from_uuid(self.uuid, 0),
+            self.gpt_part_start, self.gpt_entries, gpt.crc32(bytes(array)))
+        return array
+
+    def _gpt_backup(self, area):
+        """The last sectors of the image: the entry array, then the backup
+        header in the very last 512-byte block (UEFI §5.3.2)."""
+        header = gpt.decode_header(bytes(area[mbr.SECTOR:2 * mbr.SECTOR]))
+        start = self.gpt_part_start * mbr.SECTOR
+        array = bytes(area[start:start + self.gpt_entries * gpt.ENTRY_SIZE])
+        backup_lba = header["other_lba"]
+        backup = gpt.encode_header(backup_lba, 1, header["first_usable"],
+                                   header["last_usable"], header["disk_guid"],
+                                   backup_lba - self.gpt_entries // 4, self.gpt_entries,
+                                   header["entries_crc"])
+        size = self.gpt_backup_sectors * SECTOR
+        return (array + backup).rjust(size, b"\x00")
+
+    def _write_apm(self, area, boot_images):
+        """isohybrid's APM: the isohybrid head in bytes 0-31, the map's own
+        entry in block 1, one "EFI"/"Apple_HFS" entry per marked image
+        (2048-byte blocks, no gap entries)."""
+        area[0:32] = apm.ISOHYBRID_HEAD
+        marked = [image for image in boot_images if image.apm_hfsplus]
+        count = len(marked) + 1
+        blocks = [apm.encode_entry(count, 1, count, "Apple", "Apple_partition_map",
+                                   apm.FLAGS_MAP)]
+        for image in sorted(marked, key=lambda i: i.sector):
+            size = image.size // SECTOR
+            blocks.append(apm.encode_entry(count, image.sector, size, "EFI", "Apple_HFS",
+                                           apm.data_flags("Apple_HFS")))
+        for i, block in enumerate(blocks, 1):
+            area[i * SECTOR:(i + 1) * SECTOR] = block
+
+
+def grub2_boot_info_patch(sector):
+    """--grub2-boot-info: the boot image's 512-byte address + 5, as 64 bit
+    LE, at byte 2548 of the image (where GRUB's cdboot.img reads it)."""
+    return GRUB2_BOOT_INFO_OFFSET, (sector * BLOCKS_PER_SECTOR + 5).to_bytes(8, "little")
+
+
+GRUB2_BOOT_INFO_OFFSET = 2548

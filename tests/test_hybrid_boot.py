@@ -1,0 +1,69 @@
+"""Hybrid images boot from the disk side: QEMU with the image as a raw hard
+disk (no CD drive), SeaBIOS running our MBR (isohdpfx.bin -> isolinux) and
+OVMF finding GRUB's EFI image through our MBR/GPT partitions.  Each boot
+prints a marker on the serial port and powers the guest off."""
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from test_hybrid_sysarea import (BIOS_MARKER, EFI_MARKER, make_boot_tree, master_api,
+                                 options_for)
+
+pytestmark = pytest.mark.vm
+
+OVMF_CODE = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+OVMF_VARS = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+
+
+def boot_disk(image, serial_log, firmware=(), timeout=120):
+    """Boot ``image`` as an IDE hard disk; the serial output once the guest
+    is off (or killed at the timeout, or once the marker is there)."""
+    argv = ["qemu-system-x86_64", "-nodefaults", "-no-user-config", "-nographic",
+            "-accel", "tcg", "-cpu", "max", "-m", "256", "-no-reboot", "-snapshot",
+            *firmware, "-drive", f"file={image},format=raw,if=ide",
+            "-serial", f"file:{serial_log}", "-monitor", "none"]
+    proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        deadline = time.monotonic() + timeout
+        while proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        proc.stderr.close()
+    with open(serial_log, "rb") as f:
+        return f.read().decode("latin-1")
+
+
+@pytest.fixture(scope="module")
+def hybrid_image(tmp_path_factory):
+    work = str(tmp_path_factory.mktemp("hybridboot"))
+    src = make_boot_tree(work)
+    image = os.path.join(work, "hybrid.iso")
+    master_api(src, image, options_for("gpt"))
+    return image
+
+
+def test_bios_boots_the_disk_through_our_mbr(hybrid_image, tmp_path):
+    out = boot_disk(hybrid_image, str(tmp_path / "bios.log"))
+    assert "Booting from Hard Disk" in out, out
+    assert BIOS_MARKER in out, out
+
+
+def test_ovmf_boots_the_disk_through_our_partitions(hybrid_image, tmp_path):
+    for path in (OVMF_CODE, OVMF_VARS):
+        assert os.path.exists(path), f"{path} missing: apt-get install ovmf"
+    variables = str(tmp_path / "vars.fd")
+    shutil.copy(OVMF_VARS, variables)
+    firmware = ["-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
+                "-drive", f"if=pflash,format=raw,file={variables}"]
+    out = boot_disk(hybrid_image, str(tmp_path / "efi.log"), firmware)
+    assert "HARDDISK" in out, out
+    assert EFI_MARKER in out, out
