@@ -36,6 +36,7 @@ MESSAGES = {
     (0x30, 0x10): "the medium is not formatted",
     (0x30, None): "incompatible medium",
     (0x31, None): "the medium format is corrupted",
+    (0x32, 0x00): "no defect spare location available (the disc's spare area is used up)",
     (0x3A, None): "no medium in the drive",
     (0x53, 0x02): "medium removal is prevented",
     (0x57, 0x00): "unable to read the table of contents",
