@@ -284,12 +284,13 @@ class Overlay:
         S_ISUID/S_ISGID).  A set-group-ID parent gives its group (and, to a
         folder, its S_ISGID) as the kernel's inode_init_owner does."""
         parent = os.stat(parent_dir)
-        is_dir = stat.S_ISDIR(os.lstat(path).st_mode)
+        is_dir = mode is not None and stat.S_ISDIR(mode)
         if owner is not None and os.geteuid() == 0:
             uid, gid = owner
             if parent.st_mode & stat.S_ISGID:
                 gid = parent.st_gid
-            os.chown(path, uid, gid, follow_symlinks=False)
+            if (uid, gid) != (0, os.getegid()) or parent.st_mode & stat.S_ISGID:
+                os.chown(path, uid, gid, follow_symlinks=False)
         if mode is not None:
             if is_dir and parent.st_mode & stat.S_ISGID:
                 mode |= stat.S_ISGID
@@ -325,6 +326,8 @@ class Overlay:
                              mode, owner)
 
     def mkdir(self, parent_rel, name, mode, owner=None):
+        mode = stat.S_IFDIR | stat.S_IMODE(mode)
+
         def make(temp):
             os.mkdir(temp, 0o700)
             if self.in_lowers(join(parent_rel, name)):
