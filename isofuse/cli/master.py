@@ -172,7 +172,7 @@ def _name_rules(s):
                      allow_lowercase=s["lowercase"] or untranslated,
                      relaxed=s["relaxed"] or untranslated, untranslated=untranslated,
                      omit_period=s["omit_period"], allow_leading_dots=s["leading_dots"],
-                     full_31=s["full_31"], max_37=s["max_37"])
+                     full_31=s["full_31"], max_37=s["max_37"], allow_multidot=s["multidot"])
 
 
 def _epoch():
@@ -330,7 +330,7 @@ def build_layout(args, argv, warn):
     return layout_mod.Layout(root, options, warn=warn)
 
 
-def build_tree(cmd, warn):
+def build_tree(cmd, warn, say=None):
     """The tree to master (sources, merged with a previous session) and the
     options for its layout."""
     options = cmd.options
@@ -341,23 +341,31 @@ def build_tree(cmd, warn):
         else:
             raise exc
 
-    root, scanned = scan_sources(cmd, on_error, warn)
+    root, scanned = scan_sources(cmd, on_error, say)
     previous = cmd.previous or cmd.append_to
     if previous:
         root = _with_previous(cmd, root, previous)
-    finish_tree(cmd, root, scanned)
+    finish_tree(cmd, root, scanned, warn)
     return root, options
 
 
-def scan_sources(cmd, on_error, warn):
-    """The sources' tree, and the scan's result (hidden nodes ...)."""
+def scan_sources(cmd, on_error, say=None):
+    """The sources' tree, and the scan's result (hidden nodes ...);
+    ``say`` gets -v's messages."""
     from ..master.sourcetree import scan_with_rules
-    say = warn if cmd.verbose else None
-    return scan_with_rules(cmd.sources, cmd.scan, graft_points=cmd.graft_points,
+    rules = cmd.scan
+    if cmd.output and cmd.output != "-" and not cmd.print_size:
+        try:
+            st = os.stat(cmd.output)
+        except OSError:
+            st = None
+        if st is not None and stat.S_ISREG(st.st_mode):
+            rules = _replace(rules, skip_inode=(st.st_dev, st.st_ino))
+    return scan_with_rules(cmd.sources, rules, graft_points=cmd.graft_points,
                            on_error=on_error, say=say)
 
 
-def finish_tree(cmd, root, scanned):
+def finish_tree(cmd, root, scanned, warn=None):
     """What applies to the whole tree once it is complete: owners and modes,
     TRANS.TBL, hiding and sort weights for the engine."""
     from ..master import sourcetree, transtbl
@@ -367,15 +375,54 @@ def finish_tree(cmd, root, scanned):
         sourcetree.rationalize(root)
         options.rock = "keep"
     sourcetree.apply_owners(root, cmd.scan)
+    warn = warn or (lambda m: None)
     table = cmd.scan.table_name
     if table:
         made = transtbl.add_tables(root, options.names, table, options.source_date_epoch)
         if cmd.scan.hide_joliet_trans_tbl:
             scanned.hidden_joliet.update(made)
-    options.hide_iso = scanned.hidden_iso
-    options.hide_joliet = scanned.hidden_joliet
+    if scanned.hidden_iso or scanned.hidden_joliet:
+        if not engine_hides():
+            raise UsageError("-hide/-hide-joliet: leaving files out of one tree while "
+                             "writing their data is not implemented in the mastering "
+                             "engine yet")
+        options.hide_iso = scanned.hidden_iso
+        options.hide_joliet = scanned.hidden_joliet
     if cmd.sort_rules:
         options.sort_weights = sourcetree.sort_weights(root, cmd.sort_rules)
+        if not engine_sorts():
+            warn("-sort/--sort-weight: data placement by weight is not implemented in "
+                 "the mastering engine yet; the files are placed in tree order")
+
+
+def _probe_tree(count):
+    from ..master.sourcetree import Node, new_directory
+    root = new_directory(b"", 0)
+    nodes = []
+    for i in range(count):
+        node = Node(b"f%d" % i, stat.S_IFREG | 0o644, size=1, data=b"x")
+        node.parent = root
+        root.children[node.name] = node
+        nodes.append(node)
+    return root, nodes
+
+
+def engine_hides():
+    """Whether the engine's trees leave out MasterOptions.hide_iso and
+    hide_joliet nodes (asked of the engine itself on a one-file tree)."""
+    from ..master.isotree import build_iso_tree, build_joliet_tree
+    root, (node,) = _probe_tree(1)
+    probe = MasterOptions(joliet=True, hide_iso={node}, hide_joliet={node})
+    return not build_iso_tree(root, probe, lambda m: None).children \
+        and not build_joliet_tree(root, probe).children
+
+
+def engine_sorts():
+    """Whether the layout places data by MasterOptions.sort_weights."""
+    root, (light, heavy) = _probe_tree(2)
+    probe = MasterOptions(sort_weights={heavy: 5}, padding_sectors=0)
+    layout = layout_mod.Layout(root, probe, warn=lambda m: None)
+    return layout.file_extents(heavy)[0][0] < layout.file_extents(light)[0][0]
 
 
 def _with_previous(cmd, root, previous):
@@ -435,7 +482,7 @@ def run_command(cmd):
         return _fail("say where the image goes: -o FILE (or -o - for standard output), "
                      "or -print-size", 2)
     try:
-        root, options = build_tree(cmd, _verbose(cmd, warn))
+        root, options = build_tree(cmd, warn, _verbose(cmd))
     except UsageError as exc:
         return _fail(str(exc), 2)
     except (SourceError, TreeError, layout_mod.LayoutError) as exc:
@@ -447,10 +494,10 @@ def run_command(cmd):
     return _plan_and_write(cmd, root, options, warn, progress)
 
 
-def _verbose(cmd, warn):
-    """Where -v's messages go (standard error, without 'warning:')."""
+def _verbose(cmd):
+    """Where -v's messages go (standard error), or None without -v."""
     if not cmd.verbose:
-        return warn
+        return None
     return lambda m: print(f"isofuse master: {m}", file=sys.stderr)
 
 

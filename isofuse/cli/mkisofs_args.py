@@ -3,8 +3,9 @@
 - Exact names only: ``-o`` is not ``-output``'s prefix and ``-pad`` is not
   ``-p ad``; an unknown word is an error naming the nearest option.
 - An option's values are the next arguments (``-append_partition 2 0xef
-  efi.img`` takes three), never glued; ``--NAME=VALUE`` only for the options
-  xorrisofs takes that way (the table says which).
+  efi.img`` takes three), never glued to a one-letter option (``-oFILE``);
+  a multi-letter option with one value also takes ``-NAME=VALUE`` (as
+  genisoimage does), ``--modification-date=`` only that way (as xorrisofs).
 - Words not starting with ``-`` (and every word after ``--``) are sources;
   a lone ``-`` is a source too.  Options and sources may be mixed.
 - El Torito words build the boot catalog entries as xorrisofs documents:
@@ -127,7 +128,12 @@ def parse_words(argv):
 
 
 def _lookup(word):
-    """(spec, values glued with '=' or None); (None, None) if unknown."""
+    """(spec, [value] given after '=', or None); (None, None) if unknown.
+
+    NAME=VALUE is taken for multi-letter options with one value, as
+    genisoimage takes it (the Linux kernel's genimage.sh writes
+    -input-charset=utf-8) and as xorrisofs takes --modification-date=;
+    never for one-letter options (-o=x) and never by prefix."""
     spec = SPELLINGS.get(word)
     if spec is not None:
         if spec.equals:
@@ -135,7 +141,7 @@ def _lookup(word):
         return spec, None
     name, eq, value = word.partition("=")
     spec = SPELLINGS.get(name)
-    if eq and spec is not None and spec.equals:
+    if eq and spec is not None and (spec.equals or (spec.nargs == 1 and len(name) > 2)):
         return spec, [value]
     return None, None
 

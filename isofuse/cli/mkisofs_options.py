@@ -6,8 +6,10 @@ by the README's option table.  Spelling rules (xorrisofs 1.5, checked
 against ``xorriso -as mkisofs``): a multi-letter option written with one dash
 may also be written with two (``-output``, ``--output``); a one-letter option
 only with one (``-o``, never ``--o``); values are the next arguments, never
-glued (``-oFILE`` and ``-volid=X`` are errors); ``--NAME=VALUE`` only where
-xorrisofs takes that form (``--modification-date=``).  Options that exist
+glued to a one-letter option (``-oFILE`` is an error); multi-letter options
+with one value also take ``-NAME=VALUE`` (genisoimage does, and the Linux
+kernel's genimage.sh writes ``-input-charset=utf-8``); ``--modification-date``
+only as ``--modification-date=VALUE`` (xorrisofs).  Options that exist
 only with two dashes (``--md5``, ``--grub2-mbr``) are listed with them.
 """
 
@@ -216,6 +218,9 @@ OPTIONS = (
        group=NAMES),
     _o("-l -full-iso9660-filenames", TRUE, "full_31", help="31-character names at level 1",
        group=NAMES),
+    _o("-allow-multidot", TRUE, "multidot",
+       help="keep the dots of file names (a.tar.gz, not A_TAR.GZ; violates ISO 9660)",
+       group=NAMES),
     _o("-max-iso9660-filenames", TRUE, "max_37",
        help="37-character names (violates ISO 9660)", group=NAMES),
     _o("-D -disable-deep-relocation", CONST, "deep", const="allow",
@@ -406,7 +411,7 @@ OPTIONS = (
     _refused("-check-oldnames -check-session -force-rr -no-rr -use-fileversion",
              "previous sessions are read with their Rock Ridge names as they are"),
     _refused("-ucs-level -joliet-utf16 -untranslated_name_len -file_name_limit "
-             "-disallow_dir_id_ext -rr_reloc_dir -no-iso-translate -allow-multidot",
+             "-disallow_dir_id_ext -rr_reloc_dir -no-iso-translate",
              "this naming variant is not implemented"),
     _refused("-volset-size -volset-seqno", "volume sets of more than one volume are not made"),
     _refused("--quoted_path_list --set_all_file_dates --sort-weight-list "

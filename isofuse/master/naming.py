@@ -37,6 +37,7 @@ class NameRules:
     allow_leading_dots: bool = False  # -L
     full_31: bool = False            # -l: 31-character names at level 1
     max_37: bool = False             # -max-iso9660-filenames: 37 characters
+    allow_multidot: bool = False     # -allow-multidot: dots stay in names (genisoimage)
 
     @property
     def file_limit(self):
@@ -81,9 +82,10 @@ def _invalid_characters(rules):
         return re.compile(r"[/\x00]")
     if rules.relaxed:
         return re.compile(r"[^\x21-\x7e]|[/;]")
+    dot = "." if rules.allow_multidot else ""
     if rules.allow_lowercase:
-        return re.compile(r"[^A-Za-z0-9_]")
-    return re.compile(r"[^A-Z0-9_]")
+        return re.compile(rf"[^A-Za-z0-9_{dot}]")
+    return re.compile(rf"[^A-Z0-9_{dot}]")
 
 
 def _map_chars(text, rules):
@@ -112,11 +114,15 @@ def iso_name(raw, is_dir, rules):
         text = text.encode("ascii", "replace").decode("ascii").replace("?", "_")
     if text.startswith(".") and not rules.allow_leading_dots:
         text = "_" + text[1:]
-    keep_dots = rules.untranslated
+    keep_dots = rules.untranslated or rules.allow_multidot
     if is_dir:
         base = _map_chars(text, rules)
         if not keep_dots:
             base = base.replace(".", "_")
+        elif rules.allow_multidot and "." in base[1:] and rules.dir_limit == 8:
+            # genisoimage cuts a dotted folder name as 8.3 at level 1
+            name, _, ext = base.rpartition(".")
+            return f"{name[:8]}.{ext[:3]}", None
         return base[:rules.dir_limit] or "_", None
     base, dot, ext = text.rpartition(".")
     if not dot or not base:
@@ -177,7 +183,7 @@ def _plain_translation(rules):
     to "_") plus the length cut: assign_iso_names does that with
     bytes.translate instead of the general path.  None when the rules
     translate differently (relaxed, untranslated, ISO 9660:1999)."""
-    if rules.level >= 4 or rules.untranslated or rules.relaxed:
+    if rules.level >= 4 or rules.untranslated or rules.relaxed or rules.allow_multidot:
         return None
     keep = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
     if rules.allow_lowercase:

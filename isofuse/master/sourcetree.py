@@ -274,7 +274,7 @@ def _scan_directory_ruled(target, path, on_error, walker, top):
                 continue
             try:
                 st = walker.stat(child_path)
-                if S_ISSOCK(st.st_mode):
+                if S_ISSOCK(st.st_mode) or walker.is_output(st):
                     continue
                 child = _from_stat(walker.rename(name), st, child_path)
             except OSError as exc:
@@ -321,6 +321,7 @@ class ScanRules:
     new_dir_mode: Optional[int] = None  # folders made for graft points
     table_name: Optional[str] = None    # -T: TRANS.TBL in every folder
     hide_joliet_trans_tbl: bool = False
+    skip_inode: Optional[tuple] = None  # (dev, ino) of the output file: never a source
 
     @property
     def overrides_owners(self):
@@ -387,7 +388,7 @@ def scan_with_rules(sources, rules, graft_points=False, on_error=None, say=None)
     """
     result = ScanResult()
     if rules.filters or rules.follow_links or rules.renames or not rules.cache_inodes \
-            or rules.new_dir_mode is not None:
+            or rules.new_dir_mode is not None or rules.skip_inode is not None:
         walker = _RuleWalker(rules, result, say)
     else:
         walker = None
@@ -418,6 +419,15 @@ class _RuleWalker:
             except OSError:
                 pass
         return os.lstat(path)
+
+    def is_output(self, st):
+        """The image being written, inside a source folder (mkisofs -o
+        tree/x.iso tree): left out, as genisoimage and xorrisofs do."""
+        if self.rules.skip_inode == (st.st_dev, st.st_ino):
+            if self.say:
+                self.say("left out the output file")
+            return True
+        return False
 
     def keep(self, path):
         """False for an excluded disk path (-m, -x, -exclude-list, -no-bak)."""
@@ -505,7 +515,7 @@ def sort_weights(root, rules):
 
 def _first_weight(node, compiled):
     disc = os.fsdecode(node.path_on_disc())
-    disk = os.path.normpath(node.path) if node.path else None
+    disk = os.path.normpath(os.fsdecode(node.path)) if node.path else None
     for match, absolute, weight in compiled:
         for candidate in (disk, os.path.abspath(disk) if disk else None, disc,
                           disc.lstrip("/")):
