@@ -33,8 +33,9 @@ from ..format.dates import BINARY_LAST, clamp_binary_seconds, encode_binary_date
 from .isotree import (FileEntry, build_iso_tree, build_joliet_tree,
                       directories_in_path_table_order)
 from .options import MasterOptions
-from .rockridge_writer import LOCATION_ENTRY_SIZE, RockRidgeWriter, entry_size, resolve
-from . import sysarea
+from .rockridge_writer import RockRidgeWriter, entry_size, resolve
+from .stream import ImageStream
+from . import checksums, sysarea
 
 SECTOR = 2048
 SYSTEM_AREA_SECTORS = 16
@@ -126,8 +127,10 @@ class Layout:
         self._count_links()
         # seconds -> 7-byte date (§9.1.5), for the records and Rock Ridge TF
         self._date_cache = {}
+        self.checksums = self._new_checksum_plan()
+        hook = (self.checksums, self._checksum_index) if self.checksums else None
         self.rr = RockRidgeWriter(opts, self._link_count, self._serial,
-                                  self.fixed_time, self._date_cache) if opts.rock else None
+                                  self.fixed_time, self._date_cache, hook) if opts.rock else None
         self.iso_dirs = directories_in_path_table_order(self.iso_root)
         self.joliet_dirs = directories_in_path_table_order(self.joliet_root) \
             if self.joliet_root else []
@@ -153,6 +156,9 @@ class Layout:
             sector += 1
         self.terminator_sector = sector
         sector += 1
+        if self.checksums:
+            self.checksums.sb_tag_sector = sector     # right after the terminator
+            sector += 1
         self.catalog_sector = None
         if opts.boot:
             self.catalog_sector = sector
@@ -187,6 +193,9 @@ class Layout:
             directory.extent = sector
             sector += directory.size // SECTOR
             sector += self._place_continuations(directory.records, sector)
+        if self.checksums:
+            self.checksums.tree_tag_sector = sector   # after the ISO 9660 directories
+            sector += 1
         for directory in self.joliet_dirs:
             directory.records, directory.record_sizes = self._joliet_records(directory)
             directory.size = self._packed_bytes(directory.record_sizes)
@@ -196,6 +205,8 @@ class Layout:
 
         self.system_area = self._new_system_area()
         self.data_end = self._place_data(self.metadata_sectors)
+        if self.checksums:
+            self.data_end = self._place_checksum_tail(self.data_end)
         self.total_sectors = self.data_end + opts.padding_sectors
         if self.system_area is not None:
             self.total_sectors = self.system_area.settle(self.total_sectors)
@@ -367,6 +378,49 @@ class Layout:
             if item.path == node.path and item.sector == extent:
                 item.patch_offset, item.patch = 8, bytes(patched[8:end])
 
+    # ---- MD5 checksums (--md5: checksums.py) -----------------------------------------------------
+    def _new_checksum_plan(self):
+        """Number the files (ISO tree order, depth first) for the checksum
+        array; None without --md5."""
+        if not self.options.md5:
+            return None
+        if not self.options.rock:
+            raise LayoutError("--md5 needs Rock Ridge (-R or -r): the file checksums "
+                              "are recorded in Rock Ridge (AAIP) entries")
+        plan = checksums.ChecksumPlan(self.options.session_start)
+        stack = [self.iso_root]
+        while stack:
+            directory = stack.pop()
+            for child in directory.children:
+                node = child.node
+                if child.is_dir:
+                    continue
+                if node.is_regular and node.old_extents is None:
+                    plan.number(self._key(node))
+            stack.extend(reversed([c for c in directory.children if c.is_dir]))
+        return plan
+
+    def _checksum_index(self, node):
+        return self.checksums.index_of(self._key(node))
+
+    def _place_checksum_tail(self, sector):
+        """The checksum array and the session tag from ``sector`` on (one
+        DataItem made on demand); returns the sector after them."""
+        plan = self.checksums
+        plan.array_sector = sector
+        plan.session_tag_sector = sector + checksums.array_sectors(len(plan.files))
+        size = (plan.session_tag_sector + 1 - sector) * SECTOR
+        reader = plan.tail_reader(lambda: ImageStream(self), self._checksummed_item)
+        self.data_items.append(DataItem(sector, size, reader=reader, base=self.base))
+        return plan.session_tag_sector + 1
+
+    def _checksummed_item(self, key):
+        """What a checksummed file's MD5 covers: its DataItem, the boot
+        catalog's sector, or None (no data: an empty file)."""
+        if key is self.catalog_node:
+            return DataItem(self.catalog_sector, SECTOR, base=self.base)
+        return self._extents.get(key)
+
     # ---- system area (hybrid images: sysarea.py) ------------------------------------------------
     def _new_system_area(self):
         opts = self.options
@@ -467,7 +521,7 @@ class Layout:
             if e.__class__ is bytes:
                 total += len(e)
             else:
-                total += LOCATION_ENTRY_SIZE
+                total += entry_size(e)
                 plain = False
         size = dr.record_length(len(identifier), total)
         if size <= MAX_RECORD:      # the common case: everything in the record
@@ -753,6 +807,8 @@ class Layout:
         self._put(meta, self.terminator_sector, vd.encode_terminator())
         if self.system_area_bytes is not None:
             meta[0:len(self.system_area_bytes)] = self.system_area_bytes
+        if self.checksums:
+            self.checksums.put_metadata_tags(meta, self.base)   # last: they cover the rest
         return bytes(meta)
 
     @staticmethod

@@ -10,10 +10,12 @@ import stat
 from ..format import rockridge as rr
 from ..format import susp
 from ..format.dates import clamp_binary_seconds, encode_binary_date
+from . import checksums as md5
 from .options import ROCK_RATIONALIZED
 
 CL_MARK = "CL"
 PL_MARK = "PL"
+CA_MARK = "CA"            # AAIP isofs.ca of the root: known once the data is placed
 LOCATION_ENTRY_SIZE = 12  # CL and PL: header + 733 location
 # The first 5 bytes of an NM entry holding a whole name, by the name's
 # length (the entry is those and the name).
@@ -34,8 +36,11 @@ def rationalized_mode(mode):
 
 
 class RockRidgeWriter:
-    def __init__(self, options, link_counts, serials, fixed_time=None, dates=None):
+    def __init__(self, options, link_counts, serials, fixed_time=None, dates=None,
+                 checksums=None):
         self.options = options
+        # --md5: checksums.ChecksumPlan and the array index of a file's node
+        self.checksums, self.checksum_index = checksums or (None, None)
         self.rationalize = options.rock == ROCK_RATIONALIZED
         self.link_counts = link_counts
         self.serials = serials
@@ -111,7 +116,8 @@ class RockRidgeWriter:
         None."""
         if not self._plain(node):
             return None
-        return 5 + len(node.name) + _PLAIN_ATTRIBUTES_LENGTH
+        extra = md5.CX_ENTRY_SIZE if self.checksums is not None else 0
+        return 5 + len(node.name) + _PLAIN_ATTRIBUTES_LENGTH + extra
 
     def plain_file_su(self, node):
         """The System Use bytes of a regular file with one link and plain
@@ -125,6 +131,9 @@ class RockRidgeWriter:
         attributes = self._file_attribute_cache.get(key)
         if attributes is None:
             attributes = self._file_attribute_cache[key] = self._px(node, 1) + self._tf(node)
+        if self.checksums is not None:
+            return _NM_HEADERS[len(name)] + name + attributes + \
+                md5.encode_cx(self.checksum_index(node))
         return _NM_HEADERS[len(name)] + name + attributes
 
     def for_child(self, entry):
@@ -139,6 +148,10 @@ class RockRidgeWriter:
             # listing; libisofs also puts it on rr_moved's own record, so
             # Rock Ridge readers (Linux, xorriso, libarchive) hide rr_moved.
             entries.append(rr.encode_re())
+        if self.checksums is not None and node.is_regular:
+            index = self.checksum_index(node)
+            if index is not None:               # (not data of an earlier session)
+                entries.append(md5.encode_cx(index))
         return entries
 
     def for_self(self, directory, is_root):
@@ -151,6 +164,8 @@ class RockRidgeWriter:
             entries.append(susp.encode_er(ident, desc, source))
         if directory.is_relocation_dir:
             entries.append(rr.encode_re())   # as libisofs marks rr_moved's "."
+        if is_root and self.checksums is not None:
+            entries.append((CA_MARK, self.checksums))
         return entries
 
     def for_parent(self, directory):
@@ -165,11 +180,15 @@ class RockRidgeWriter:
 
 
 def entry_size(item):
-    return LOCATION_ENTRY_SIZE if isinstance(item, tuple) else len(item)
+    if not isinstance(item, tuple):
+        return len(item)
+    return md5.CA_ENTRY_SIZE if item[0] == CA_MARK else LOCATION_ENTRY_SIZE
 
 
 def resolve(item):
     if not isinstance(item, tuple):
         return item
     mark, target = item
+    if mark == CA_MARK:
+        return target.ca_entry()
     return rr.encode_cl(target.extent) if mark == CL_MARK else rr.encode_pl(target.extent)
