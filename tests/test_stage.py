@@ -146,7 +146,7 @@ def test_strict_mode_refuses_what_breaks_the_disc(lower, tmp_path):
             (mnt / ("J" * 70)).write_bytes(b"x")
         assert info.value.errno == errno.ENAMETOOLONG
         # 31-character ISO names, 7 levels of them and a long file name: an
-        # ISO path of 257 characters
+        # ISO path of 258 characters
         long_dirs = mnt.joinpath(*[("%d" % i) * 40 for i in range(7)])
         long_dirs.mkdir(parents=True)
         with pytest.raises(OSError) as info:
@@ -265,7 +265,7 @@ def test_report_mode_lists_paths_and_depth_it_allows(lower, tmp_path):
         report = (mnt / ".isofuse" / "report").read_text()
         assert "PROBLEM\t/l0/l1/l2/l3/l4/l5/l6/l7\tdirectory deeper than ISO 9660's 8 levels" \
             in report
-        assert "ISO 9660 path of 257 characters (at most 255)" in report
+        assert "ISO 9660 path of 258 characters (at most 255)" in report
 
 
 def test_medium_is_the_blank_space_of_a_disc_in_a_drive(lower, tmp_path):
