@@ -184,12 +184,33 @@ def _source_for(args, device, drive, status, opts):
     a dialect's padding (cdrecord -pad, padsize=)."""
     if getattr(args, "mkisofs", None) is not None:
         source, mastered_for = _mkisofs_source(args, device, drive, status, opts)
+    elif getattr(args, "request", None) is not None and args.sources == ["-"] and args.size:
+        from .dialects.hooks import SizedStdin
+        source, mastered_for = SizedStdin(args.size), None
     else:
         source, mastered_for = _plain_source_for(args, device, drive, status, opts)
+    if getattr(args, "request", None) is not None and mastered_for is None:
+        source, mastered_for = _next_session_image(source, drive, status, opts)
     if getattr(args, "pad_bytes", 0):
         from .dialects.hooks import Padded
         source = Padded(source, args.pad_bytes)
     return source, mastered_for
+
+
+def _next_session_image(source, drive, status, opts):
+    """A dialect's image for the next session (made with mkisofs -C by the
+    user, as cdrecord users do): mastered for the next writable address
+    when its root directory lies there; on overwritable media its descriptor
+    copy counts the grown volume (dialects/hooks.Grown)."""
+    from .dialects import hooks
+    if not (opts.multi and _has_session(status)):
+        return source, None
+    nwa = recorder.msinfo(drive, status)[1]
+    if not hooks.next_session_image(source, nwa):
+        return source, None
+    if status.profile_info.overwritable:
+        source = hooks.Grown(source, nwa)
+    return source, nwa
 
 
 def _has_session(status):
@@ -350,6 +371,13 @@ def _close_session(drive, status, args, progress):
     try:
         track = recorder.close_open_track(drive, status, args.multi)
     except ScsiError as exc:
+        if exc.matches(5, 0x2C) and status.disc is not None and \
+                status.disc.status == 1 and status.damaged_track is None:
+            # COMMAND SEQUENCE ERROR on an appendable disc: nothing was open
+            # (cdrecord -fix after a -multi or -nofix burn here)
+            progress.result(True, "nothing was left open: the last session is closed and "
+                            "the disc stays appendable", 0)
+            return 0
         raise BurnError(f"{status.device}: closing failed: {exc.sense}",
                         errors.WRITE_FAILED) from None
     what = (f"closed track {track} and the session" if track else "closed the session") + \
@@ -504,32 +532,34 @@ def cmd_msinfo(args):
 def cmd_report(args, request):
     """cdrecord's -msinfo, -toc, -atip, -checkdrive, -inq, -prcap, -scanbus and
     --devices, printed in cdrecord's layouts (dialects/reports.py)."""
-    if request.report in ("scanbus", "devices"):
+    if request.reports[0] in ("scanbus", "devices"):
         return _cmd_drive_list(args, request)
     drive = _open_drive(args.device[0], write=False)
     try:
-        sys.stdout.write(_report_text(drive, args, request))
+        for report in request.reports:          # xorrecord: -atip -toc in one run
+            sys.stdout.write(_report_text(drive, args, request, report))
+            sys.stdout.flush()
     finally:
         drive.t.close()
     return 0
 
 
-def _report_text(drive, args, request):
+def _report_text(drive, args, request, report):
     from .dialects import query, reports
     from .sense import ScsiError
-    if request.report == "inq":
+    if report == "inq":
         return reports.inquiry(query.inquiry_facts(drive))
     status = _probe(drive)
     if not status.is_mmc:
         raise BurnError(f"{status.device} is not an MMC drive", errors.NOT_MMC)
     facts = query.inquiry_facts(drive)
-    if request.report == "checkdrive":
+    if report == "checkdrive":
         return reports.checkdrive(facts, status)
-    if request.report == "atip":
+    if report == "atip":
         return reports.atip(facts, status, status.profile_info.name)
-    if request.report == "prcap":
+    if report == "prcap":
         return reports.prcap(drive.capabilities(), query.profile_names(status))
-    if request.report == "msinfo":
+    if report == "msinfo":
         return _dialect_msinfo(drive, status, args, request)
     try:
         return reports.toc(_toc_tracks(drive, status))
@@ -592,7 +622,7 @@ def _cmd_drive_list(args, request):
             reports.scanbus_line(address, address[0] * 100 + address[1], facts) if address
             else f"\t{node}\t  0) '{facts['vendor']}' '{facts['product']}' "
                  f"'{facts['revision']}' Removable CD-ROM\n")
-    if request.report == "devices":
+    if request.reports[0] == "devices":
         sys.stdout.write(reports.devices(rows, request.dialect))
     else:
         for bus, lines in bus_lines.items():
@@ -625,6 +655,9 @@ def cmd_dry_run(args):
         if source is not None:
             source.close()
         drive.t.close()
+    if args.request.print_size:             # Brasero: growisofs -dry-run ... -print-size
+        print(source.size // 2048)
+        return 0
     ending = "grow its ISO volume" if status.profile_info.overwritable else \
         "leave it appendable" if opts.multi else "close it"
     print(f"{args.program}: dry run: would write {plan.blocks} sectors "
@@ -814,7 +847,7 @@ def _run(args):
         if request is not None and request.waiti:
             from .dialects.hooks import wait_for_input
             wait_for_input()
-        if request is not None and request.report:
+        if request is not None and request.reports:
             return cmd_report(args, request)
         if args.list:
             return cmd_list(args)

@@ -35,7 +35,8 @@ class Request:
     """What a dialect command line asks for."""
     dialect: str
     argv: List[str] = field(default_factory=list)      # isofuse-burn's own options
-    report: Optional[str] = None       # msinfo toc atip checkdrive prcap inq scanbus devices
+    reports: List[str] = field(default_factory=list)   # msinfo toc atip checkdrive prcap
+    #                                    inq scanbus devices, printed in this order
     verbose: int = 0
     write_type: Optional[str] = None   # "tao" or "sao" (-dao is -sao)
     gracetime: int = 0
@@ -44,6 +45,7 @@ class Request:
     msifile: Optional[str] = None
     waiti: bool = False
     dry_run: bool = False
+    print_size: bool = False            # growisofs -dry-run ... -print-size (Brasero)
     grow_overwritable: bool = False
     multi_if_possible: bool = False
     initial_session: bool = False       # growisofs -Z: the disc must be blank or overwritable

@@ -141,11 +141,17 @@ def looks_like_cdrecord(argv):
         key = arg.lstrip("-").split("=", 1)[0] if "=" in arg else None
         if key in LOOKS_CDRECORD_KEYS and not os.path.exists(arg):
             return True
-        if arg.startswith("-") and not arg.startswith("--") and len(arg) > 2:
+        if arg.startswith("-") and not arg.startswith("--") and len(arg) > 1 and \
+                arg not in ("-d", "-q", "-h") and not _attached_device(arg):
             return True          # a single-dash word: never split into -d ...
         if arg in XORRECORD_ONLY or arg == "--devices":
             return True
     return False
+
+
+def _attached_device(arg):
+    """isofuse-burn's -d/dev/sr0 or -dsim:PATH (argparse's attached form)."""
+    return arg.startswith("-d") and (arg[2:3] == "/" or arg[2:].startswith("sim:"))
 
 
 class _Line:
@@ -166,6 +172,7 @@ class _Line:
         self.multi = False
         self.reports = []
         self.pad = None
+        self.data = False
         if self.dialect == "xorrecord":
             self.pad = XORRECORD_PAD
 
@@ -223,6 +230,10 @@ def _accept(note=None):
     return accept
 
 
+def _data(line, arg):
+    line.data = True
+
+
 def _waiti(line, arg):
     line.request.waiti = True
 
@@ -236,7 +247,7 @@ def _text(kind):
 WORDS = {
     "-v": _verbose, "-vv": _verbose, "-vvv": _verbose, "-V": _accept("no SCSI command log"),
     "-VV": _accept("no SCSI command log"), "-s": _accept(), "-silent": _accept(),
-    "-data": _accept(), "-mode1": _accept(), "-isosize": _accept(
+    "-data": _data, "-mode1": _data, "-isosize": _accept(
         "the size comes from the ISO volume descriptor (as for standard input)"),
     "-tao": _write_type("tao"), "-sao": _write_type("sao"), "-dao": _write_type("sao"),
     "-multi": _multi, "-fix": _fix, "-nofix": _nofix,
@@ -254,7 +265,7 @@ WORDS = {
 
 # ---- key=value -------------------------------------------------------------------------------
 def _dev(line, key, value):
-    line.device = resolve(value)
+    line.device = value          # resolved at the end: option refusals come first
 
 
 def _blank(line, key, value):
@@ -346,7 +357,7 @@ def _native(line, argv, i):
     if arg in NATIVE_FLAGS or arg.split("=", 1)[0] in NATIVE_WITH_VALUE:
         line.native.append(arg)
         return i + 1
-    if arg.startswith("-d") and (arg[2:3] == "/" or arg[2:].startswith("sim:")):
+    if _attached_device(arg):
         line.native += ["--device", arg[2:]]
         return i + 1
     return None
@@ -412,7 +423,7 @@ def translate(dialect, argv, environ):
 # ---- the Request -----------------------------------------------------------------------------
 def _device_args(line, needed):
     if line.device:
-        return ["--device", line.device]
+        return ["--device", resolve(line.device)]
     if needed and not any(a in ("-d", "--device") or a.startswith("--device=")
                           for a in line.native):
         raise DialectError("no drive given: dev=/dev/sr0 (or sim:PATH; -scanbus and "
@@ -424,9 +435,6 @@ def _finish(line):
     request = line.request
     if request.text:
         return request
-    if len(line.reports) > 1:
-        raise DialectError(f"give one of {', '.join('-' + r for r in line.reports)} at a "
-                           "time")
     if line.reports:
         return _finish_report(line)
     if len(line.tracks) > 1:
@@ -444,11 +452,21 @@ def _finish(line):
             os.path.isdir(line.tracks[0]):
         raise DialectError("tsize= applies to an image or standard input, not a folder")
     request.pad_bytes = line.pad or 0
+    _check_audio_names(line)
     request.argv += line.tracks
     if not (line.tracks or line.blank or "--eject" in line.flags or line.native):
         raise DialectError("No tracks specified. Need at least one (an image file, a "
                            "folder or - for standard input)")
     return request
+
+
+def _check_audio_names(line):
+    """cdrecord writes a track named *.wav or *.au as audio unless -data says
+    otherwise; isofuse-burn would write it as data: refuse instead."""
+    for track in line.tracks:
+        if track.lower().endswith((".wav", ".au")) and not line.data:
+            line.refuse(track, "cdrecord writes .wav/.au files as audio tracks: " + AUDIO +
+                        " (say -data to burn the file as data)")
 
 
 def _blank_args(line):
@@ -469,9 +487,12 @@ def _finish_fix(line):
 
 def _finish_report(line):
     request = line.request
-    request.report = line.reports[0]
+    request.reports = list(dict.fromkeys(line.reports))
     if line.tracks:
-        raise DialectError(f"No tracks allowed with -{request.report}")
-    needs_device = request.report not in ("scanbus", "devices")
+        raise DialectError(f"No tracks allowed with -{request.reports[0]}")
+    lists = {"scanbus", "devices"}
+    if lists & set(request.reports) and len(request.reports) > 1:
+        raise DialectError("-scanbus and --devices go alone")
+    needs_device = not lists & set(request.reports)
     request.argv = _device_args(line, needs_device) + line.native
     return request

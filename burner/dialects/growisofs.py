@@ -20,12 +20,12 @@ FORCE_ACCEPTED = {
     "notray": "no effect (isofuse-burn does not reload the tray after burning)",
     "noload": "no effect (isofuse-burn does not load the tray before burning)",
 }
-FORCE_REFUSED = {
+FORCE_REFUSED = {  # None: handled in _force
     "seek": "growing at a given sector is not supported: -M finds the next session itself",
-    "bufsize": "the buffer size is the burner's own", "spare": "BD spare areas are the "
+    "spare": "BD spare areas are the "
     "burner's formatting choice (isofuse-burn --format)", "break": "the layer break is "
     "chosen by the burner (docs/burner-mmc.md)", "4gms": "4 GiB files need -iso-level 3",
-    "moi": "not supported", "tracksize": "give the image itself (-Z DEV=IMAGE)",
+    "moi": "not supported",
     "wrvfy": "write-and-verify is not supported; isofuse-burn --verify reads the disc back",
     "null": "not supported", "dao": None,
 }
@@ -33,7 +33,7 @@ MKISOFS_FORBIDDEN = {"-o": "growisofs writes to the disc; isofuse master -o FILE
                            "image file",
                      "-C": "growisofs finds -C itself (the disc's msinfo)",
                      "-cdrecord-params": "growisofs finds -C itself (the disc's msinfo)",
-                     "-print-size": "use -dry-run", "-prev-session": "use -M DEVICE"}
+                     "-prev-session": "use -M DEVICE"}
 
 
 class _Line:
@@ -56,9 +56,16 @@ def _target(line, mode, value, option):
 
 def _force(line, value):
     for word in (value or "").split(","):
-        name = word.split(":", 1)[0]
-        if name == "dao" and ":" not in word:
+        name, _, arg = word.partition(":")
+        if name == "dao" and not arg:
             line.request.write_type = "sao"
+        elif name == "dummy":
+            line.flags.append("--dummy")
+        elif name == "tracksize":           # K3b: the sectors coming on standard input
+            line.flags += ["--size", str(_whole(word, arg) * 2048)]
+        elif name == "bufsize":
+            _whole(word, arg.rstrip("kKmM"))    # the burner reads ahead on its own
+
         elif name in FORCE_ACCEPTED:
             line.request.notes.append(f"-use-the-force-luke={word}: {FORCE_ACCEPTED[name]}")
         elif name in FORCE_REFUSED:
@@ -66,6 +73,13 @@ def _force(line, value):
                                f"{FORCE_REFUSED[name] or 'a track size for DAO is not supported'}")
         else:
             raise DialectError(f"-use-the-force-luke={word}: unknown")
+
+
+def _whole(word, text):
+    try:
+        return int(text)
+    except ValueError:
+        raise DialectError(f"-use-the-force-luke={word}: give a number") from None
 
 
 def _speed(value):
@@ -90,6 +104,8 @@ def _growisofs_word(line, argv, i):
         line.compat = True
     elif arg == "-dry-run":
         line.request.dry_run = True
+    elif arg in ("-print-size", "--print-size"):
+        line.request.print_size = True
     elif arg == "-overburn":
         line.flags.append("--overburn")
     elif key == "-speed" and eq:
@@ -124,6 +140,9 @@ def _finish(line):
     request = line.request
     if request.text:
         return request
+    if request.print_size and not request.dry_run:
+        raise DialectError("-print-size goes with -dry-run (growisofs -dry-run ... "
+                           "-print-size prints the session's size in sectors)")
     if line.mode is None:
         raise DialectError("say what to do: -Z /dev/sr0 (initial session) or -M /dev/sr0 "
                            "(add a session), followed by mkisofs options and folders")
