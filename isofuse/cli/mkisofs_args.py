@@ -92,8 +92,15 @@ def _unknown(word):
                           f"({stem} {spec.metavar or 'VALUE'})")
     if spec is not None:
         return UsageError(f"{word}: {stem} takes no value")
-    guess = nearest(word)
-    hint = f" (did you mean {guess}?)" if guess else ""
+    glued = SPELLINGS.get(word[:2])
+    prefix_of = any(name.startswith(word) for name in SPELLINGS)
+    if glued is not None and glued.nargs and len(word) > 2 and "=" not in word \
+            and not prefix_of:
+        # -oFILE: getopt would have split it; mkisofs words never are
+        hint = f" (did you mean {word[:2]} {word[2:]}?)"
+    else:
+        guess = nearest(word)
+        hint = f" (did you mean {guess}?)" if guess else ""
     return UsageError(f"unknown option {word}{hint}; isofuse master --help lists them")
 
 
