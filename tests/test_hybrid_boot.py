@@ -1,6 +1,7 @@
 """Hybrid images boot from the disk side: QEMU with the image as a raw hard
-disk (no CD drive), SeaBIOS running our MBR (isohdpfx.bin -> isolinux) and
-OVMF finding GRUB's EFI image through our MBR/GPT partitions.  Each boot
+disk (no CD drive), SeaBIOS running our MBR (isohdpfx.bin -> isolinux, or
+GRUB's boot_hybrid.img -> GRUB's core in the El Torito image) and OVMF
+finding GRUB's EFI image through our MBR/GPT partitions.  Each boot
 prints a marker on the serial port and powers the guest off."""
 
 import os
@@ -11,6 +12,7 @@ import time
 
 import pytest
 
+from test_hybrid_grub2 import BOOT_HYBRID, GRUB_BIOS_MARKER, grub_options, make_grub_tree
 from test_hybrid_sysarea import (BIOS_MARKER, EFI_MARKER, make_boot_tree, master_api,
                                  options_for)
 
@@ -67,3 +69,12 @@ def test_ovmf_boots_the_disk_through_our_partitions(hybrid_image, tmp_path):
     out = boot_disk(hybrid_image, str(tmp_path / "efi.log"), firmware)
     assert "HARDDISK" in out, out
     assert EFI_MARKER in out, out
+
+
+def test_bios_boots_grub_through_our_grub2_mbr(tmp_path):
+    src = make_grub_tree(str(tmp_path))
+    image = str(tmp_path / "grub.iso")
+    master_api(src, image, grub_options(grub2_mbr=BOOT_HYBRID))
+    out = boot_disk(image, str(tmp_path / "grub.log"))
+    assert "Booting from Hard Disk" in out, out
+    assert GRUB_BIOS_MARKER in out, out

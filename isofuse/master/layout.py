@@ -284,6 +284,7 @@ class Layout:
     # ---- boot ----------------------------------------------------------------------------------
     def _add_boot_catalog(self):
         self.catalog_node = None
+        self.boot_nodes = []
         if not self.options.boot:
             return
         from .sourcetree import Node
@@ -296,7 +297,6 @@ class Layout:
         node.parent = parent
         parent.children[name] = node
         self.catalog_node = node
-        self.boot_nodes = []
         for spec in self.options.boot:
             found = self._find(spec.image_path.strip("/").encode())
             if found is None or not found.is_regular:
@@ -427,8 +427,8 @@ class Layout:
         if not sysarea.wanted(opts):
             return None
         problem = sysarea.unsupported(opts)
-        if problem is None and not opts.boot:
-            problem = "-isohybrid-mbr and -G need an El Torito boot image (-b)"
+        if problem is None and not opts.boot and (opts.hybrid_mbr or opts.grub2_mbr):
+            problem = "-isohybrid-mbr and --grub2-mbr need an El Torito boot image (-b)"
         if problem is None and self.base:
             problem = "hybrid system areas belong to a first session, not to --append-to"
         if problem is not None:

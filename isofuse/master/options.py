@@ -67,7 +67,8 @@ class MasterOptions:
     efi_boot_part: Optional[str] = None  # -efi-boot-part DISKFILE|--efi-boot-image
     appended_part_as_gpt: bool = False  # -appended_part_as_gpt
     iso_mbr_part_type: Optional[str] = None  # -iso_mbr_part_type
-    grub2_mbr: Optional[str] = None    # --grub2-mbr FILE
+    grub2_mbr: Optional[str] = None    # --grub2-mbr FILE (copied, boot address patched in)
+    system_area_file: Optional[str] = None  # -G FILE: its first 32 KiB copied verbatim
     grub2_boot_info: bool = False      # --grub2-boot-info
     md5: bool = False                  # --md5, -checksum_algorithm_iso md5
     # --modification-date=YYYYMMDDhhmmsscc as given (the volume dates and

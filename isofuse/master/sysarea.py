@@ -9,8 +9,9 @@ GPT (the ISO and each marked image as partitions, the marked images also as
 MBR entries of type 0xEF, which is what UEFI firmware boots from), images
 marked ``-isohybrid-apm-hfsplus`` an Apple Partition Map.  The image is
 padded to whole cylinders (the geometry libisofs chooses) and the GPT's
-backup takes its last sectors.  ``-G FILE`` (GRUB's boot_hybrid.img) puts
-a file in the system area and patches the boot image's address into it.
+backup takes its last sectors.  ``--grub2-mbr FILE`` (GRUB's
+boot_hybrid.img) puts a file in the system area and patches the boot
+image's address into it; ``-G FILE`` copies a file there as it is.
 
 Every byte layout and where it comes from: docs/hybrid-boot.md.  Planning
 happens in two steps, because the table needs the boot images' sectors:
@@ -49,7 +50,7 @@ class BootImage:
 
 
 def wanted(options):
-    return bool(options.hybrid_mbr or options.grub2_mbr)
+    return bool(options.hybrid_mbr or options.grub2_mbr or options.system_area_file)
 
 
 def unsupported(options):
@@ -60,8 +61,9 @@ def unsupported(options):
         return "-efi-boot-part is not supported yet"
     if options.append_partitions:
         return "-append_partition is not supported yet"
-    if options.hybrid_mbr and options.grub2_mbr:
-        return "-isohybrid-mbr and -G/--grub2-mbr exclude each other"
+    if sum(1 for f in (options.hybrid_mbr, options.grub2_mbr, options.system_area_file)
+           if f) > 1:
+        return "only one of -isohybrid-mbr, --grub2-mbr and -G can fill the system area"
     return None
 
 
@@ -120,7 +122,8 @@ class SystemArea:
         self.options = options
         self.uuid = volume_uuid(options, volume_time)
         self.isohybrid = bool(options.hybrid_mbr)
-        self.template = read_template(options.hybrid_mbr or options.grub2_mbr)
+        self.template = read_template(options.hybrid_mbr or options.grub2_mbr
+                                      or options.system_area_file)
         self.boot_flags = boot_flags          # [(gpt_basdat, apm_hfsplus)] per entry
         self.with_gpt = self.isohybrid and any(g for g, _ in boot_flags)
         self.apm_count = sum(1 for _, a in boot_flags if a) if self.isohybrid else 0
@@ -161,7 +164,7 @@ class SystemArea:
         """The 32 KiB system area and [(sector, bytes)] for the end of the
         image (the GPT backup)."""
         area = bytearray(self.template)
-        if not boot_images:
+        if not boot_images and (self.isohybrid or self.options.grub2_mbr):
             raise SystemAreaError("a hybrid system area needs an El Torito boot image (-b)")
         tail = []
         if self.isohybrid:
@@ -171,8 +174,8 @@ class SystemArea:
             self._write_isohybrid_mbr(area, boot_images)
             if gpt_entries is not None:
                 tail.append((self.gpt_backup_start, self._gpt_backup(area)))
-        else:
-            # -G: GRUB's boot_hybrid.img reads the boot image from here
+        elif self.options.grub2_mbr:
+            # GRUB's boot_hybrid.img reads the boot image from here (-G: as is)
             mbr.put_boot_lba(area, boot_images[0].sector * BLOCKS_PER_SECTOR
                              + GRUB2_MBR_ADDRESS_OFFSET)
         return bytes(area), tail
