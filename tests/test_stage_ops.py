@@ -351,3 +351,26 @@ def test_inode_numbers_are_stable_across_remounts(layers, kernel):
     assert copied == upper_ino(os.lstat(upper / "file.txt").st_ino)
     assert again.call("getattr", before["/file.txt"], ctx()).st_ino == copied
     assert Kernel(upper, [lower]).lookup("/file.txt").st_ino == copied
+
+
+# long paths ------------------------------------------------------------------------------
+def test_paths_deeper_than_path_max_and_renames_above_them(kernel, layers):
+    upper, _ = layers
+    path = ""
+    for i in range(24):                                 # about 6,000 bytes
+        path += "/" + f"{i:02d}" + "q" * 249
+        kernel.mkdir(path)
+    fh, _ = kernel.create(path + "/leaf")
+    kernel.call("write", fh, 0, b"deep")
+    kernel.call("release", fh)
+    assert kernel.stat(path + "/leaf").st_size == 4
+    top = path.split("/")[1]
+    kernel.rename("/" + top, "/moved")                 # every anchor below moves
+    moved = "/moved" + path[len(top) + 1:]
+    assert kernel.stat(moved + "/leaf").st_size == 4
+    fh = kernel.open(moved + "/leaf")
+    assert kernel.call("read", fh, 0, 10) == b"deep"
+    kernel.call("release", fh)
+    kernel.unlink(moved + "/leaf")
+    assert kernel.listdir(moved) == []
+    assert sorted(os.listdir(upper)) == ["moved"]

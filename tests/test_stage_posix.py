@@ -385,6 +385,34 @@ def test_long_paths(target):
     os.unlink(os.path.join(path, "leaf2"))
 
 
+
+def test_paths_deeper_than_path_max(target):
+    """Relative to a deep working folder, as find and rm -r work: the tree
+    goes on beyond PATH_MAX (4096) like on any Linux filesystem."""
+    here = os.getcwd()
+    try:
+        os.chdir(target)
+        for i in range(24):                    # 24 x 251 bytes: about 6,000 bytes
+            name = f"{i:02d}" + "q" * 249
+            os.mkdir(name)
+            os.chdir(name)
+        make("leaf", b"deeper than PATH_MAX")
+        os.link("leaf", "leaf2")
+        os.rename("leaf2", "leaf3")
+        os.symlink("leaf", "sym")
+        os.chmod("leaf", 0o600)
+        assert open("leaf", "rb").read() == b"deeper than PATH_MAX"
+        assert sorted(os.listdir(".")) == ["leaf", "leaf3", "sym"]
+        assert os.lstat("leaf3").st_nlink == 2 and os.readlink("sym") == "leaf"
+        for name in ("leaf", "leaf3", "sym"):
+            os.unlink(name)
+        for i in reversed(range(24)):
+            os.chdir("..")
+            os.rmdir(f"{i:02d}" + "q" * 249)
+        assert os.listdir(".") == []
+    finally:
+        os.chdir(here)
+
 # ---- classes that need a remount or their own mount ------------------------------------------
 def test_long_names_inodes_and_statfs_survive_a_remount(base, as_user):
     """Classes 1, 2, 9, 10, 11 through the kernel."""

@@ -126,7 +126,7 @@ class Disc:
                     if stat.S_ISLNK(mode):
                         node.symlink = os.readlink(item.path)
                     elif stat.S_ISREG(mode):
-                        node.path = os.fsdecode(item.path)
+                        node.path = layer.data_path(join(current, name))
                     node.parent = parent
                     parent.children[name] = node
                     child_rel = join(current, name)

@@ -35,6 +35,14 @@ def attr_from_stat(st, layer_id):
                 nlink=st.st_nlink, rdev=st.st_rdev, identity=(layer_id, st.st_dev, st.st_ino))
 
 
+# The longest path handed to the kernel in one piece (PATH_MAX is 4096 with
+# its NUL).  A deeper entry is reached through an O_PATH descriptor of an
+# ancestor ("anchor"), as /proc/self/fd/N/REST: a tree may be deeper than
+# PATH_MAX on any Linux filesystem, and so on the stage.
+LONG_PATH = 3000
+MAX_ANCHORS = 256
+
+
 class FolderLayer:
     """A plain folder (also the upper layer's read side)."""
 
@@ -42,9 +50,47 @@ class FolderLayer:
         self.root = os.fsencode(os.path.abspath(path))
         self.layer_id = layer_id
         self.name = path
+        self._anchors = {}      # rel of an ancestor -> O_PATH fd, oldest first
 
     def real(self, rel):
-        return os.path.join(self.root, rel) if rel else self.root
+        """A path of ``rel`` for the next system call (a /proc/self/fd path
+        when the plain one would be too long: use it at once)."""
+        if not rel:
+            return self.root
+        path = self.root + b"/" + rel
+        return path if len(path) < LONG_PATH else self._anchored(rel)
+
+    def _anchored(self, rel):
+        parts = rel.split(b"/")
+        fd, base, used = None, 0, len(self.root) + 1
+        for i, part in enumerate(parts):
+            used += len(part) + 1
+            if used > LONG_PATH and i > base:
+                fd = self._anchor(b"/".join(parts[:i]), fd, b"/".join(parts[base:i]))
+                base, used = i, 24 + len(part)
+        prefix = self.root if fd is None else b"/proc/self/fd/%d" % fd
+        return prefix + b"/" + b"/".join(parts[base:])
+
+    def _anchor(self, anchor_rel, parent_fd, chunk):
+        fd = self._anchors.pop(anchor_rel, None)
+        if fd is None:
+            if parent_fd is None:
+                chunk = self.root + b"/" + chunk
+            fd = os.open(chunk, os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW,
+                         dir_fd=parent_fd)
+            if len(self._anchors) >= MAX_ANCHORS:
+                # the oldest half: an operation uses a few, the newest
+                for old in list(self._anchors)[:MAX_ANCHORS // 2]:
+                    os.close(self._anchors.pop(old))
+        self._anchors[anchor_rel] = fd      # the newest now
+        return fd
+
+    def forget_anchors(self, rel=None):
+        """A folder at ``rel`` was renamed or removed (None: anything was)."""
+        prefix = (rel or b"") + b"/"
+        for key in [k for k in self._anchors
+                    if rel is None or not rel or k == rel or k.startswith(prefix)]:
+            os.close(self._anchors.pop(key))
 
     def attr(self, rel) -> Optional[Attr]:
         try:
@@ -80,11 +126,12 @@ class FolderLayer:
             return None
 
     def data_path(self, rel):
-        """Where the mastering engine reads the file's data."""
-        return os.fsdecode(self.real(rel))
+        """Where the mastering engine reads the file's data (later: a plain
+        path, never an anchored one)."""
+        return os.fsdecode(os.path.join(self.root, rel) if rel else self.root)
 
     def close(self):
-        pass
+        self.forget_anchors()
 
 
 class ImageLayer:

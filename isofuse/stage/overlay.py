@@ -91,6 +91,7 @@ class Overlay:
     def invalidate(self, rel=None):
         """Forget cached directory entries: those at and below ``rel`` (the
         path a change touched), or all of them."""
+        self.upper.forget_anchors(rel)
         if rel is None:
             self._dirs.clear()
             return
@@ -466,5 +467,6 @@ class Overlay:
         return os.open(self.upper_real(entry.rel), flags & ~(os.O_CREAT | os.O_EXCL))
 
     def close(self):
+        self.upper.close()
         for layer in self.lowers:
             layer.close()
