@@ -204,7 +204,7 @@ def test_words_once_read_as_glued_short_options(words, field, value):
 
 @pytest.mark.parametrize("word, reason", [
     ("-chrp-boot", "architecture"), ("-udf", "UDF"), ("-hfs", "HFS"), ("-apple", "HFS"),
-    ("-G", "generic"), ("-jigdo-jigdo", "jigdo"), ("-z", "zisofs"),
+    ("-jigdo-jigdo", "jigdo"), ("-z", "zisofs"), ("--protective-msdos-label", "partition"),
 ])
 def test_refused_options_say_why(word, reason):
     with pytest.raises(UsageError) as info:

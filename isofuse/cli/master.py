@@ -258,6 +258,7 @@ def _hybrid_options(options, words):
     options.appended_part_as_gpt = s["appended_part_as_gpt"]
     options.iso_mbr_part_type = s["iso_mbr_part_type"]
     options.grub2_mbr = s["grub2_mbr"]
+    options.system_area_file = s["system_area_file"]
     algorithms = (s["checksum_algorithms"] or "").lower().split(",")
     options.md5 = s["md5"] or "md5" in algorithms
 

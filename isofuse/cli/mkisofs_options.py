@@ -351,6 +351,8 @@ OPTIONS = (
     _o("--grub2-mbr", STORE, "grub2_mbr", 1, metavar="FILE",
        help="GRUB2 boot.img in the system area, patched with the boot image address",
        group=HYBRID),
+    _o("-G -generic-boot --embedded-boot", STORE, "system_area_file", 1, metavar="FILE",
+       help="the first 32 KiB of FILE as the system area, verbatim", group=HYBRID),
     _o("--md5 -md5", TRUE, "md5",
        help="MD5 checksums of the session and of every file (xorriso -check_md5)",
        group=HYBRID),
@@ -386,9 +388,6 @@ OPTIONS = (
              "-hppa-cmdline -hppa-kernel-32 -hppa-kernel-64 -hppa-bootloader -hppa-ramdisk "
              "-hppa-hdrversion -alpha-boot --grub2-sparc-core -prep-boot -prep-boot-part "
              "-chrp-boot -chrp-boot-part", NO_ARCH),
-    _refused("-G -generic-boot --embedded-boot",
-             "a generic system area file is not implemented (for GRUB2's boot.img use "
-             "--grub2-mbr, for ISOLINUX's isohdpfx.bin -isohybrid-mbr)"),
     _refused("--protective-msdos-label --mbr-force-bootable -part_like_isohybrid "
              "--gpt_disk_guid -partition_sec_hd -partition_hd_cyl -partition_cyl_align",
              "this partition table variant is not implemented (-isohybrid-mbr, "
