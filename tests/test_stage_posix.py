@@ -175,7 +175,7 @@ def test_chown(target, as_user, user):
     assert stat.S_IMODE(os.lstat(d).st_mode) == 0o2755             # folders keep it
 
 
-def test_link(target):
+def test_link(target, as_user):
     f = make(os.path.join(target, "f"), b"data")
     os.link(f, os.path.join(target, "g"))
     a, b = os.lstat(f), os.lstat(os.path.join(target, "g"))
@@ -188,6 +188,11 @@ def test_link(target):
     os.link(f, long)
     assert os.lstat(long).st_nlink == 3
     assert errno_of(os.link, f, os.path.join(target, "h" * 256)) == "ENAMETOOLONG"
+    closed = os.path.join(target, "closed")
+    os.mkdir(closed, 0o755)
+    mine = os.path.join(target, "mine")
+    assert as_user(["create", mine, 0o644], ["link", mine, os.path.join(closed, "x")],
+                   ["link", mine, os.path.join(target, "mine2")]) == [0, "EACCES", 0]
 
 
 @pytest.mark.parametrize("kind", ["fifo", "char", "socket"])
@@ -317,7 +322,7 @@ def test_rename_inside_a_lower_folder(stage_mount, as_user):
     assert_df_is_print_size(stage_mount)
 
 
-def test_rmdir(target):
+def test_rmdir(target, as_user):
     d = os.path.join(target, "d")
     os.makedirs(os.path.join(d, "sub"))
     assert errno_of(os.rmdir, d) == "ENOTEMPTY"
@@ -326,9 +331,16 @@ def test_rmdir(target):
     os.rmdir(os.path.join(d, "sub"))
     os.rmdir(d)
     assert os.listdir(target) == ["f"]
+    sticky = os.path.join(target, "sticky")
+    os.mkdir(sticky)
+    os.chmod(sticky, 0o1777)
+    os.mkdir(os.path.join(sticky, "roots"))
+    assert as_user(["rmdir", os.path.join(sticky, "roots")],
+                   ["mkdir", os.path.join(sticky, "mine")],
+                   ["rmdir", os.path.join(sticky, "mine")]) == ["EPERM", 0, 0]
 
 
-def test_symlink(target):
+def test_symlink(target, as_user):
     link = os.path.join(target, "l")
     os.symlink("x" * 1000, link)
     assert os.readlink(link) == "x" * 1000
@@ -337,6 +349,12 @@ def test_symlink(target):
     st = os.lstat(link)
     assert (st.st_atime_ns, st.st_mtime_ns) == (1_000_000_007, 2_000_000_009)
     assert errno_of(os.symlink, "f", link) == "EEXIST"
+    assert errno_of(os.symlink, "f", os.path.join(target, "s" * 256)) == "ENAMETOOLONG"
+    closed = os.path.join(target, "closed")
+    os.mkdir(closed, 0o755)
+    assert as_user(["symlink", "f", os.path.join(closed, "l")],
+                   ["symlink", "f", os.path.join(target, "users")],
+                   ["uid", os.path.join(target, "users")])[:2] == ["EACCES", 0]
 
 
 def test_truncate(target, as_user):
