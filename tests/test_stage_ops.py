@@ -344,14 +344,29 @@ def test_inode_numbers_are_stable_across_remounts(layers, kernel):
     assert len(set(before.values())) == len(paths) - 1
     again = Kernel(upper, [lower])
     assert {path: again.lookup(path).st_ino for path in paths} == before
-    # a copy-up gives the upper file's number; the old one still answers
+    # a copy-up keeps the number (a folder and a file: an xattr the user
+    # does not see), also after a remount
     fh = again.open("/file.txt", os.O_WRONLY)
     again.call("release", fh)
-    copied = again.lookup("/file.txt").st_ino
-    assert copied == upper_ino(os.lstat(upper / "file.txt").st_ino)
-    assert again.call("getattr", before["/file.txt"], ctx()).st_ino == copied
-    assert Kernel(upper, [lower]).lookup("/file.txt").st_ino == copied
-
+    fh, _ = again.create("/dir/added")                 # copies /dir up
+    again.call("release", fh)
+    assert (upper / "dir").is_dir() and (upper / "file.txt").is_file()
+    for path in ("/file.txt", "/dir", "/dir/a.txt"):
+        assert again.lookup(path).st_ino == before[path], path
+    assert again.call("listxattr", before["/file.txt"], ctx()) == []
+    assert again.errno_of("setxattr", before["/file.txt"], b"user.isofuse.origin", b"x",
+                          ctx()) == errno.EPERM
+    third = Kernel(upper, [lower])
+    assert {path: third.lookup(path).st_ino for path in paths} == before
+    # a symlink cannot hold the xattr: its number changes at copy-up, and the
+    # old number answers for it until it is removed
+    os.symlink("file.txt", lower / "lowlink")
+    fourth = Kernel(upper, [lower])
+    old = fourth.lookup("/lowlink").st_ino
+    fourth.setattr(old, uid=7)
+    new = fourth.lookup("/lowlink").st_ino
+    assert new == upper_ino(os.lstat(upper / "lowlink").st_ino) != old
+    assert fourth.call("getattr", old, ctx()).st_uid == 7
 
 # long paths ------------------------------------------------------------------------------
 def test_paths_deeper_than_path_max_and_renames_above_them(kernel, layers):

@@ -19,7 +19,7 @@ import stat
 import pyfuse3
 
 from ..master.stream import ImageStream, SourceChanged
-from ..stage.inodes import InodeMap, ROOT, lower_ino, upper_ino
+from ..stage.inodes import ORIGIN_XATTR, InodeMap, ROOT, lower_ino, upper_number
 from ..stage.overlay import join
 from .boundary import errno_boundary, fuse_error
 
@@ -135,10 +135,11 @@ class StageOperations(pyfuse3.Operations):
         return attr
 
     def _upper_attr(self, rel):
-        """Attributes of an upper entry, with its stable inode number (the
-        upper file's: hard links of any type share it)."""
-        st = os.lstat(self.overlay.upper_real(rel))
-        ino = upper_ino(st.st_ino) if rel else ROOT
+        """Attributes of an upper entry, with its stable inode number
+        (``stage.inodes``: hard links of any type share it)."""
+        path = self.overlay.upper_real(rel)
+        st = os.lstat(path)
+        ino = upper_number(path, st) if rel else ROOT
         self._inodes.bind(rel, ino)
         return self._upper_stat_attr(ino, rel, st)
 
@@ -677,7 +678,13 @@ class StageOperations(pyfuse3.Operations):
         entry = self._entry(self._rel(inode))
         return list(entry.source.xattrs(entry.rel))
 
+    @staticmethod
+    def _guard_origin(name):
+        if os.fsdecode(name) == ORIGIN_XATTR:
+            raise pyfuse3.FUSEError(errno.EPERM)   # the stage's inode bookkeeping
+
     async def setxattr(self, inode, name, value, ctx):
+        self._guard_origin(name)
         rel, entry = self._about_to_change(inode)
         try:
             path = self.overlay.upper_real(self.overlay.copy_up(entry).rel)
@@ -686,6 +693,7 @@ class StageOperations(pyfuse3.Operations):
             raise self._fail(exc) from None
 
     async def removexattr(self, inode, name, ctx):
+        self._guard_origin(name)
         rel, entry = self._about_to_change(inode)
         try:
             path = self.overlay.upper_real(self.overlay.copy_up(entry).rel)

@@ -4,24 +4,34 @@ An entry's number comes from something that outlives the mount, so
 ``find -inum``, backup tools and ``tar --listed-incremental`` see the same
 number after a remount:
 
-- an entry in the upper folder has its upper file's own inode number (so
-  hard links share one, whatever their type);
 - an entry only a lower layer has gets a hash of that layer's identity of
   it (layer, device, inode number: hard links of a lower layer share it too),
-  with the top bit set so it cannot meet an upper number.
+  with the top bit set so it cannot meet an upper number;
+- a copy-up keeps that number, as overlayfs does: the upper copy of a folder
+  or of a file no other lower name links to gets an xattr
+  ``user.isofuse.origin`` with it (hidden from users).  A number that changed
+  under a running program would break it: the kernel drops a cached entry
+  whose number changed, and a process whose working folder it was then gets
+  ENOENT from getcwd;
+- any other entry in the upper folder has its upper file's own inode number
+  (so hard links share one, whatever their type).
 
-A copy-up changes an entry's number (from the lower hash to the upper
-file's).  The kernel may still name the entry by the old number for a
-while; the old number then stays an alias of the new one until the path is
-removed.  The root is always ``ROOT`` (FUSE's root node).
+Where a copy-up does change the number (symlinks, special files, lower files
+with several names, an upper filesystem without user xattrs) the kernel may
+still name the entry by the old number for a while; the old number then
+stays an alias of the new one until the path is removed.  The root is
+always ``ROOT`` (FUSE's root node).
 """
 
 import hashlib
+import os
+import stat
 
 ROOT = 1
 LOWER_BIT = 1 << 63
 UPPER_ALT_BIT = 1 << 62
 RESERVED_BELOW = 100        # numbers of the root and the control files
+ORIGIN_XATTR = "user.isofuse.origin"
 
 
 def upper_ino(st_ino):
@@ -33,6 +43,30 @@ def upper_ino(st_ino):
 def lower_ino(identity):
     digest = hashlib.blake2b(repr(identity).encode(), digest_size=8).digest()
     return LOWER_BIT | (int.from_bytes(digest, "big") % LOWER_BIT)
+
+
+def keep_origin(path, attr):
+    """At copy-up: give the upper copy at ``path`` the number its lower
+    original had (folders, and files no other lower name shares: two
+    copies must never share a number)."""
+    if stat.S_ISDIR(attr.mode) or (stat.S_ISREG(attr.mode) and attr.nlink == 1):
+        try:
+            os.setxattr(path, ORIGIN_XATTR, lower_ino(attr.identity).to_bytes(8, "big"),
+                        follow_symlinks=False)
+        except OSError:
+            pass        # no user xattrs there: the number changes at copy-up
+
+
+def upper_number(path, st):
+    """The number of the upper entry at ``path`` (``st``: its lstat)."""
+    if stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode):
+        try:
+            value = os.getxattr(path, ORIGIN_XATTR, follow_symlinks=False)
+        except OSError:
+            value = b""
+        if len(value) == 8 and value[0] & 0x80:
+            return int.from_bytes(value, "big")
+    return upper_ino(st.st_ino)
 
 
 class InodeMap:

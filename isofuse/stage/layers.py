@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from ..reader import ReadOptions, open_image
+from .inodes import ORIGIN_XATTR
 
 
 @dataclass
@@ -115,11 +116,14 @@ class FolderLayer:
     def xattrs(self, rel):
         try:
             return {os.fsencode(name): os.getxattr(self.real(rel), name, follow_symlinks=False)
-                    for name in os.listxattr(self.real(rel), follow_symlinks=False)}
+                    for name in os.listxattr(self.real(rel), follow_symlinks=False)
+                    if name != ORIGIN_XATTR}
         except OSError:
             return {}
 
     def getxattr(self, rel, name):
+        if os.fsdecode(name) == ORIGIN_XATTR:
+            return None     # the stage's own bookkeeping (stage.inodes)
         try:
             return os.getxattr(self.real(rel), name, follow_symlinks=False)
         except OSError:

@@ -24,6 +24,7 @@ import errno
 import os
 import stat
 
+from .inodes import keep_origin
 from .layers import FolderLayer
 from .whiteouts import (OPAQUE, TEMP_PREFIX, WHITEOUT_PREFIX, check_name,  # noqa: F401
                         clean_work_files, clear_markers, drop_whiteout, is_opaque,
@@ -200,6 +201,7 @@ class Overlay:
             else:
                 os.mknod(temp, attr.mode, attr.rdev)
             self._finish_attributes(temp, attr, layer, rel)
+            keep_origin(temp, attr)         # the entry keeps its inode number
             os.rename(temp, self.upper_real(rel))
         except BaseException:
             remove_quietly(temp)
