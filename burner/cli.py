@@ -170,6 +170,20 @@ def _is_folder(spec):
     return spec not in ("-",) and not spec.startswith("sim:") and os.path.isdir(spec)
 
 
+def _progress(args, device, parallel=False):
+    """The progress reporter: cdrecord's track lines for the cdrecord
+    dialects (K3b and Brasero read them), isofuse-burn's own otherwise."""
+    mode = _mode(args, parallel)
+    if getattr(args, "program", None) in CDRECORD_DIALECTS and \
+            mode not in ("json", "quiet") and not parallel:
+        from .dialects.cdprogress import CdrecordProgress
+        return CdrecordProgress(device, mode)
+    return Progress(device, mode)
+
+
+CDRECORD_DIALECTS = ("cdrecord", "wodim", "xorrecord", "cdrskin")
+
+
 def _mode(args, parallel=False):
     if args.json:
         return "json"
@@ -721,8 +735,7 @@ def cmd_burn(args):
     if len(set(devices)) != len(devices):
         raise BurnError("the same --device is given twice", errors.USAGE)
     if len(devices) == 1:
-        progress = Progress(devices[0], _mode(args))
-        return _guarded(devices[0], args, progress)
+        return _guarded(devices[0], args, _progress(args, devices[0]))
     if "-" in args.sources:
         raise BurnError("standard input can feed one drive only", errors.USAGE)
     return burn_parallel(devices, args)
@@ -757,7 +770,7 @@ def burn_parallel(devices, args):
             return exc.code
 
     async def one(device):
-        progress = Progress(device, _mode(args, parallel=True))
+        progress = _progress(args, device, parallel=True)
         results[device] = await trio.to_thread.run_sync(_guarded, device, args, progress)
 
     async def main():
@@ -860,7 +873,7 @@ def _run(args):
         from . import copying
         if args.device and copying.is_disc_spec((args.sources + args.add + [""])[0]) \
                 and len(args.sources + args.add) == 1:
-            return copying.burn_copy(args, cmd_burn, lambda label: Progress(label, _mode(args)))
+            return copying.burn_copy(args, cmd_burn, lambda label: _progress(args, label))
         if not (args.sources or args.add or args.blank or args.format or args.eject
                 or args.close):
             raise BurnError("nothing to do: give a SOURCE, --blank, --format, --close, --eject, "

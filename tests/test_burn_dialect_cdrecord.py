@@ -393,6 +393,29 @@ def test_wodim_atip_script_sees_a_disc(tmp_path):
     assert lead_out and int(lead_out.group(1)) == state(disc).capacity
 
 
+def test_progress_lines_for_k3b_and_brasero(tmp_path, image):
+    """The track lines K3b's and Brasero's cdrecord parsers read (their
+    patterns, from K3b::CdrecordWriter::slotStdLine and
+    brasero_cdrecord_stdout_read): the track size before writing, then
+    'Track 01: N of M MB written (fifo F%) [buf B%] S.Sx.' ending in \\r."""
+    disc = make_disc(tmp_path, "cd-r")
+    code, out, err = run_as("cdrecord", "-v", f"dev=sim:{disc}", image)
+    assert code == 0, err
+    lines = re.split(r"[\r\n]", out)
+    k3b = re.compile(r"Track\s(\d\d)\:\s*(\d*)\sof\s*(\d*)\sMB\swritten\s"
+                     r"(?:\(fifo\s*(\d*)\%\)\s*)?(?:\[buf\s*(\d*)\%\])?.*")
+    progress = [m for m in map(k3b.fullmatch, lines) if m]
+    assert progress and progress[-1].group(2) == progress[-1].group(3)
+    brasero = re.compile(r"Track\s*(\d+): *(\d+) of *(\d+) MB written \(fifo *(\d+)%\) "
+                         r"\[buf *(\d+)%\] *(\d+)\.(\d+)x\.")
+    assert any(brasero.match(line) for line in lines)
+    assert re.search(r"^Track 01: data +\d+ MB", out, re.M) and "Total size:" in out
+    assert out.index("Total size:") < out.index("MB written")
+    native = run_as("isofuse-burn", f"dev=sim:{make_disc(tmp_path, 'cd-r', name='n.disc')}",
+                    image)
+    assert native[0] == 0 and "MB written (fifo" not in native[1]
+
+
 # ---- the misparsed spellings: refused writes nothing, accepted writes the right thing --------
 def test_data_spelling(tmp_path, image):
     """-data used to be '-d ata' (a second drive): now a data track."""

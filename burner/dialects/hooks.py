@@ -32,6 +32,9 @@ def before_write(request, program):
     def check(status, plan, opts, progress):
         _check_write_type(request, status, plan, program)
         _check_growing(request, status, plan, program)
+        if progress is not None and program in ("cdrecord", "wodim", "xorrecord", "cdrskin"):
+            from .cdprogress import track_header
+            track_header(plan.blocks)
         if request.gracetime:
             countdown(request.gracetime, opts.dummy, _mode_name(status, plan, opts))
     return check
