@@ -128,32 +128,49 @@ def boot_lbas(image):
     found = {}
     for line in text.splitlines():
         m = re.match(r"File data lba:\s+\d+ ,\s+(\d+) ,.*'(/\S+)'$", line)
-        if m and m.group(2).endswith(("isolinux.bin", "efi.img")):
+        if m and m.group(2).endswith(("isolinux.bin", "efi.img", "eltorito.img")):
             found[int(m.group(1))] = os.path.basename(m.group(2))
     return found
 
 
 def normalized_report(image):
-    """xorriso -report_system_area plain, boot image addresses as names."""
+    """xorriso -report_system_area plain with every address as a name and
+    an offset: from 0, a boot image's start or the ISO's end, whichever is
+    the nearest below (so reports of images whose directories take a few
+    sectors more compare equal; the last 512 blocks of the ISO count back
+    from its end); sizes as the end they give."""
     text = run(["xorriso", "-indev", image, "-report_system_area", "plain"]).stdout.decode()
-    names = boot_lbas(image)
+    anchors = {0: "0"}
+    for sector, name in boot_lbas(image).items():
+        anchors[sector * 4] = name
+    m = re.search(r"ISO image size/512 : (\d+)", text)
+    if m:
+        anchors[int(m.group(1))] = "ISO_END"
 
-    def name(number, unit):
-        value = int(number)
-        return names[value // unit] + f"*{unit}" if value and value % unit == 0 \
-            and value // unit in names else number
+    end = max(a for a, n in anchors.items() if n == "ISO_END") if m else None
 
+    def name(value):
+        if end is not None and 0 < end - value <= 512:
+            return f"ISO_END-{end - value}"      # the GPT backup at the ISO's end
+        base = max(a for a in anchors if a <= value)
+        return f"{anchors[base]}+{value - base}"
+
+    patterns = [(r"(MBR partition      :\s+\d+\s+\S+\s+\S+\s+)(\d+)(\s+)(\d+)$", True),
+                (r"(GPT start and size :\s+\d+\s+)(\d+)(\s+)(\d+)$", True),
+                (r"(APM start and size :\s+\d+\s+)(\d+)(\s+)(\d+)$", False)]
     out = []
     for line in text.splitlines():
-        m = re.match(r"(MBR partition      :\s+\d+\s+\S+\s+\S+\s+)(\d+)(.*)", line)
-        if m and int(m.group(2)):
-            line = m.group(1) + name(m.group(2), 4) + m.group(3)
-        m = re.match(r"(GPT start and size :\s+\d+\s+)(\d+)(.*)", line)
+        for pattern, in_512 in patterns:
+            m = re.match(pattern, line)
+            if m:
+                scale = 1 if in_512 else 4
+                start, size = int(m.group(2)) * scale, int(m.group(4)) * scale
+                line = f"{m.group(1)}{name(start)} .. {name(start + size)}"
+        m = re.match(r"(GPT lba range      :\s+)(\d+)\s+(\d+)\s+(\d+)$", line)
         if m:
-            line = m.group(1) + name(m.group(2), 4) + m.group(3)
-        m = re.match(r"(APM start and size :\s+\d+\s+)(\d+)(.*)", line)
-        if m:
-            line = m.group(1) + name(m.group(2), 1) + m.group(3)
+            line = m.group(1) + " ".join(name(int(m.group(i))) for i in (2, 3, 4))
+        if line.startswith("ISO image size/512"):
+            line = "ISO image size/512 : ISO_END"
         out.append(line)
     return out
 

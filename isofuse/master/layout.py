@@ -209,7 +209,10 @@ class Layout:
             self.data_end = self._place_checksum_tail(self.data_end)
         self.total_sectors = self.data_end + opts.padding_sectors
         if self.system_area is not None:
-            self.total_sectors = self.system_area.settle(self.total_sectors)
+            self.total_sectors = self.system_area.settle(self.data_end, opts.padding_sectors)
+        # the ISO file system's size (appended partitions come after it)
+        self.volume_sectors = self.total_sectors if self.system_area is None \
+            else self.system_area.volume_sectors
         self._boot_entries = self._plan_boot()
         self.system_area_bytes = self._plan_system_area()
 
@@ -480,8 +483,10 @@ class Layout:
             area, tail = self.system_area.encode(images)
         except sysarea.SystemAreaError as exc:
             raise LayoutError(str(exc)) from None
-        for sector, data in tail:
-            self.data_items.append(DataItem(sector, len(data), data=data, base=self.base))
+        extra = [DataItem(sector, size, path, source_size=size, base=self.base)
+                 for sector, size, path in self.system_area.partition_items()]
+        extra += [DataItem(sector, len(data), data=data, base=self.base) for sector, data in tail]
+        self.data_items.extend(sorted(extra, key=lambda item: item.sector))
         return area
 
     # ---- records --------------------------------------------------------------------------------
@@ -776,7 +781,7 @@ class Layout:
         if self.joliet_root:
             self._write_path_tables(meta, self.joliet_dirs, self.joliet_l_table,
                                     self.joliet_m_table)
-        common = dict(volume_space_size=self.total_sectors, created=self.volume_time,
+        common = dict(volume_space_size=self.volume_sectors, created=self.volume_time,
                       modified=self.volume_time)
         meta_fields = dict(system_id=opts.system_id, volume_id=opts.volume_id,
                            volume_set_id=opts.volume_set_id, publisher_id=opts.publisher,

@@ -19,13 +19,13 @@ happens in two steps, because the table needs the boot images' sectors:
 ``encode`` makes the bytes.
 """
 
-import os
 import time
 import zlib
 from dataclasses import dataclass
-from typing import List, Optional
+from typing import List
 
 from ..format import apm, gpt, mbr
+from . import appended
 
 SECTOR = 2048
 SYSTEM_AREA_BYTES = 16 * SECTOR
@@ -50,7 +50,8 @@ class BootImage:
 
 
 def wanted(options):
-    return bool(options.hybrid_mbr or options.grub2_mbr or options.system_area_file)
+    return bool(options.hybrid_mbr or options.grub2_mbr or options.system_area_file
+                or options.append_partitions)
 
 
 def unsupported(options):
@@ -59,8 +60,6 @@ def unsupported(options):
         return "-partition_offset is not supported yet"
     if options.efi_boot_part:
         return "-efi-boot-part is not supported yet"
-    if options.append_partitions:
-        return "-append_partition is not supported yet"
     if sum(1 for f in (options.hybrid_mbr, options.grub2_mbr, options.system_area_file)
            if f) > 1:
         return "only one of -isohybrid-mbr, --grub2-mbr and -G can fill the system area"
@@ -116,48 +115,68 @@ def geometry(image_blocks512, *, always=False):
 
 
 class SystemArea:
-    """Plans and encodes the system area of one image."""
+    """Plans and encodes the system area of one image (and what it
+    describes at the image's end: appended partitions, the GPT backup)."""
 
     def __init__(self, options, volume_time, boot_flags):
         self.options = options
         self.uuid = volume_uuid(options, volume_time)
         self.isohybrid = bool(options.hybrid_mbr)
-        self.template = read_template(options.hybrid_mbr or options.grub2_mbr
-                                      or options.system_area_file)
-        self.boot_flags = boot_flags          # [(gpt_basdat, apm_hfsplus)] per entry
+        template = options.hybrid_mbr or options.grub2_mbr or options.system_area_file
+        self.template = read_template(template) if template else bytes(SYSTEM_AREA_BYTES)
+        try:
+            self.partitions = appended.parse_partitions(options.append_partitions)
+        except appended.PartitionError as exc:
+            raise SystemAreaError(str(exc)) from None
+        # -appended_part_as_gpt: a protective MBR and a GPT of the partitions
+        self.appended_gpt = bool(self.partitions) and options.appended_part_as_gpt
         self.with_gpt = self.isohybrid and any(g for g, _ in boot_flags)
         self.apm_count = sum(1 for _, a in boot_flags if a) if self.isohybrid else 0
+        if (self.with_gpt or self.apm_count) and self.partitions:
+            raise SystemAreaError("-append_partition together with -isohybrid-gpt-basdat "
+                                  "or -isohybrid-apm-hfsplus is not supported yet")
         if self.apm_count and self.template[:32] not in (apm.APM_READY_CODE,
                                                          apm.ISOHYBRID_HEAD):
             raise SystemAreaError(f"{options.hybrid_mbr} is not prepared for an Apple "
                                   "Partition Map (-isohybrid-apm-hfsplus)")
         # GPT entries follow the APM blocks (2048 bytes each, the map itself first)
-        self.gpt_part_start = max(2, (self.apm_count + 2) * BLOCKS_PER_SECTOR) \
-            if self.apm_count else 2
+        self.gpt_part_start = (self.apm_count + 2) * BLOCKS_PER_SECTOR if self.apm_count \
+            else 2
         self.gpt_entries = (64 - self.gpt_part_start) * 4
         self.gpt_backup_sectors = ((self.gpt_entries // 4 + 1) * 512 + SECTOR - 1) // SECTOR \
-            if self.with_gpt else 0
+            if (self.with_gpt or self.appended_gpt) else 0
         self.heads, self.sectors = DEFAULT_HEADS, DEFAULT_SECTORS
-        self.volume_sectors = None
+        self.volume_sectors = self.total_sectors = self.gpt_backup_start = None
 
     # ---- planning -----------------------------------------------------------------------------
-    def settle(self, sectors):
-        """The image's sector count for ``sectors`` of file system and
-        padding: the GPT backup added and, for isohybrid, whole cylinders
-        (the extra sectors go before the GPT backup)."""
-        total = sectors + self.gpt_backup_sectors
+    def settle(self, data_end, padding):
+        """The image's layout after the file data ending at ``data_end``:
+        the ISO's volume space (padding, isohybrid's GPT backup and whole
+        cylinders included; without padding when partitions follow), then
+        the appended partitions, their padding and -appended_part_as_gpt's
+        GPT backup.  Returns the image's sector count."""
+        iso = data_end + (0 if self.partitions else padding)
+        if not self.appended_gpt:
+            iso += self.gpt_backup_sectors
+        cylinder = 0
         if self.isohybrid:
-            self.heads, self.sectors = geometry(total * BLOCKS_PER_SECTOR)
-            cylinder = self.heads * self.sectors * mbr.SECTOR
-            size = total * SECTOR
-            if size / cylinder <= 1024 and cylinder % SECTOR == 0:
-                total = -(-size // cylinder) * cylinder // SECTOR
-        self.volume_sectors = total
-        return total
-
-    @property
-    def gpt_backup_start(self):
-        return self.volume_sectors - self.gpt_backup_sectors
+            self.heads, self.sectors = geometry(iso * BLOCKS_PER_SECTOR)
+            cylinder_bytes = self.heads * self.sectors * mbr.SECTOR
+            if iso * SECTOR / cylinder_bytes <= 1024 and cylinder_bytes % SECTOR == 0:
+                cylinder = cylinder_bytes // SECTOR
+                iso = -(-iso // cylinder) * cylinder
+        self.volume_sectors = end = iso
+        self.gpt_backup_start = iso - self.gpt_backup_sectors
+        if self.partitions:
+            # isohybrid aligns the partitions too (xorriso: "cyl-align-all"),
+            # except for a GPT of the appended partitions
+            end = appended.place(self.partitions, iso, 0 if self.appended_gpt else cylinder)
+            end += padding
+            if self.appended_gpt:
+                self.gpt_backup_start = end
+                end += self.gpt_backup_sectors
+        self.total_sectors = end
+        return end
 
     # ---- encoding ------------------------------------------------------------------------------
     def encode(self, boot_images: List[BootImage]):
@@ -166,41 +185,74 @@ class SystemArea:
         area = bytearray(self.template)
         if not boot_images and (self.isohybrid or self.options.grub2_mbr):
             raise SystemAreaError("a hybrid system area needs an El Torito boot image (-b)")
-        tail = []
+        if self.isohybrid and self.apm_count:
+            self._write_apm(area, boot_images)
         if self.isohybrid:
-            if self.apm_count:
-                self._write_apm(area, boot_images)
-            gpt_entries = self._write_gpt(area, boot_images) if self.with_gpt else None
-            self._write_isohybrid_mbr(area, boot_images)
-            if gpt_entries is not None:
-                tail.append((self.gpt_backup_start, self._gpt_backup(area)))
+            mbr.put_boot_lba(area, boot_images[0].sector * BLOCKS_PER_SECTOR)
+            mbr.put_disk_id(area, zlib.crc32(self.uuid) & 0xFFFFFFFF)
         elif self.options.grub2_mbr:
             # GRUB's boot_hybrid.img reads the boot image from here (-G: as is)
             mbr.put_boot_lba(area, boot_images[0].sector * BLOCKS_PER_SECTOR
                              + GRUB2_MBR_ADDRESS_OFFSET)
-        return bytes(area), tail
+        if self.isohybrid or self.partitions:
+            mbr.put_table(area, self._mbr_slots(boot_images))
+        gpt_parts = None
+        if self.with_gpt:
+            gpt_parts = self._isohybrid_gpt(boot_images)
+        elif self.appended_gpt:
+            gpt_parts = appended.gpt_partitions(
+                self.partitions, self.gpt_part_start + self.gpt_entries // 4,
+                self.gpt_backup_start * BLOCKS_PER_SECTOR)
+        if gpt_parts is None:
+            return bytes(area), []
+        self._write_gpt(area, gpt_parts)
+        return bytes(area), [(self.gpt_backup_start, self._gpt_backup(area))]
 
-    def _write_isohybrid_mbr(self, area, boot_images):
-        """isohybrid's MBR (libisofs make_isolinux_mbr): boot image address,
-        disk id, the whole image as partition 1, the GPT-marked images as
-        further entries (type 0xEF) for UEFI."""
+    def _iso_type(self, default):
+        """-iso_mbr_part_type: a byte replaces the ISO partition's type, a
+        GUID makes it 0x83 (xorriso 1.5.4)."""
+        given = self.options.iso_mbr_part_type
+        if given is None:
+            return default
+        try:
+            return mbr.parse_type(given)
+        except ValueError:
+            return appended.LINUX_MBR_TYPE
+
+    def _mbr_slots(self, boot_images):
+        """The four MBR entries: the ISO (or the GPT's protective entry),
+        isohybrid's EFI boot images, the appended partitions in their slots."""
         blocks = self.volume_sectors * BLOCKS_PER_SECTOR
-        mbr.put_boot_lba(area, boot_images[0].sector * BLOCKS_PER_SECTOR)
-        mbr.put_disk_id(area, zlib.crc32(self.uuid) & 0xFFFFFFFF)
-        part_type = 0x00 if (self.with_gpt or self.apm_count) else ISOHYBRID_TYPE
-        entries = [mbr.encode_entry(mbr.BOOTABLE, part_type, 0, blocks, self.heads,
-                                    self.sectors,
-                                    end_chs=mbr.chs(blocks - 1, self.heads, self.sectors,
-                                                    capped_head=self.heads))]
+        slots = [None] * 4
+        if self.appended_gpt:
+            slots[0] = mbr.encode_entry(0, 0xEE, 1, self.total_sectors * BLOCKS_PER_SECTOR - 1,
+                                        self.heads, self.sectors)
+        elif self.isohybrid:
+            # libisofs make_isolinux_mbr: bootable, type 0x17 (0x00 with GPT/APM)
+            default = 0x00 if (self.with_gpt or self.apm_count) else ISOHYBRID_TYPE
+            slots[0] = mbr.encode_entry(mbr.BOOTABLE, self._iso_type(default), 0, blocks,
+                                        self.heads, self.sectors,
+                                        end_chs=mbr.chs(blocks - 1, self.heads, self.sectors,
+                                                        capped_head=self.heads))
+        else:
+            slots[0] = mbr.encode_entry(0, self._iso_type(appended.LINUX_MBR_TYPE), 0, blocks,
+                                        self.heads, self.sectors)
         dummy = b"\xfe\xff\xff"     # "beyond CHS": libisofs' CHS for these entries
+        free = (i for i in range(1, 4))
         for image in boot_images:
-            if image.gpt_basdat and len(entries) < 4:
-                entries.append(mbr.encode_entry(0, 0xEF, image.sector * BLOCKS_PER_SECTOR,
-                                                -(-image.size // mbr.SECTOR), 0, 0,
-                                                start_chs=dummy, end_chs=dummy))
-        mbr.put_table(area, entries)
+            if self.isohybrid and image.gpt_basdat:
+                slot = next(free, None)
+                if slot is not None:
+                    slots[slot] = mbr.encode_entry(
+                        0, 0xEF, image.sector * BLOCKS_PER_SECTOR,
+                        -(-image.size // mbr.SECTOR), 0, 0, start_chs=dummy, end_chs=dummy)
+        if not self.appended_gpt:
+            for number, entry in appended.mbr_entries(self.partitions, self.heads,
+                                                      self.sectors).items():
+                slots[number - 1] = entry
+        return slots
 
-    def _gpt_partitions(self, boot_images):
+    def _isohybrid_gpt(self, boot_images):
         """[(type, first, last, flags, name)]: the ISO from block 0 to the GPT
         backup, then each marked boot image (libisofs: "ISOHybrid",
         "ISOHybrid1", ... -- its size in whole 2048-byte blocks)."""
@@ -214,23 +266,23 @@ class SystemArea:
                           f"ISOHybrid{number}"))
         return parts
 
-    def _write_gpt(self, area, boot_images):
+    def _write_gpt(self, area, parts):
+        """The primary GPT: header in block 1, entries from gpt_part_start;
+        the backup header is the image's last 512-byte block."""
         array = bytearray(self.gpt_entries * gpt.ENTRY_SIZE)
-        for i, (type_guid, first, last, flags, name) in enumerate(
-                self._gpt_partitions(boot_images)):
+        for i, (type_guid, first, last, flags, name) in enumerate(parts):
             array[i * gpt.ENTRY_SIZE:(i + 1) * gpt.ENTRY_SIZE] = gpt.encode_entry(
                 type_guid, guid_from_uuid(self.uuid, i + 1), first, last, flags, name)
         start = self.gpt_part_start * mbr.SECTOR
         area[start:start + len(array)] = array
-        backup_lba = self.volume_sectors * BLOCKS_PER_SECTOR - 1
+        backup_lba = (self.gpt_backup_start + self.gpt_backup_sectors) * BLOCKS_PER_SECTOR - 1
         area[mbr.SECTOR:2 * mbr.SECTOR] = gpt.encode_header(
             1, backup_lba, self.gpt_part_start + self.gpt_entries // 4,
             backup_lba - self.gpt_entries // 4 - 1, guid_from_uuid(self.uuid, 0),
             self.gpt_part_start, self.gpt_entries, gpt.crc32(bytes(array)))
-        return array
 
     def _gpt_backup(self, area):
-        """The last sectors of the image: the entry array, then the backup
+        """The GPT backup's sectors: the entry array, then the backup
         header in the very last 512-byte block (UEFI §5.3.2)."""
         header = gpt.decode_header(bytes(area[mbr.SECTOR:2 * mbr.SECTOR]))
         start = self.gpt_part_start * mbr.SECTOR
@@ -258,6 +310,10 @@ class SystemArea:
                                            apm.data_flags("Apple_HFS")))
         for i, block in enumerate(blocks, 1):
             area[i * SECTOR:(i + 1) * SECTOR] = block
+
+    def partition_items(self):
+        """[(sector, size, path)] of the appended partitions' data."""
+        return [(part.start, part.size, part.path) for part in self.partitions]
 
 
 def grub2_boot_info_patch(sector):

@@ -1,0 +1,122 @@
+"""Partitions appended behind the ISO image (xorrisofs -append_partition N
+TYPE FILE), and the GPT that -appended_part_as_gpt describes them with.
+
+Where they go (as xorriso 1.5.4 places them; docs/hybrid-boot.md): right
+after the ISO file system, in partition number order, each taking its
+file's size in whole 2048-byte sectors; with an isohybrid MBR every start
+and size is rounded up to whole cylinders.  The -pad padding then follows
+the last partition (it is no longer part of the ISO's volume space), and
+with -appended_part_as_gpt the GPT's backup ends the image.
+
+TYPE is an MBR type byte (0xNN) or a GPT type GUID (8-4-4-4-12 text, or
+32 hex digits in stored byte order).  A byte 0xEF means the EFI System
+GUID in a GPT, any other byte Basic Data; a GUID means MBR type 0xEF for
+the EFI System GUID, else 0x83.
+"""
+
+import os
+from dataclasses import dataclass
+from typing import List, Optional
+
+from ..format import gpt, mbr
+
+SECTOR = 2048
+BLOCKS_PER_SECTOR = SECTOR // mbr.SECTOR
+MAX_PARTITIONS = 4
+EFI_MBR_TYPE = 0xEF
+LINUX_MBR_TYPE = 0x83
+
+
+class PartitionError(Exception):
+    """An appended partition cannot be made (the message says why)."""
+
+
+@dataclass
+class AppendedPartition:
+    number: int
+    mbr_type: int
+    gpt_type: bytes
+    path: str
+    size: int                       # bytes of the file
+    start: Optional[int] = None     # 2048-byte sector in the image
+    sectors: int = 0                # its room, rounded as placed
+
+
+def parse_type(text):
+    """(MBR type byte, GPT type GUID bytes) of a -append_partition TYPE."""
+    text = str(text).strip()
+    if "-" in text or len(text) == 32:
+        try:
+            guid = gpt.guid_from_text(text)
+        except ValueError:
+            raise PartitionError(f"not a partition type: {text}") from None
+        return (EFI_MBR_TYPE if guid == gpt.EFI_SYSTEM else LINUX_MBR_TYPE), guid
+    try:
+        byte = mbr.parse_type(text)
+    except ValueError:
+        raise PartitionError(f"not a partition type: {text} (0xNN or a GPT type GUID)") \
+            from None
+    return byte, (gpt.EFI_SYSTEM if byte == EFI_MBR_TYPE else gpt.BASIC_DATA)
+
+
+def parse_partitions(specs) -> List[AppendedPartition]:
+    """The (number, type, path) triples, checked, in number order."""
+    parts = {}
+    for number, type_text, path in specs:
+        number = int(number)
+        if not 1 <= number <= MAX_PARTITIONS:
+            raise PartitionError(f"-append_partition: partition number {number} is not 1-4")
+        if number in parts:
+            raise PartitionError(f"-append_partition: partition {number} given twice")
+        try:
+            st = os.stat(path)
+        except OSError as exc:
+            raise PartitionError(f"-append_partition: cannot read {path}: "
+                                 f"{exc.strerror}") from None
+        if not os.path.isfile(path) or st.st_size == 0:
+            raise PartitionError(f"-append_partition: {path} is not a non-empty file")
+        mbr_type, gpt_type = parse_type(type_text)
+        parts[number] = AppendedPartition(number, mbr_type, gpt_type, path, st.st_size)
+    return [parts[n] for n in sorted(parts)]
+
+
+def place(partitions, sector, cylinder_sectors=0):
+    """Give each partition its start from ``sector`` on (rounded up to
+    ``cylinder_sectors`` when given, sizes too); returns the sector after
+    the last."""
+    for part in partitions:
+        part.sectors = -(-part.size // SECTOR)
+        if cylinder_sectors:
+            sector = -(-sector // cylinder_sectors) * cylinder_sectors
+            part.sectors = -(-part.sectors // cylinder_sectors) * cylinder_sectors
+        part.start = sector
+        sector += part.sectors
+    return sector
+
+
+def mbr_entries(partitions, heads, sectors):
+    """{slot number: 16-byte MBR entry} of the appended partitions."""
+    return {part.number: mbr.encode_entry(0, part.mbr_type, part.start * BLOCKS_PER_SECTOR,
+                                          part.sectors * BLOCKS_PER_SECTOR, heads, sectors)
+            for part in partitions}
+
+
+def gpt_partitions(partitions, first_usable, backup_start):
+    """[(type, first, last, flags, name)] of a GPT describing the appended
+    partitions, the room before, between and after them filled with
+    "GapN" Basic Data entries (libisofs' gap filling; 512-byte blocks,
+    ``backup_start`` the first block of the backup entry array)."""
+    out, gap, position = [], 0, first_usable
+    for part in partitions:
+        start = part.start * BLOCKS_PER_SECTOR
+        if position < start:
+            out.append((gpt.BASIC_DATA, position, start - 1, gpt.READ_ONLY_REQUIRED,
+                        f"Gap{gap}"))
+            gap += 1
+        end = min(start + part.sectors * BLOCKS_PER_SECTOR, backup_start)
+        out.append((part.gpt_type, start, end - 1, 0, f"Appended{part.number}"))
+        position = max(position, start + part.sectors * BLOCKS_PER_SECTOR)
+    if position < backup_start:
+        out.append((gpt.BASIC_DATA, position, backup_start - 1, gpt.READ_ONLY_REQUIRED,
+                    f"Gap{gap}"))
+    return out
