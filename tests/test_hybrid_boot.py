@@ -59,16 +59,36 @@ def test_bios_boots_the_disk_through_our_mbr(hybrid_image, tmp_path):
     assert BIOS_MARKER in out, out
 
 
-def test_ovmf_boots_the_disk_through_our_partitions(hybrid_image, tmp_path):
+def boot_ovmf(image, tmp_path):
     for path in (OVMF_CODE, OVMF_VARS):
         assert os.path.exists(path), f"{path} missing: apt-get install ovmf"
     variables = str(tmp_path / "vars.fd")
     shutil.copy(OVMF_VARS, variables)
     firmware = ["-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
                 "-drive", f"if=pflash,format=raw,file={variables}"]
-    out = boot_disk(hybrid_image, str(tmp_path / "efi.log"), firmware)
+    return boot_disk(image, str(tmp_path / "efi.log"), firmware)
+
+
+def test_ovmf_boots_the_disk_through_our_partitions(hybrid_image, tmp_path):
+    out = boot_ovmf(hybrid_image, tmp_path)
     assert "HARDDISK" in out, out
     assert EFI_MARKER in out, out
+
+
+def test_ovmf_boots_an_appended_efi_partition(hybrid_image, tmp_path):
+    """The EFI image as -append_partition 2 0xef with -appended_part_as_gpt
+    (the archiso / Ubuntu layout): OVMF finds it through our GPT."""
+    src = os.path.join(os.path.dirname(hybrid_image), "tree")
+    efi = str(tmp_path / "esp.img")
+    shutil.copy(os.path.join(src, "boot", "grub", "efi.img"), efi)
+    image = str(tmp_path / "appended.iso")
+    options = options_for("mbr", append_partitions=[(2, "0xef", efi)],
+                          appended_part_as_gpt=True)
+    master_api(src, image, options)
+    out = boot_ovmf(image, tmp_path)
+    assert EFI_MARKER in out, out
+    bios = boot_disk(image, str(tmp_path / "bios.log"))
+    assert BIOS_MARKER in bios, bios
 
 
 def test_bios_boots_grub_through_our_grub2_mbr(tmp_path):
