@@ -26,6 +26,10 @@ image file PATH, state in PATH.state.json; create one with
 "python3 -m burner.simtool create PATH --profile cd-r").  Several --device burn
 the same source in parallel.
 
+cdrecord/wodim/xorrecord and growisofs command lines work too (dev=, -multi,
+-msinfo, blank=, growisofs -Z/-M ...; also as isofuse-cdrecord and
+isofuse-growisofs): README.md has the table of every option.
+
 Multisession: --multi leaves the disc appendable.  On a disc that already has
 sessions, --multi with FOLDERs stages them over the disc's last session (old
 files kept, --remove PATH deletes) and writes the next session.
@@ -570,6 +574,9 @@ def _report_text(drive, args, request, report):
     if report == "checkdrive":
         return reports.checkdrive(facts, status)
     if report == "atip":
+        if not status.medium:             # cdrecord's words; the drive block first
+            sys.stdout.write(reports.checkdrive(facts, status))
+            raise BurnError(f"{status.device}: No disk / Wrong disk!", errors.NO_MEDIUM)
         return reports.atip(facts, status, status.profile_info.name)
     if report == "prcap":
         return reports.prcap(drive.capabilities(), query.profile_names(status))
@@ -842,10 +849,7 @@ def _print_text(request, name):
     elif request.text == "version":
         sys.stdout.write(reports.version(name, __version__))
     else:
-        sys.stdout.write(f"{name}: the {request.dialect} command line of isofuse-burn; "
-                         "README.md lists every option (gracetime=, -overburn, -tao, -dao, "
-                         "-multi, -msinfo, dev=, speed=, blank=) and isofuse-burn --help "
-                         "its own.\n")
+        sys.stdout.write(reports.usage(name, request.dialect))
     return 0
 
 

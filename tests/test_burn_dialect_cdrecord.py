@@ -686,3 +686,107 @@ def test_program_names_through_a_link(tmp_path, image):
         cfg = f.read()
     assert "isofuse-cdrecord = burner.cli:main_cdrecord" in cfg
     assert "isofuse-growisofs = burner.cli:main_growisofs" in cfg
+
+
+class _FakeDrive:
+    """A drive that answers INQUIRY only (for the drive lists)."""
+
+    class t:                                   # noqa: N801 -- the Drive's transport slot
+        @staticmethod
+        def close():
+            pass
+
+    @staticmethod
+    def cmd(cdb, direction=None, data=None, length=0, **kw):
+        return bytes([5, 0x80, 5, 2, 31, 0, 0, 0]) + b"HL-DT-ST" + b"DVDRAM GH24NSD1 " + \
+            b"LG00" + bytes(60)
+
+
+def test_scanbus_and_devices_list_the_drives(tmp_path, monkeypatch):
+    """-scanbus prints 'scsibus1:' and '\\t1,0,0\\t100) ...' (the address from
+    sysfs); wodim --devices its overview with the node's permissions."""
+    from burner import discovery
+    node = tmp_path / "sr0"
+    node.write_bytes(b"")
+    os.chmod(node, 0o660)
+    monkeypatch.setattr(discovery, "candidate_devices", lambda: ([str(node)], {}))
+    monkeypatch.setattr(cli, "_open_drive", lambda device, write=True: _FakeDrive())
+    monkeypatch.setattr(devaddr, "address_of", lambda n, sysfs=None: (1, 0, 0))
+    code, out, _ = run_as("cdrecord", "-scanbus")
+    assert code == 0 and out == ("scsibus1:\n\t1,0,0\t100) 'HL-DT-ST' 'DVDRAM GH24NSD1 ' "
+                                 "'LG00' Removable CD-ROM\n")
+    code, out, _ = run_as("wodim", "--devices")
+    assert code == 0 and f" 0  dev='{node}'\trwrw-- : 'HL-DT-ST' 'DVDRAM GH24NSD1'\n" in out
+    code, out, _ = run_as("cdrecord", "dev=/dev/sr0", "-inq")
+    assert out.startswith("Device type    : Removable CD-ROM\nVersion        : 5\n"
+                          "Response Format: 2\nVendor_info    : 'HL-DT-ST'\n")
+
+
+def test_gracetime_counts_down_on_a_terminal(tmp_path, image):
+    """gracetime=2 in a real terminal (a pty): the seconds count down on one
+    line, then the burn starts."""
+    import pty
+    disc = make_disc(tmp_path, "cd-r")
+    master, slave = pty.openpty()
+    code = "import sys; from burner.cli import main; sys.exit(main(sys.argv[1:], " \
+           "program='cdrecord'))"
+    proc = subprocess.Popen([sys.executable, "-c", code, "gracetime=2", f"dev=sim:{disc}",
+                             image], stdout=slave, stderr=subprocess.DEVNULL,
+                            cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    os.close(slave)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.wait() == 0
+    text = seen.decode()
+    assert "\rLast chance to quit, starting real write in    2 seconds." in text
+    assert "\rLast chance to quit, starting real write in    1 seconds." in text
+    assert "Operation starts." in text and image_on(disc, image)
+
+
+@pytest.mark.parametrize("profile,status", [("dvd+r", "appendable"), ("dvd-r-dl", "complete")])
+def test_multi_if_possible(tmp_path, image, profile, status):
+    """xorrecord --multi_if_possible: -multi on a DVD+R, not on a DVD-R DL
+    (written disc-at-once, which closes it)."""
+    disc = make_disc(tmp_path, profile)
+    code, _, err = run_as("xorrecord", f"dev=sim:{disc}", "--multi_if_possible", image)
+    assert code == 0, err
+    assert state(disc).status == status
+
+
+def test_atip_without_a_disc(tmp_path):
+    disc = make_disc(tmp_path, "cd-r")
+    subprocess.run([sys.executable, "-m", "burner.simtool", "set", disc, "--remove"],
+                   check=True)
+    code, out, err = run_as("wodim", f"dev=sim:{disc}", "-atip")
+    assert code == errors.NO_MEDIUM and "No disk / Wrong disk!" in err
+    assert "Disk type" not in out and out.startswith("Device type")
+
+
+def test_entry_points(monkeypatch):
+    """isofuse-cdrecord and isofuse-growisofs (setup.cfg) are these two."""
+    monkeypatch.setattr(sys, "argv", ["/usr/local/bin/isofuse-cdrecord", "-version"])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main_cdrecord() == 0
+    assert out.getvalue().startswith("Cdrecord")
+    monkeypatch.setattr(sys, "argv", ["/usr/local/bin/isofuse-growisofs", "-version"])
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert cli.main_growisofs() == 0
+    assert "growisofs" in out.getvalue()
+
+
+def test_help_texts_open_nothing():
+    for program in ("cdrecord", "xorrecord", "growisofs"):
+        code, out, _ = run_as(program, "-help")
+        assert code == 0 and "README.md" in out
+    assert "--grow_overwriteable_iso" in run_as("xorrecord", "-help")[1]
+    assert "-Z /dev/dvd" in run_as("growisofs", "-help")[1]

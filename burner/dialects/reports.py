@@ -82,10 +82,7 @@ def checkdrive(facts, status):
 
 def atip(facts, status, profile_name):
     """-atip: the drive, then what is known of the medium (see the module text)."""
-    out = checkdrive(facts, status)
-    if not status.medium:
-        return out + "No disk / Wrong disk!\n"
-    out += f"Current: {profile_name}\n"
+    out = checkdrive(facts, status) + f"Current: {profile_name}\n"
     if status.profile_info.family != "cd":
         return out + f"Mounted media type: {profile_name}\n" + _blocks(status)
     erasable = status.disc is not None and status.disc.erasable
@@ -161,3 +158,54 @@ def version(program, release):
             "version 7.1,"}.get(program, "Cdrecord-Clone 2.01")
     return (f"{name} (isofuse-burn {release} emulation: data discs only)\n"
             "Copyright (C) the isofuse authors (GPL-3.0-or-later)\n")
+
+
+CDRECORD_USAGE = """\
+Usage: {name} [options] track
+isofuse-burn's {name} command line: one data track (an image, a folder or - for
+standard input) per run.  README.md has the table of every option.
+Options:
+\t-version\tprint version information and exit
+\tdev=target\tthe drive: /dev/srN, /dev/sgN, sim:PATH or bus,target,lun
+\tgracetime=#\tseconds to wait before the first write (a countdown)
+\ttimeout=#\taccepted (every command has its own timeout)
+\t-v -V -s\tverbosity (-v adds 'session offset:' to -msinfo)
+\tdriveropts=opt\tburnfree or noburnfree (buffer underrun protection)
+\t-checkdrive -inq -prcap -atip -toc -msinfo  print drive, disc and session facts
+\tmsifile=path\tsave the -msinfo numbers in a file
+\t-scanbus --devices\tlist the drives
+\t-dummy\t\ta test write: the laser stays off
+\t-multi\t\tleave the disc appendable; -fix closes what an aborted write left open
+\t-nofix\t\tas -multi (the session is always closed)
+\t-waiti\t\twait for standard input before opening the drive
+\t-immed minbuf=#\taccepted
+\t-force\t\taccepted (overrides nothing)
+\t-tao -sao -dao\twrite type where the medium has one (CD: -tao only)
+\t-eject\t\teject the disc after writing
+\tspeed=#\t\twrite speed as N x of the medium
+\tblank=type\tfast, all, as_needed, format_overwrite (blank=help)
+\tfs=# tsize=#\tbuffer size (accepted), track size (b k m g s)
+\t-overburn\twrite beyond the disc's nominal size
+\t-data\t\tdata track, mode 1 (the only track type)
+\t-pad padsize=# -nopad\tzeros after the track
+"""
+XORRECORD_EXTRA = """\
+\t--grow_overwriteable_iso\tgrow the ISO volume on DVD+RW, BD-RE, DVD-RW RO
+\t--multi_if_possible\t-multi where the disc can take more sessions
+"""
+GROWISOFS_USAGE = """\
+Usage: growisofs [-dry-run] [-dvd-compat] [-overburn] [-speed=1] -[Z|M] /dev/dvd <mkisofs options>
+isofuse-burn's growisofs command line; the mkisofs options are isofuse master's.
+  -Z /dev/dvd ...\tan initial session       -Z /dev/dvd=image.iso\ta prepared image
+  -M /dev/dvd ...\tmerge a new session      -dvd-compat\tclose the disc
+  -dry-run\t\tcheck everything, write nothing (with -print-size: the size)
+  -use-the-force-luke=dao,tty,notray,noload,dummy,tracksize:N,bufsize:N
+README.md has the table of every option.
+"""
+
+
+def usage(program, dialect):
+    if dialect == "growisofs":
+        return GROWISOFS_USAGE
+    text = CDRECORD_USAGE.format(name=program)
+    return text + (XORRECORD_EXTRA if dialect in ("xorrecord", "cdrskin") else "")
