@@ -139,30 +139,7 @@ class Layout:
         # A later session (multisession) numbers its sectors from where it
         # will be written; its stream starts there.
         self.base = opts.session_start
-        sector = self.base + SYSTEM_AREA_SECTORS
-        self.pvd_sector = sector
-        sector += 1
-        self.boot_record_sector = None
-        if opts.boot:
-            self.boot_record_sector = sector
-            sector += 1
-        self.joliet_svd_sector = None
-        if self.joliet_root:
-            self.joliet_svd_sector = sector
-            sector += 1
-        self.evd_sector = None
-        if opts.enhanced:
-            self.evd_sector = sector
-            sector += 1
-        self.terminator_sector = sector
-        sector += 1
-        if self.checksums:
-            self.checksums.sb_tag_sector = sector     # right after the terminator
-            sector += 1
-        self.catalog_sector = None
-        if opts.boot:
-            self.catalog_sector = sector
-            sector += 1
+        sector = self._place_descriptors(self.base + SYSTEM_AREA_SECTORS)
 
         self.iso_pt_size = sum(pathtable.record_size(len(self._pt_name(d)))
                                for d in self.iso_dirs)
@@ -215,6 +192,36 @@ class Layout:
             else self.system_area.volume_sectors
         self._boot_entries = self._plan_boot()
         self.system_area_bytes = self._plan_system_area()
+
+    def _place_descriptors(self, sector):
+        """Sectors for the volume descriptors from ``sector`` on (ECMA-119
+        §8: primary first, terminator last), the superblock checksum tag
+        and the boot catalog; returns the sector after them."""
+        opts = self.options
+        self.pvd_sector = sector
+        sector += 1
+        self.boot_record_sector = None
+        if opts.boot:
+            self.boot_record_sector = sector
+            sector += 1
+        self.joliet_svd_sector = None
+        if self.joliet_root:
+            self.joliet_svd_sector = sector
+            sector += 1
+        self.evd_sector = None
+        if opts.enhanced:
+            self.evd_sector = sector
+            sector += 1
+        self.terminator_sector = sector
+        sector += 1
+        if self.checksums:
+            self.checksums.sb_tag_sector = sector     # right after the terminator
+            sector += 1
+        self.catalog_sector = None
+        if opts.boot:
+            self.catalog_sector = sector
+            sector += 1
+        return sector
 
     @staticmethod
     def _place_continuations(records, sector):
