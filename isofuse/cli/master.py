@@ -186,6 +186,8 @@ def _epoch():
 def _master_options(words):
     s = words.settings
     rock = s["rock"]
+    if rock == "keep" and "-r" in words.seen:
+        rock = "rationalized"   # -r -R: -R does not undo -r (genisoimage, xorrisofs)
     if rock is None and "rock" not in words.explicit and any(
             s[k] is not None for k in ("uid", "gid", "file_mode", "dir_mode")):
         rock = "keep"       # genisoimage: -uid, -gid, -*-mode imply Rock Ridge
@@ -379,7 +381,9 @@ def finish_tree(cmd, root, scanned, warn=None):
     warn = warn or (lambda m: None)
     table = cmd.scan.table_name
     if table:
-        made = transtbl.add_tables(root, options.names, table, options.source_date_epoch)
+        catalog = [options.boot_catalog] if options.boot else []
+        made = transtbl.add_tables(root, options.names, table, options.source_date_epoch,
+                                   engine_files=catalog)
         if cmd.scan.hide_joliet_trans_tbl:
             scanned.hidden_joliet.update(made)
     if scanned.hidden_iso or scanned.hidden_joliet:

@@ -69,6 +69,7 @@ class Words:
     boot: List[BootSpec] = field(default_factory=list)
     explicit: set = field(default_factory=set)      # dests given on the line
     boot_marks: set = field(default_factory=set)    # El Torito modifiers given
+    seen: set = field(default_factory=set)          # options given (first spelling)
     help: bool = False
     version: bool = False
 
@@ -178,6 +179,7 @@ def _apply(words, boot, word, spec, values):
         boot.take(word, spec.const, _convert(word, spec, values) if spec.nargs else None)
         return
     settings = words.settings
+    words.seen.add(spec.names[0])
     words.explicit.add(spec.dest)
     if action == table.TRUE:
         settings[spec.dest] = True

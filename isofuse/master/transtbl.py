@@ -12,6 +12,7 @@ same naming rules the ISO 9660 tree uses (isofuse.master.naming), with the
 table itself among the entries, so they are the names on the disc.
 """
 
+import os
 import stat
 
 from . import naming
@@ -39,6 +40,7 @@ def table_bytes(children, table_name, rules):
     """The table of one folder whose entries are ``children`` (Nodes; the
     table itself is not among them)."""
     entries = [(c.name, c.is_dir) for c in children] + [(table_name, False)]
+    # (the table's own name takes part in the collisions, as on the disc)
     identifiers = naming.assign_iso_names(entries, rules)
     lines = []
     for child, ident in sorted(zip(children, identifiers), key=lambda p: p[1]):
@@ -49,14 +51,22 @@ def table_bytes(children, table_name, rules):
     return b"".join(lines)
 
 
-def add_tables(root, rules, name="TRANS.TBL", fixed_time=None):
+def add_tables(root, rules, name="TRANS.TBL", fixed_time=None, engine_files=()):
     """Put a table into every folder of the tree (replacing a file of that
-    name, as mkisofs does); returns the table nodes."""
+    name, as mkisofs does); returns the table nodes.  ``engine_files`` are
+    the disc paths of files the layout adds later (the boot catalog): they
+    are listed where they will be, as mkisofs lists them."""
     table_name = name.encode() if isinstance(name, str) else name
+    later = {}
+    for path in engine_files:
+        parent, _, leaf = os.fsencode(path).strip(b"/").rpartition(b"/")
+        later.setdefault(parent, []).append(Node(name=leaf, mode=stat.S_IFREG | 0o444))
     made = []
     folders = [root] + [n for n in root.walk() if n.is_dir]
     for folder in folders:
         children = [c for n, c in folder.children.items() if n != table_name]
+        extra = later.get(folder.path_on_disc().strip(b"/"), [])
+        children += [c for c in extra if c.name not in folder.children]
         data = table_bytes(children, table_name, rules)
         when = folder.mtime if fixed_time is None else min(folder.mtime, fixed_time)
         node = Node(name=table_name, mode=stat.S_IFREG | 0o444, size=len(data), mtime=when,
