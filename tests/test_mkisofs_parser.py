@@ -427,3 +427,12 @@ def test_grown_after_xorriso_keeps_the_session_chain(tree, tmp_path):
     info = subprocess.run(ISOFUSE[:-1] + ["info", str(image)], capture_output=True,
                           text=True, check=True).stdout
     assert "Sessions:     2" in info
+
+
+def test_readme_lists_every_option():
+    from isofuse.cli import mkisofs_options
+    readme = open(os.path.join(os.path.dirname(__file__), "..", "README.md")).read()
+    section = readme.split("## `isofuse master`")[1].split("\n## ")[0]
+    missing = [spec.names[0] for spec in mkisofs_options.OPTIONS
+               if f"`{spec.names[0]}`" not in section]
+    assert missing == []
