@@ -1,0 +1,100 @@
+"""Hybrid command lines as build scripts write them, run through
+`isofuse master` and through xorrisofs (the same words): the same system
+area report (addresses named, see test_hybrid_sysarea.normalized_report),
+the same El Torito entries, and --md5 images that xorriso verifies."""
+
+import os
+import re
+import subprocess
+
+import pytest
+
+from mountutil import ISOFUSE
+from test_hybrid_sysarea import EPOCH, ISOHDPFX, make_boot_tree, normalized_report, run
+
+# live-build's iso-hybrid line (binary_iso with syslinux and grub-efi),
+# debian-cd's amd64 line (its -e spelled as -e: with --efi-boot, xorrisofs
+# closes the entry before the -isohybrid-* marks), an Ubuntu 18.04 line,
+# and an appended ESP as archiso writes it (without its -partition_offset)
+LINES = {
+    "live-build": ["-R", "-r", "-J", "-joliet-long", "-l", "-cache-inodes", "-iso-level", "3",
+                   "-A", "Debian Live", "-p", "Live Systems project", "-publisher",
+                   "Live Systems project", "-V", "Debian bookworm", "--modification-date="
+                   "2023111422132000", "-isohybrid-mbr", ISOHDPFX, "-b",
+                   "isolinux/isolinux.bin", "-c", "isolinux/boot.cat", "-no-emul-boot",
+                   "-boot-load-size", "4", "-boot-info-table", "-eltorito-alt-boot", "-e",
+                   "boot/grub/efi.img", "-no-emul-boot", "-isohybrid-gpt-basdat",
+                   "-isohybrid-apm-hfsplus"],
+    "debian-cd": ["-r", "-checksum_algorithm_iso", "sha256,sha512", "-V", "Debian 12 amd64",
+                  "-J", "-joliet-long", "-cache-inodes", "-isohybrid-mbr", ISOHDPFX, "-b",
+                  "isolinux/isolinux.bin", "-c", "isolinux/boot.cat", "-boot-load-size", "4",
+                  "-boot-info-table", "-no-emul-boot", "-eltorito-alt-boot", "-e",
+                  "boot/grub/efi.img", "-no-emul-boot", "-isohybrid-gpt-basdat",
+                  "-isohybrid-apm-hfsplus"],
+    "ubuntu": ["-r", "-V", "Ubuntu 18.04 LTS amd64", "-cache-inodes", "-J", "-l",
+               "-isohybrid-mbr", ISOHDPFX, "-c", "isolinux/boot.cat", "-b",
+               "isolinux/isolinux.bin", "-no-emul-boot", "-boot-load-size", "4",
+               "-boot-info-table", "-eltorito-alt-boot", "-e", "boot/grub/efi.img",
+               "-no-emul-boot", "-isohybrid-gpt-basdat"],
+    "appended-esp": ["-iso-level", "3", "-full-iso9660-filenames", "-joliet", "-joliet-long",
+                     "-rational-rock", "-volid", "ARCH_202311", "-appid", "Arch Linux live",
+                     "-isohybrid-mbr", ISOHDPFX, "-eltorito-boot", "isolinux/isolinux.bin",
+                     "-eltorito-catalog", "isolinux/boot.cat", "-no-emul-boot",
+                     "-boot-load-size", "4", "-boot-info-table", "-append_partition", "2",
+                     "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "@ESP@",
+                     "-appended_part_as_gpt"],
+}
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    work = str(tmp_path_factory.mktemp("hybridcli"))
+    src = make_boot_tree(work)
+    esp = os.path.join(work, "esp.img")
+    with open(os.path.join(src, "boot", "grub", "efi.img"), "rb") as f, open(esp, "wb") as out:
+        out.write(f.read())
+    return src, esp
+
+
+def both(words, src, work):
+    env = dict(os.environ, SOURCE_DATE_EPOCH=str(EPOCH))
+    ours, theirs = str(work / "ours.iso"), str(work / "theirs.iso")
+    subprocess.run(ISOFUSE + ["master", "-quiet", "-o", ours, *words, src], check=True,
+                   env=env, stderr=subprocess.PIPE, timeout=300)
+    run(["xorrisofs", "-quiet", "-o", theirs, *words, src], env=env)
+    return ours, theirs
+
+
+def el_torito(image):
+    text = run(["xorriso", "-indev", image, "-report_el_torito", "plain"]).stdout.decode()
+    return [line.split()[2:6] for line in text.splitlines()
+            if line.startswith("El Torito boot img :")]
+
+
+@pytest.mark.parametrize("name", list(LINES))
+def test_script_line_makes_xorrisofs_system_area(tree, tmp_path, name):
+    src, esp = tree
+    words = [esp if w == "@ESP@" else w for w in LINES[name]]
+    ours, theirs = both(words, src, tmp_path)
+    assert normalized_report(ours) == normalized_report(theirs)
+    assert el_torito(ours) == el_torito(theirs)
+    size = subprocess.run(ISOFUSE + ["master", "-print-size", *words, src],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True,
+                          env=dict(os.environ, SOURCE_DATE_EPOCH=str(EPOCH))).stdout
+    assert int(size) * 2048 == os.path.getsize(ours)
+
+
+def test_md5_line_is_verified_by_xorriso(tree, tmp_path):
+    src, _ = tree
+    ours, theirs = both(["-R", "--md5", "-isohybrid-mbr", ISOHDPFX, "-b",
+                         "isolinux/isolinux.bin", "-no-emul-boot", "-boot-load-size", "4",
+                         "-boot-info-table"], src, tmp_path)
+    for image in (ours, theirs):
+        for command in (["-check_md5", "FAILURE", "--"],
+                        ["-check_md5_r", "FAILURE", "/", "--"]):
+            result = subprocess.run(["xorriso", "-md5", "on", "-indev", image, *command],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            text = result.stdout.decode(errors="replace")
+            assert result.returncode == 0, text
+            assert re.search(r"match", text), text
+    assert normalized_report(ours) == normalized_report(theirs)
