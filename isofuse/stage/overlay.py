@@ -428,7 +428,7 @@ class Overlay:
             raise OverlayError(errno.EINVAL)
         dst = self.lookup(new_parent, new_name)
         self._check_rename(src, dst, noreplace)
-        if dst is not None and os.path.samestat(self._stat_of(src), self._stat_of(dst)):
+        if dst is not None and self._same_object(src, dst):
             return new      # two names of one file: rename(2) does nothing
         old_parent_rel, old_name = split(old)
         src_shadowed = self.in_lowers(old)
@@ -455,13 +455,12 @@ class Overlay:
         self.invalidate(new)
         return new
 
-    def _stat_of(self, entry):
-        """An os.stat_result-like identity of a visible entry (for rename's
-        "same file" case)."""
-        if entry.in_upper:
-            return os.lstat(self.upper_real(entry.rel))
-        return os.stat_result((entry.attr.mode, hash(entry.attr.identity), -1, 1, 0, 0, 0,
-                               0, 0, 0))
+    def _same_object(self, a, b):
+        """Are two visible entries names of one file (hard links)?"""
+        if a.in_upper and b.in_upper:
+            return os.path.samestat(os.lstat(self.upper_real(a.rel)),
+                                    os.lstat(self.upper_real(b.rel)))
+        return not a.in_upper and not b.in_upper and a.attr.identity == b.attr.identity
 
     def open_upper(self, rel, flags):
         """Open for writing (after copy-up)."""
