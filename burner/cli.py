@@ -175,13 +175,18 @@ def _is_folder(spec):
 
 
 def _progress(args, device, parallel=False):
-    """The progress reporter: cdrecord's track lines for the cdrecord
-    dialects (K3b and Brasero read them), isofuse-burn's own otherwise."""
+    """The progress reporter: cdrecord's or growisofs' progress lines for
+    their dialects (K3b and Brasero read them), isofuse-burn's own otherwise."""
     mode = _mode(args, parallel)
-    if getattr(args, "program", None) in CDRECORD_DIALECTS and \
-            mode not in ("json", "quiet") and not parallel:
+    if mode in ("json", "quiet") or parallel:
+        return Progress(device, mode)
+    program = getattr(args, "program", None)
+    if program in CDRECORD_DIALECTS:
         from .dialects.cdprogress import CdrecordProgress
         return CdrecordProgress(device, mode)
+    if program == "growisofs":
+        from .dialects.cdprogress import GrowisofsProgress
+        return GrowisofsProgress(device, mode)
     return Progress(device, mode)
 
 
@@ -552,6 +557,9 @@ def cmd_report(args, request):
     --devices, printed in cdrecord's layouts (dialects/reports.py)."""
     if request.reports[0] in ("scanbus", "devices"):
         return _cmd_drive_list(args, request)
+    if len(args.device) != 1:
+        raise BurnError(f"-{request.reports[0]} needs exactly one drive (dev=DEVICE)",
+                        errors.USAGE)
     drive = _open_drive(args.device[0], write=False)
     try:
         for report in request.reports:          # xorrecord: -atip -toc in one run
@@ -669,15 +677,15 @@ def cmd_dry_run(args):
         source, mastered_for = _source_for(args, device, drive, status, opts)
         start, descriptors = _start_and_descriptors(source, status, mastered_for)
         plan = recorder.plan_burn(drive, status, source.size, opts, descriptors, start=start)
-        request = args.request
-        request.gracetime = 0
-        args.before_write(status, plan, opts, None)
+        args.before_write(status, plan, opts, None)     # no progress: checks only
     finally:
         if source is not None:
             source.close()
         drive.t.close()
     if args.request.print_size:             # Brasero: growisofs -dry-run ... -print-size
-        print(source.size // 2048)
+        print(source.size // 2048)          # as mkisofs prints it: the number on stdout,
+        print(f"Total extents scheduled to be written = {source.size // 2048}",
+              file=sys.stderr)              # the sentence Brasero reads on stderr
         return 0
     ending = "grow its ISO volume" if status.profile_info.overwritable else \
         "leave it appendable" if opts.multi else "close it"

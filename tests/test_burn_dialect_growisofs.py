@@ -121,6 +121,7 @@ def test_brasero_size_probe(tmp_path, tree):
     master = subprocess.run(["isofuse", "master", "-print-size", *options],
                             stdout=subprocess.PIPE, text=True, check=True).stdout
     assert out == master and int(out) > 0
+    assert f"Total extents scheduled to be written = {int(out)}" in err   # Brasero reads it
     assert untouched(disc)
 
 
@@ -220,6 +221,43 @@ def test_refused_force_options(tmp_path, image):
                              "-Z", f"sim:{disc}={image}")
     assert code == errors.USAGE and "break:1913760" in err
     assert untouched(disc)
+
+
+def test_brasero_record_line(tmp_path, tree):
+    """Brasero brasero_growisofs_set_argv_record for a data project, as it
+    builds it: 'growisofs -use-the-force-luke=notray -use-the-force-luke=4gms
+    -dvd-compat -speed=4 -Z DEV -r -J -input-charset utf8 -graft-points
+    -path-list F -exclude-list F -V LABEL -A Brasero-3.12.2 -sysid LINUX -v';
+    its progress parser reads the byte counter lines on stdout."""
+    import re
+    paths, excluded = _brasero_lists(tmp_path, tree)
+    disc = make_disc(tmp_path, "dvd+r")
+    code, out, err = growisofs("-use-the-force-luke=notray", "-use-the-force-luke=4gms",
+                               "-dvd-compat", "-speed=4", "-Z", f"sim:{disc}", "-r", "-J",
+                               "-input-charset", "utf8", "-graft-points", "-path-list", paths,
+                               "-exclude-list", excluded, "-V", "Data disc", "-A",
+                               "Brasero-3.12.2", "-sysid", "LINUX", "-v")
+    assert code == 0, err
+    assert state(disc).status == "complete" and disc_files(disc) == ["/some/one.txt", "/two.bin"]
+    brasero = re.compile(r" *(\d+)/(\d+) \( *(\d+)\.(\d)%\) @ *(\d+)\.(\d)x, remaining "
+                         r"\d+:\d+")
+    counters = [m for m in map(brasero.match, out.splitlines()) if m]
+    assert counters and counters[-1].group(1) == counters[-1].group(2)
+
+
+def test_brasero_image_on_proc_self_fd(tmp_path, image):
+    """Brasero with a piped image: 'growisofs -use-the-force-luke=notray
+    -use-the-force-luke=4gms -dvd-compat -use-the-force-luke=tracksize:N
+    -use-the-force-luke=tty -Z DEV=/proc/self/fd/0'."""
+    disc = make_disc(tmp_path, "dvd-r")
+    sectors = os.path.getsize(image) // SECTOR
+    with open(image, "rb") as f:
+        code, _, err = growisofs("-use-the-force-luke=notray", "-use-the-force-luke=4gms",
+                                 "-dvd-compat", f"-use-the-force-luke=tracksize:{sectors}",
+                                 "-use-the-force-luke=tty", "-Z", f"sim:{disc}=/proc/self/fd/0",
+                                 stdin=f.read())
+    assert code == 0, err
+    assert image_on(disc, image) and state(disc).status == "complete"
 
 
 # ---- growing overwritable media ----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""cdrecord's progress lines, for the front ends that read them.
+"""cdrecord's and growisofs' progress lines, for the front ends that read them.
 
 K3b (K3b::CdrecordWriter::slotStdLine) matches
 ``Track\\s(\\d\\d)\\:\\s*(\\d*)\\sof\\s*(\\d*)\\sMB\\swritten\\s(?:\\(fifo\\s*(\\d*)\\%\\)\\s*)?
@@ -8,6 +8,11 @@ scans ``Track %2u: %d of %d MB written (fifo %d%%) [buf %d%%] %d.%dx.`` and
 ``Track %*d: %*s %d MB``.  cdrecord counts MB of 1048576 bytes and ends each
 progress line with a carriage return.  isofuse-burn has no fifo of its own
 (the source is read as the drive takes it), so the fifo shows 100%.
+
+growisofs: Brasero (plugins/growisofs/burn-growisofs.c
+brasero_growisofs_read_stdout) scans ``%10lld/%lld (%4d.%1d%%) @%2d.%1dx,
+remaining %*d:%*d`` on standard output; growisofs adds the drive buffer
+(RBU) and host buffer (UBU) fill after it.
 """
 
 import sys
@@ -54,4 +59,33 @@ class CdrecordProgress(Progress):
         self.track_stream.write(f"Track 01: {done // MB:4d} of {total // MB:4d} MB written "
                                 f"(fifo 100%) [buf {buf:3d}%] {speed:5.1f}x.{end}")
         self.track_stream.flush()
+        return None
+
+
+class GrowisofsProgress(Progress):
+    """Progress with growisofs' byte counter lines on standard output."""
+
+    def __init__(self, device, mode="plain", line_stream=None, **kw):
+        super().__init__(device, mode, **kw)
+        self.line_stream = line_stream or sys.stdout
+        self.written_started = None
+
+    def update(self, done, total, buffer_fill=None, force=False, what="written"):
+        if what != "written":
+            return super().update(done, total, buffer_fill, force, what)
+        now = self.clock()
+        if self.written_started is None:
+            self.written_started, self.last = now, 0.0
+        if not force and now - self.last < self.interval and done < total:
+            return None
+        self.last = now
+        elapsed = max(now - self.written_started, 1e-6)
+        rate = done / elapsed
+        left = int((total - done) / rate) if rate > 0 else 0
+        pct = 100.0 * done / total if total else 100.0
+        buf = 100.0 if buffer_fill is None else buffer_fill * 100
+        self.line_stream.write(f"{done:10d}/{total} ({pct:4.1f}%) @{rate / 1000 / self.one_x:.1f}x, "
+                               f"remaining {left // 60}:{left % 60:02d} RBU {buf:5.1f}% "
+                               "UBU 100.0%\n")
+        self.line_stream.flush()
         return None

@@ -19,6 +19,7 @@ FORCE_ACCEPTED = {
     "tty": "no effect (isofuse-burn does not look at the terminal before burning)",
     "notray": "no effect (isofuse-burn does not reload the tray after burning)",
     "noload": "no effect (isofuse-burn does not load the tray before burning)",
+    "4gms": "no effect (isofuse-burn does not refuse sessions that start beyond 4 GiB)",
 }
 FORCE_REFUSED = {  # None: handled in _force
     "seek": "growing at a given sector is not supported: -M finds the next session itself",
@@ -29,6 +30,7 @@ FORCE_REFUSED = {  # None: handled in _force
     "wrvfy": "write-and-verify is not supported; isofuse-burn --verify reads the disc back",
     "null": "not supported", "dao": None,
 }
+STDIN_NAMES = ("/dev/stdin", "/dev/fd/0", "/proc/self/fd/0")   # K3b, Brasero, scripts
 MKISOFS_FORBIDDEN = {"-o": "growisofs writes to the disc; isofuse master -o FILE makes an "
                            "image file",
                      "-C": "growisofs finds -C itself (the disc's msinfo)",
@@ -179,5 +181,5 @@ def _finish_image(line, image):
     request.initial_session = line.mode == "Z"
     if line.mode == "M" or not line.compat:
         request.argv.append("--multi")
-    request.argv.append("-" if image in ("/dev/stdin", "/dev/fd/0") else image)
+    request.argv.append("-" if image in STDIN_NAMES else image)
     return request

@@ -28,11 +28,14 @@ def tune_options(request):
 
 
 def before_write(request, program):
-    """Called with the probe and the plan, before the first WRITE."""
+    """Called with the probe and the plan, before the first WRITE; without a
+    progress reporter (growisofs -dry-run) only the checks run."""
     def check(status, plan, opts, progress):
         _check_write_type(request, status, plan, program)
         _check_growing(request, status, plan, program)
-        if progress is not None and program in ("cdrecord", "wodim", "xorrecord", "cdrskin"):
+        if progress is None:
+            return
+        if program in ("cdrecord", "wodim", "xorrecord", "cdrskin"):
             from .cdprogress import track_header
             track_header(plan.blocks)
         if request.gracetime:
