@@ -139,20 +139,39 @@ def test_brasero_burn(tmp_path, tree):
     assert disc_files(disc) == ["/some/one.txt", "/two.bin"]
 
 
-def test_k3b_image_on_stdin(tmp_path, image):
-    """K3b (a K3b debug report): 'growisofs -Z /dev/scd0=/dev/fd/0
-    -use-the-force-luke=notray -use-the-force-luke=tty
-    -use-the-force-luke=tracksize:N -dvd-compat -speed=4
-    -use-the-force-luke=bufsize:32m' with the image on standard input."""
+@pytest.mark.parametrize("k3b", ["0.12", "19.12"])
+def test_k3b_image_on_stdin(tmp_path, image, k3b):
+    """K3b (debug reports of K3b 0.12 and 19.12.3): 'growisofs -Z
+    /dev/scd0=/dev/fd/0 -use-the-force-luke=notray -use-the-force-luke=tty
+    [-use-the-force-luke=4gms] -use-the-force-luke=tracksize:N -dvd-compat
+    -speed=4 -use-the-force-luke=bufsize:32m' with the image on stdin."""
     disc = make_disc(tmp_path, "dvd+r")
     sectors = os.path.getsize(image) // SECTOR
+    newer = ["-use-the-force-luke=4gms"] if k3b == "19.12" else []
     with open(image, "rb") as f:
         code, _, err = growisofs("-Z", f"sim:{disc}=/dev/fd/0", "-use-the-force-luke=notray",
-                                 "-use-the-force-luke=tty",
+                                 "-use-the-force-luke=tty", *newer,
                                  f"-use-the-force-luke=tracksize:{sectors}", "-dvd-compat",
                                  "-speed=4", "-use-the-force-luke=bufsize:32m", stdin=f.read())
     assert code == 0, err
     assert image_on(disc, image) and state(disc).status == "complete"
+
+
+def test_brasero_image_file_with_tracksize(tmp_path, image):
+    """Brasero burning an image file (its debug logs): 'growisofs
+    -use-the-force-luke=notray -use-the-force-luke=4gms -dvd-compat -speed=16
+    -use-the-force-luke=tracksize:N -use-the-force-luke=tty -Z
+    /dev/sr1=/home/.../Spirit Of 76.iso' -- a name with spaces, and the
+    track size given as well."""
+    spaced = tmp_path / "Spirit Of 76.iso"
+    shutil.copy(image, spaced)
+    disc = make_disc(tmp_path, "dvd+rw")
+    sectors = os.path.getsize(image) // SECTOR
+    code, _, err = growisofs("-use-the-force-luke=notray", "-use-the-force-luke=4gms",
+                             "-dvd-compat", "-speed=16", f"-use-the-force-luke=tracksize:{sectors}",
+                             "-use-the-force-luke=tty", "-Z", f"sim:{disc}={spaced}")
+    assert code == 0, err
+    assert image_on(disc, image)
 
 
 def test_k3b_0_11_on_the_fly(tmp_path, tree):
