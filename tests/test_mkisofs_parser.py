@@ -348,6 +348,21 @@ def test_input_charset_converts_names(tmp_path):
     assert result.returncode == 2 and "Joliet" in result.stderr
 
 
+def test_output_and_joliet_charsets(tmp_path):
+    src = tmp_path / "utf"
+    src.mkdir()
+    (src / "café.txt").write_text("x")
+    image = tmp_path / "o.iso"
+    master("-quiet", "-R", "-output-charset", "iso8859-1", "-o", image, src)
+    with open_image(str(image)) as img:
+        assert [c.name for c in img.listdir(img.root)] == ["café.txt".encode("latin-1")]
+    master("-quiet", "-jcharset", "iso8859-1", "-o", image, src)
+    joliet = subprocess.run(["isoinfo", "-i", str(image), "-J", "-j", "iso8859-1", "-f"],
+                            check=True, capture_output=True).stdout
+    # -jcharset = -input-charset and -J: the UTF-8 name read as Latin-1
+    assert joliet.split() == ["/cafÃ©.txt".encode("latin-1")]
+
+
 def test_translation_tables(tree, tmp_path):
     image = tmp_path / "t.iso"
     master("-quiet", "-T", "-o", image, tree)

@@ -357,15 +357,32 @@ def scan_sources(cmd, on_error, say=None):
     ``say`` gets -v's messages."""
     from ..master.sourcetree import scan_with_rules
     rules = cmd.scan
-    if cmd.output and cmd.output != "-" and not cmd.print_size:
-        try:
-            st = os.stat(cmd.output)
-        except OSError:
-            st = None
-        if st is not None and stat.S_ISREG(st.st_mode):
-            rules = _replace(rules, skip_inode=(st.st_dev, st.st_ino))
+    output = _output_inside_sources(cmd)
+    if output is not None:
+        rules = _replace(rules, skip_inode=(output.st_dev, output.st_ino))
     return scan_with_rules(cmd.sources, rules, graft_points=cmd.graft_points,
                            on_error=on_error, say=say)
+
+
+def _output_inside_sources(cmd):
+    """The stat of an existing output file below a source folder (the scan
+    must leave it out), else None.  Checked by path first: the plain scan
+    stays the fast one for every other run."""
+    if not cmd.output or cmd.output == "-" or cmd.print_size:
+        return None
+    try:
+        st = os.stat(cmd.output)
+    except OSError:
+        return None
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    where = os.path.realpath(cmd.output)
+    for spec in cmd.sources:
+        source = spec.rpartition("=")[2] if cmd.graft_points else spec
+        folder = os.path.realpath(source)
+        if where.startswith(folder.rstrip("/") + "/") and os.path.isdir(folder):
+            return st
+    return None
 
 
 def finish_tree(cmd, root, scanned, warn=None):
@@ -388,9 +405,9 @@ def finish_tree(cmd, root, scanned, warn=None):
             scanned.hidden_joliet.update(made)
     if scanned.hidden_iso or scanned.hidden_joliet:
         if not engine_hides():
-            raise UsageError("-hide/-hide-joliet: leaving files out of one tree while "
-                             "writing their data is not implemented in the mastering "
-                             "engine yet")
+            raise UsageError("-hide, -hide-joliet, -hide-joliet-trans-tbl: leaving files "
+                             "out of one tree while writing their data is not implemented "
+                             "in the mastering engine yet")
         options.hide_iso = scanned.hidden_iso
         options.hide_joliet = scanned.hidden_joliet
     if cmd.sort_rules:
