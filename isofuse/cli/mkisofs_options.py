@@ -229,7 +229,8 @@ OPTIONS = (
     _o("-drop-deep", CONST, "deep", const="drop",
        help="leave out folders deeper than 8 levels", group=NAMES),
     _o("-hide-rr-moved", TRUE, "hide_rr_moved",
-       help="name the folder of relocated deep folders .rr_moved", group=NAMES),
+       help="hide the folder of relocated deep folders (Rock Ridge readers never show "
+            "it: RRIP RE)", group=NAMES),
     # ---- volume ----
     _o("-V -volid", STORE, "volume_id", 1, metavar="ID", help="volume id (32 characters)",
        group=VOLUME),
@@ -270,7 +271,8 @@ OPTIONS = (
     _o("-no-bak -nobak", TRUE, "no_bak",
        help="leave out backup files (names with '~' or '#', or ending in .bak)", group=FILES),
     _o("-hide", APPEND, "hide", 1, metavar="PATTERN",
-       help="not in the ISO 9660 / Rock Ridge tree (the data is still written)",
+       help="not in the ISO 9660 / Rock Ridge tree, the data still written (refused "
+            "while the engine cannot do it)",
        group=FILES),
     _o("-hide-list", APPEND, "hide_lists", 1, metavar="FILE", help="-hide for every line",
        group=FILES),
@@ -286,7 +288,8 @@ OPTIONS = (
        help="files of 4 GiB and more also at ISO levels 1 and 2 (in several extents)",
        group=FILES),
     _o("-sort", STORE, "sort_file", 1, metavar="FILE",
-       help="data placement: lines 'PATH WEIGHT', heavier files first", group=FILES),
+       help="data placement: lines 'PATH WEIGHT', heavier files first (a warning while "
+            "the engine places data in tree order)", group=FILES),
     _o("--sort-weight", APPEND, "sort_weights", 2, sort_weight, metavar="WEIGHT PATH",
        help="a weight for a path on the disc (and what is below it)", group=FILES),
     _o("-uid", STORE, "uid", 1, owner_id("user"), metavar="UID",
