@@ -181,7 +181,7 @@ def _progress(args, device, parallel=False):
     if mode in ("json", "quiet") or parallel:
         return Progress(device, mode)
     program = getattr(args, "program", None)
-    if program in CDRECORD_DIALECTS:
+    if program in CDRECORD_DIALECTS and args.request.verbose:    # cdrecord: with -v only
         from .dialects.cdprogress import CdrecordProgress
         return CdrecordProgress(device, mode)
     if program == "growisofs":

@@ -98,3 +98,16 @@ def test_bios_boots_grub_through_our_grub2_mbr(tmp_path):
     out = boot_disk(image, str(tmp_path / "grub.log"))
     assert "Booting from Hard Disk" in out, out
     assert GRUB_BIOS_MARKER in out, out
+
+
+def test_ovmf_boots_the_efi_boot_partition(hybrid_image, tmp_path):
+    """-efi-boot-part --efi-boot-image: the El Torito EFI image is the GPT's
+    EFI System partition (protective MBR); OVMF boots it from the disk."""
+    src = os.path.join(os.path.dirname(hybrid_image), "tree")
+    options = options_for("gpt", efi_boot_part="--efi-boot-image")
+    options.hybrid_mbr = None
+    options.boot[1].gpt_basdat = False
+    image = str(tmp_path / "efipart.iso")
+    master_api(src, image, options)
+    out = boot_ovmf(image, tmp_path)
+    assert EFI_MARKER in out, out

@@ -43,6 +43,11 @@ LINES = {
                      "-boot-load-size", "4", "-boot-info-table", "-append_partition", "2",
                      "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "@ESP@",
                      "-appended_part_as_gpt"],
+    # the El Torito EFI image as the GPT's "EFI boot partition"
+    "efi-boot-part": ["-R", "-J", "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
+                      "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
+                      "-eltorito-alt-boot", "-e", "boot/grub/efi.img", "-no-emul-boot",
+                      "-efi-boot-part", "--efi-boot-image"],
 }
 
 
@@ -98,3 +103,23 @@ def test_md5_line_is_verified_by_xorriso(tree, tmp_path):
             assert result.returncode == 0, text
             assert re.search(r"match", text), text
     assert normalized_report(ours) == normalized_report(theirs)
+
+
+@pytest.mark.parametrize("words,message", [
+    (["-isohybrid-mbr", ISOHDPFX, "-b", "isolinux/isolinux.bin", "-no-emul-boot",
+      "-eltorito-alt-boot", "-e", "boot/grub/efi.img", "-no-emul-boot", "-efi-boot-part",
+      "--efi-boot-image"], "overlapping MBR partitions"),
+    (["-b", "isolinux/isolinux.bin", "-no-emul-boot", "-efi-boot-part", "--efi-boot-image"],
+     "needs an EFI El Torito image"),
+    (["-b", "isolinux/isolinux.bin", "-no-emul-boot", "-efi-boot-part", "/etc/hostname"],
+     "DISKFILE is not supported yet"),
+    (["-partition_offset", "16"], "-partition_offset is not supported yet"),
+])
+def test_unsupported_combinations_are_one_line_errors(tree, words, message):
+    src, _ = tree
+    result = subprocess.run(ISOFUSE + ["master", "-quiet", "-o", "/dev/null", *words, src],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    err = result.stderr.decode()
+    assert result.returncode != 0
+    assert message in err and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1, err

@@ -121,15 +121,20 @@ def images(boot_tree, tmp_path_factory):
     return made
 
 
-def boot_lbas(image):
-    """{2048-byte sector: file name} of the boot images (xorriso's view)."""
+def boot_lbas(image, ends=False):
+    """{2048-byte sector: file name} of the boot images (xorriso's view);
+    with ``ends`` also {sector after the image: name + ".end"}."""
     text = run(["xorriso", "-indev", image, "-find", "/", "-type", "f", "-exec",
                 "report_lba"]).stdout.decode()
-    found = {}
+    found, after = {}, {}
     for line in text.splitlines():
-        m = re.match(r"File data lba:\s+\d+ ,\s+(\d+) ,.*'(/\S+)'$", line)
-        if m and m.group(2).endswith(("isolinux.bin", "efi.img", "eltorito.img")):
-            found[int(m.group(1))] = os.path.basename(m.group(2))
+        m = re.match(r"File data lba:\s+\d+ ,\s+(\d+) ,\s+(\d+) ,.*'(/\S+)'$", line)
+        if m and m.group(3).endswith(("isolinux.bin", "efi.img", "eltorito.img")):
+            name = os.path.basename(m.group(3))
+            after[int(m.group(1)) + int(m.group(2))] = name + ".end"
+            found[int(m.group(1))] = name
+    if ends:
+        found.update(after)     # an end where the next image starts is named as an end
     return found
 
 
@@ -138,10 +143,11 @@ def normalized_report(image):
     an offset: from 0, a boot image's start or the ISO's end, whichever is
     the nearest below (so reports of images whose directories take a few
     sectors more compare equal; the last 512 blocks of the ISO count back
-    from its end); sizes as the end they give."""
+    from its end, a boot image's end is named as such); sizes as the end
+    they give; gaps' incidental file names are left out."""
     text = run(["xorriso", "-indev", image, "-report_system_area", "plain"]).stdout.decode()
     anchors = {0: "0"}
-    for sector, name in boot_lbas(image).items():
+    for sector, name in boot_lbas(image, ends=True).items():
         anchors[sector * 4] = name
     m = re.search(r"ISO image size/512 : (\d+)", text)
     if m:
@@ -158,8 +164,13 @@ def normalized_report(image):
     patterns = [(r"(MBR partition      :\s+\d+\s+\S+\s+\S+\s+)(\d+)(\s+)(\d+)$", True),
                 (r"(GPT start and size :\s+\d+\s+)(\d+)(\s+)(\d+)$", True),
                 (r"(APM start and size :\s+\d+\s+)(\d+)(\s+)(\d+)$", False)]
-    out = []
+    out, partition = [], ""
     for line in text.splitlines():
+        m = re.match(r"GPT partname local :\s+\d+\s+(\S+)", line)
+        if m:
+            partition = m.group(1)
+        if line.startswith("GPT partition path") and partition.startswith("Gap"):
+            continue        # a file that happens to start where a gap starts
         for pattern, in_512 in patterns:
             m = re.match(pattern, line)
             if m:

@@ -424,8 +424,7 @@ def translate(dialect, argv, environ):
 def _device_args(line, needed):
     if line.device:
         return ["--device", resolve(line.device)]
-    if needed and not any(a in ("-d", "--device") or a.startswith("--device=")
-                          for a in line.native):
+    if needed and not line.mixed:       # isofuse-burn's own checks apply to a mixed line
         raise DialectError("no drive given: dev=/dev/sr0 (or sim:PATH; -scanbus and "
                            "--devices list the drives; CDR_DEVICE is read too)")
     return []

@@ -35,7 +35,7 @@ def before_write(request, program):
         _check_growing(request, status, plan, program)
         if progress is None:
             return
-        if program in ("cdrecord", "wodim", "xorrecord", "cdrskin"):
+        if program in ("cdrecord", "wodim", "xorrecord", "cdrskin") and request.verbose:
             from .cdprogress import track_header
             track_header(plan.blocks)
         if request.gracetime:
