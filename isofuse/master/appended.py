@@ -103,19 +103,27 @@ def mbr_entries(partitions, heads, sectors):
 
 def gpt_partitions(partitions, first_usable, backup_start):
     """[(type, first, last, flags, name)] of a GPT describing the appended
-    partitions, the room before, between and after them filled with
-    "GapN" Basic Data entries (libisofs' gap filling; 512-byte blocks,
-    ``backup_start`` the first block of the backup entry array)."""
+    partitions (libisofs: "AppendedN", flags 0)."""
+    return gap_filled([(part.start * BLOCKS_PER_SECTOR, part.sectors * BLOCKS_PER_SECTOR,
+                        part.gpt_type, 0, f"Appended{part.number}") for part in partitions],
+                      first_usable, backup_start)
+
+
+def gap_filled(requests, first_usable, backup_start):
+    """[(type, first, last, flags, name)]: the requested (start, blocks,
+    type, flags, name) partitions in start order, the room before, between
+    and after them filled with "GapN" Basic Data entries (libisofs
+    iso_write_gpt; 512-byte blocks, ``backup_start`` the first block of
+    the backup entry array)."""
     out, gap, position = [], 0, first_usable
-    for part in partitions:
-        start = part.start * BLOCKS_PER_SECTOR
+    for start, blocks, type_guid, flags, name in sorted(requests, key=lambda r: r[0]):
         if position < start:
             out.append((gpt.BASIC_DATA, position, start - 1, gpt.READ_ONLY_REQUIRED,
                         f"Gap{gap}"))
             gap += 1
-        end = min(start + part.sectors * BLOCKS_PER_SECTOR, backup_start)
-        out.append((part.gpt_type, start, end - 1, 0, f"Appended{part.number}"))
-        position = max(position, start + part.sectors * BLOCKS_PER_SECTOR)
+        end = min(start + blocks, backup_start)
+        out.append((type_guid, start, end - 1, flags, name))
+        position = max(position, start + blocks)
     if position < backup_start:
         out.append((gpt.BASIC_DATA, position, backup_start - 1, gpt.READ_ONLY_REQUIRED,
                     f"Gap{gap}"))

@@ -483,7 +483,8 @@ class Layout:
         backup becomes data at the image's end."""
         if self.system_area is None:
             return None
-        images = [sysarea.BootImage(entry.load_rba, node.size, gpt_basdat, apm_hfsplus)
+        images = [sysarea.BootImage(entry.load_rba, node.size, gpt_basdat, apm_hfsplus,
+                                    entry.platform == 0xEF)
                   for entry, node, (gpt_basdat, apm_hfsplus)
                   in zip(self._boot_entries, self.boot_nodes, self._hybrid_flags())]
         try:

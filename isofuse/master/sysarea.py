@@ -33,6 +33,7 @@ BLOCKS_PER_SECTOR = SECTOR // mbr.SECTOR
 DEFAULT_HEADS, DEFAULT_SECTORS = 64, 32
 GRUB2_MBR_ADDRESS_OFFSET = 4     # boot_hybrid.img loads the image from its 5th block
 ISOHYBRID_TYPE = 0x17            # the type isohybrid gives the ISO partition
+EFI_BOOT_IMAGE = "--efi-boot-image"  # -efi-boot-part's "the El Torito EFI image"
 MAX_ENTRY_BLOCKS = 0xFFFFFFFF
 
 
@@ -47,19 +48,26 @@ class BootImage:
     size: int
     gpt_basdat: bool = False
     apm_hfsplus: bool = False
+    efi: bool = False                 # platform 0xEF (-efi-boot-part --efi-boot-image)
 
 
 def wanted(options):
     return bool(options.hybrid_mbr or options.grub2_mbr or options.system_area_file
-                or options.append_partitions)
+                or options.append_partitions or options.efi_boot_part
+                or options.partition_offset)
 
 
 def unsupported(options):
     """The message for hybrid options this engine does not make yet, or None."""
     if options.partition_offset:
         return "-partition_offset is not supported yet"
-    if options.efi_boot_part:
-        return "-efi-boot-part is not supported yet"
+    if options.efi_boot_part and options.efi_boot_part != EFI_BOOT_IMAGE:
+        return "-efi-boot-part DISKFILE is not supported yet (--efi-boot-image is)"
+    if options.efi_boot_part and options.hybrid_mbr:
+        return ("-efi-boot-part with -isohybrid-mbr asks for overlapping MBR partitions "
+                "(xorrisofs fails on it too)")
+    if options.efi_boot_part and options.append_partitions:
+        return "-efi-boot-part together with -append_partition is not supported yet"
     if sum(1 for f in (options.hybrid_mbr, options.grub2_mbr, options.system_area_file)
            if f) > 1:
         return "only one of -isohybrid-mbr, --grub2-mbr and -G can fill the system area"
@@ -130,6 +138,8 @@ class SystemArea:
             raise SystemAreaError(str(exc)) from None
         # -appended_part_as_gpt: a protective MBR and a GPT of the partitions
         self.appended_gpt = bool(self.partitions) and options.appended_part_as_gpt
+        # -efi-boot-part --efi-boot-image: the EFI image as a GPT partition
+        self.efi_gpt = bool(options.efi_boot_part)
         self.with_gpt = self.isohybrid and any(g for g, _ in boot_flags)
         self.apm_count = sum(1 for _, a in boot_flags if a) if self.isohybrid else 0
         if (self.with_gpt or self.apm_count) and self.partitions:
@@ -144,7 +154,7 @@ class SystemArea:
             else 2
         self.gpt_entries = (64 - self.gpt_part_start) * 4
         self.gpt_backup_sectors = ((self.gpt_entries // 4 + 1) * 512 + SECTOR - 1) // SECTOR \
-            if (self.with_gpt or self.appended_gpt) else 0
+            if (self.with_gpt or self.appended_gpt or self.efi_gpt) else 0
         self.heads, self.sectors = DEFAULT_HEADS, DEFAULT_SECTORS
         self.volume_sectors = self.total_sectors = self.gpt_backup_start = None
 
@@ -194,11 +204,13 @@ class SystemArea:
             # GRUB's boot_hybrid.img reads the boot image from here (-G: as is)
             mbr.put_boot_lba(area, boot_images[0].sector * BLOCKS_PER_SECTOR
                              + GRUB2_MBR_ADDRESS_OFFSET)
-        if self.isohybrid or self.partitions:
+        if self.isohybrid or self.partitions or self.efi_gpt:
             mbr.put_table(area, self._mbr_slots(boot_images))
         gpt_parts = None
         if self.with_gpt:
             gpt_parts = self._isohybrid_gpt(boot_images)
+        elif self.efi_gpt:
+            gpt_parts = self._efi_boot_part_gpt(boot_images)
         elif self.appended_gpt:
             gpt_parts = appended.gpt_partitions(
                 self.partitions, self.gpt_part_start + self.gpt_entries // 4,
@@ -224,7 +236,9 @@ class SystemArea:
         isohybrid's EFI boot images, the appended partitions in their slots."""
         blocks = self.volume_sectors * BLOCKS_PER_SECTOR
         slots = [None] * 4
-        if self.appended_gpt:
+        if self.efi_gpt:
+            slots[0] = mbr.encode_entry(0, 0xEE, 1, blocks - 1, self.heads, self.sectors)
+        elif self.appended_gpt:
             slots[0] = mbr.encode_entry(0, 0xEE, 1, self.total_sectors * BLOCKS_PER_SECTOR - 1,
                                         self.heads, self.sectors)
         elif self.isohybrid:
@@ -251,6 +265,21 @@ class SystemArea:
                                                       self.sectors).items():
                 slots[number - 1] = entry
         return slots
+
+    def _efi_boot_part_gpt(self, boot_images):
+        """-efi-boot-part --efi-boot-image (libisofs partprepend writer): the
+        first EFI El Torito image as "EFI boot partition" (EFI System type,
+        its size in whole sectors), gaps around it."""
+        efi = [image for image in boot_images if image.efi]
+        if not efi:
+            raise SystemAreaError("-efi-boot-part --efi-boot-image needs an EFI El Torito "
+                                  "image (-e)")
+        image = efi[0]
+        request = (image.sector * BLOCKS_PER_SECTOR,
+                   -(-image.size // SECTOR) * BLOCKS_PER_SECTOR, gpt.EFI_SYSTEM,
+                   gpt.READ_ONLY_REQUIRED, "EFI boot partition")
+        return appended.gap_filled([request], self.gpt_part_start + self.gpt_entries // 4,
+                                   self.gpt_backup_start * BLOCKS_PER_SECTOR)
 
     def _isohybrid_gpt(self, boot_images):
         """[(type, first, last, flags, name)]: the ISO from block 0 to the GPT
