@@ -601,6 +601,20 @@ def test_pad_and_nopad(tmp_path, image):
     assert state(other).tracks[0].size == sectors
 
 
+def test_isosize_burns_the_volume_only(tmp_path, image):
+    """-isosize: an image file with junk behind its ISO volume is burned as
+    long as the volume says (ECMA-119 volume space size)."""
+    padded = tmp_path / "padded.iso"
+    with open(image, "rb") as f:
+        padded.write_bytes(f.read() + os.urandom(20 * SECTOR))
+    disc = make_disc(tmp_path, "dvd+r")
+    code, _, err = run_as("cdrecord", f"dev=sim:{disc}", "-isosize", padded)
+    assert code == 0, err
+    assert state(disc).tracks[0].size == os.path.getsize(image) // SECTOR
+    code, _, err = run_as("cdrecord", f"dev=sim:{disc}", "-isosize", tmp_path / "none.iso")
+    assert code == errors.USAGE and "-isosize" in err
+
+
 def test_cdr_device_environment(tmp_path, image, monkeypatch):
     disc = make_disc(tmp_path, "cd-r")
     monkeypatch.setenv("CDR_DEVICE", f"sim:{disc}")

@@ -159,7 +159,6 @@ class _Line:
 
     def __init__(self, dialect, mixed, environ):
         self.dialect = "cdrecord" if mixed else dialect
-        self.program = "isofuse-burn" if mixed else dialect
         self.mixed = mixed
         self.request = Request(self.dialect)
         self.device = environ.get("CDR_DEVICE") or None
@@ -173,6 +172,7 @@ class _Line:
         self.reports = []
         self.pad = None
         self.data = False
+        self.isosize = False
         if self.dialect == "xorrecord":
             self.pad = XORRECORD_PAD
 
@@ -234,6 +234,10 @@ def _data(line, arg):
     line.data = True
 
 
+def _isosize(line, arg):
+    line.isosize = True
+
+
 def _waiti(line, arg):
     line.request.waiti = True
 
@@ -247,8 +251,7 @@ def _text(kind):
 WORDS = {
     "-v": _verbose, "-vv": _verbose, "-vvv": _verbose, "-V": _accept("no SCSI command log"),
     "-VV": _accept("no SCSI command log"), "-s": _accept(), "-silent": _accept(),
-    "-data": _data, "-mode1": _data, "-isosize": _accept(
-        "the size comes from the ISO volume descriptor (as for standard input)"),
+    "-data": _data, "-mode1": _data, "-isosize": _isosize,
     "-tao": _write_type("tao"), "-sao": _write_type("sao"), "-dao": _write_type("sao"),
     "-multi": _multi, "-fix": _fix, "-nofix": _nofix,
     "-msinfo": _report("msinfo"), "-toc": _report("toc"), "-atip": _report("atip"),
@@ -445,6 +448,8 @@ def _finish(line):
         request.argv.append("--multi")
     if line.fix:
         return _finish_fix(line)
+    if line.isosize:
+        line.size = _iso_size(line)
     if line.size is not None:
         request.argv += ["--size", str(line.size)]
     if line.tracks and line.tracks[0] != "-" and line.size is not None and \
@@ -457,6 +462,26 @@ def _finish(line):
         raise DialectError("No tracks specified. Need at least one (an image file, a "
                            "folder or - for standard input)")
     return request
+
+
+def _iso_size(line):
+    """-isosize: the track is as long as the ISO volume it holds (ECMA-119
+    §8.4.8 volume space size); standard input is read that way anyway."""
+    from ..errors import BurnError
+    from ..sources import FileSource, iso_volume_bytes
+    if not line.tracks or line.tracks[0] == "-":
+        return line.size
+    try:
+        source = FileSource(line.tracks[0])
+    except BurnError as exc:
+        raise DialectError(f"-isosize: {exc}") from None
+    try:
+        size = iso_volume_bytes(source)
+    finally:
+        source.close()
+    if size is None:
+        raise DialectError(f"-isosize: {line.tracks[0]} holds no ISO 9660 volume")
+    return size
 
 
 def _check_audio_names(line):
