@@ -451,3 +451,31 @@ def test_readme_lists_every_option():
     missing = [spec.names[0] for spec in mkisofs_options.OPTIONS
                if f"`{spec.names[0]}`" not in section]
     assert missing == []
+
+
+def test_allow_limited_size_takes_big_files_at_level_2(tmp_path):
+    src = tmp_path / "big"
+    src.mkdir()
+    with open(src / "huge.img", "wb") as f:      # sparse: nothing is read for -print-size
+        f.truncate(4 * 1024 ** 3 + 4096)
+    refused = master("-iso-level", "2", "-print-size", src, check=False)
+    assert refused.returncode == 1 and "-iso-level 3" in refused.stderr
+    sized = master("-iso-level", "2", "-allow-limited-size", "-print-size", src)
+    assert int(sized.stdout) * 2048 > 4 * 1024 ** 3
+    assert parse_command_line(["-allow-limited-size", "-iso-level", "2", "-o", "x",
+                               "s"]).options.names.level == 3
+    with pytest.raises(UsageError):
+        parse_command_line(["-allow-limited-size", "-o", "x", "s"])
+
+
+def test_hide_joliet_is_a_hiding_option(tree, tmp_path):
+    from isofuse.cli.master import engine_hides
+    image = tmp_path / "hj.iso"
+    result = master("-quiet", "-R", "-J", "-hide-joliet", "keep.c", "-o", image, tree,
+                    check=False)
+    if engine_hides():
+        assert result.returncode == 0, result.stderr
+        assert "/keep.c" in rr_names(image)
+        assert "keep.c" not in isoinfo(image, "-J", "-f")
+    else:
+        assert result.returncode == 2 and "-hide-joliet" in result.stderr
