@@ -181,3 +181,8 @@ def test_images_without_md5_have_no_tags(tree, tmp_path):
 def test_md5_needs_rock_ridge(tree):
     with pytest.raises(LayoutError, match="Rock Ridge"):
         Layout(scan([tree]), MasterOptions(md5=True))
+
+
+def test_md5_not_for_a_later_session(tree):
+    with pytest.raises(LayoutError, match="later session"):
+        Layout(scan([tree]), options(session_start=1000))

@@ -397,6 +397,10 @@ class Layout:
         if not self.options.rock:
             raise LayoutError("--md5 needs Rock Ridge (-R or -r): the file checksums "
                               "are recorded in Rock Ridge (AAIP) entries")
+        if self.options.session_start:
+            # a grown image's first superblock no longer matches the first
+            # session's tags: xorriso would refuse to load it
+            raise LayoutError("--md5 is not supported for a later session (-C, -append-to) yet")
         plan = checksums.ChecksumPlan(self.options.session_start)
         stack = [self.iso_root]
         while stack:
