@@ -129,9 +129,19 @@ LIVE_OPTS = ["-A", "Debian Live", "-p", "live-build 4.0; http://live-systems.org
              "-publisher", "Debian Live project; http://live-systems.org/; debian-live@lists.debian.org",
              "-V", "Debian jessie 20150101-00:00"]
 
+def cloud_localds(work):
+    """cloud-localds' TEMP_D: the two files and the 100K seed.img it
+    truncates before genisoimage writes over it."""
+    cidata(f"{work}/tmp.cloud")
+    with open(f"{work}/tmp.cloud/seed.img", "wb") as f:
+        f.truncate(100 * 1024)
+
+
 LINES = [
-    Line("cloud-localds-seed",
-         "scottyeager/tf-images fullvm/vm/seed.sh (the genisoimage line cloud-localds runs)",
+    Line("cloud-localds", "canonical/cloud-utils bin/cloud-localds (filesystem iso9660)",
+         ["-output", "tmp.cloud/seed.img", "-volid", "cidata", "-joliet", "-rock",
+          "tmp.cloud/user-data", "tmp.cloud/meta-data"], cloud_localds, ref=GENISOIMAGE),
+    Line("tf-images-seed", "scottyeager/tf-images fullvm/vm/seed.sh",
          ["-output", "seed.img", "-volid", "cidata", "-joliet", "-rock", "user-data",
           "meta-data"], cidata),
     Line("virtbuilders-seed", "runcom/virtbuilders gen_iso.sh",
