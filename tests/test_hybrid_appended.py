@@ -21,15 +21,20 @@ from test_hybrid_sysarea import (EPOCH, ISOHDPFX, ISOLINUX_WORDS, make_boot_tree
 
 EFI_GUID = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 LINUX_GUID = "0fc63daf-8483-4772-8e79-3d69d8477de4"
-# name -> (isohybrid, [(number, type)], as GPT, -iso_mbr_part_type)
+# name -> (isohybrid, [(number, type)], as GPT, -iso_mbr_part_type,
+#          --mbr-force-bootable)
 VARIANTS = {
-    "mbr": (False, [(2, "0xef")], False, None),
-    "mbr-two": (False, [(2, "0xef"), (3, "0x83")], False, "0x0c"),
-    "gpt": (False, [(2, "0xef")], True, None),
-    "gpt-guid": (False, [(2, EFI_GUID), (4, LINUX_GUID)], True, "0x83"),
-    "isohybrid-mbr": (True, [(2, "0xef")], False, None),
-    "isohybrid-gpt": (True, [(2, "28732ac11ff8d211ba4b00a0c93ec93b")], True, None),
-    "guid-iso-type": (False, [(2, "0x0c")], False, LINUX_GUID),
+    "mbr": (False, [(2, "0xef")], False, None, False),
+    "mbr-two": (False, [(2, "0xef"), (3, "0x83")], False, "0x0c", False),
+    "gpt": (False, [(2, "0xef")], True, None, False),
+    "gpt-guid": (False, [(2, EFI_GUID), (4, LINUX_GUID)], True, "0x83", False),
+    "isohybrid-mbr": (True, [(2, "0xef")], False, None, False),
+    "isohybrid-gpt": (True, [(2, "28732ac11ff8d211ba4b00a0c93ec93b")], True, None, False),
+    "guid-iso-type": (False, [(2, "0x0c")], False, LINUX_GUID, False),
+    # archiso's line without its -partition_offset
+    "isohybrid-gpt-bootable": (True, [(2, EFI_GUID)], True, None, True),
+    "gpt-bootable": (False, [(2, "0xef")], True, None, True),
+    "mbr-bootable": (False, [(2, "0xef")], False, None, True),
 }
 
 
@@ -51,9 +56,10 @@ def work(tmp_path_factory):
 
 
 def our_options(variant, parts):
-    isohybrid, specs, as_gpt, iso_type = VARIANTS[variant]
+    isohybrid, specs, as_gpt, iso_type, bootable = VARIANTS[variant]
     extra = dict(append_partitions=[(n, t, parts[n]) for n, t in specs],
-                 appended_part_as_gpt=as_gpt, iso_mbr_part_type=iso_type)
+                 appended_part_as_gpt=as_gpt, iso_mbr_part_type=iso_type,
+                 mbr_force_bootable=bootable)
     if isohybrid:
         extra.update(hybrid_mbr=ISOHDPFX, boot_catalog="isolinux/boot.cat",
                      boot=[BootSpec("isolinux/isolinux.bin", load_size=4, info_table=True)])
@@ -61,8 +67,10 @@ def our_options(variant, parts):
 
 
 def xorrisofs_words(variant, parts):
-    isohybrid, specs, as_gpt, iso_type = VARIANTS[variant]
+    isohybrid, specs, as_gpt, iso_type, bootable = VARIANTS[variant]
     words = ["-isohybrid-mbr", ISOHDPFX, *ISOLINUX_WORDS] if isohybrid else []
+    if bootable:
+        words.append("--mbr-force-bootable")
     for number, type_text in specs:
         words += ["-append_partition", str(number), type_text, parts[number]]
     if as_gpt:
@@ -91,9 +99,11 @@ def test_partition_tables_equal_xorrisofs(images, variant):
     ours, theirs, _ = images[variant]
     mine = normalized_report(ours)
     assert mine == normalized_report(theirs)
-    as_gpt = VARIANTS[variant][2]
+    as_gpt, bootable = VARIANTS[variant][2], VARIANTS[variant][4]
     listed = "Appended2" if as_gpt else "MBR partition      :   2"
     assert any(listed in line for line in mine), mine
+    if bootable:
+        assert any(re.match(r"MBR partition      :\s+\d\s+0x80", line) for line in mine)
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))
@@ -103,7 +113,7 @@ def test_partition_data_where_the_table_says(images, work, variant):
     with open(ours, "rb") as f:
         data = f.read()
     assert len(data) == layout.total_sectors * 2048
-    _, specs, as_gpt, _ = VARIANTS[variant]
+    _, specs, as_gpt, _, _ = VARIANTS[variant]
     if as_gpt:
         entries = [gpt.decode_entry(data[1024 + 128 * i:1024 + 128 * (i + 1)])
                    for i in range(8)]

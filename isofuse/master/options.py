@@ -69,6 +69,7 @@ class MasterOptions:
     iso_mbr_part_type: Optional[str] = None  # -iso_mbr_part_type
     grub2_mbr: Optional[str] = None    # --grub2-mbr FILE (copied, boot address patched in)
     system_area_file: Optional[str] = None  # -G FILE: its first 32 KiB copied verbatim
+    mbr_force_bootable: bool = False   # --mbr-force-bootable: an MBR entry marked 0x80
     grub2_boot_info: bool = False      # --grub2-boot-info
     md5: bool = False                  # --md5, -checksum_algorithm_iso md5
     # --modification-date=YYYYMMDDhhmmsscc as given (the volume dates and

@@ -264,7 +264,24 @@ class SystemArea:
             for number, entry in appended.mbr_entries(self.partitions, self.heads,
                                                       self.sectors).items():
                 slots[number - 1] = entry
+        if self.options.mbr_force_bootable:
+            self._force_bootable(slots)
         return slots
+
+    def _force_bootable(self, slots):
+        """--mbr-force-bootable (xorriso 1.5.4, observed): with no entry
+        marked 0x80, a protective MBR gets a bootable empty entry (type 0,
+        block 0, one block) in its first free slot, any other MBR has its
+        first entry marked."""
+        if any(slot is not None and slot[0] == mbr.BOOTABLE for slot in slots):
+            return
+        if self.appended_gpt or self.efi_gpt:
+            free = [i for i, slot in enumerate(slots) if slot is None]
+            if free:
+                slots[free[0]] = mbr.encode_entry(mbr.BOOTABLE, 0x00, 0, 1, self.heads,
+                                                  self.sectors)
+        else:
+            slots[0] = bytes((mbr.BOOTABLE,)) + slots[0][1:]
 
     def _efi_boot_part_gpt(self, boot_images):
         """-efi-boot-part --efi-boot-image (libisofs partprepend writer): the
