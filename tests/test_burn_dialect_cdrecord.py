@@ -233,6 +233,23 @@ def test_k3b_multisession_cd_with_waiti(tmp_path, tree, image, no_wait):
     assert state(disc).status == "appendable"
 
 
+def test_next_session_from_isofuse_master_on_stdin(tmp_path, image):
+    """'isofuse master -C $m -M DEV -o - more | cdrecord -multi dev=DEV -':
+    the session's descriptor counts the whole volume (START+length), so
+    standard input is as long as the volume minus the next address."""
+    disc = make_disc(tmp_path, "cd-r")
+    assert run_as("cdrecord", f"dev=sim:{disc}", "-multi", image)[0] == 0
+    m = run_as("cdrecord", f"dev=sim:{disc}", "-msinfo")[1].strip()
+    more = make_tree(tmp_path / "more", {"second.txt": b"second\n"})
+    stream = subprocess.run(["isofuse", "master", "-quiet", "-r", "-C", m, "-M", disc, "-o",
+                             "-", more], stdout=subprocess.PIPE, check=True).stdout
+    proc = run_process_as("cdrecord", f"dev=sim:{disc}", "-multi", "-", stdin=stream)
+    assert proc.returncode == 0, proc.stderr
+    nwa = int(m.split(",")[1])
+    assert state(disc).tracks[-1].size >= len(stream) // SECTOR
+    assert disc_files(disc, nwa) == ["/README.txt", "/photos/a.jpg", "/second.txt"]
+
+
 def test_xorrecord_single_image(tmp_path, image):
     """xorrecord(1) EXAMPLES "Write a single ISO 9660 filesystem image":
     'xorrecord -v dev=/dev/sr0 speed=12 fs=8m blank=as_needed -eject

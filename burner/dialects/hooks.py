@@ -176,6 +176,12 @@ def next_session_image(source, nwa):
     if pvd.type != TYPE_PRIMARY:
         return False
     root = root_extent(pvd.root_record)
+    vss = pvd.volume_space_size
+    if not source.rereadable and source.size == vss * 2048 and nwa <= root < vss:
+        # standard input sized by its own descriptor, which (isofuse master -C)
+        # counts the whole volume: the session on it is vss - nwa sectors long
+        source.size = (vss - nwa) * 2048
+        return True
     return nwa <= root < nwa + -(-source.size // 2048)
 
 
