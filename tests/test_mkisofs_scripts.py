@@ -508,6 +508,7 @@ def test_real_line_matches_the_reference(line, tmp_path):
     assert ours.returncode == 0, ours.stderr.decode(errors="replace")
     if "-quiet" in line.words or "-q" in line.words:
         assert ours.stderr == b"", ours.stderr
+    assert b"warning" not in ours.stderr, ours.stderr
     ref_image, our_image = _output(line, ref_cwd), _output(line, our_cwd)
     our_masks, ref_masks = image_masks(our_image, line), image_masks(ref_image, line)
     assert reader_listing(our_image, our_masks) == reader_listing(ref_image, ref_masks)
