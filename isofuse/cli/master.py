@@ -356,6 +356,9 @@ def scan_sources(cmd, on_error, say=None):
     """The sources' tree, and the scan's result (hidden nodes ...);
     ``say`` gets -v's messages."""
     from ..master.sourcetree import scan_with_rules
+    if say is not None:
+        for spec in cmd.sources:
+            say(f"adding {spec}")
     rules = cmd.scan
     output = _output_inside_sources(cmd)
     if output is not None:

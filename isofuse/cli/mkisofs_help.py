@@ -1,5 +1,7 @@
 """``isofuse master --help``, made from the option table."""
 
+import textwrap
+
 from . import mkisofs_options as table
 
 USAGE = """\
@@ -13,7 +15,8 @@ next argument.  Multi-letter options may also be written with two dashes.
 
 Examples:
   isofuse master -r -J -V PHOTOS -o photos.iso ~/Pictures/2026
-  isofuse master -output seed.iso -volid cidata -joliet -rock user-data meta-data
+  isofuse master -output seed.iso -volid cidata -joliet -rock \\
+      user-data meta-data
   isofuse master -r -J -b boot/isolinux.bin -c boot/boot.cat -no-emul-boot \\
       -boot-load-size 4 -boot-info-table -o boot.iso tree/
 """
@@ -37,11 +40,17 @@ def help_text():
         out.append(f"\n{group}:")
         for spec in specs:
             sig = _signature(spec)
-            if len(sig) <= 28:
-                out.append(f"  {sig:<28} {spec.help}")
-            else:
-                out.append(f"  {sig}\n  {'':<28} {spec.help}")
+            text = textwrap.wrap(spec.help, 78 - 31, break_on_hyphens=False)
+            if len(sig) > 28:
+                out.append(f"  {sig}")
+                sig = ""
+            out.append(f"  {sig:<28} {text[0]}")
+            out.extend(f"  {'':<28} {more}" for more in text[1:])
     out.append("\nrefused (an error that says why):")
     for spec in groups.get("refused", []):
-        out.append(f"  {' '.join(spec.names)}\n  {'':<28} {spec.help}")
+        out.append(textwrap.fill(" ".join(spec.names), 78, initial_indent="  ",
+                                 subsequent_indent="  ", break_on_hyphens=False,
+                                 break_long_words=False))
+        out.append(textwrap.fill(spec.help, 78, initial_indent=" " * 8,
+                                 subsequent_indent=" " * 8))
     return "\n".join(out)

@@ -369,8 +369,8 @@ OPTIONS = (
        help="msinfo: start of the last session and the next writable sector; with -M "
             "the output holds only the new session, to be written at NEXT", group=SESSION),
     _o("-append-to", STORE, "append_to", 1, metavar="IMAGE",
-       help="grow an image file in place: the new session behind the last one, every "
-            "session kept readable", group=SESSION),
+       help="grow an image file in place: the new session behind the newest one, where "
+            "xorriso's growing puts it", group=SESSION),
     _o("-remove", APPEND, "remove", 1, metavar="PATH",
        help="leave PATH of the previous session out", group=SESSION),
     # ---- refused ----
