@@ -19,8 +19,8 @@ other modules may add entries to it.
 import os
 import time
 
-from . import (mmc, simdisc, simfeatures, simformat, simkinds, simpage05, simperf,
-               simstate, simwrite)
+from . import (mmc, simdisc, simextra, simfeatures, simformat, simkinds, simpage05,
+               simperf, simstate, simwrite)
 from .sense import ScsiError, TransportError, decode
 from .simbuffer import DriveBuffer
 from .simsense import Check
@@ -90,6 +90,8 @@ DISPATCH = {
     0xAD: simperf.handle_read_disc_structure,      # READ DISC STRUCTURE (format 20h)
     0xBF: simperf.handle_send_disc_structure,      # SEND DISC STRUCTURE (format 20h)
 }
+# EVPD INQUIRY, MODE SENSE page 3Fh and the 6-byte MODE commands (simextra.py)
+DISPATCH.update(simextra.ENTRIES)
 
 
 def _open_state(path):

@@ -225,6 +225,15 @@ def test_discspan_script_and_its_test_mode(tmp_path, tree):
     assert disc_files(disc) == ["/some/one.txt", "/two.bin"]
 
 
+def test_dao_closes_the_disc(tmp_path, image):
+    """-use-the-force-luke=dao without -dvd-compat: disc-at-once, which
+    closes the DVD-R (as growisofs and Brasero's notes say)."""
+    disc = make_disc(tmp_path, "dvd-r")
+    code, _, err = growisofs("-use-the-force-luke=dao", "-Z", f"sim:{disc}={image}")
+    assert code == 0, err
+    assert state(disc).status == "complete" and image_on(disc, image)
+
+
 def test_refused_force_options(tmp_path, image):
     """ubDistBuild's 'growisofs -speed=3 -dvd-compat -Z "$3"=/dev/stdin
     -use-the-force-luke=notray -use-the-force-luke=spare:min

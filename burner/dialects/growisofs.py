@@ -156,9 +156,15 @@ def _finish(line):
         return _finish_image(line, image)
     request.mkisofs = line.mkisofs           # parsed (and its folders found) by mastering
     request.initial_session = line.mode == "Z"
-    if line.mode == "M" or not line.compat:
+    if _stays_appendable(line):
         request.argv.append("--multi")      # growisofs leaves DVD±R appendable
     return request
+
+
+def _stays_appendable(line):
+    """growisofs leaves a write-once DVD appendable unless -dvd-compat or a
+    disc-at-once write (-use-the-force-luke=dao), which closes it."""
+    return line.mode == "M" or not (line.compat or line.request.write_type == "sao")
 
 
 def _split_sim(target):
@@ -179,7 +185,7 @@ def _finish_image(line, image):
                            "without a new session) is not supported: burn the last session "
                            "with -dvd-compat to close the disc")
     request.initial_session = line.mode == "Z"
-    if line.mode == "M" or not line.compat:
+    if _stays_appendable(line):
         request.argv.append("--multi")
     request.argv.append("-" if image in STDIN_NAMES else image)
     return request
