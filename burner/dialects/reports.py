@@ -154,8 +154,10 @@ def permissions(mode):
 
 
 def version(program, release):
-    name = {"wodim": "Wodim 1.1.11", "growisofs": "* growisofs by <appro@fy.chalmers.se>, "
-            "version 7.1,"}.get(program, "Cdrecord-Clone 2.01")
+    # K3b takes the first number after "Cdrecord", "Wodim" or "growisofs" as
+    # the version and enables features by it (k3bdefaultexternalprograms.cpp)
+    name = {"wodim": "Wodim 1.1.11", "growisofs": "growisofs 7.1"}.get(
+        program, "Cdrecord-Clone 2.01")
     return (f"{name} (isofuse-burn {release} emulation: data discs only)\n"
             "Copyright (C) the isofuse authors (GPL-3.0-or-later)\n")
 
