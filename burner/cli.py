@@ -299,15 +299,33 @@ def _plain_source_for(args, device, drive, status, opts):
 
 
 def _start_and_descriptors(source, status, mastered_for):
-    """Where the source belongs and, for a grown session on overwritable
-    media, the descriptors to copy to sector 16."""
-    from .sessionaddr import mastered_start
-    start = mastered_for if mastered_for is not None else mastered_start(source)
+    """Where the source belongs -- of the addresses this disc can take it
+    at -- and, for a grown session on overwritable media, the descriptors to
+    copy to sector 16."""
+    from .sessionaddr import placement
+    if mastered_for is not None:
+        start = mastered_for
+    else:
+        found = placement(source, _candidate_starts(status))
+        start = found.start
+        if found.sectors and getattr(source, "size_from_descriptor", False):
+            source.size = found.sectors * 2048     # a later session's own length
     if not (status.profile_info.overwritable and start):
         return start, None
     if hasattr(source, "descriptors"):
         return start, source.descriptors()
     return start, _image_descriptors(source)
+
+
+def _candidate_starts(status):
+    """The sectors a session can be written at on this disc: the next
+    writable address of a sequential disc; on overwritable media sector 0
+    (a new disc) or, growing, the ISO volume's end rounded up to 32 KiB."""
+    if not status.profile_info.overwritable:
+        return [status.next_writable or 0]
+    if status.recorded_end:
+        return [0, -(-status.recorded_end // recorder.OVERWRITE_ALIGN) * recorder.OVERWRITE_ALIGN]
+    return [0]
 
 
 def _image_descriptors(source):

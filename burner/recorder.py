@@ -187,8 +187,8 @@ def _check_start(status, start, first):
         if first == 0:
             return
         raise BurnError(f"{status.device}: the disc already holds data and its next session "
-                        f"starts at sector {first}; the source is no ISO 9660 image made for "
-                        "that address, so it would not read back as burned (master it for "
+                        f"starts at sector {first}; the source is no ISO 9660 session made "
+                        "for that address, so it would not read back as burned (master it for "
                         f"this disc: isofuse master -C {status.last_session_start or 0},"
                         f"{first} -M {status.device} ..., or burn the folder with --multi)",
                         SOURCE)

@@ -116,10 +116,13 @@ class PipeSource:
     def __init__(self, stream=None, size=None):
         self.stream = stream or sys.stdin.buffer
         self.label = "standard input"
-        self.head = b""
         self.pos = 0
+        # The head (up to the primary descriptor) is read first in any case:
+        # it tells which address the image was mastered for (sessionaddr).
+        self.head = self._read_exact(ISO_PVD_OFFSET + SECTOR if size is None
+                                     else min(size, ISO_PVD_OFFSET + SECTOR))
+        self.size_from_descriptor = size is None
         if size is None:
-            self.head = self._read_exact(ISO_PVD_OFFSET + SECTOR)
             from isofuse.format import FormatError
             from isofuse.format.descriptors import decode_volume_descriptor
             try:
@@ -127,6 +130,8 @@ class PipeSource:
             except FormatError:
                 raise BurnError("standard input: no ISO 9660 primary volume descriptor at "
                                 "sector 16; give the size with --size BYTES", USAGE) from None
+            # For a later session this may count the whole volume; the
+            # burner corrects it once it knows the session's start.
             size = pvd.volume_space_size * pvd.logical_block_size
         self.size = size
 

@@ -141,13 +141,45 @@ def test_image_mastered_for_the_next_address_is_burned_there(tmp_path, trees):
     assert files_seen(disc) == ["big.bin", "dir/b.txt", "new.txt", "old.txt"]
 
 
+@pytest.mark.parametrize("tool", ["genisoimage", "xorrisofs"])
+def test_next_session_images_of_other_masters_are_burned_there(tmp_path, trees, tool):
+    """genisoimage and xorrisofs -C write the session's own length as its
+    volume space size (isofuse master the whole volume's): both are placed."""
+    first, second = trees
+    disc = make_disc(tmp_path, "cd-r")
+    assert run("--device", f"sim:{disc}", "--multi", first)[0] == 0
+    msinfo = run("--device", f"sim:{disc}", "--msinfo")[1].strip()
+    image = tmp_path / "next.iso"
+    subprocess.run([tool, "-quiet", "-r", "-C", msinfo, "-M", disc, "-o", str(image), second],
+                   check=True, stderr=subprocess.DEVNULL)
+    code, _, err = run("--device", f"sim:{disc}", "--verify", str(image))
+    assert code == 0, err
+    assert files_seen(disc) == ["big.bin", "dir/b.txt", "new.txt", "old.txt"]
+
+
+def test_next_session_on_standard_input_takes_its_own_length(tmp_path, trees):
+    """The HOWTO's pipe: mkisofs -C $(cdrecord -msinfo) -M DEV ... | burner -;
+    the session's length is its descriptor's volume space size, as cdrecord
+    -isosize takes it."""
+    from burner_support import run_process
+    first, second = trees
+    disc = make_disc(tmp_path, "dvd+r")
+    assert run("--device", f"sim:{disc}", "--multi", first)[0] == 0
+    msinfo = run("--device", f"sim:{disc}", "--msinfo")[1].strip()
+    image = subprocess.run(["genisoimage", "-quiet", "-r", "-C", msinfo, "-M", disc, second],
+                           check=True, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL).stdout
+    proc = run_process("--device", f"sim:{disc}", "--verify", "-", stdin=image)
+    assert proc.returncode == 0, proc.stderr
+    assert files_seen(disc) == ["big.bin", "dir/b.txt", "new.txt", "old.txt"]
+
+
 def test_raw_data_is_refused_where_the_disc_already_has_a_session(tmp_path, trees):
     disc = make_disc(tmp_path, "dvd+r")
     assert run("--device", f"sim:{disc}", "--multi", trees[0])[0] == 0
     raw = tmp_path / "raw.bin"
     raw.write_bytes(os.urandom(64 * 2048))
     code, _, err = run("--device", f"sim:{disc}", str(raw))
-    assert code == errors.SOURCE and "no ISO 9660 image" in err
+    assert code == errors.SOURCE and "no ISO 9660 session" in err
 
 
 # ---- 2. growing: the descriptor rewrite at 16 is written whole and verified --------------------
