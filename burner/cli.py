@@ -85,10 +85,11 @@ def build_parser():
     p.add_argument("--blank", choices=("fast", "all", "as_needed"),
                    help="blank a CD-RW/DVD-RW first; as_needed: blank (fast) or format only "
                         "what cannot be written from scratch as it is")
-    p.add_argument("--format", nargs="?", const="quick", choices=("quick", "full"),
+    p.add_argument("--format", nargs="?", const="quick", choices=("quick", "full", "pow"),
                    help="format a DVD+RW, DVD-RW (to restricted overwrite) or BD-RE; "
                         "BD-RE: quick certification by default, 'full' certifies the "
-                        "whole disc (hours)")
+                        "whole disc (hours); 'pow': a blank BD-R for pseudo-overwrite "
+                        "(then --multi grows it like a DVD+RW), where the drive has it")
     p.add_argument("--close", action="store_true",
                    help="close a track and session an aborted write left open (cdrecord "
                         "-fix); with --multi the disc stays appendable")
@@ -455,15 +456,18 @@ def _blank_or_format(drive, status, args, progress):
             raise BurnError(f"{status.device}: blanking failed: {exc.sense}",
                             errors.WRITE_FAILED) from None
     if args.format:
-        if not (p.overwritable or status.profile == 0x14):
+        if args.format != "pow" and not (p.overwritable or status.profile == 0x14):
             raise BurnError(f"{status.device}: a {p.name} is not formatted (only DVD+RW, "
-                            "DVD-RW and BD-RE)", errors.CANNOT_WRITE)
+                            "DVD-RW and BD-RE; a blank BD-R with --format pow)",
+                            errors.CANNOT_WRITE)
         if not _confirm(f"Format the {p.name} in {status.device}? Everything on it is lost.",
                         args):
             raise BurnError(f"{status.device}: formatting needs confirmation (--yes)",
                             errors.NOT_CONFIRMED)
         try:
             recorder.format_medium(drive, status, progress, how=args.format)
+        except BurnError:
+            raise
         except ScsiError as exc:
             raise BurnError(f"{status.device}: formatting failed: {exc.sense}",
                             errors.WRITE_FAILED) from None

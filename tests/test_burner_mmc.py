@@ -539,3 +539,17 @@ def test_bd_re_full_format_certifies(tmp_path):
     drive.t.close()
     sent = next(d for c, d, _ in drive.t.log if c[0] == mmc.FORMAT_UNIT)
     assert sent[8] == 0x30 << 2 and simstate.load(disc).formatted
+
+
+def test_format_pow_from_the_command_line_then_grow(tmp_path, trees):
+    first, second = trees
+    disc = make_disc(tmp_path, "bd-r", drive="writer-pow")
+    code, _, err = run("--device", f"sim:{disc}", "--format", "pow", "--yes")
+    assert code == 0, err
+    assert run("--device", f"sim:{disc}", "--multi", "--verify", first)[0] == 0
+    code, _, err = run("--device", f"sim:{disc}", "--multi", "--verify", second)
+    assert code == 0, err
+    assert files_seen(disc) == ["big.bin", "dir/b.txt", "new.txt", "old.txt"]
+    plain = make_disc(tmp_path, "bd-r", name="plain.disc")        # a drive without 0038h
+    code, _, err = run("--device", f"sim:{plain}", "--format", "pow", "--yes")
+    assert code == errors.CANNOT_WRITE and "0038h" in err, err
