@@ -111,3 +111,28 @@ def test_ovmf_boots_the_efi_boot_partition(hybrid_image, tmp_path):
     master_api(src, image, options)
     out = boot_ovmf(image, tmp_path)
     assert EFI_MARKER in out, out
+
+
+def test_archiso_layout_with_partition_offset_boots_both_ways(hybrid_image, tmp_path):
+    """-partition_offset 16, isohybrid MBR, --mbr-force-bootable, an ESP
+    appended as GPT partition: SeaBIOS boots isolinux, OVMF boots GRUB."""
+    src = os.path.join(os.path.dirname(hybrid_image), "tree")
+    efi = str(tmp_path / "esp.img")
+    shutil.copy(os.path.join(src, "boot", "grub", "efi.img"), efi)
+    image = str(tmp_path / "archiso.iso")
+    options = options_for("mbr", partition_offset=16, mbr_force_bootable=True,
+                          append_partitions=[(2, "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", efi)],
+                          appended_part_as_gpt=True)
+    master_api(src, image, options)
+    assert BIOS_MARKER in boot_disk(image, str(tmp_path / "bios.log"))
+    assert EFI_MARKER in boot_ovmf(image, tmp_path)
+
+
+def test_ubuntu_layout_with_partition_offset_boots_grub(tmp_path):
+    """--grub2-mbr, -partition_offset 16, --grub2-boot-info: GRUB from the disk."""
+    src = make_grub_tree(str(tmp_path))
+    image = str(tmp_path / "ubuntu.iso")
+    master_api(src, image, grub_options(grub2_mbr=BOOT_HYBRID, partition_offset=16,
+                                        mbr_force_bootable=True))
+    out = boot_disk(image, str(tmp_path / "grub.log"))
+    assert GRUB_BIOS_MARKER in out, out

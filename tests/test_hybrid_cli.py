@@ -113,7 +113,8 @@ def test_md5_line_is_verified_by_xorriso(tree, tmp_path):
      "needs an EFI El Torito image"),
     (["-b", "isolinux/isolinux.bin", "-no-emul-boot", "-efi-boot-part", "/etc/hostname"],
      "DISKFILE is not supported yet"),
-    (["-partition_offset", "16"], "-partition_offset is not supported yet"),
+    (["-partition_offset", "8"], "it must be 0 or at least 16"),
+    (["-R", "--md5", "-partition_offset", "16"], "--md5 with -partition_offset"),
 ])
 def test_unsupported_combinations_are_one_line_errors(tree, words, message):
     src, _ = tree

@@ -121,18 +121,30 @@ def images(boot_tree, tmp_path_factory):
     return made
 
 
-def boot_lbas(image, ends=False):
-    """{2048-byte sector: file name} of the boot images (xorriso's view);
-    with ``ends`` also {sector after the image: name + ".end"}."""
+def file_lbas(image):
+    """[(2048-byte sector, sectors, path)] of every file's data."""
     text = run(["xorriso", "-indev", image, "-find", "/", "-type", "f", "-exec",
                 "report_lba"]).stdout.decode()
+    return [(int(m.group(1)), int(m.group(2)), m.group(3)) for m in
+            re.finditer(r"File data lba:\s+\d+ ,\s+(\d+) ,\s+(\d+) ,.*'(/\S+)'$", text,
+                        re.M)]
+
+
+def boot_lbas(image, ends=False):
+    """{2048-byte sector: file name} of the El Torito boot images; with
+    ``ends`` also {sector after the image: name + ".end"} and the first
+    file data sector as "DATA0"."""
+    text = run(["xorriso", "-indev", image, "-report_el_torito", "plain"]).stdout.decode()
+    boot = {int(line.split()[-1]) for line in text.splitlines()
+            if line.startswith("El Torito boot img :")}
+    files = file_lbas(image)
     found, after = {}, {}
-    for line in text.splitlines():
-        m = re.match(r"File data lba:\s+\d+ ,\s+(\d+) ,\s+(\d+) ,.*'(/\S+)'$", line)
-        if m and m.group(3).endswith(("isolinux.bin", "efi.img", "eltorito.img")):
-            name = os.path.basename(m.group(3))
-            after[int(m.group(1)) + int(m.group(2))] = name + ".end"
-            found[int(m.group(1))] = name
+    if ends and files:
+        found[min(lba for lba, blocks, _ in files if blocks)] = "DATA0"
+    for lba, blocks, path in files:
+        if lba in boot:
+            after[lba + blocks] = os.path.basename(path) + ".end"
+            found[lba] = os.path.basename(path)
     if ends:
         found.update(after)     # an end where the next image starts is named as an end
     return found
@@ -140,8 +152,8 @@ def boot_lbas(image, ends=False):
 
 def normalized_report(image):
     """xorriso -report_system_area plain with every address as a name and
-    an offset: from 0, a boot image's start or the ISO's end, whichever is
-    the nearest below (so reports of images whose directories take a few
+    an offset: from 0, the first file data, a boot image's start or end, or
+    the ISO's end, whichever is the nearest below (so reports of images whose directories take a few
     sectors more compare equal; the last 512 blocks of the ISO count back
     from its end, a boot image's end is named as such); sizes as the end
     they give; gaps' incidental file names are left out."""
@@ -184,6 +196,18 @@ def normalized_report(image):
             line = "ISO image size/512 : ISO_END"
         out.append(line)
     return out
+
+
+def raw_report(image):
+    return run(["xorriso", "-indev", image, "-report_system_area", "plain"]).stdout.decode()
+
+
+def reports_match(ours, theirs):
+    """The same report, as it is (addresses that do not depend on the
+    directories' size, e.g. a cylinder-aligned end) or with the addresses
+    named (see normalized_report)."""
+    return raw_report(ours) == raw_report(theirs) or \
+        normalized_report(ours) == normalized_report(theirs)
 
 
 @pytest.mark.parametrize("variant", list(VARIANTS))

@@ -179,6 +179,10 @@ class Layout:
             directory.extent = sector
             sector += directory.size // SECTOR
         self.metadata_sectors = sector
+        if self.partition_offset:
+            # the partition's copy of the path tables and directories
+            self.copy_delta = self.metadata_sectors - self.iso_l_table
+            self.metadata_sectors += self.copy_delta
 
         self.system_area = self._new_system_area()
         self.data_end = self._place_data(self.metadata_sectors)
@@ -221,7 +225,33 @@ class Layout:
         if opts.boot:
             self.catalog_sector = sector
             sector += 1
+        self.partition_offset = opts.partition_offset
+        if self.partition_offset:
+            sector = self._place_partition_descriptors(sector)
         return sector
+
+    def _place_partition_descriptors(self, sector):
+        """-partition_offset P: the partition starting at sector P gets its
+        own descriptor set at its sector 16 (P + 16), as libisofs writes it."""
+        offset = self.partition_offset
+        if offset < SYSTEM_AREA_SECTORS:
+            raise LayoutError(f"-partition_offset {offset}: it must be 0 or at least 16")
+        if self.options.md5:
+            raise LayoutError("--md5 with -partition_offset is not supported yet")
+        first = SYSTEM_AREA_SECTORS + offset
+        if sector > first:
+            raise LayoutError(f"-partition_offset {offset} is too small: the volume "
+                              f"descriptors reach sector {sector}")
+        sector = first
+        pvd = sector
+        sector += 1
+        joliet_svd = evd = None
+        if self.joliet_root:
+            joliet_svd, sector = sector, sector + 1
+        if self.options.enhanced:
+            evd, sector = sector, sector + 1
+        self.partition_descriptor_sectors = (pvd, joliet_svd, evd, sector)
+        return sector + 1
 
     @staticmethod
     def _place_continuations(records, sector):
@@ -783,17 +813,51 @@ class Layout:
     def encode_metadata(self):
         """Every byte before the first file's data (sectors 0..metadata_sectors)."""
         meta = bytearray((self.metadata_sectors - self.base) * SECTOR)
-        opts = self.options
         # directories first: their extents are final, the descriptors need root records
+        self._write_trees(meta)
+        sectors = (self.pvd_sector, self.joliet_svd_sector, self.evd_sector,
+                   self.terminator_sector)
+        # with -partition_offset the whole image's descriptors count appended
+        # partitions in (xorriso 1.5.4, observed); the partition's own end at them
+        self._write_descriptor_set(meta, sectors, 0, self.total_sectors
+                                   if self.partition_offset else self.volume_sectors)
+        if self.boot_record_sector is not None:
+            self._put(meta, self.boot_record_sector, vd.encode_boot_record(self.catalog_sector))
+            self._put(meta, self.catalog_sector, eltorito.encode_catalog(self._boot_entries))
+        if self.partition_offset:
+            # -partition_offset: the partition's own descriptors and trees,
+            # addresses counted from the partition's start (libisofs writes
+            # them the same way); the El Torito catalog stays absolute
+            shift, delta = self.partition_offset, self.copy_delta
+            self._write_trees(meta, delta, shift)
+            self._write_descriptor_set(meta, self.partition_descriptor_sectors, delta - shift,
+                                       self.volume_sectors - shift)
+        if self.system_area_bytes is not None:
+            meta[0:len(self.system_area_bytes)] = self.system_area_bytes
+        if self.checksums:
+            self.checksums.put_metadata_tags(meta, self.base)   # last: they cover the rest
+        return bytes(meta)
+
+    def _write_trees(self, meta, delta=0, shift=0):
+        """Directories and path tables (``delta``/``shift``: the partition's
+        copy, see _write_directory)."""
         for directory in self.iso_dirs:
-            self._write_directory(meta, directory, rock=True)
+            self._write_directory(meta, directory, True, delta, shift)
         for directory in self.joliet_dirs:
-            self._write_directory(meta, directory, rock=False)
-        self._write_path_tables(meta, self.iso_dirs, self.iso_l_table, self.iso_m_table)
+            self._write_directory(meta, directory, False, delta, shift)
+        self._write_path_tables(meta, self.iso_dirs, self.iso_l_table + delta,
+                                self.iso_m_table + delta, delta - shift)
         if self.joliet_root:
-            self._write_path_tables(meta, self.joliet_dirs, self.joliet_l_table,
-                                    self.joliet_m_table)
-        common = dict(volume_space_size=self.volume_sectors, created=self.volume_time,
+            self._write_path_tables(meta, self.joliet_dirs, self.joliet_l_table + delta,
+                                    self.joliet_m_table + delta, delta - shift)
+
+    def _write_descriptor_set(self, meta, sectors, moved, volume_sectors):
+        """The primary, [Joliet], [ISO 9660:1999] descriptors and the
+        terminator (ECMA-119 §8) at ``sectors``; ``moved`` is added to every
+        address of the trees they describe."""
+        opts = self.options
+        pvd, joliet_svd, evd, terminator = sectors
+        common = dict(volume_space_size=volume_sectors, created=self.volume_time,
                       modified=self.volume_time)
         meta_fields = dict(system_id=opts.system_id, volume_id=opts.volume_id,
                            volume_set_id=opts.volume_set_id, publisher_id=opts.publisher,
@@ -801,40 +865,31 @@ class Layout:
                            copyright_file_id=opts.copyright_file,
                            abstract_file_id=opts.abstract_file,
                            bibliographic_file_id=opts.bibliographic_file)
-        iso_root_record = self._root_record(self.iso_root)
-        self._put(meta, self.pvd_sector, vd.encode_volume_descriptor(
-            vd.TYPE_PRIMARY, 1, path_table_size=self.iso_pt_size,
-            l_path_table=self.iso_l_table, m_path_table=self.iso_m_table,
-            root_record=iso_root_record, **common, **self._plain(meta_fields)))
-        if self.boot_record_sector is not None:
-            self._put(meta, self.boot_record_sector, vd.encode_boot_record(self.catalog_sector))
-            self._put(meta, self.catalog_sector, eltorito.encode_catalog(self._boot_entries))
-        if self.joliet_svd_sector is not None:
-            self._put(meta, self.joliet_svd_sector, vd.encode_volume_descriptor(
+        iso_root_record = self._root_record(self.iso_root, moved)
+        tables = dict(path_table_size=self.iso_pt_size, l_path_table=self.iso_l_table + moved,
+                      m_path_table=self.iso_m_table + moved, root_record=iso_root_record)
+        self._put(meta, pvd, vd.encode_volume_descriptor(
+            vd.TYPE_PRIMARY, 1, **tables, **common, **self._plain(meta_fields)))
+        if joliet_svd is not None:
+            self._put(meta, joliet_svd, vd.encode_volume_descriptor(
                 vd.TYPE_SUPPLEMENTARY, 1, path_table_size=self.joliet_pt_size,
-                l_path_table=self.joliet_l_table, m_path_table=self.joliet_m_table,
-                root_record=self._root_record(self.joliet_root), escape_sequences=b"%/E",
+                l_path_table=self.joliet_l_table + moved,
+                m_path_table=self.joliet_m_table + moved,
+                root_record=self._root_record(self.joliet_root, moved), escape_sequences=b"%/E",
                 **common, **meta_fields))
-        if self.evd_sector is not None:
-            self._put(meta, self.evd_sector, vd.encode_volume_descriptor(
-                vd.TYPE_SUPPLEMENTARY, 2, path_table_size=self.iso_pt_size,
-                l_path_table=self.iso_l_table, m_path_table=self.iso_m_table,
-                root_record=iso_root_record, file_structure_version=2,
+        if evd is not None:
+            self._put(meta, evd, vd.encode_volume_descriptor(
+                vd.TYPE_SUPPLEMENTARY, 2, **tables, file_structure_version=2,
                 **common, **self._plain(meta_fields)))
-        self._put(meta, self.terminator_sector, vd.encode_terminator())
-        if self.system_area_bytes is not None:
-            meta[0:len(self.system_area_bytes)] = self.system_area_bytes
-        if self.checksums:
-            self.checksums.put_metadata_tags(meta, self.base)   # last: they cover the rest
-        return bytes(meta)
+        self._put(meta, terminator, vd.encode_terminator())
 
     @staticmethod
     def _plain(fields):
         # d-characters / a-characters in the primary descriptor: upper case.
         return {k: v.upper() for k, v in fields.items()}
 
-    def _root_record(self, root):
-        return dr.encode_record(root.extent, root.size,
+    def _root_record(self, root, moved=0):
+        return dr.encode_record(root.extent + moved, root.size,
                                 encode_binary_date(self._date(root.node)),
                                 dr.FLAG_DIRECTORY, b"\x00")
 
@@ -842,8 +897,12 @@ class Layout:
         start = (sector - self.base) * SECTOR
         meta[start:start + len(data)] = data
 
-    def _write_directory(self, meta, directory, rock):
-        pos = (directory.extent - self.base) * SECTOR
+    def _write_directory(self, meta, directory, rock, delta=0, shift=0):
+        """Encode a directory's records into ``meta``.  With
+        -partition_offset it is encoded twice: the second copy ``delta``
+        sectors after the first, every address in it ``shift`` sectors
+        lower (relative to the partition's start)."""
+        pos = (directory.extent + delta - self.base) * SECTOR
         end_of_sector = pos + SECTOR
         date_cache = self._date_cache
         pack_fixed, be32, sequence_be = dr.FIXED_PART.pack_into, dr.U32BE, dr.VOLUME_SEQUENCE_1_BE
@@ -866,9 +925,11 @@ class Layout:
                     self._wrong_room(directory)
                 item = extents.get(node)
                 if item is not None:
-                    extent, length = item.sector, item.size
-                else:                   # an empty file, the boot catalog
+                    extent, length = item.sector - shift, item.size
+                else:                   # an empty file (extent 0), the boot catalog
                     extent, length = self.file_extents(node)[0]
+                    if extent:
+                        extent -= shift
                 mtime = node.mtime
                 if not (plain_date and 0 <= mtime < _BINARY_DATE_END):
                     mtime = self._date(node)
@@ -886,48 +947,58 @@ class Layout:
                 if pos == end_of_sector:
                     end_of_sector += SECTOR
                 continue
-            item = record.item
-            flags = record.flags
-            if item is not None:                      # a file in one extent
-                extent, length = item.sector, item.size
-            elif flags & dr.FLAG_DIRECTORY:           # ".", ".." and subdirectories
-                extent, length = record.target.extent, record.target.size
-            elif record.target.is_dir:                # CL placeholder
-                extent, length = record.target.extent, 0
-            else:
-                extent, length = self.file_extents(record.target.node)[record.part]
-            date = date_cache.get(record.date)
-            if date is None:
-                date = date_cache[record.date] = encode_binary_date(record.date)
             size = record.size
             if pos + size > end_of_sector:              # records never cross sectors
                 pos = end_of_sector
                 end_of_sector += SECTOR
-            tail = record.tail
-            if tail is not None:
-                pack_fixed(meta, pos, size, 0, extent, be32(extent), length, be32(length), date,
-                           flags, 0, 0, 1, sequence_be, len(record.identifier))
-                meta[pos + 33:pos + size] = tail
-            else:
-                su = b"".join(resolve(e) for e in record.inline)
-                if record.overflow:
-                    su += susp.encode_ce(*record.ce_location)
-                dr.encode_record_into(meta, pos, extent, length, date, flags, record.identifier,
-                                      su)
+            self._write_record(meta, pos, record, rock, delta, shift)
             pos += size
             if pos == end_of_sector:
                 end_of_sector += SECTOR
-            if rock and record.overflow:
-                sector, offset, length = record.ce_location
-                area = b"".join(resolve(e) for e in record.overflow)
-                start = (sector - self.base) * SECTOR + offset
-                meta[start:start + length] = area
 
-    def _write_path_tables(self, meta, dirs, l_table, m_table):
-        little = b"".join(pathtable.encode_record(self._pt_name(d), d.extent,
+    def _write_record(self, meta, pos, record, rock, delta, shift):
+        """A record other than a plain file's, and its continuation area."""
+        item = record.item
+        flags = record.flags
+        moved = delta - shift                 # directories and their CE areas
+        if item is not None:                      # a file in one extent
+            extent, length = item.sector - shift, item.size
+        elif flags & dr.FLAG_DIRECTORY:           # ".", ".." and subdirectories
+            extent, length = record.target.extent + moved, record.target.size
+        elif record.target.is_dir:                # CL placeholder
+            extent, length = record.target.extent + moved, 0
+        else:
+            extent, length = self.file_extents(record.target.node)[record.part]
+            if extent:
+                extent -= shift
+        date = self._date_cache.get(record.date)
+        if date is None:
+            date = self._date_cache[record.date] = encode_binary_date(record.date)
+        tail = record.tail
+        if tail is not None:
+            dr.FIXED_PART.pack_into(meta, pos, record.size, 0, extent, dr.U32BE(extent), length,
+                                    dr.U32BE(length), date, flags, 0, 0, 1,
+                                    dr.VOLUME_SEQUENCE_1_BE, len(record.identifier))
+            meta[pos + 33:pos + record.size] = tail
+        else:
+            su = b"".join(resolve(e, moved) for e in record.inline)
+            if record.overflow:
+                sector, offset, ce_length = record.ce_location
+                su += susp.encode_ce(sector + moved, offset, ce_length)
+            dr.encode_record_into(meta, pos, extent, length, date, flags, record.identifier, su)
+        if rock and record.overflow:
+            sector, offset, ce_length = record.ce_location
+            area = b"".join(resolve(e, moved) for e in record.overflow)
+            start = (sector + delta - self.base) * SECTOR + offset
+            meta[start:start + ce_length] = area
+
+    def _write_path_tables(self, meta, dirs, l_table, m_table, moved=0):
+        """ECMA-119 §9.4 path tables (``moved``: added to every directory's
+        extent, for -partition_offset's second tree)."""
+        little = b"".join(pathtable.encode_record(self._pt_name(d), d.extent + moved,
                                                   d.parent.number if d.parent else 1)
                           for d in dirs)
-        big = b"".join(pathtable.encode_record(self._pt_name(d), d.extent,
+        big = b"".join(pathtable.encode_record(self._pt_name(d), d.extent + moved,
                                                d.parent.number if d.parent else 1, True)
                        for d in dirs)
         self._put(meta, l_table, little)

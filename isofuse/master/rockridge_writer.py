@@ -185,10 +185,13 @@ def entry_size(item):
     return md5.CA_ENTRY_SIZE if item[0] == CA_MARK else LOCATION_ENTRY_SIZE
 
 
-def resolve(item):
+def resolve(item, moved=0):
+    """An entry's bytes; CL/PL point ``moved`` sectors from their target
+    (-partition_offset's second tree)."""
     if not isinstance(item, tuple):
         return item
     mark, target = item
     if mark == CA_MARK:
         return target.ca_entry()
-    return rr.encode_cl(target.extent) if mark == CL_MARK else rr.encode_pl(target.extent)
+    location = target.extent + moved
+    return rr.encode_cl(location) if mark == CL_MARK else rr.encode_pl(location)

@@ -59,8 +59,10 @@ def wanted(options):
 
 def unsupported(options):
     """The message for hybrid options this engine does not make yet, or None."""
-    if options.partition_offset:
-        return "-partition_offset is not supported yet"
+    if options.partition_offset and options.hybrid_mbr and (
+            options.hybrid_gpt_basdat or options.hybrid_apm_hfsplus):
+        return ("-partition_offset with -isohybrid-gpt-basdat or -isohybrid-apm-hfsplus "
+                "is not supported yet")
     if options.efi_boot_part and options.efi_boot_part != EFI_BOOT_IMAGE:
         return "-efi-boot-part DISKFILE is not supported yet (--efi-boot-image is)"
     if options.efi_boot_part and options.hybrid_mbr:
@@ -157,6 +159,8 @@ class SystemArea:
             if (self.with_gpt or self.appended_gpt or self.efi_gpt) else 0
         self.heads, self.sectors = DEFAULT_HEADS, DEFAULT_SECTORS
         self.volume_sectors = self.total_sectors = self.gpt_backup_start = None
+        # -partition_offset: where the ISO's partition starts (512-byte blocks)
+        self.offset_blocks = options.partition_offset * BLOCKS_PER_SECTOR
 
     # ---- planning -----------------------------------------------------------------------------
     def settle(self, data_end, padding):
@@ -204,7 +208,7 @@ class SystemArea:
             # GRUB's boot_hybrid.img reads the boot image from here (-G: as is)
             mbr.put_boot_lba(area, boot_images[0].sector * BLOCKS_PER_SECTOR
                              + GRUB2_MBR_ADDRESS_OFFSET)
-        if self.isohybrid or self.partitions or self.efi_gpt:
+        if self.isohybrid or self.partitions or self.efi_gpt or self.offset_blocks:
             mbr.put_table(area, self._mbr_slots(boot_images))
         gpt_parts = None
         if self.with_gpt:
@@ -212,9 +216,9 @@ class SystemArea:
         elif self.efi_gpt:
             gpt_parts = self._efi_boot_part_gpt(boot_images)
         elif self.appended_gpt:
-            gpt_parts = appended.gpt_partitions(
+            gpt_parts = self._named_iso_gap(appended.gpt_partitions(
                 self.partitions, self.gpt_part_start + self.gpt_entries // 4,
-                self.gpt_backup_start * BLOCKS_PER_SECTOR)
+                self.gpt_backup_start * BLOCKS_PER_SECTOR))
         if gpt_parts is None:
             return bytes(area), []
         self._write_gpt(area, gpt_parts)
@@ -242,14 +246,20 @@ class SystemArea:
             slots[0] = mbr.encode_entry(0, 0xEE, 1, self.total_sectors * BLOCKS_PER_SECTOR - 1,
                                         self.heads, self.sectors)
         elif self.isohybrid:
-            # libisofs make_isolinux_mbr: bootable, type 0x17 (0x00 with GPT/APM)
+            # libisofs make_isolinux_mbr: bootable, type 0x17 (0x00 with GPT/APM);
+            # -partition_offset moves its start (iso_offset_partition_start)
             default = 0x00 if (self.with_gpt or self.apm_count) else ISOHYBRID_TYPE
-            slots[0] = mbr.encode_entry(mbr.BOOTABLE, self._iso_type(default), 0, blocks,
-                                        self.heads, self.sectors,
+            start = self.offset_blocks
+            slots[0] = mbr.encode_entry(mbr.BOOTABLE, self._iso_type(default), start,
+                                        blocks - start, self.heads, self.sectors,
                                         end_chs=mbr.chs(blocks - 1, self.heads, self.sectors,
                                                         capped_head=self.heads))
         else:
-            slots[0] = mbr.encode_entry(0, self._iso_type(appended.LINUX_MBR_TYPE), 0, blocks,
+            # libisofs make_grub_msdos_label: type 0xCD, which becomes 0x83 when
+            # the ISO starts at block 0
+            start = self.offset_blocks
+            default = 0xCD if start else appended.LINUX_MBR_TYPE
+            slots[0] = mbr.encode_entry(0, self._iso_type(default), start, blocks - start,
                                         self.heads, self.sectors)
         dummy = b"\xfe\xff\xff"     # "beyond CHS": libisofs' CHS for these entries
         free = (i for i in range(1, 4))
@@ -282,6 +292,28 @@ class SystemArea:
                                                   self.sectors)
         else:
             slots[0] = bytes((mbr.BOOTABLE,)) + slots[0][1:]
+
+    def _named_iso_gap(self, parts):
+        """libisofs names the gap that is exactly the ISO's partition
+        (-partition_offset to the volume's end) "ISO9660", typed by a GUID
+        -iso_mbr_part_type."""
+        end = self.volume_sectors * BLOCKS_PER_SECTOR
+        out = []
+        for type_guid, first, last, flags, name in parts:
+            if name.startswith("Gap") and self.offset_blocks and \
+                    first == self.offset_blocks and last + 1 == end:
+                type_guid, name = self._iso_gpt_type(type_guid), "ISO9660"
+            out.append((type_guid, first, last, flags, name))
+        return out
+
+    def _iso_gpt_type(self, default):
+        given = self.options.iso_mbr_part_type
+        if given and ("-" in given or len(given) == 32):
+            try:
+                return gpt.guid_from_text(given)
+            except ValueError:
+                pass
+        return default
 
     def _efi_boot_part_gpt(self, boot_images):
         """-efi-boot-part --efi-boot-image (libisofs partprepend writer): the
