@@ -10,7 +10,8 @@ import subprocess
 import pytest
 
 from mountutil import ISOFUSE
-from test_hybrid_sysarea import EPOCH, ISOHDPFX, make_boot_tree, normalized_report, run
+from test_hybrid_sysarea import (EPOCH, ISOHDPFX, make_boot_tree, normalized_report,
+                                 raw_report, reports_match, run)
 
 # live-build's iso-hybrid line (binary_iso with syslinux and grub-efi),
 # debian-cd's amd64 line (its -e spelled as -e: with --efi-boot, xorrisofs
@@ -43,6 +44,11 @@ LINES = {
                      "-boot-load-size", "4", "-boot-info-table", "-append_partition", "2",
                      "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "@ESP@",
                      "-appended_part_as_gpt"],
+    # an isohybrid partition from sector 16 (archiso's -partition_offset)
+    "partition-offset": ["-R", "-isohybrid-mbr", ISOHDPFX, "-partition_offset", "16", "-b",
+                         "isolinux/isolinux.bin", "-c", "isolinux/boot.cat", "-no-emul-boot",
+                         "-boot-load-size", "4", "-boot-info-table", "-append_partition", "2",
+                         "0xef", "@ESP@", "-appended_part_as_gpt"],
     # the El Torito EFI image as the GPT's "EFI boot partition"
     "efi-boot-part": ["-R", "-J", "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
                       "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
@@ -81,7 +87,7 @@ def test_script_line_makes_xorrisofs_system_area(tree, tmp_path, name):
     src, esp = tree
     words = [esp if w == "@ESP@" else w for w in LINES[name]]
     ours, theirs = both(words, src, tmp_path)
-    assert normalized_report(ours) == normalized_report(theirs)
+    assert reports_match(ours, theirs), (raw_report(ours), raw_report(theirs))
     assert el_torito(ours) == el_torito(theirs)
     size = subprocess.run(ISOFUSE + ["master", "-print-size", *words, src],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=True,
@@ -94,6 +100,11 @@ def test_md5_line_is_verified_by_xorriso(tree, tmp_path):
     ours, theirs = both(["-R", "--md5", "-isohybrid-mbr", ISOHDPFX, "-b",
                          "isolinux/isolinux.bin", "-no-emul-boot", "-boot-load-size", "4",
                          "-boot-info-table"], src, tmp_path)
+    size = subprocess.run(ISOFUSE + ["master", "-R", "--md5", "-print-size", "-isohybrid-mbr",
+                                     ISOHDPFX, "-b", "isolinux/isolinux.bin", "-no-emul-boot",
+                                     "-boot-load-size", "4", "-boot-info-table", src],
+                          stdout=subprocess.PIPE, check=True).stdout
+    assert int(size) * 2048 == os.path.getsize(ours)
     for image in (ours, theirs):
         for command in (["-check_md5", "FAILURE", "--"],
                         ["-check_md5_r", "FAILURE", "/", "--"]):
