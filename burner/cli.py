@@ -82,9 +82,12 @@ def build_parser():
                    help="same as a SOURCE argument (reads well with --multi)")
     p.add_argument("--remove", action="append", default=[], metavar="PATH",
                    help="with --multi: leave PATH of the previous session out")
-    p.add_argument("--blank", choices=("fast", "all", "as_needed"),
+    p.add_argument("--blank", choices=("fast", "all", "as_needed", "session", "track",
+                                       "unclose"),
                    help="blank a CD-RW/DVD-RW first; as_needed: blank (fast) or format only "
-                        "what cannot be written from scratch as it is")
+                        "what cannot be written from scratch as it is; session: erase the "
+                        "last session, track: the last track, unclose: reopen the last "
+                        "session (CD-RW, sequential DVD-RW)")
     p.add_argument("--format", nargs="?", const="quick", choices=("quick", "full", "pow"),
                    help="format a DVD+RW, DVD-RW (to restricted overwrite) or BD-RE; "
                         "BD-RE: quick certification by default, 'full' certifies the "
@@ -93,6 +96,9 @@ def build_parser():
     p.add_argument("--close", action="store_true",
                    help="close a track and session an aborted write left open (cdrecord "
                         "-fix); with --multi the disc stays appendable")
+    p.add_argument("--finalize", action="store_true",
+                   help="close an appendable DVD±R/-RW or BD-R for good without writing "
+                        "(growisofs -M DEV=/dev/zero)")
     p.add_argument("--eject", action="store_true", help="eject the disc at the end")
     p.add_argument("--verify", action="store_true",
                    help="read everything back and compare the SHA-256 of every sector")
@@ -345,7 +351,9 @@ def burn_one(device, args, progress):
     """Burn (or blank/format/close) one device; returns the exit status."""
     opts = recorder.Options(dummy=args.dummy, multi=args.multi, speed_x=args.speed or None,
                             overburn=args.overburn, verify=args.verify,
-                            underrun_free=getattr(args, "underrun_free", None))
+                            underrun_free=getattr(args, "underrun_free", None),
+                            write_type=getattr(args, "write_type", None),
+                            xa=getattr(args, "xa", False))
     if args.wait:
         from .discovery import wait_for_medium
         progress.phase("wait", "waiting for a disc")
@@ -375,6 +383,8 @@ def _burn_opened(drive, device, args, opts, progress):
             recorder.check_writable(status, recorder.Options()) if not args.blank else None
             _blank_or_format(drive, status, args, progress)
             status = _probe(drive)
+        if args.finalize:
+            return _finalize(drive, status, progress)
         if args.close:
             return _close_session(drive, status, args, progress)
         if not (args.sources or args.add):
@@ -411,20 +421,34 @@ def _close_session(drive, status, args, progress):
         raise BurnError(f"{status.device}: no disc in the drive", errors.NO_MEDIUM)
     progress.phase("close", "closing the open track and session")
     try:
-        track = recorder.close_open_track(drive, status, args.multi)
+        closed = recorder.close_open_track(drive, status, args.multi)
     except ScsiError as exc:
-        if exc.matches(5, 0x2C) and status.disc is not None and \
-                status.disc.status == 1 and status.damaged_track is None:
-            # COMMAND SEQUENCE ERROR on an appendable disc: nothing was open
-            # (cdrecord -fix after a -multi or -nofix burn here)
-            progress.result(True, "nothing was left open: the last session is closed and "
-                            "the disc stays appendable", 0)
-            return 0
         raise BurnError(f"{status.device}: closing failed: {exc.sense}",
                         errors.WRITE_FAILED) from None
-    what = (f"closed track {track} and the session" if track else "closed the session") + \
-        (" (the disc stays appendable)" if args.multi else "")
+    if closed.nothing_open:      # cdrecord -fix after a -multi or -nofix burn
+        progress.result(True, "nothing was left open: the last session is closed and the "
+                        "disc stays appendable", 0)
+        return 0
+    what = (f"closed track {closed.track} and the session" if closed.track
+            else "closed the session") + (" (the disc stays appendable)" if args.multi else "")
     progress.result(True, what, 0)
+    return 0
+
+
+def _finalize(drive, status, progress):
+    """--finalize (growisofs -M DEV=/dev/zero): close the disc for good."""
+    from .sense import ScsiError
+    if not status.medium:
+        raise BurnError(f"{status.device}: no disc in the drive", errors.NO_MEDIUM)
+    progress.phase("close", "finalizing the disc")
+    try:
+        closed = recorder.finalize_disc(drive, status)
+    except ScsiError as exc:
+        raise BurnError(f"{status.device}: finalizing failed: {exc.sense}",
+                        errors.WRITE_FAILED) from None
+    what = f"closed track {closed.track} and " if closed.track else ""
+    progress.result(True, f"{what}finalized the {status.profile_info.name}: it is closed "
+                    "(complete)", 0)
     return 0
 
 
@@ -438,7 +462,9 @@ def _blank_or_format(drive, status, args, progress):
         raise BurnError(f"{status.device}: no disc in the drive", errors.NO_MEDIUM)
     if args.blank == "as_needed":
         _as_needed(status, args)
-    if args.blank:
+    if args.blank in recorder.PARTIAL_BLANK:
+        _blank_partially(drive, status, args, progress)
+    elif args.blank:
         if status.profile not in (0x0A, 0x14, 0x13):
             raise BurnError(f"{status.device}: a {p.name} cannot be blanked (only CD-RW and "
                             "DVD-RW)", errors.CANNOT_WRITE)
@@ -471,6 +497,24 @@ def _blank_or_format(drive, status, args, progress):
         except ScsiError as exc:
             raise BurnError(f"{status.device}: formatting failed: {exc.sense}",
                             errors.WRITE_FAILED) from None
+
+
+def _blank_partially(drive, status, args, progress):
+    """--blank session|track|unclose (cdrecord blank=...): MMC-6 §6.2.3."""
+    from .sense import ScsiError
+    kind, address = recorder.partial_blank(status, args.blank)
+    p = status.profile_info
+    what = {"session": "its last session is erased", "track": f"track {address} is erased",
+            "unclose": "its last session is reopened"}[args.blank]
+    if not _confirm(f"Blank the {p.name} in {status.device} ({what})?", args):
+        raise BurnError(f"{status.device}: blanking needs confirmation (--yes)",
+                        errors.NOT_CONFIRMED)
+    progress.phase("blank", f"blanking ({args.blank})")
+    try:
+        drive.blank(kind, lambda v: progress.fraction("blanking", v), address=address)
+    except ScsiError as exc:
+        raise BurnError(f"{status.device}: blanking failed: {exc.sense}",
+                        errors.WRITE_FAILED) from None
 
 
 def _as_needed(status, args):
@@ -839,6 +883,8 @@ def _apply_request(args, request, program):
     if request is None:
         return
     args.underrun_free = request.underrun_free
+    args.write_type = request.write_type
+    args.xa = request.xa
     args.pad_bytes = request.pad_bytes
     args.tune_options = hooks.tune_options(request)
     args.before_write = hooks.before_write(request, program)
@@ -909,7 +955,7 @@ def _run(args):
                 and len(args.sources + args.add) == 1:
             return copying.burn_copy(args, cmd_burn, lambda label: _progress(args, label))
         if not (args.sources or args.add or args.blank or args.format or args.eject
-                or args.close):
+                or args.close or args.finalize):
             raise BurnError("nothing to do: give a SOURCE, --blank, --format, --close, --eject, "
                             "--list or --msinfo (see --help)", errors.USAGE)
         return cmd_burn(args)

@@ -351,14 +351,17 @@ class Drive:
                  busy_wait=timeouts.POLL_CLOSE)
         self.wait_ready(timeouts.POLL_CLOSE)
 
-    def blank(self, kind, progress=None):
-        self.cmd(mmc.blank(kind), timeout=timeouts.BLANK)
+    def blank(self, kind, progress=None, address=0):
+        self.cmd(mmc.blank(kind, address=address), timeout=timeouts.BLANK)
         self.wait_ready(timeouts.POLL_BLANK_ALL, progress)
 
     def format(self, blocks, fmt_type, progress=None, param=0, subtype=0):
         data = mmc.format_parameters(blocks, fmt_type, param, subtype=subtype)
         self.cmd(mmc.format_unit(), TO_DEVICE, data, timeout=timeouts.FORMAT)
         self.wait_ready(timeouts.POLL_FORMAT, progress)
+
+    def send_cue_sheet(self, sheet):
+        self.cmd(mmc.send_cue_sheet(len(sheet)), TO_DEVICE, sheet)
 
     def reserve_track(self, blocks):
         self.cmd(mmc.reserve_track(blocks), timeout=timeouts.RESERVE)

@@ -28,6 +28,7 @@ MODE_SELECT_10 = 0x55
 MODE_SENSE_10 = 0x5A
 CLOSE_TRACK_SESSION = 0x5B
 READ_BUFFER_CAPACITY = 0x5C
+SEND_CUE_SHEET = 0x5D
 BLANK = 0xA1
 GET_PERFORMANCE = 0xAC
 READ_DISC_STRUCTURE = 0xAD
@@ -46,10 +47,11 @@ NAMES = {TEST_UNIT_READY: "TEST UNIT READY", START_STOP_UNIT: "START STOP UNIT",
          CLOSE_TRACK_SESSION: "CLOSE TRACK/SESSION", READ_BUFFER_CAPACITY: "READ BUFFER CAPACITY",
          BLANK: "BLANK", SET_STREAMING: "SET STREAMING", SET_CD_SPEED: "SET CD SPEED",
          GET_PERFORMANCE: "GET PERFORMANCE", READ_DISC_STRUCTURE: "READ DISC STRUCTURE",
-         SEND_DISC_STRUCTURE: "SEND DISC STRUCTURE"}
+         SEND_DISC_STRUCTURE: "SEND DISC STRUCTURE", SEND_CUE_SHEET: "SEND CUE SHEET"}
 
 CLOSE_TRACK, CLOSE_SESSION, FINALIZE = 1, 2, 6   # §6.3: close function codes
 BLANK_ALL, BLANK_MINIMAL = 0, 1                  # §6.2: blanking types
+BLANK_TRACK, BLANK_UNCLOSE, BLANK_SESSION = 2, 5, 6   # §6.2: a track, unclose, last session
 INVISIBLE_TRACK = 0xFF                           # §6.27: the track being written
 
 
@@ -108,7 +110,10 @@ def mode_select(length):
 
 
 def write10(lba, blocks):
-    return bytes([WRITE_10, 0]) + _u32(lba) + b"\0" + _u16(blocks) + b"\0"
+    """§6.44; a CD SAO pre-gap starts at LBA -150: the LBA field is two's
+    complement (§4.2.2.3: negative addresses lie in the lead-in area)."""
+    return bytes([WRITE_10, 0]) + (lba & 0xFFFFFFFF).to_bytes(4, "big") + b"\0" \
+        + _u16(blocks) + b"\0"
 
 
 def read10(lba, blocks):
@@ -124,8 +129,15 @@ def close_track_session(function, track=0, immed=True):
         + _u16(track) + bytes(4)
 
 
-def blank(kind=BLANK_MINIMAL, immed=True):
-    return bytes([BLANK, (0x10 if immed else 0) | (kind & 7)]) + bytes(10)
+def blank(kind=BLANK_MINIMAL, immed=True, address=0):
+    """§6.2: byte 1 Immed bit 4, blanking type bits 2-0; bytes 2-5 the start
+    address / track number (the track for type 010b, 0 otherwise)."""
+    return bytes([BLANK, (0x10 if immed else 0) | (kind & 7)]) + _u32(address) + bytes(6)
+
+
+def send_cue_sheet(length):
+    """§6.33 SEND CUE SHEET: bytes 6-8 the cue sheet size in bytes."""
+    return bytes([SEND_CUE_SHEET]) + bytes(5) + length.to_bytes(3, "big") + b"\0"
 
 
 def format_unit(immed=True):
@@ -352,3 +364,56 @@ class BufferCapacity:
 def parse_buffer_capacity(data):
     """§6.20.3: bytes 4-7 buffer length, 8-11 blank length (free)."""
     return BufferCapacity(int.from_bytes(data[4:8], "big"), int.from_bytes(data[8:12], "big"))
+
+
+# ---- CD session-at-once: the cue sheet (§6.33.3) ---------------------------------------------
+CUE_PREGAP = 150              # track 1's pre-gap (2 s): LBA -150 .. -1, MSF 00:00:00
+CUE_LEAD_OUT = 0xAA           # TNO of the lead-out entry
+CUE_CTL_ADR_DATA = 0x41       # CTL 4 (data track, digital copy prohibited), ADR 1
+CUE_FORM_LEAD = 0x01          # data form of the lead-in / lead-out entries (libburn)
+CUE_FORM_MODE1 = 0x10         # CD-ROM mode 1: the host sends 2048 bytes a sector
+CUE_FORM_MODE2_FORM1 = 0x20   # CD-ROM XA mode 2 form 1: 2048 bytes, sub-header by the drive
+
+
+def lba_to_msf(lba):
+    """Absolute time of an LBA (§4.2.2.3: MSF 00:02:00 is LBA 0), binary."""
+    frames = lba + CUE_PREGAP
+    return frames // 4500, frames // 75 % 60, frames % 75
+
+
+def msf_to_lba(m, s, f):
+    return (m * 60 + s) * 75 + f - CUE_PREGAP
+
+
+@dataclass
+class CueEntry:
+    """One 8-byte cue sheet descriptor (§6.33.3.2): CTL/ADR, TNO, INDEX,
+    DATA FORM, SCMS, absolute time M:S:F."""
+    ctl_adr: int
+    track: int
+    index: int
+    form: int
+    scms: int
+    lba: int
+
+    def encode(self):
+        return bytes([self.ctl_adr, self.track, self.index, self.form, self.scms,
+                      *lba_to_msf(self.lba)])
+
+
+def data_track_cue_sheet(blocks, form=CUE_FORM_MODE1):
+    """The cue sheet of one data track, as libburn's burn_create_toc_entries
+    and cdrecord's drv_mmc lay it out: lead-in, track 1 index 0 (the
+    pre-gap, from LBA -150), index 1 at LBA 0, lead-out behind the track."""
+    entries = [CueEntry(CUE_CTL_ADR_DATA, 0, 0, CUE_FORM_LEAD, 0, -CUE_PREGAP),
+               CueEntry(CUE_CTL_ADR_DATA, 1, 0, form, 0, -CUE_PREGAP),
+               CueEntry(CUE_CTL_ADR_DATA, 1, 1, form, 0, 0),
+               CueEntry(CUE_CTL_ADR_DATA, CUE_LEAD_OUT, 1, CUE_FORM_LEAD, 0, blocks)]
+    return b"".join(e.encode() for e in entries)
+
+
+def parse_cue_sheet(data):
+    """The descriptors of a cue sheet (a multiple of 8 bytes)."""
+    return [CueEntry(data[i], data[i + 1], data[i + 2], data[i + 3], data[i + 4],
+                     msf_to_lba(data[i + 5], data[i + 6], data[i + 7]))
+            for i in range(0, len(data) - 7, 8)]

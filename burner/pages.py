@@ -9,6 +9,11 @@ WT_INCREMENTAL, WT_TAO, WT_SAO, WT_RAW = 0, 1, 2, 3
 MULTI_CLOSE, MULTI_KEEP = 0b00, 0b11       # byte 3 bits 7-6
 TRACK_MODE_DATA_CD, TRACK_MODE_DATA_DVD = 4, 5
 BLOCK_MODE1 = 8                            # data block type: mode 1, 2048 bytes
+BLOCK_MODE2_FORM1 = 10                     # mode 2 form 1 (CD-ROM XA), 2048 bytes
+# Mode 2 form 1 sub-header (bytes 48-51: file number, channel number,
+# submode, coding information; CD-ROM XA / ECMA-130 §14.6): submode 08h =
+# data, form 1 -- what cdrecord puts there for -xa; the drive adds it.
+XA_FORM1_SUBHEADER = bytes([0x00, 0x00, 0x08, 0x00])
 SESSION_CDROM, SESSION_XA = 0x00, 0x20
 PAGE05_LENGTH = 0x32
 
@@ -26,6 +31,7 @@ class WriteParameters:
     link_size: int = 0
     session_format: int = SESSION_CDROM
     packet_size: int = 0
+    subheader: bytes = bytes(4)           # mode 2: what the drive writes as sub-header
 
 
 def build_write_parameters(p: WriteParameters):
@@ -34,7 +40,7 @@ def build_write_parameters(p: WriteParameters):
     Byte 2: BUFE bit 6, LS_V bit 5, test write bit 4, write type bits 3-0;
     byte 3: multi-session bits 7-6, FP bit 5, track mode bits 3-0; byte 4
     data block type; byte 5 link size; byte 8 session format; bytes 10-13
-    packet size."""
+    packet size; bytes 48-51 the mode 2 sub-header."""
     page = bytearray(2 + PAGE05_LENGTH)
     page[0] = WRITE_PARAMETERS
     page[1] = PAGE05_LENGTH
@@ -45,6 +51,7 @@ def build_write_parameters(p: WriteParameters):
     page[5] = p.link_size
     page[8] = p.session_format
     page[10:14] = p.packet_size.to_bytes(4, "big")
+    page[48:52] = p.subheader
     return bytes(8) + bytes(page)
 
 
@@ -55,7 +62,8 @@ def parse_write_parameters(page):
                            multisession=page[3] >> 6, fixed_packet=bool(page[3] & 0x20),
                            track_mode=page[3] & 0x0F, block_type=page[4] & 0x0F,
                            link_size=page[5], session_format=page[8],
-                           packet_size=int.from_bytes(page[10:14], "big"))
+                           packet_size=int.from_bytes(page[10:14], "big"),
+                           subheader=bytes(page[48:52]))
 
 
 @dataclass

@@ -48,6 +48,7 @@ BUFFER_POLL_EVERY = 32       # chunks between READ BUFFER CAPACITY polls
 FINALIZE_DVD_PLUS_R = 5      # CLOSE function 101b: finalize with minimal radius
 FINALIZE_BD_R = 6            # CLOSE function 110b: finalize the disc
 RESTRICTED_OVERWRITE = 0x13  # the DVD-RW profile written in ECC blocks
+CD_MASTERING = 0x002E        # feature: CD Mastering (SAO bit: byte 4 bit 5)
 BD_CLUSTER = 32              # BD recording unit (64 KiB): POW tracks end on one
 NO_SPARE = (3, 0x32)         # NO DEFECT SPARE LOCATION AVAILABLE: POW spare used up
 
@@ -61,6 +62,9 @@ class Options:
     verify: bool = False
     underrun_free: Optional[bool] = None  # None: where the drive has it
     device_hint: str = ""                 # how the user named the drive, for messages
+    write_type: Optional[str] = None      # "tao" or "sao" (cdrecord -tao/-sao/-dao);
+    #                                       None: the medium's usual one
+    xa: bool = False                      # CD: mode 2 form 1 (CD-ROM XA) data track
 
 
 @dataclass
@@ -106,6 +110,15 @@ def check_writable(status, opts, want_append=False):
         raise BurnError(f"{status.device}: track {status.damaged_track} of the {p.name} was "
                         "left open by an aborted write (the drive marks it damaged); close "
                         f"it first: isofuse-burn -d {status.device} --close", DISC_CLOSED)
+    if sequential and not p.pseudo_overwrite and status.disc is not None \
+            and status.disc.status == mmc.DISC_APPENDABLE \
+            and status.disc.last_session_state == mmc.SESSION_INCOMPLETE:
+        # tracks in a session that is not closed (blank=unclose, or a burn cut
+        # between its track and its session): a new session cannot start there
+        raise BurnError(f"{status.device}: the last session of the {p.name} is not closed "
+                        "(its tracks are there, its lead-out is not); close it first: "
+                        f"isofuse-burn -d {status.device} --close --multi (cdrecord -fix "
+                        "-multi)", DISC_CLOSED)
     _check_dummy(status, opts)
 
 
@@ -141,6 +154,25 @@ def _dvd_minus_write_type(status, opts):
     return pages.WT_INCREMENTAL
 
 
+def _cd_session_at_once(status):
+    """CD SAO (cdrecord -sao/-dao): the drive needs feature 002Eh (CD
+    Mastering) current with its SAO bit (MMC-6 §5.3.18, byte 4 bit 5), and
+    the disc must be blank: a session-at-once disc is described by one cue
+    sheet from its lead-in on (libburn writes SAO on blank CDs only)."""
+    mastering = status.features.get(CD_MASTERING)
+    if status.features and not (mastering and mastering.current and mastering.bit(0, 5)):
+        raise BurnError(f"{status.device}: this drive cannot write a {status.profile_info.name} "
+                        "session-at-once (no CD Mastering/SAO feature); write it "
+                        "track-at-once (-tao, or leave out -sao/-dao)", CANNOT_WRITE)
+    if status.disc is None or status.disc.status != mmc.DISC_BLANK:
+        raise BurnError(f"{status.device}: session-at-once needs a blank CD; this "
+                        f"{status.profile_info.name} already holds a session: add one "
+                        "track-at-once (-tao)" + (", or blank it first (blank=fast)"
+                                                 if status.disc and status.disc.erasable
+                                                 else ""), CANNOT_WRITE)
+    return pages.WT_SAO
+
+
 def plan_burn(drive, status, size, opts, descriptors=None, start=None):
     """Where the data goes and how many sectors.  ``start`` is the sector the
     source was mastered for (None: not an ISO image, or unknown); data is
@@ -152,6 +184,8 @@ def plan_burn(drive, status, size, opts, descriptors=None, start=None):
     write_type = pages.WT_TAO
     if p.family == "cd":
         blocks = max(blocks, MIN_CD_TRACK)
+        if opts.write_type == "sao":
+            write_type = _cd_session_at_once(status)
     if status.profile == RESTRICTED_OVERWRITE:
         # DVD-RW restricted overwrite takes whole 32 KiB ECC blocks only
         blocks = -(-blocks // OVERWRITE_ALIGN) * OVERWRITE_ALIGN
@@ -246,10 +280,14 @@ def _write_parameters(status, plan, opts):
     bufe = status.underrun_free if opts.underrun_free is None else opts.underrun_free
     multi = pages.MULTI_KEEP if opts.multi else pages.MULTI_CLOSE
     if p.family == "cd":
+        # -xa: mode 2 form 1 blocks; the host still sends 2048 bytes and the
+        # drive writes the sub-header given in bytes 48-51 (cdrecord's way)
         return pages.WriteParameters(
-            write_type=pages.WT_TAO, test_write=opts.dummy, bufe=bufe, multisession=multi,
-            track_mode=pages.TRACK_MODE_DATA_CD, block_type=pages.BLOCK_MODE1,
-            session_format=pages.SESSION_XA if opts.multi else pages.SESSION_CDROM)
+            write_type=plan.write_type, test_write=opts.dummy, bufe=bufe, multisession=multi,
+            track_mode=pages.TRACK_MODE_DATA_CD,
+            block_type=pages.BLOCK_MODE2_FORM1 if opts.xa else pages.BLOCK_MODE1,
+            session_format=pages.SESSION_XA if opts.multi or opts.xa else pages.SESSION_CDROM,
+            subheader=pages.XA_FORM1_SUBHEADER if opts.xa else bytes(4))
     if p.family != "dvd-r":
         return None
     if plan.write_type == pages.WT_SAO:      # disc-at-once: no link, no packets
@@ -277,6 +315,9 @@ def _prepare(drive, status, plan, opts, progress):
         progress.message(f"double layer: {decision.note}")
     if plan.write_type == pages.WT_SAO and p.family == "dvd-r":
         drive.reserve_track(plan.blocks)
+    if plan.write_type == pages.WT_SAO and p.family == "cd":
+        form = mmc.CUE_FORM_MODE2_FORM1 if opts.xa else mmc.CUE_FORM_MODE1
+        drive.send_cue_sheet(mmc.data_track_cue_sheet(plan.blocks, form))
     if p.overwritable and status.formatted is False:
         format_medium(drive, status, progress)
 
@@ -363,6 +404,8 @@ def write_plan(drive, status, source, plan, opts, progress):
         progress.phase("write", ("test write (dummy): " if opts.dummy else "writing ")
                        + f"{plan.blocks} sectors at {plan.start} on the {p.name}")
         drive.writing = True
+        if plan.write_type == pages.WT_SAO and p.family == "cd":
+            _send_pregap(drive)
         _send_data(drive, source, plan, opts, progress)
         if plan.descriptors is not None:          # grown ISO: make the new session visible
             _write_extra(drive, DESCRIPTOR_BLOCK, _descriptor_block(plan.descriptors), plan)
@@ -405,6 +448,16 @@ def _send_data(drive, source, plan, opts, progress):
     progress.update(done, total, fill, force=True)
 
 
+def _send_pregap(drive):
+    """CD SAO: track 1's pre-gap, LBA -150 to -1 (the cue sheet's index 0),
+    zeros, sent before the data as cdrecord and libburn send it."""
+    lba = -mmc.CUE_PREGAP
+    while lba < 0:
+        blocks = min(CHUNK_SECTORS, -lba)
+        drive.write(lba, bytes(blocks * SECTOR))
+        lba += blocks
+
+
 def _descriptor_block(descriptors):
     """The new session's descriptors padded to the whole block 16-31: on
     DVD-RW restricted overwrite a write must cover a full 32 KiB ECC block,
@@ -429,6 +482,8 @@ def _close(drive, status, plan, opts):
     if p.overwritable:
         return
     if p.family == "cd":
+        if plan.write_type == pages.WT_SAO:
+            return                                  # SAO: the drive wrote lead-in and -out
         if not opts.dummy:
             drive.close(mmc.CLOSE_SESSION)         # page 05h says keep open or not
         return
@@ -489,32 +544,134 @@ def _disc_state(status, plan):
             "(the rest of the disc stays usable if it is appendable)")
 
 
+@dataclass
+class Closed:
+    """What close_open_track did: the track it closed (None: none was open),
+    whether it closed a session; neither when nothing was left open."""
+    track: Optional[int] = None
+    session: bool = False
+
+    @property
+    def nothing_open(self):
+        return self.track is None and not self.session
+
+
+def _nothing_open(status, ti):
+    """An appendable disc whose sessions are all closed and whose next track
+    is blank (cdrecord -fix after a -multi/-nofix burn): nothing to close.
+    (READ DISC INFORMATION byte 2 bits 3-2: the last session empty, 00b.)"""
+    return status.disc is not None and status.disc.status == mmc.DISC_APPENDABLE \
+        and status.disc.last_session_state == mmc.SESSION_EMPTY and ti.blank \
+        and not ti.damaged and status.damaged_track is None
+
+
+def _select_closing_parameters(drive, status, multi):
+    """Page 05h for the close: TAO (CD) or incremental (DVD-R), with the
+    multi-session bits that decide whether the disc stays appendable."""
+    p = status.profile_info
+    if p.family not in ("cd", "dvd-r"):
+        return
+    cd = p.family == "cd"
+    drive.mode_select_write_parameters(pages.WriteParameters(
+        write_type=pages.WT_TAO if cd else pages.WT_INCREMENTAL,
+        bufe=status.underrun_free, multisession=pages.MULTI_KEEP if multi
+        else pages.MULTI_CLOSE, ls_v=not cd,
+        link_size=0 if cd else (feat.link_sizes(status.features) or [0])[0],
+        track_mode=pages.TRACK_MODE_DATA_CD if cd else pages.TRACK_MODE_DATA_DVD,
+        block_type=pages.BLOCK_MODE1))
+
+
 def close_open_track(drive, status, multi):
     """cdrecord -fix: close a track left open (or damaged) by an aborted
-    write, then the session (appendable with --multi, else closed)."""
+    write, then the session (appendable with --multi, else closed).  On a
+    disc with nothing open nothing is sent (a CLOSE would be refused,
+    5/2C/00): Closed().nothing_open."""
     p = status.profile_info
     if p.overwritable and not p.pseudo_overwrite:
         raise BurnError(f"{status.device}: a {p.name} has no tracks to close", USAGE)
     ti = drive.writable_track(status)
+    if not p.pseudo_overwrite and _nothing_open(status, ti):
+        return Closed()
     open_track = ti.damaged or (not ti.blank and ti.next_writable is not None) \
         or status.damaged_track is not None
-    if p.family in ("cd", "dvd-r"):
-        drive.mode_select_write_parameters(pages.WriteParameters(
-            write_type=pages.WT_TAO if p.family == "cd" else pages.WT_INCREMENTAL,
-            bufe=status.underrun_free, multisession=pages.MULTI_KEEP if multi
-            else pages.MULTI_CLOSE, ls_v=p.family == "dvd-r",
-            link_size=(feat.link_sizes(status.features) or [0])[0] if p.family == "dvd-r"
-            else 0, track_mode=pages.TRACK_MODE_DATA_CD if p.family == "cd"
-            else pages.TRACK_MODE_DATA_DVD, block_type=pages.BLOCK_MODE1))
+    _select_closing_parameters(drive, status, multi)
+    track = ti.track if open_track else None
     if open_track:
         drive.close(mmc.CLOSE_TRACK, ti.track)
     if p.pseudo_overwrite and multi:
-        return ti.track if open_track else None    # grown within its one open session
+        return Closed(track)                        # grown within its one open session
     if p.family in ("cd", "dvd-r") or multi:
         drive.close(mmc.CLOSE_SESSION)
     else:
         drive.close(FINALIZE_BD_R if p.family == "bd-r" else FINALIZE_DVD_PLUS_R)
-    return ti.track if open_track else None
+    return Closed(track, True)
+
+
+def finalize_disc(drive, status):
+    """growisofs -M /dev/dvd=/dev/zero: close an appendable DVD±R/-RW or BD-R
+    for good without writing a session.  What is still open is closed
+    (close_open_track without --multi); a disc whose sessions are all closed
+    is finalized with CLOSE function 101b (DVD+R) / 110b (BD-R) -- MMC-6
+    §6.3.3, the functions growisofs sends -- or, on DVD-R/-RW, CLOSE SESSION
+    with page 05h multi-session 00b.  A CD's last lead-out already points at
+    a next session: it is closed only by a last session burned without
+    -multi."""
+    p = status.profile_info
+    name = p.name
+    if p.overwritable and not p.pseudo_overwrite:
+        raise BurnError(f"{status.device}: a {name} is overwritable: there is nothing to "
+                        "close", USAGE)
+    if status.disc is None or status.disc.status == mmc.DISC_BLANK:
+        raise BurnError(f"{status.device}: the {name} is blank: there is no session to "
+                        "close", NO_SESSION)
+    if status.disc.status == mmc.DISC_COMPLETE:
+        raise BurnError(f"{status.device}: the {name} is closed already", DISC_CLOSED)
+    if p.family == "cd":
+        raise BurnError(f"{status.device}: a CD whose last session was closed with room for "
+                        "another cannot be closed without writing one: burn the last session "
+                        "without -multi", CANNOT_WRITE)
+    ti = drive.writable_track(status)
+    if p.pseudo_overwrite or not _nothing_open(status, ti):
+        return close_open_track(drive, status, multi=False)
+    _select_closing_parameters(drive, status, multi=False)
+    if p.family == "dvd-r":
+        drive.close(mmc.CLOSE_SESSION)
+    else:
+        drive.close(FINALIZE_BD_R if p.family == "bd-r" else FINALIZE_DVD_PLUS_R)
+    return Closed(None, True)
+
+
+# ---- partial blanking ----------------------------------------------------------------------
+PARTIAL_BLANK = {"session": mmc.BLANK_SESSION, "track": mmc.BLANK_TRACK,
+                 "unclose": mmc.BLANK_UNCLOSE}
+
+
+def partial_blank(status, what):
+    """(BLANK type, address) for cdrecord's blank=session|track|unclose
+    (MMC-6 §6.2.3: 110b the last session, 010b the last track -- its number
+    in the address field --, 101b unclose the last session), checked first:
+    only a sequential CD-RW/DVD-RW that holds a session."""
+    p = status.profile_info
+    if status.profile not in (0x0A, 0x14):
+        raise BurnError(f"{status.device}: blank={what} needs a CD-RW or a sequential DVD-RW; "
+                        f"the disc is a {p.name}" + (" (restricted overwrite has no "
+                                                     "sessions: --blank all makes it "
+                                                     "sequential)" if status.profile ==
+                                                     RESTRICTED_OVERWRITE else ""),
+                        CANNOT_WRITE)
+    disc = status.disc
+    if disc is None or disc.status == mmc.DISC_BLANK:
+        raise BurnError(f"{status.device}: the {p.name} is blank: no {what} to blank",
+                        NO_SESSION)
+    if what == "unclose" and disc.last_session_state == mmc.SESSION_INCOMPLETE:
+        raise BurnError(f"{status.device}: the last session of the {p.name} is not closed: "
+                        "nothing to unclose", NO_SESSION)
+    address = 0
+    if what == "track":
+        last = disc.last_track_last_session
+        address = status.damaged_track or \
+            (last if disc.status == mmc.DISC_COMPLETE else last - 1)
+    return PARTIAL_BLANK[what], address
 
 
 # ---- verification --------------------------------------------------------------------------

@@ -10,7 +10,9 @@ plus a state file (``simstate``).  The work is split by command group:
 * ``simpage05``    MODE SELECT / MODE SENSE of the write parameters page
 * ``simdisc``      disc and track information, TOC, capacity, READ(10)
 * ``simwrite``     WRITE, SYNCHRONIZE CACHE, CLOSE, RESERVE, speeds, buffer
-* ``simformat``    BLANK, FORMAT UNIT, READ FORMAT CAPACITIES
+* ``simformat``    BLANK, FORMAT UNIT, READ FORMAT CAPACITIES (``simblank``: the
+  partial blanking types)
+* ``simcue``       SEND CUE SHEET and the CD session-at-once WRITEs
 
 ``DISPATCH`` maps an opcode to a function ``(sim, cdb, data) -> bytes``;
 other modules may add entries to it.
@@ -19,8 +21,8 @@ other modules may add entries to it.
 import os
 import time
 
-from . import (mmc, simdisc, simextra, simfeatures, simformat, simkinds, simpage05,
-               simperf, simstate, simwrite)
+from . import (mmc, simcue, simdisc, simextra, simfeatures, simformat, simkinds,
+               simpage05, simperf, simstate, simwrite)
 from .sense import ScsiError, TransportError, decode
 from .simbuffer import DriveBuffer
 from .simsense import Check
@@ -78,6 +80,7 @@ DISPATCH = {
     mmc.SYNCHRONIZE_CACHE: simwrite.synchronize_cache,
     mmc.CLOSE_TRACK_SESSION: simwrite.close_track_session,
     mmc.RESERVE_TRACK: simwrite.reserve_track,
+    mmc.SEND_CUE_SHEET: simcue.send_cue_sheet,
     mmc.SET_CD_SPEED: simwrite.set_cd_speed,
     mmc.SET_STREAMING: simwrite.set_streaming,
     mmc.READ_BUFFER_CAPACITY: simwrite.read_buffer_capacity,

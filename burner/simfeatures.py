@@ -65,6 +65,9 @@ def _write_features(sim, current):
     if kind.writes_profile(0x09):
         # §5.3.17 CD Track at Once: BUF, Test Write, CD-RW; data types: mode 1
         out.append((0x002D, writes(0x09, 0x0A), bytes([0x46, 0, 0x00, 0x01]), 2))
+        # §5.3.18 CD Mastering: BUF, SAO, Test Write, CD-RW (no raw);
+        # bytes 5-7 the longest cue sheet taken (4 KiB)
+        out.append((0x002E, writes(0x09, 0x0A), bytes([0x66, 0x00, 0x10, 0x00]), 0))
     if kind.writes_profile(0x11):
         # §5.3.19 DVD-R/-RW Write: BUF, RDL, Test Write, DVD-RW
         out.append((0x002F, writes(0x11, 0x14, 0x15), bytes([0x4E, 0, 0, 0]), 1))

@@ -11,6 +11,7 @@ sequential again.
 
 import os
 
+from . import simblank
 from .simsense import Check, invalid_cdb_field, invalid_parameter
 from .simwrite import _check_writable
 
@@ -111,7 +112,7 @@ def _parse_format_request(sim, cdb, data):
 def _erase_structure(st):
     st.tracks, st.closed_sessions, st.status = [], 0, "blank"
     st.nwa = st.recorded_end = 0
-    st.open_track, st.damaged, st.reserved = None, False, None
+    st.open_track, st.damaged, st.reserved, st.sao = None, False, None, None
 
 
 def format_unit(sim, cdb, data):
@@ -146,14 +147,22 @@ def _format_bd_r(st, subtype, blocks):
 
 
 def blank(sim, cdb, data):
-    """Types 000b (the whole disc) and 001b (minimal); a DVD-RW becomes
-    sequential (0014h), and after a minimal blank takes DAO only."""
+    """Types 000b (the whole disc), 001b (minimal), 010b (a track), 101b
+    (unclose the last session) and 110b (the last session), MMC-6 §6.2; a
+    DVD-RW becomes sequential (0014h), and after a minimal blank takes DAO
+    only.  The partial types need a sequential CD-RW/DVD-RW (simblank)."""
     sim.need_medium()
     st = sim.state
     _check_writable(sim)
     if st.profile not in BLANKABLE:
         raise Check(5, 0x30, 0x05)
     kind = cdb[1] & 7
+    if kind in simblank.PARTIAL:
+        simblank.blank_partially(sim, kind, int.from_bytes(cdb[2:6], "big"))
+        sim.page05 = None
+        sim.save()
+        sim.busy = sim.busy_total = BUSY_POLLS
+        return b""
     if kind not in (0, 1):
         raise invalid_cdb_field(1, 2)
     if kind == 0:

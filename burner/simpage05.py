@@ -14,6 +14,9 @@ PAGE_CODE, PAGE_LENGTH = 0x05, 0x32
 WT_INCREMENTAL, WT_TAO, WT_DAO = 0, 1, 2
 TRACK_MODE_CD, TRACK_MODE_DVD = 4, 5
 BLOCK_MODE1 = 8
+BLOCK_MODE2_FORM1 = 10                       # CD-ROM XA mode 2 form 1, 2048 bytes (-xa)
+SESSION_XA = 0x20
+SUBMODE_FORM2 = 0x20                         # sub-header submode bit 5: form 2
 CD_SESSION_FORMATS = (0x00, 0x10, 0x20)      # CD-DA/CD-ROM, CD-I, CD-ROM XA
 
 
@@ -67,23 +70,28 @@ class Page05:
         self.link_size = page[5]
         self.session_format = page[8]
         self.packet_size = int.from_bytes(page[10:14], "big")
+        self.subheader = bytes(page[48:52])  # file, channel, submode, coding (mode 2)
 
 
 def _rejections(sim, p):
     """(page byte, bit, is wrong) in the order a drive checks them."""
     cd = sim.info.family == "cd"
     incremental = p.write_type == WT_INCREMENTAL
-    allowed = (WT_TAO,) if cd else dvd_write_types(sim)
+    allowed = (WT_TAO, WT_DAO) if cd else dvd_write_types(sim)
+    blocks = (BLOCK_MODE1, BLOCK_MODE2_FORM1) if cd else (BLOCK_MODE1,)
+    xa = p.block_type == BLOCK_MODE2_FORM1
     yield 2, 3, p.write_type not in allowed
     yield 2, 4, p.test_write and not sim.info.dummy
     yield 2, 5, p.ls_v != (not cd and incremental)
     yield 3, 7, p.multisession not in (0b00, 0b11)
     yield 3, 5, p.fixed_packet
     yield 3, 3, p.track_mode != (TRACK_MODE_CD if cd else TRACK_MODE_DVD)
-    yield 4, 3, p.block_type != BLOCK_MODE1
+    yield 4, 3, p.block_type not in blocks
     yield 5, 7, p.link_size != 0 if (cd or not incremental) else p.link_size not in LINK_SIZES
     yield 8, 7, cd and p.session_format not in CD_SESSION_FORMATS
+    yield 8, 7, xa and p.session_format != SESSION_XA   # mode 2 sits in an XA session
     yield 10, 7, p.packet_size != 0
+    yield 50, 5, xa and bool(p.subheader[2] & SUBMODE_FORM2)  # form 1 data, not form 2
 
 
 def mode_select(sim, cdb, data):

@@ -68,6 +68,7 @@ class DiscState:
     open_track: Optional[int] = None  # start of a track written but not closed
     damaged: bool = False           # the open track was cut by a reset/power loss/removal
     reserved: Optional[int] = None  # DVD-R DAO: sectors reserved by RESERVE TRACK
+    sao: Optional[List[int]] = None  # CD SAO: [next LBA to write, lead-out LBA] (cue sheet)
     quick_blanked: bool = False     # DVD-RW after BLANK minimal: DAO only
     speed_kbs: int = 0              # throttle: 0 = as fast as the host sends
     faults: Dict[str, object] = field(default_factory=dict)

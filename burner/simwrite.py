@@ -5,7 +5,7 @@ buffer; the ends of tracks and sessions follow docs/burner-sim-contract.md 2.
 
 import os
 
-from . import simpage05, simpow
+from . import simcue, simpage05, simpow
 from .simbuffer import BUFFER_BYTES
 from .simdisc import FFH_PROFILES, SECTOR
 from .simsense import Check, invalid_cdb_field, invalid_parameter, sequence_error
@@ -74,6 +74,9 @@ def _check_address(sim, lba, blocks):
     if not st.info.overwritable and st.status != "complete" \
             and simpow.is_overwrite(sim, lba, blocks):
         return True
+    if simcue.sao(sim):
+        simcue.check_write(sim, lba, blocks)      # CD SAO: in order from the pre-gap
+        return False
     if st.info.overwritable:
         if not st.formatted:
             raise Check(5, 0x30, 0x10)
@@ -104,6 +107,8 @@ def _fault_in(sim, lba, blocks):
 
 
 def _store(sim, lba, payload):
+    if lba < 0:                                    # CD SAO pre-gap: not user data
+        payload, lba = payload[-lba * SECTOR:], 0
     if not payload or sim.dummy_backup is not None:
         return
     at = sim.state.faults.get("corrupt_at")
@@ -117,7 +122,7 @@ def _advance(sim, lba, stored):
     st = sim.state
     if not st.info.overwritable:
         if st.open_track is None:
-            st.open_track = lba
+            st.open_track = max(lba, 0)            # a SAO track starts at index 1 (LBA 0)
             sim.save()
         st.nwa = lba + stored
     st.recorded_end = max(st.recorded_end, lba + stored)
@@ -126,7 +131,7 @@ def _advance(sim, lba, stored):
 
 def write10(sim, cdb, data):
     sim.need_medium()
-    lba = int.from_bytes(cdb[2:6], "big")
+    lba = int.from_bytes(cdb[2:6], "big", signed=True)   # CD SAO pre-gap: from -150
     blocks = int.from_bytes(cdb[7:9], "big")
     if data is None or len(data) != blocks * SECTOR:
         raise invalid_cdb_field(7)
@@ -223,7 +228,9 @@ def synchronize_cache(sim, cdb, data):
     st = sim.state
     sim.buffer.flush(write_rate(sim))
     if st.open_track is not None and not st.damaged:
-        if sim.info.family == "cd":
+        if simcue.sao(sim):
+            _finish_sao(sim)
+        elif sim.info.family == "cd":
             _close_open_track(sim, TAO_RUNOUT)
         elif _dao(sim) and st.reserved is not None and st.nwa - st.open_track >= st.reserved:
             _close_open_track(sim)
@@ -231,6 +238,26 @@ def synchronize_cache(sim, cdb, data):
             st.status = "complete"
     sim.save()
     return b""
+
+
+def _finish_sao(sim):
+    """CD SAO: with the track written up to the lead-out the drive writes
+    lead-in and lead-out and closes the session (no run-out, no CLOSE)."""
+    if not simcue.finish(sim):
+        return
+    _close_open_track(sim)
+    _fixate(sim, simpage05.params(sim).multisession == 0b11)
+
+
+def _fixate(sim, keep):
+    """The session closed: room for another (``keep``), or the disc closed."""
+    st = sim.state
+    st.closed_sessions += 1
+    if keep and st.profile not in NO_MULTISESSION:
+        st.status = "appendable"
+        st.nwa = _next_session_start(sim, st.closed_sessions)
+    else:
+        st.status = "complete"
 
 
 def _next_session_start(sim, session):
@@ -257,6 +284,11 @@ def _close_session(sim, function):
     if function not in FINALIZE_FUNCTIONS[sim.info.family]:
         raise invalid_cdb_field(2, 2)
     session = st.closed_sessions + 1
+    if st.open_track is None and not st.session_tracks(session) \
+            and _finalizes_closed_sessions(sim, function):
+        if sim.dummy_backup is None:
+            st.status = "complete"               # growisofs -M /dev/dvd=/dev/zero
+        return
     if st.open_track is not None or not st.session_tracks(session):
         raise sequence_error()                   # a track still open, or nothing to close
     if sim.dummy_backup is not None:
@@ -265,12 +297,7 @@ def _close_session(sim, function):
         keep = simpage05.params(sim).multisession == 0b11 and function == CLOSE_SESSION
     else:
         keep = function == CLOSE_SESSION
-    st.closed_sessions = session
-    if keep and st.profile not in NO_MULTISESSION:
-        st.status = "appendable"
-        st.nwa = _next_session_start(sim, session)
-    else:
-        st.status = "complete"
+    _fixate(sim, keep)
 
 
 def close_track_session(sim, cdb, data):
@@ -279,14 +306,31 @@ def close_track_session(sim, cdb, data):
     function = cdb[2] & 7
     if st.info.overwritable:
         return b""       # DVD+RW: stops background formatting; others: nothing to close
-    if st.status == "complete" or _dao(sim):
-        raise sequence_error()                   # DAO closes itself (contract 2)
+    if st.status == "complete" or _dao(sim) or simcue.sao(sim):
+        raise sequence_error()                   # DAO/SAO closes itself (contract 2)
     if function == CLOSE_TRACK:
         _close_track(sim, cdb)
     else:
         _close_session(sim, function)
     sim.save()
     return b""
+
+
+def _finalizes_closed_sessions(sim, function):
+    """Finalizing a disc whose sessions are all closed (nothing open, no new
+    session): DVD+R 101b/110b, BD-R 110b (§6.3.3: the finalize functions
+    need no open session); DVD-R/-RW a CLOSE SESSION with page 05h
+    multi-session 00b, which closes the disc.  A CD cannot be closed so:
+    its last lead-out already points at a next session."""
+    st = sim.state
+    if st.status != "appendable" or not st.closed_sessions:
+        return False
+    family = sim.info.family
+    if family in ("dvd+r", "bd-r"):
+        return function != CLOSE_SESSION
+    if family == "dvd-r":
+        return function == CLOSE_SESSION and simpage05.params(sim).multisession == 0b00
+    return False
 
 
 def reserve_track(sim, cdb, data):

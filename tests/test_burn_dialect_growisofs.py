@@ -62,15 +62,27 @@ def test_man_page_premastered_image(tmp_path, image):
     assert image_on(disc, image) and state(disc).status == "complete"
 
 
-def test_man_page_close_with_dev_zero_is_refused(tmp_path, tree):
-    """growisofs(1) EXAMPLES: 'growisofs -M /dev/dvd=/dev/zero' (close a
-    multisession disc without adding data): refused, the disc unchanged."""
+def test_man_page_close_with_dev_zero(tmp_path, tree):
+    """growisofs(1) EXAMPLES: 'growisofs -M /dev/dvd=/dev/zero' closes a
+    multisession disc without adding data: the DVD+R left appendable by -Z
+    is finalized (CLOSE function 101b), its session still reads, and nothing
+    more can be added."""
     disc = make_disc(tmp_path, "dvd+r")
     assert growisofs("-Z", f"sim:{disc}", "-R", tree)[0] == 0
     before = state(disc)
+    assert before.status == "appendable"
     code, _, err = growisofs("-M", f"sim:{disc}=/dev/zero")
-    assert code == errors.USAGE and "/dev/zero" in err and "-dvd-compat" in err
-    assert state(disc) == before
+    assert code == 0, err
+    after = state(disc)
+    assert after.status == "complete" and after.tracks == before.tracks
+    assert disc_files(disc) == disc_files_expected(tree)
+    code, _, err = growisofs("-M", f"sim:{disc}", "-R", tree)
+    assert code == errors.DISC_CLOSED and "closed" in err
+
+
+def disc_files_expected(tree):
+    return sorted("/" + os.path.relpath(os.path.join(d, f), tree)
+                  for d, _, files in os.walk(tree) for f in files)
 
 
 # ---- scripts and front ends --------------------------------------------------------------------

@@ -260,11 +260,12 @@ BASE = 8           # the page starts after the 8-byte MODE SELECT(10) header
 
 
 @pytest.mark.parametrize("profile,data,byte,bit", [
-    ("cd-r", page05(2, track_mode=4), 2, 3),                     # SAO: TAO only here
+    ("cd-r", page05(3, track_mode=4), 2, 3),                     # raw: TAO and SAO only
     ("cd-r", page05(1, track_mode=4, ls_v=True), 2, 5),
     ("cd-r", page05(1, track_mode=5), 3, 3),
     ("cd-r", page05(1, track_mode=4, multi=1), 3, 7),
-    ("cd-r", page05(1, track_mode=4, block=10), 4, 3),
+    ("cd-r", page05(1, track_mode=4, block=13), 4, 3),           # mode 2 mixed form
+    ("cd-r", page05(1, track_mode=4, block=10), 8, 7),           # mode 2 needs an XA session
     ("cd-r", page05(1, track_mode=4, link=7), 5, 7),
     ("dvd-r", page05(0, link=16), 2, 5),                         # incremental needs LS_V
     ("dvd-r", page05(0, ls_v=True, link=32), 5, 7),              # not a 0021h link size
@@ -336,10 +337,11 @@ def test_get_configuration_rt_start_and_allocation_length(tmp_path):
 
 @pytest.mark.parametrize("drive,reads,writes_features", [
     ("writer", {0x08, 0x09, 0x0A, 0x10, 0x11, 0x13, 0x14, 0x15, 0x1A, 0x1B, 0x2B, 0x40,
-                0x41, 0x42, 0x43}, {0x21, 0x23, 0x26, 0x2A, 0x2B, 0x2C, 0x2D, 0x2F, 0x3B,
-                                    0x41}),
+                0x41, 0x42, 0x43}, {0x21, 0x23, 0x26, 0x2A, 0x2B, 0x2C, 0x2D, 0x2E, 0x2F,
+                                    0x3B, 0x41}),
     ("rom", {0x08, 0x09, 0x0A, 0x10, 0x11, 0x13, 0x14, 0x15, 0x1A, 0x1B, 0x2B}, set()),
-    ("combo", {0x08, 0x09, 0x0A, 0x10, 0x11, 0x13, 0x14, 0x15, 0x1A, 0x1B, 0x2B}, {0x2D}),
+    ("combo", {0x08, 0x09, 0x0A, 0x10, 0x11, 0x13, 0x14, 0x15, 0x1A, 0x1B, 0x2B},
+     {0x2D, 0x2E}),
 ])
 def test_drive_kinds_list_what_they_read_and_only_their_write_features(
         tmp_path, drive, reads, writes_features):

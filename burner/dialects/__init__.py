@@ -39,6 +39,7 @@ class Request:
     #                                    inq scanbus devices, printed in this order
     verbose: int = 0
     write_type: Optional[str] = None   # "tao" or "sao" (-dao is -sao)
+    xa: bool = False                    # -xa/-xa1: CD mode 2 form 1 (CD-ROM XA) track
     gracetime: int = 0
     pad_bytes: int = 0
     underrun_free: Optional[bool] = None

@@ -20,8 +20,8 @@ SIZE = re.compile(r"^(\d+)([bkmgs]?)$", re.IGNORECASE)
 SCALE = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "s": SECTOR}
 
 AUDIO = "audio CDs are not supported yet (isofuse-burn writes data discs)"
-MODE2 = ("mode 2 / CD-ROM XA tracks are not supported: isofuse-burn writes mode 1 data "
-         "tracks (-data), which read the same, multisession included")
+MODE2 = ("mode 2 form 2 and mixed-form tracks are not supported: isofuse-burn writes mode 1 "
+         "(-data) or mode 2 form 1 (-xa) data tracks")
 RAW = "raw and clone writing are not supported: isofuse-burn writes data tracks (-data)"
 CDTEXT = "CD-TEXT and audio track options are not supported (no audio CDs yet)"
 
@@ -29,7 +29,7 @@ CDTEXT = "CD-TEXT and audio track options are not supported (no audio CDs yet)"
 REFUSED_WORDS = {
     "-audio": AUDIO, "-swab": AUDIO, "-preemp": AUDIO, "-nopreemp": AUDIO, "-copy": AUDIO,
     "-nocopy": AUDIO, "-scms": AUDIO, "-useinfo": CDTEXT, "-text": CDTEXT,
-    "-xa": MODE2, "-xa1": MODE2, "-xa2": MODE2, "-xamix": MODE2, "-mode2": MODE2,
+    "-xa2": MODE2, "-xamix": MODE2, "-mode2": MODE2,
     "-cdi": MODE2, "-raw": RAW, "-raw96r": RAW, "-raw96p": RAW, "-raw16": RAW, "-clone": RAW,
     "-packet": "packet writing is not supported", "-noclose": "packet writing is not supported",
     "-shorttrack": "short tracks are an audio/SAO feature: not supported",
@@ -41,7 +41,7 @@ REFUSED_WORDS = {
               "left open",
     "-setdropts": "driver options are given with the burn (driveropts=burnfree)",
     "-format": "use blank=format_overwrite (DVD-RW, DVD+RW, BD-RE) or isofuse-burn --format",
-    "-xa1-mode": MODE2, "-minfo": "use -atip or -toc (or isofuse-burn --list)",
+    "-minfo": "use -atip or -toc (or isofuse-burn --list)",
     "-media-info": "use -atip or -toc (or isofuse-burn --list)",
 }
 REFUSED_KEYS = {
@@ -64,15 +64,11 @@ REFUSED_KEYS = {
 }
 XORRECORD_ONLY = ("--grow_overwriteable_iso", "--multi_if_possible")
 BLANK_MODES = {"all": "all", "disc": "all", "disk": "all", "fast": "fast", "minimal": "fast",
-               "as_needed": "as_needed"}
+               "as_needed": "as_needed", "session": "session", "track": "track",
+               "unclose": "unclose"}
 BLANK_REFUSED = {
-    "session": "blank=session (erase the last session only) is not supported; blank=fast "
-               "erases the whole disc",
-    "track": "blank=track is not supported; blank=fast erases the whole disc",
     "trtail": "blank=trtail is not supported; blank=fast erases the whole disc",
     "unreserve": "blank=unreserve is not supported; blank=fast erases the whole disc",
-    "unclose": "blank=unclose (reopen a closed session) is not supported; blank=fast "
-               "erases the whole disc",
     "deformat": "blank=deformat is not supported; blank=all blanks a sequential DVD-RW",
     "deformat_quickest": "blank=deformat_quickest is not supported",
     "deformat_sequential": "blank=deformat_sequential is not supported",
@@ -84,15 +80,19 @@ Blanking options:
 \tdisk\t\tblank the entire disc
 \tfast\t\tminimally blank the entire disc (PMA, TOC, pregap)
 \tminimal\t\tminimally blank the entire disc (PMA, TOC, pregap)
+\ttrack\t\tblank a track
+\tunclose\t\tunclose last session
+\tsession\t\tblank last session
 \tas_needed\tblank (fast) or format only what needs it to be written from scratch
 \tformat_overwrite\tformat a DVD-RW (restricted overwrite), DVD+RW or BD-RE
-refused: session track trtail unreserve unclose deformat (see README.md)
+refused: trtail unreserve deformat (see README.md)
 """
 
 # isofuse-burn's own options that take a value (passed through in a mixed line)
 NATIVE_WITH_VALUE = {"-d", "--device", "--speed", "--add", "--remove", "--blank", "--size",
                      "--volid", "--timeout", "--image-out"}
-NATIVE_FLAGS = {"--list", "--scan", "--msinfo", "--dummy", "--multi", "--close", "--eject",
+NATIVE_FLAGS = {"--list", "--scan", "--msinfo", "--dummy", "--multi", "--close", "--finalize",
+                "--eject",
                 "--verify", "--overburn", "--yes", "--json", "--wait", "-q", "--quiet",
                 "--on-the-fly", "--format", "--help", "-h"}
 LOOKS_CDRECORD_KEYS = ("dev", "blank", "speed", "driveropts", "gracetime", "fs", "tsize",
@@ -234,6 +234,15 @@ def _data(line, arg):
     line.data = True
 
 
+def _xa(line, arg):
+    """-xa / -xa1: a CD-ROM XA mode 2 form 1 data track (K3b's choice for
+    multisession CDs).  cdrecord's -xa1 sends 2056-byte sectors with the
+    sub-header; here both send 2048 bytes and the drive adds the sub-header
+    (page 05h bytes 48-51): the disc is the same."""
+    line.data = True
+    line.request.xa = True
+
+
 def _isosize(line, arg):
     line.isosize = True
 
@@ -251,7 +260,7 @@ def _text(kind):
 WORDS = {
     "-v": _verbose, "-vv": _verbose, "-vvv": _verbose, "-V": _accept("no SCSI command log"),
     "-VV": _accept("no SCSI command log"), "-s": _accept(), "-silent": _accept(),
-    "-data": _data, "-mode1": _data, "-isosize": _isosize,
+    "-data": _data, "-mode1": _data, "-isosize": _isosize, "-xa": _xa, "-xa1": _xa,
     "-tao": _write_type("tao"), "-sao": _write_type("sao"), "-dao": _write_type("sao"),
     "-multi": _multi, "-fix": _fix, "-nofix": _nofix,
     "-msinfo": _report("msinfo"), "-toc": _report("toc"), "-atip": _report("atip"),

@@ -167,6 +167,20 @@ def _stays_appendable(line):
     return line.mode == "M" or not (line.compat or line.request.write_type == "sao")
 
 
+def _finish_zero(line):
+    """-M DEVICE=/dev/zero: nothing more to write, close the disc for good
+    (growisofs(1): to close a multisession DVD±R; the disc must have a
+    session, so -Z makes no sense)."""
+    if line.mode != "M":
+        raise DialectError("-Z DEVICE=/dev/zero writes no session: -M DEVICE=/dev/zero "
+                           "closes an appendable disc")
+    if line.flags:
+        raise DialectError(f"-M DEVICE=/dev/zero writes nothing: {' '.join(line.flags)} "
+                           "does not go with it")
+    line.request.argv.append("--finalize")
+    return line.request
+
+
 def _split_sim(target):
     """sim:PATH=IMAGE: the '=' after the sim path."""
     path, eq, image = target[4:].partition("=")
@@ -181,9 +195,7 @@ def _finish_image(line, image):
     if not image:
         raise DialectError(f"-{line.mode} {line.target}: name the image after '='")
     if image == "/dev/zero":
-        raise DialectError(f"-{line.mode} DEVICE=/dev/zero (closing an appendable disc "
-                           "without a new session) is not supported: burn the last session "
-                           "with -dvd-compat to close the disc")
+        return _finish_zero(line)
     request.initial_session = line.mode == "Z"
     if _stays_appendable(line):
         request.argv.append("--multi")

@@ -46,7 +46,7 @@ def before_write(request, program):
 def _mode_name(status, plan, opts):
     family = status.profile_info.family
     if family == "cd":
-        mode = "TAO"
+        mode = "SAO" if plan.write_type == pages.WT_SAO else "TAO"
     elif family == "dvd-r":
         mode = "SAO" if plan.write_type == pages.WT_SAO else "incremental"
     else:
@@ -55,15 +55,15 @@ def _mode_name(status, plan, opts):
 
 
 def _check_write_type(request, status, plan, program):
+    p = status.profile_info
+    if request.xa and p.family != "cd":
+        raise BurnError(f"-xa: mode 2 (CD-ROM XA) tracks exist on CD only; the disc is a "
+                        f"{p.name}: leave out -xa; nothing was written", CANNOT_WRITE)
     wanted = request.write_type
     if wanted is None:
         return
-    p = status.profile_info
     option = "-tao" if wanted == "tao" else "-sao/-dao"
-    if p.family == "cd" and wanted == "sao":
-        why = ("isofuse-burn writes CD data tracks track-at-once only (the disc reads the "
-               "same): leave out -sao/-dao, or say -tao")
-    elif p.family == "dvd-r" and wanted == "sao" and plan.write_type != pages.WT_SAO:
+    if p.family == "dvd-r" and wanted == "sao" and plan.write_type != pages.WT_SAO:
         why = (f"disc-at-once needs a blank {p.name} and no -multi; this burn is "
                "incremental: leave out -sao/-dao")
     elif p.family == "dvd-r" and wanted == "tao" and plan.write_type == pages.WT_SAO:
