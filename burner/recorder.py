@@ -8,6 +8,11 @@ Sequences (what libburn, cdrecord and growisofs send; docs/burner-mmc.md):
   SYNCHRONIZE CACHE -- which ends a TAO track: libburn and cdrecord send no
   CLOSE TRACK there, and some drives refuse one -- then CLOSE SESSION (page
   05h's multisession bits decide whether the disc stays appendable).
+* CD-R/RW session at once (cdrecord -sao/-dao, blank disc, feature 002Eh):
+  page 05h write type 2, SEND CUE SHEET (lead-in, track 1 pre-gap from LBA
+  -150, index 1 at 0, lead-out), WRITEs from -150 on, SYNCHRONIZE CACHE; no
+  CLOSE: the drive writes lead-in and lead-out.  -xa: data block type 10
+  (mode 2 form 1) in an XA session, TAO or SAO.
 * DVD-R/-RW sequential: disc-at-once on a blank disc without --multi (page
   05h write type 2 without link size or packets, RESERVE TRACK, WRITEs,
   SYNCHRONIZE CACHE: the drive closes track, session and disc itself);
