@@ -70,6 +70,9 @@ def send_cue_sheet(sim, cdb, data):
     if length != len(data) or length % 8:
         raise Check(5, 0x1A, 0x00)
     lead_out = _check_entries(sim, data)
+    if simpage05.params(sim).test_write:
+        sim.start_dummy()                    # a test write: the disc is left as it was
+    st = sim.state
     st.sao = [-mmc.CUE_PREGAP, lead_out]
     sim.save()
     return b""

@@ -335,3 +335,21 @@ def test_dao_on_dvd_r_is_still_disc_at_once(tmp_path, image):
     code, _, err = run_as("cdrecord", f"dev=sim:{disc_path}", "-dao", image)
     assert code == 0, err
     assert state(disc_path).status == "complete" and state(disc_path).reserved is None
+
+
+def test_cdrecord_dummy_dao_writes_nothing(tmp_path, image):
+    """'cdrecord -dummy -dao dev=DEV image.iso': the whole SAO sequence in
+    test-write mode; the disc stays blank, its state without a cue sheet."""
+    disc_path = make_disc(tmp_path, "cd-r")
+    code, _, err = run_as("cdrecord", "-dummy", "-dao", f"dev=sim:{disc_path}", image)
+    assert code == 0, err
+    assert untouched(disc_path) and state(disc_path).sao is None
+
+
+def test_isofuse_burn_sao_with_verify(tmp_path, image):
+    """A mixed line 'isofuse-burn -d DEV --verify -sao image': read back and
+    compared; the TOC's session starts at 0 as written."""
+    disc_path = make_disc(tmp_path, "cd-rw")
+    code, _, err = run_as("isofuse-burn", "-d", f"sim:{disc_path}", "--verify", "-sao", image)
+    assert code == 0, err
+    assert "verified" in err and image_on(disc_path, image)

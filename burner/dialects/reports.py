@@ -182,13 +182,13 @@ Options:
 \t-waiti\t\twait for standard input before opening the drive
 \t-immed minbuf=#\taccepted
 \t-force\t\taccepted (overrides nothing)
-\t-tao -sao -dao\twrite type where the medium has one (CD: -tao only)
+\t-tao -sao -dao\twrite type: CD track- or session-at-once (SAO: blank CD), DVD-R DAO
 \t-eject\t\teject the disc after writing
 \tspeed=#\t\twrite speed as N x of the medium
-\tblank=type\tfast, all, as_needed, format_overwrite (blank=help)
+\tblank=type\tfast, all, session, track, unclose, as_needed, format_overwrite (blank=help)
 \tfs=# tsize=#\tbuffer size (accepted), track size (b k m g s)
 \t-overburn\twrite beyond the disc's nominal size
-\t-data\t\tdata track, mode 1 (the only track type)
+\t-data -xa -xa1\tdata track: mode 1, or mode 2 form 1 (CD-ROM XA, CD only)
 \t-pad padsize=# -nopad\tzeros after the track
 """
 XORRECORD_EXTRA = """\
@@ -200,6 +200,7 @@ Usage: growisofs [-dry-run] [-dvd-compat] [-overburn] [-speed=1] -[Z|M] /dev/dvd
 isofuse-burn's growisofs command line; the mkisofs options are isofuse master's.
   -Z /dev/dvd ...\tan initial session       -Z /dev/dvd=image.iso\ta prepared image
   -M /dev/dvd ...\tmerge a new session      -dvd-compat\tclose the disc
+  -M /dev/dvd=/dev/zero\tclose an appendable disc without writing
   -dry-run\t\tcheck everything, write nothing (with -print-size: the size)
   -use-the-force-luke=dao,tty,notray,noload,dummy,tracksize:N,bufsize:N
 README.md has the table of every option.
