@@ -224,15 +224,22 @@ def _check_charsets(options, s):
 
 
 def _volume_dates(options, s):
-    """--modification-date= and -volume_date c|m|uuid: the volume's dates."""
+    """--modification-date= and -volume_date: the volume's dates, as
+    xorriso sets them (docs/mkisofs-options.md): uuid (and
+    --modification-date=) is the volume's creation and modification time
+    to the hundredth and the time everything else made now gets; c, m, x,
+    f set one descriptor date each, to the second."""
     dates = [("uuid", s["modification_date"])] if s["modification_date"] else []
     dates += s["volume_dates"]
-    for kind, text in dates:
-        if kind in ("x", "f"):
-            raise UsageError(f"-volume_date {kind}: expiration and effective dates are "
-                             "not recorded (c, m and uuid are)")
-        options.modification_date = text
-        options.now = _date_seconds(text)
+    for kind, when in dates:
+        if kind == "uuid":
+            options.modification_date = when
+            options.now = _date_seconds(when)
+        elif when is None:
+            options.volume_dates.pop(kind, None)
+        else:
+            options.volume_dates[kind] = when if isinstance(when, int) \
+                else _date_seconds(when)
     if options.now is not None and options.source_date_epoch is not None:
         # the option wins over SOURCE_DATE_EPOCH (xorrisofs): the volume
         # dates come from it, file times are clamped to it
@@ -399,7 +406,6 @@ def finish_tree(cmd, root, scanned, warn=None):
         sourcetree.rationalize(root)
         options.rock = "keep"
     sourcetree.apply_owners(root, cmd.scan)
-    warn = warn or (lambda m: None)
     table = cmd.scan.table_name
     if table:
         catalog = [options.boot_catalog] if options.boot else []
@@ -407,48 +413,11 @@ def finish_tree(cmd, root, scanned, warn=None):
                                    engine_files=catalog)
         if cmd.scan.hide_joliet_trans_tbl:
             scanned.hidden_joliet.update(made)
-    if scanned.hidden_iso or scanned.hidden_joliet:
-        if not engine_hides():
-            raise UsageError("-hide, -hide-joliet, -hide-joliet-trans-tbl: leaving files "
-                             "out of one tree while writing their data is not implemented "
-                             "in the mastering engine yet")
-        options.hide_iso = scanned.hidden_iso
-        options.hide_joliet = scanned.hidden_joliet
+    # -hide / -hide-joliet: out of one tree, the data still written
+    options.hide_iso = scanned.hidden_iso
+    options.hide_joliet = scanned.hidden_joliet
     if cmd.sort_rules:
         options.sort_weights = sourcetree.sort_weights(root, cmd.sort_rules)
-        if not engine_sorts():
-            warn("-sort/--sort-weight: data placement by weight is not implemented in "
-                 "the mastering engine yet; the files are placed in tree order")
-
-
-def _probe_tree(count):
-    from ..master.sourcetree import Node, new_directory
-    root = new_directory(b"", 0)
-    nodes = []
-    for i in range(count):
-        node = Node(b"f%d" % i, stat.S_IFREG | 0o644, size=1, data=b"x")
-        node.parent = root
-        root.children[node.name] = node
-        nodes.append(node)
-    return root, nodes
-
-
-def engine_hides():
-    """Whether the engine's trees leave out MasterOptions.hide_iso and
-    hide_joliet nodes (asked of the engine itself on a one-file tree)."""
-    from ..master.isotree import build_iso_tree, build_joliet_tree
-    root, (node,) = _probe_tree(1)
-    probe = MasterOptions(joliet=True, hide_iso={node}, hide_joliet={node})
-    return not build_iso_tree(root, probe, lambda m: None).children \
-        and not build_joliet_tree(root, probe).children
-
-
-def engine_sorts():
-    """Whether the layout places data by MasterOptions.sort_weights."""
-    root, (light, heavy) = _probe_tree(2)
-    probe = MasterOptions(sort_weights={heavy: 5}, padding_sectors=0)
-    layout = layout_mod.Layout(root, probe, warn=lambda m: None)
-    return layout.file_extents(heavy)[0][0] < layout.file_extents(light)[0][0]
 
 
 def _with_previous(cmd, root, previous):
@@ -516,6 +485,11 @@ def run_command(cmd):
     to_stdout = cmd.output == "-"
     if to_stdout and not cmd.print_size and sys.stdout.isatty():
         return _fail("refusing to write an image to a terminal", 2)
+    # -C and --append-to: the session's descriptors give its own length, as
+    # genisoimage -C and xorrisofs -C write them (_grow adds the whole
+    # volume's copy at 16).  Only here: front ends that copy a session's
+    # descriptors to sector 16 themselves (isofuse-burn) keep the default.
+    options.own_session_size = bool(cmd.msinfo or cmd.append_to)
     progress = Progress(enabled=not cmd.quiet and sys.stderr.isatty())
     return _plan_and_write(cmd, root, options, warn, progress)
 
@@ -604,13 +578,13 @@ def _grow(args, layout):
             first = layout.pvd_sector - layout.base
             count = layout.terminator_sector - layout.pvd_sector + 1
             descriptors = stream.read(first * 2048, count * 2048)
-        # The session's own descriptors say its own size, as xorriso and
-        # genisoimage -C write them (xorriso chains sessions by start + size);
-        # the copy at 16 keeps the whole volume's size for every reader
-        own = session_sized(descriptors, layout.total_sectors - layout.base)
-        os.pwrite(fd, own, layout.pvd_sector * 2048)
+        # The session's own descriptors (as written above) say its own size,
+        # as xorriso and genisoimage -C write them (xorriso chains sessions
+        # by start + size); the copy at 16 counts the whole volume for
+        # readers that look only there
+        whole = session_sized(descriptors, layout.total_sectors)
         os.fsync(fd)
-        os.pwrite(fd, descriptors, 16 * 2048)
+        os.pwrite(fd, whole, 16 * 2048)
         os.fsync(fd)
     except SourceChanged as exc:
         return _fail(f"{exc}; the image was not changed")

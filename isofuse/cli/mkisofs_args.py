@@ -224,17 +224,22 @@ class BootEntries:
     def __init__(self):
         self.done: List[BootSpec] = []
         self.platform_for_b = 0x00
-        self.marks = set()          # every modifier seen (the image-wide flags)
+        # the modifiers of the entries made (the image-wide flags): one
+        # given to an entry that never gets an image marks nothing, as in
+        # xorrisofs (-isohybrid-gpt-basdat after --efi-boot makes no GPT)
+        self.marks = set()
         self._new()
 
     def _new(self):
         self.image = None
         self.platform = None
         self.props = {}
+        self.entry_marks = set()
 
     def close(self):
         if self.image is not None:
             self.done.append(self._spec())
+            self.marks |= self.entry_marks
         self._new()
 
     def _spec(self):
@@ -266,7 +271,7 @@ class BootEntries:
             self._modifier(kind, value)
 
     def _modifier(self, kind, value):
-        self.marks.add(kind)
+        self.entry_marks.add(kind)
         props = self.props
         if kind == "no-emul":
             props["emulation"] = "none"

@@ -75,6 +75,14 @@ def owner_id(kind):
     return convert
 
 
+def single_volume(text):
+    """-volset-size / -volset-seqno: only 1 (ECMA-119 §8.4.10-11 as written:
+    one volume in its set; K3b 0.11 passes "-volset-size 1 -volset-seqno 1")."""
+    if text.strip() != "1":
+        raise ValueProblem("1: volume sets of more than one volume are not made")
+    return 1
+
+
 def load_size(text):
     """-boot-load-size N|full ("full": the whole image, the mkisofs default)."""
     if text == "full":
@@ -104,10 +112,22 @@ def sort_weight(values):
 
 
 def volume_date(values):
+    """-volume_date KIND TIME as xorriso documents it: uuid takes 16 digits
+    (recorded literally, hundredths too); c, m, x, f also take =SECONDS
+    and "default" (None: c and m the time of mastering, x and f unset)."""
     kind, when = values
     if kind not in ("c", "m", "x", "f", "uuid"):
         raise ValueProblem("c, m, x, f or uuid and a time (YYYYMMDDhhmmsscc)")
-    return (kind, modification_date(when))
+    if kind != "uuid" and when in ("default", "overridden"):
+        return (kind, None)
+    if kind != "uuid" and when.startswith("=") and when[1:].isdigit():
+        return (kind, int(when[1:]))
+    try:
+        return (kind, modification_date(when))
+    except ValueProblem:
+        if kind == "uuid":
+            raise
+        raise ValueProblem("a time YYYYMMDDhhmmsscc (GMT), =SECONDS or default") from None
 
 
 @dataclass(frozen=True)
@@ -249,12 +269,19 @@ OPTIONS = (
        group=VOLUME),
     _o("-biblio", STORE, "bibliographic_file", 1, metavar="FILE", help="bibliographic file",
        group=VOLUME),
+    _o("-volset-size", STORE, "volset_size", 1, single_volume, metavar="1",
+       help="volumes in the volume set: 1 (K3b writes it; more are not made)",
+       group=VOLUME),
+    _o("-volset-seqno", STORE, "volset_seqno", 1, single_volume, metavar="1",
+       help="this volume's number in the set: 1 (more volumes are not made)",
+       group=VOLUME),
     _o("--modification-date", STORE, "modification_date", 1, modification_date,
        metavar="YYYYMMDDhhmmsscc", equals=True,
        help="the volume's creation and modification time (GMT)", group=VOLUME),
     _o("-volume_date", APPEND, "volume_dates", 2, volume_date, metavar="c|m|x|f|uuid TIME",
        help="one volume date (creation, modification, expiration, effective; uuid: "
-            "creation and modification)", group=VOLUME),
+            "creation and modification to the hundredth, as --modification-date)",
+       group=VOLUME),
     # ---- which files, and how ----
     _o("-graft-points", TRUE, "graft_points", help="SOURCE may be DISC/PATH=SOURCE",
        group=FILES),
@@ -271,8 +298,7 @@ OPTIONS = (
     _o("-no-bak -nobak", TRUE, "no_bak",
        help="leave out backup files (names with '~' or '#', or ending in .bak)", group=FILES),
     _o("-hide", APPEND, "hide", 1, metavar="PATTERN",
-       help="not in the ISO 9660 / Rock Ridge tree, the data still written (refused "
-            "while the engine cannot do it)",
+       help="not in the ISO 9660 / Rock Ridge tree (the Joliet tree keeps it, with its data)",
        group=FILES),
     _o("-hide-list", APPEND, "hide_lists", 1, metavar="FILE", help="-hide for every line",
        group=FILES),
@@ -288,8 +314,7 @@ OPTIONS = (
        help="files of 4 GiB and more also at ISO levels 1 and 2 (in several extents)",
        group=FILES),
     _o("-sort", STORE, "sort_file", 1, metavar="FILE",
-       help="data placement: lines 'PATH WEIGHT', heavier files first (a warning while "
-            "the engine places data in tree order)", group=FILES),
+       help="data placement: lines 'PATH WEIGHT', heavier files first", group=FILES),
     _o("--sort-weight", APPEND, "sort_weights", 2, sort_weight, metavar="WEIGHT PATH",
        help="a weight for a path on the disc (and what is below it)", group=FILES),
     _o("-uid", STORE, "uid", 1, owner_id("user"), metavar="UID",
@@ -418,7 +443,6 @@ OPTIONS = (
     _refused("-ucs-level -joliet-utf16 -untranslated_name_len -file_name_limit "
              "-disallow_dir_id_ext -rr_reloc_dir -no-iso-translate",
              "this naming variant is not implemented"),
-    _refused("-volset-size -volset-seqno", "volume sets of more than one volume are not made"),
     _refused("--quoted_path_list --set_all_file_dates --sort-weight-list "
              "--sort-weight-patterns --application_use --emul-toc --old-empty --stdio_sync "
              "-no-split-symlink-components -no-split-symlink-fields -debug -i -a",

@@ -14,6 +14,7 @@ from .options import (DEEP_ALLOW, DEEP_DROP, DEEP_ERROR, DEEP_RELOCATE, MAX_ISO_
 from .sourcetree import new_directory
 
 RR_MOVED = b"rr_moved"
+HIDDEN_RR_MOVED = b".rr_moved"     # -hide-rr-moved, as genisoimage and xorrisofs name it
 
 
 class TreeError(Exception):
@@ -72,23 +73,34 @@ class FileEntry:
         self.parent = parent
 
 
-def _max_dir_depth(root):
+def _max_dir_depth(root, hidden=frozenset()):
     deepest = 0
     stack = [(root, 1)]
     while stack:
         node, level = stack.pop()
         deepest = max(deepest, level)
         for child in node.children.values():
-            if child.is_dir:
+            if child.is_dir and child not in hidden:
                 stack.append((child, level + 1))
     return deepest
+
+
+def _shown(node, hidden):
+    """A directory's children that the tree records: -hide / -hide-joliet
+    leave a node (and, for a folder, all below it) out of one tree only."""
+    kids = node.children.values()
+    if hidden:
+        return [kid for kid in kids if kid not in hidden]
+    return list(kids)
 
 
 def build_iso_tree(root, options, warn):
     rules = options.names
     policy = options.deep_policy
     limit_levels = rules.level < 4 and policy != DEEP_ALLOW
-    needs_relocation = limit_levels and _max_dir_depth(root) > MAX_ISO_LEVELS
+    hidden = options.hide_iso
+    relocation_name = HIDDEN_RR_MOVED if options.hide_rr_moved else RR_MOVED
+    needs_relocation = limit_levels and _max_dir_depth(root, hidden) > MAX_ISO_LEVELS
     if needs_relocation and policy == DEEP_ERROR:
         raise TreeError("the tree is deeper than the 8 directory levels ISO 9660 allows; "
                         "use Rock Ridge (-R/-r) to relocate deep directories, -D to "
@@ -97,7 +109,7 @@ def build_iso_tree(root, options, warn):
     rr_moved = None
     moved = []
     if needs_relocation and policy == DEEP_RELOCATE:
-        rr_node = new_directory(RR_MOVED, root.mtime)
+        rr_node = new_directory(relocation_name, root.mtime)
         rr_node.parent = root
         rr_moved = DiscEntry(node=rr_node, identifier=b"", is_dir=True, level=2,
                              parent=disc_root)
@@ -106,11 +118,11 @@ def build_iso_tree(root, options, warn):
     stack = [disc_root]
     while stack:
         dentry = stack.pop()
-        kids = list(dentry.node.children.values())
+        kids = _shown(dentry.node, hidden)
         extra = [rr_moved] if (dentry is disc_root and rr_moved is not None) else []
         keys = [None] * (len(kids) + len(extra))
         idents = naming.assign_iso_names(
-            [(k.name, k.is_dir) for k in kids] + [(RR_MOVED, True) for _ in extra], rules, keys)
+            [(k.name, k.is_dir) for k in kids] + [(relocation_name, True) for _ in extra], rules, keys)
         level = dentry.level
         children = []           # in the order of kids, then sorted by their keys
         child_keys = []
@@ -170,11 +182,13 @@ def build_joliet_tree(root, options):
     # Directories that the ISO 9660 tree leaves out (--drop-deep) are left
     # out here too: their files get no data in the image.
     drop_deep = options.deep_policy == DEEP_DROP and options.names.level < 4
+    hidden = options.hide_joliet
     disc_root = DiscEntry(node=root, identifier=b"\x00", is_dir=True, level=1)
     stack = [disc_root]
     while stack:
         dentry = stack.pop()
-        kids = [kid for _, kid in sorted(dentry.node.children.items())]
+        kids = [kid for _, kid in sorted(dentry.node.children.items())
+                if not hidden or kid not in hidden]
         idents = naming.plain_joliet_identifiers([k.name for k in kids], options.joliet_long)
         in_order = idents is not None   # plain names: sorted already
         if not in_order:

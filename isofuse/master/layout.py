@@ -35,7 +35,7 @@ from .isotree import (FileEntry, build_iso_tree, build_joliet_tree,
 from .options import MasterOptions
 from .rockridge_writer import RockRidgeWriter, entry_size, resolve
 from .stream import ImageStream
-from . import checksums, sysarea
+from . import checksums, naming, sysarea
 
 SECTOR = 2048
 SYSTEM_AREA_SECTORS = 16
@@ -46,6 +46,10 @@ _BINARY_DATE_END = BINARY_LAST + 1  # dates from here on are clamped (§9.1.5: y
 
 class LayoutError(Exception):
     """The tree cannot become an image with these options (message says why)."""
+
+
+# a DataItem met by the data walk whose sector is given once all are met
+PENDING = -1
 
 
 def sectors_for(size):
@@ -723,35 +727,55 @@ class Layout:
 
     def _place_data(self, sector):
         """Give every file's data its sectors from ``sector`` on, in ISO tree
-        order (directories depth first, records in order); returns the
-        sector after the last.  Hard-linked files get one place."""
-        self.data_items: List[DataItem] = []
-        append = self.data_items.append
-        item_of = self._data_item
-        extents, catalog, base = self._extents, self.catalog_node, self.base
+        order (directories depth first, records in order), then the files
+        only the Joliet tree shows (-hide); with sort weights (-sort) the
+        heavier files first, ties in that order.  Returns the sector after
+        the last.  Hard-linked files get one place."""
         # hybrid images: the boot images first, as xorrisofs places them
         placed_first = self._boot_nodes_in_tree_order() if self.system_area else ()
+        order = []                  # [(DataItem, node)] in placement order
         for node in placed_first:
-            item = item_of(node)
+            item = self._data_item(node)
             if item is not None and item.sector is None:
-                item.sector = sector
-                append(item)
-                sector += (item.size + SECTOR - 1) // SECTOR
-        placed_first = frozenset(placed_first)
-        stack = [self.iso_root]
+                item.sector = PENDING
+                order.append((item, node))
+        first = len(order)
+        self._collect_data(self.iso_root, frozenset(placed_first), order)
+        if self.joliet_root is not None and self.options.hide_iso:
+            self._collect_data(self.joliet_root, frozenset(placed_first), order)
+        weights = self.options.sort_weights
+        if weights:
+            # genisoimage -sort, xorrisofs --sort-weight: heavier first
+            order[first:] = sorted(order[first:], key=lambda pair: -weights.get(pair[1], 0))
+        self.data_items: List[DataItem] = [item for item, _ in order]
+        for item in self.data_items:
+            item.sector = sector
+            sector += (item.size + SECTOR - 1) // SECTOR
+        return sector
+
+    def _collect_data(self, root, placed_first, order):
+        """Append (DataItem, node) of every file of a tree not met yet to
+        ``order``, in the tree's order (marking each item PENDING)."""
+        append = order.append
+        item_of = self._data_item
+        extents, catalog, base = self._extents, self.catalog_node, self.base
+        stack = [root]
         while stack:
             directory = stack.pop()
             subdirs = []
             for record in directory.records[2:]:        # after "." and ".."
                 if record.__class__ is FileEntry:           # a plain file's record to be
-                    # _data_item inlined: a file with one link, met once
                     node = record.node
                     if not node.size or node is catalog or node in placed_first:
                         continue
-                    item = extents[node] = DataItem(None, node.size, node.path, node.data,
-                                                    node.size, node.reader, base)
+                    item = extents.get(node)
+                    if item is None:
+                        # _data_item inlined: a file with one link, met once
+                        item = extents[node] = DataItem(None, node.size, node.path,
+                                                        node.data, node.size, node.reader,
+                                                        base)
                 elif record.item is not None:
-                    item = record.item
+                    item, node = record.item, record.target.node
                 else:
                     if record.flags & dr.FLAG_DIRECTORY:
                         subdirs.append(record.target)
@@ -759,15 +783,14 @@ class Layout:
                     target = record.target
                     if target.is_dir or not target.node.is_regular:
                         continue                    # a CL placeholder, symlink, device
-                    item = item_of(target.node)     # hard links, multi-extent files
+                    node = target.node
+                    item = item_of(node)            # hard links, multi-extent files
                     if item is None:
                         continue
                 if item.sector is None:
-                    item.sector = sector
-                    append(item)
-                    sector += (item.size + SECTOR - 1) // SECTOR
+                    item.sector = PENDING
+                    append((item, node))
             stack.extend(reversed(subdirs))
-        return sector
 
     @staticmethod
     def _extent_lengths(node):
@@ -818,9 +841,14 @@ class Layout:
         sectors = (self.pvd_sector, self.joliet_svd_sector, self.evd_sector,
                    self.terminator_sector)
         # with -partition_offset the whole image's descriptors count appended
-        # partitions in (xorriso 1.5.4, observed); the partition's own end at them
+        # partitions in (xorriso 1.5.4, observed); the partition's own end at them.
+        # A later session gives its own length with own_session_size, as
+        # genisoimage -C and xorrisofs -C write it (cdrecord -isosize reads
+        # it so), else the whole volume's (for a copy at sector 16).  Hybrid
+        # areas belong to a first session (base 0).
+        own = self.base if self.options.own_session_size else 0
         self._write_descriptor_set(meta, sectors, 0, self.total_sectors
-                                   if self.partition_offset else self.volume_sectors)
+                                   if self.partition_offset else self.volume_sectors - own)
         if self.boot_record_sector is not None:
             self._put(meta, self.boot_record_sector, vd.encode_boot_record(self.catalog_sector))
             self._put(meta, self.catalog_sector, eltorito.encode_catalog(self._boot_entries))
@@ -857,8 +885,7 @@ class Layout:
         address of the trees they describe."""
         opts = self.options
         pvd, joliet_svd, evd, terminator = sectors
-        common = dict(volume_space_size=volume_sectors, created=self.volume_time,
-                      modified=self.volume_time)
+        common = dict(volume_space_size=volume_sectors, **self._volume_dates())
         meta_fields = dict(system_id=opts.system_id, volume_id=opts.volume_id,
                            volume_set_id=opts.volume_set_id, publisher_id=opts.publisher,
                            preparer_id=opts.preparer, application_id=opts.application,
@@ -882,11 +909,37 @@ class Layout:
                 vd.TYPE_SUPPLEMENTARY, 2, **tables, file_structure_version=2,
                 **common, **self._plain(meta_fields)))
         self._put(meta, terminator, vd.encode_terminator())
+        if opts.modification_date:
+            # --modification-date= / -volume_date uuid: creation and
+            # modification dates literally, hundredths too (§8.4.26.1
+            # bytes 15-16), as xorrisofs writes them for GRUB's search
+            literal = opts.modification_date[:16].encode("ascii")
+            for sector in (pvd, joliet_svd, evd):
+                if sector is not None:
+                    start = (sector - self.base) * SECTOR
+                    meta[start + 813:start + 829] = literal     # creation
+                    meta[start + 830:start + 846] = literal     # modification
 
-    @staticmethod
-    def _plain(fields):
-        # d-characters / a-characters in the primary descriptor: upper case.
-        return {k: v.upper() for k, v in fields.items()}
+    def _volume_dates(self):
+        """The descriptors' four dates in seconds (-volume_date c|m|x|f;
+        c and m default to the volume's time, x and f to none)."""
+        given = self.options.volume_dates
+        return dict(created=given.get("c", self.volume_time),
+                    modified=given.get("m", self.volume_time),
+                    expires=given.get("x"), effective=given.get("f"))
+
+    # how the primary (and ISO 9660:1999) descriptor records each
+    # identifier, following xorrisofs (docs/mkisofs-options.md)
+    _PLAIN_FORMS = dict(system_id=naming.a_characters, volume_id=naming.as_given,
+                        volume_set_id=naming.as_given, publisher_id=naming.a_characters,
+                        preparer_id=naming.a_characters, application_id=naming.a_characters,
+                        copyright_file_id=naming.d_characters,
+                        abstract_file_id=naming.d_characters,
+                        bibliographic_file_id=naming.d_characters)
+
+    @classmethod
+    def _plain(cls, fields):
+        return {k: cls._PLAIN_FORMS[k](v) for k, v in fields.items()}
 
     def _root_record(self, root, moved=0):
         return dr.encode_record(root.extent + moved, root.size,

@@ -378,3 +378,32 @@ def assign_joliet_names(entries, long_names=False):
 
 def joliet_identifier(name):
     return name.encode("utf-16-be")
+
+
+# ---- the primary descriptor's identifiers (ECMA-119 §8.4, §7.4) ----------------------------
+# §7.4.1 a-characters and §7.4.2 d-characters (Annex A's table)
+D_CHARACTERS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
+A_CHARACTERS = D_CHARACTERS | frozenset(" !\"%&'()*+,-./:;<=>?")
+
+
+def a_characters(text):
+    """An a-characters field (system, publisher, preparer, application id,
+    §8.4.5, §8.4.20-22) as xorrisofs writes it: upper case, anything else
+    '_'."""
+    return "".join(c if c in A_CHARACTERS else "_" for c in text.upper())
+
+
+def d_characters(text):
+    """A d-characters field (the copyright, abstract and bibliographic file
+    ids, §8.4.23-25) as xorrisofs writes it: upper case, anything else '_'
+    (the '.' too)."""
+    return "".join(c if c in D_CHARACTERS else "_" for c in text.upper())
+
+
+def as_given(text):
+    """The volume id and volume set id (§8.4.6, §8.4.13: d-characters by
+    the standard) as genisoimage and xorrisofs record them: the bytes given,
+    UTF-8, lower case kept (``-V cidata`` is what cloud-init looks for).
+    Returned as the text whose Latin-1 encoding is those bytes, which is
+    how the descriptor encoder writes a field."""
+    return text.encode("utf-8", "surrogateescape").decode("latin-1")

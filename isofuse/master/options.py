@@ -57,6 +57,10 @@ class MasterOptions:
     padding_sectors: int = DEFAULT_PADDING_SECTORS
     source_date_epoch: Optional[int] = None
     session_start: int = 0             # multisession: where this session is written
+    # a later session's descriptors give its own length as the volume space
+    # size (genisoimage -C, xorrisofs -C, what cdrecord -isosize reads), not
+    # the whole volume's (the form a copy at sector 16 needs)
+    own_session_size: bool = False
     now: Optional[int] = None          # creation time when no SOURCE_DATE_EPOCH
     # xorrisofs hybrid booting (the system area, partitions, checksums)
     hybrid_mbr: Optional[str] = None   # -isohybrid-mbr FILE (isohdpfx.bin)
@@ -75,6 +79,10 @@ class MasterOptions:
     # --modification-date=YYYYMMDDhhmmsscc as given (the volume dates and
     # the UUID GRUB searches for; ``now`` holds its whole seconds)
     modification_date: Optional[str] = None
+    # -volume_date c|m|x|f: {kind: seconds} for the creation, modification,
+    # expiration and effective dates (ECMA-119 §8.4.26-29); the volume's
+    # own time for c and m, "not specified" for x and f when absent
+    volume_dates: dict = field(default_factory=dict)
     # -hide / -hide-joliet: source nodes left out of the ISO 9660 (and Rock
     # Ridge) tree or out of the Joliet tree; their data is still written
     hide_iso: set = field(default_factory=set)

@@ -14,7 +14,7 @@ layout (rare for staging; documented).
 """
 
 from ..bulk import collector_paused
-from . import naming
+from . import naming, sysarea
 from .isotree import DiscEntry
 from .layout import SECTOR, SYSTEM_AREA_SECTORS, Layout, LayoutError, sectors_for
 from .options import DEEP_RELOCATE, MAX_ISO_LEVELS
@@ -168,7 +168,13 @@ class SizeModel:
         self._dirty.clear()
 
     def _needs_whole_layout(self):
-        return bool(self.options.boot) or (
+        opts = self.options
+        # hybrid system areas, MD5 tags and hiding change sectors outside
+        # the directories' shares: only a whole layout counts them
+        if opts.boot or opts.md5 or sysarea.wanted(opts) or opts.hide_iso \
+                or opts.hide_joliet:
+            return True
+        return (
             any(s.deep for s in self._shares.values())
             and self.options.deep_policy == DEEP_RELOCATE)
 
