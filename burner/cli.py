@@ -733,11 +733,17 @@ def cmd_dry_run(args):
         raise BurnError("-dry-run needs exactly one drive", errors.USAGE)
     device = args.device[0]
     opts = recorder.Options(dummy=args.dummy, multi=args.multi, speed_x=args.speed or None,
-                            overburn=args.overburn)
+                            overburn=args.overburn, write_type=getattr(args, "write_type", None),
+                            xa=getattr(args, "xa", False))
     drive = _open_drive(device, write=False)
     source = None
     try:
         status = _probe(drive)
+        if args.finalize:                   # growisofs -dry-run -M DEV=/dev/zero
+            recorder.check_finalizable(status)
+            print(f"{args.program}: dry run: would close (finalize) the "
+                  f"{status.profile_info.name} in {device}; nothing was written")
+            return 0
         args.tune_options(status, opts)
         recorder.check_writable(status, opts)
         source, mastered_for = _source_for(args, device, drive, status, opts)

@@ -621,6 +621,22 @@ def finalize_disc(drive, status):
     with page 05h multi-session 00b.  A CD's last lead-out already points at
     a next session: it is closed only by a last session burned without
     -multi."""
+    check_finalizable(status)
+    p = status.profile_info
+    ti = drive.writable_track(status)
+    if p.pseudo_overwrite or not _nothing_open(status, ti):
+        return close_open_track(drive, status, multi=False)
+    _select_closing_parameters(drive, status, multi=False)
+    if p.family == "dvd-r":
+        drive.close(mmc.CLOSE_SESSION)
+    else:
+        drive.close(FINALIZE_BD_R if p.family == "bd-r" else FINALIZE_DVD_PLUS_R)
+    return Closed(None, True)
+
+
+def check_finalizable(status):
+    """The refusals of finalize_disc, before anything is sent (also for
+    growisofs -dry-run)."""
     p = status.profile_info
     name = p.name
     if p.overwritable and not p.pseudo_overwrite:
@@ -635,15 +651,6 @@ def finalize_disc(drive, status):
         raise BurnError(f"{status.device}: a CD whose last session was closed with room for "
                         "another cannot be closed without writing one: burn the last session "
                         "without -multi", CANNOT_WRITE)
-    ti = drive.writable_track(status)
-    if p.pseudo_overwrite or not _nothing_open(status, ti):
-        return close_open_track(drive, status, multi=False)
-    _select_closing_parameters(drive, status, multi=False)
-    if p.family == "dvd-r":
-        drive.close(mmc.CLOSE_SESSION)
-    else:
-        drive.close(FINALIZE_BD_R if p.family == "bd-r" else FINALIZE_DVD_PLUS_R)
-    return Closed(None, True)
 
 
 # ---- partial blanking ----------------------------------------------------------------------

@@ -321,3 +321,13 @@ def test_finalize_refusals(tmp_path, image):
     code, _, err = run("-d", f"sim:{cd}", "--finalize")
     assert code == errors.CANNOT_WRITE and "without -multi" in err
     assert state(cd).status == "appendable"
+
+
+def test_growisofs_dry_run_finalize_writes_nothing(tmp_path, image):
+    from test_burn_dialect_growisofs import growisofs
+    disc_path = make_disc(tmp_path, "dvd+r")
+    assert growisofs("-Z", f"sim:{disc_path}={image}")[0] == 0
+    before = state(disc_path)
+    code, out, err = growisofs("-dry-run", "-M", f"sim:{disc_path}=/dev/zero")
+    assert code == 0, err
+    assert "would close (finalize)" in out and state(disc_path) == before
