@@ -353,3 +353,40 @@ def test_isofuse_burn_sao_with_verify(tmp_path, image):
     code, _, err = run_as("isofuse-burn", "-d", f"sim:{disc_path}", "--verify", "-sao", image)
     assert code == 0, err
     assert "verified" in err and image_on(disc_path, image)
+
+
+def test_k3b_image_writer_multi_dao_xa1(tmp_path, image):
+    """K3b 0.12's image writer job, image not to be fixed: 'cdrecord ...
+    -multi -dao -xa1 IMAGE' (noFix adds -multi, the DAO write mode -dao, the
+    automatic data mode with noFix -xa1): SAO, mode 2 form 1, appendable."""
+    disc_path = make_disc(tmp_path, "cd-r")
+    code, _, err = run_as("cdrecord", "-v", f"dev=sim:{disc_path}", "speed=16", "-multi",
+                          "-dao", "-xa1", image)
+    assert code == 0, err
+    st = state(disc_path)
+    assert st.status == "appendable" and st.tracks[0].runout == 0
+    assert st.nwa == st.tracks[0].end + 11400 and image_on(disc_path, image)
+
+
+def test_k3b_data_job_on_the_fly_xa(tmp_path, image):
+    """K3b's data job (libk3b/jobs/k3bdatajob.cpp setupCdrecordJob) for a
+    mode 2 CD with a cdrecord that has xamix: '... -multi -xa -tsize=Ns -',
+    the image piped from its mkisofs."""
+    disc_path = make_disc(tmp_path, "cd-rw")
+    with open(image, "rb") as f:
+        data = f.read()
+    code, _, err = run_as("cdrecord", "-v", "gracetime=2", f"dev=sim:{disc_path}", "speed=24",
+                          "-tao", "driveropts=burnfree", "-multi", "-xa",
+                          f"-tsize={len(data) // SECTOR}s", "-", stdin=data)
+    assert code == 0, err
+    assert state(disc_path).status == "appendable" and image_on(disc_path, image)
+    assert disc_files(disc_path) == ["/data.bin", "/docs/readme.txt"]
+
+
+def test_script_xa1_data_iso(tmp_path, image):
+    """A Dreamcast self-boot burning script: '[cdrecord, f"-dev={scsi_id}",
+    "-xa1", f"speed={speed}", data_iso]'."""
+    disc_path = make_disc(tmp_path, "cd-r")
+    code, _, err = run_as("cdrecord", f"-dev=sim:{disc_path}", "-xa1", "speed=8", image)
+    assert code == 0, err
+    assert state(disc_path).status == "complete" and image_on(disc_path, image)
