@@ -23,6 +23,7 @@ examples:
   tools/vm setup
   tools/vm run --image a.iso -- sh -c 'mount -t iso9660 /dev/sr0 /mnt && ls -l /mnt'
   tools/vm run --busybox -- uname -a
+  tools/vm run --sim-drive /srv/cdr.img -- wodim -v dev=/dev/sr0 -data a.iso
   tools/vm kernel-listing a.iso --norock --fields path,type,size
 exit status: that of the guest command (run); 124 when the time limit
 stopped the guest; 2 for usage errors; 1 for other tools/vm failures."""
@@ -76,6 +77,14 @@ def build_parser():
     r.add_argument("--image", "-i", action="append", default=[],
                    metavar="IMG", help="attach IMG as the next CD-ROM drive "
                    "(/dev/sr0, /dev/sr1, ...); repeatable")
+    r.add_argument("--sim-drive", action="append", default=[], metavar="PATH",
+                   help="attach the simulated disc PATH (as for sim:PATH; made "
+                   "with python3 -m burner.simtool create) as a real SCSI MMC "
+                   "drive after the --image drives: LIO + TCMU + tcm_loop, "
+                   "answered by burner.tcmu (docs/tcmu.md); repeatable")
+    r.add_argument("--sim-trace", action="store_true",
+                   help="with --sim-drive: append every CDB the drive answers "
+                   "to PATH.cdb-trace")
     r.add_argument("--share", "-s", action="append", default=[], metavar="DIR",
                    help="share host folder DIR read-write at the same path; "
                    "repeatable")
@@ -164,7 +173,8 @@ def _dispatch(parser, args):
         result = core.run_in_guest(command, images=args.image,
                                    share=args.share, chroot=not args.busybox,
                                    timeout=args.timeout, env=env, text=False,
-                                   quiet=False)
+                                   quiet=False, sim_drives=args.sim_drive,
+                                   sim_trace=args.sim_trace)
         sys.stdout.flush()
         sys.stdout.buffer.write(result.stdout)
         sys.stdout.flush()

@@ -1,0 +1,84 @@
+# Sourced by job.sh in the guest (chrooted into the host root, as root) when
+# "tools/vm run --sim-drive PATH" attaches simulated drives: each PATH becomes
+# a SCSI LUN of the kernel's LIO target with a TCMU backstore (user_0/simN),
+# answered by "python3 -m burner.tcmu", exported through the tcm_loop fabric
+# so the guest's own SCSI layer attaches sr and sg to it.  See docs/tcmu.md.
+#
+# Inputs (from job.sh): VM_NSIM, VM_SIM0.., VM_SIM_TRACE (1: write
+# PATH.cdb-trace), VM_REPO, VM_PYTHON.
+
+CFG=/sys/kernel/config
+TGT=$CFG/target
+# A WWN of our own (NAA type 5, IEEE company id 001405 = LIO's default).
+SIM_WWN=naa.5001405000000015
+SIM_NEXUS=naa.5001405000000016
+SIM_PIDS=
+
+sim_fail() { echo "tools/vm guest: sim drive: $*" >&2; exit 1; }
+
+sim_wait() {    # sim_wait TRIES TEST...: poll every 0.1 s
+    n=$1; shift
+    while ! "$@"; do
+        n=$((n - 1)); [ $n -le 0 ] && return 1
+        sleep 0.1
+    done
+}
+
+sim_setup() {
+    grep -q " $CFG configfs" /proc/mounts || mount -t configfs configfs $CFG \
+        || sim_fail "cannot mount configfs"
+    [ -d $TGT/core ] || sim_fail "no $TGT/core (target_core_mod not loaded?)"
+    nsr=$(ls -d /sys/class/block/sr* 2>/dev/null | wc -l)
+    i=0
+    while [ $i -lt "$VM_NSIM" ]; do
+        eval "p=\$VM_SIM$i"
+        bs=$TGT/core/user_0/sim$i
+        mkdir -p $bs || sim_fail "cannot create backstore $bs"
+        # dev_size is not used (every command but REPORT LUNS goes to the
+        # handler); 2048-byte blocks as an MMC drive has.
+        echo "dev_config=isofuse/sim$i" > $bs/control &&
+        echo "dev_size=107374182400" > $bs/control &&
+        echo "hw_block_size=2048" > $bs/control &&
+        echo "hw_max_sectors=32" > $bs/control &&
+        echo 1 > $bs/enable || sim_fail "cannot enable backstore sim$i"
+        trace=
+        [ "$VM_SIM_TRACE" = 1 ] && trace="--trace=$p.cdb-trace"
+        rm -f /run/vm/sim$i.ready
+        (cd "$VM_REPO" && exec "$VM_PYTHON" -m burner.tcmu serve --uio-name sim$i \
+            --ready /run/vm/sim$i.ready $trace "$p") > /run/vm/sim$i.log 2>&1 &
+        SIM_PIDS="$SIM_PIDS $!"
+        i=$((i + 1))
+    done
+    # The handlers must be answering before a LUN is linked: tcm_loop scans
+    # the new LUN (INQUIRY...) inside the link.
+    i=0
+    while [ $i -lt "$VM_NSIM" ]; do
+        sim_wait 600 test -s /run/vm/sim$i.ready ||
+            sim_fail "handler sim$i did not start: $(cat /run/vm/sim$i.log)"
+        i=$((i + 1))
+    done
+    tpg=$TGT/loopback/$SIM_WWN/tpgt_1
+    mkdir -p $tpg || sim_fail "cannot create the tcm_loop target"
+    echo $SIM_NEXUS > $tpg/nexus || sim_fail "cannot create the nexus"
+    i=0
+    while [ $i -lt "$VM_NSIM" ]; do
+        mkdir -p $tpg/lun/lun_$i &&
+        ln -s $TGT/core/user_0/sim$i $tpg/lun/lun_$i/sim$i ||
+            sim_fail "cannot link LUN $i"
+        n=$((nsr + i))
+        sim_wait 300 test -b /dev/sr$n -a -c /dev/sg$n ||
+            sim_fail "/dev/sr$n did not appear: $(cat /run/vm/sim$i.log)"
+        i=$((i + 1))
+    done
+}
+
+sim_teardown() {    # stop the handlers: each saves its disc's state file
+    for pid in $SIM_PIDS; do kill -TERM $pid 2>/dev/null; done
+    for pid in $SIM_PIDS; do wait $pid; done
+    i=0
+    while [ $i -lt "$VM_NSIM" ]; do
+        [ -s /run/vm/sim$i.log ] && sed "s/^/sim$i: /" /run/vm/sim$i.log >&2
+        i=$((i + 1))
+    done
+    sync
+}
