@@ -397,3 +397,21 @@ def test_level_4_keeps_deep_folders_in_place_as_genisoimage_and_xorrisofs(tmp_pa
     assert not any("rr_moved" in p.lower() for p in listing(ours))
     with open_image(str(ours)) as img:
         assert img.resolve("a/b/c/d/e/f/g/h/i/j/k/g.txt") is not None
+
+
+@pytest.mark.parametrize("words", [
+    ("-R", "-hide", "zz.bin"),
+    ("-R", "-J", "-hide", "sub", "-hide-joliet", "sub", "-hide", "zz.bin",
+     "-hide-joliet", "zz.bin"),
+])
+def test_files_in_no_tree_keep_their_data_as_xorrisofs_and_genisoimage(tree, tmp_path,
+                                                                        words):
+    """xorriso documents it ("the data content of such hidden files will be
+    included"); genisoimage does the same (measured)."""
+    for reference in ("xorrisofs", "genisoimage"):
+        ours, theirs = both(tmp_path, reference, *words, tree)
+        for image in (ours, theirs):
+            data = image.read_bytes()
+            assert b"z" * 5000 in data and b"only in Joliet\n" in data, (reference, image)
+        assert listing(ours, "-R") == listing(theirs, "-R"), reference
+    assert os.path.getsize(ours) == print_size(*words, tree) * 2048

@@ -741,8 +741,10 @@ class Layout:
                 order.append((item, node))
         first = len(order)
         self._collect_data(self.iso_root, frozenset(placed_first), order)
-        if self.joliet_root is not None and self.options.hide_iso:
-            self._collect_data(self.joliet_root, frozenset(placed_first), order)
+        if self.options.hide_iso:
+            if self.joliet_root is not None:
+                self._collect_data(self.joliet_root, frozenset(placed_first), order)
+            self._collect_unlisted(frozenset(placed_first), order)
         weights = self.options.sort_weights
         if weights:
             # genisoimage -sort, xorrisofs --sort-weight: heavier first
@@ -752,6 +754,27 @@ class Layout:
             item.sector = sector
             sector += (item.size + SECTOR - 1) // SECTOR
         return sector
+
+    def _collect_unlisted(self, placed_first, order):
+        """Append the files no tree lists (-hide without Joliet, or hidden
+        from both trees): xorrisofs and genisoimage write their data all
+        the same.  In name order below each folder, for a stable image."""
+        hidden = self.options.hide_iso
+        stack = [(self.root_node, False)]
+        while stack:
+            node, inside = stack.pop()
+            folders = []
+            for name in sorted(node.children):
+                kid = node.children[name]
+                below = inside or kid in hidden
+                if kid.is_dir:
+                    folders.append((kid, below))
+                elif below and kid.is_regular and kid not in placed_first:
+                    item = self._data_item(kid)
+                    if item is not None and item.sector is None:
+                        item.sector = PENDING
+                        order.append((item, kid))
+            stack.extend(reversed(folders))
 
     def _collect_data(self, root, placed_first, order):
         """Append (DataItem, node) of every file of a tree not met yet to
