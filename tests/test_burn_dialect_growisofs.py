@@ -193,8 +193,8 @@ def test_k3b_0_11_on_the_fly(tmp_path, tree):
     -appid ... -publisher "" -preparer "K3b - Version 0.11.23" -sysid LINUX
     -volset-size 1 -volset-seqno 1 -sort FILE -rational-rock -hide-list FILE
     -full-iso9660-filenames -iso-level 2 -path-list FILE'.  isofuse master
-    refuses -volset-size (volume sets), so the line is refused -- before the
-    drive is touched; without the two volume-set options it burns."""
+    takes a volume set of one volume (-volset-size 1), so the line burns; a
+    set of two is refused before the drive is touched."""
     sort = tmp_path / "k3b.sort"
     sort.write_text("")
     hide = tmp_path / "k3b.hide"
@@ -209,9 +209,9 @@ def test_k3b_0_11_on_the_fly(tmp_path, tree):
             "K3b - Version 0.11.23", "-sysid", "LINUX"]
     tail = ["-sort", sort, "-rational-rock", "-hide-list", hide, "-full-iso9660-filenames",
             "-iso-level", "2", "-path-list", paths]
-    code, _, err = growisofs(*head, "-volset-size", "1", "-volset-seqno", "1", *tail)
+    code, _, err = growisofs(*head, "-volset-size", "2", "-volset-seqno", "1", *tail)
     assert code == errors.USAGE and "-volset-size" in err and untouched(disc)
-    code, _, err = growisofs(*head, *tail)
+    code, _, err = growisofs(*head, "-volset-size", "1", "-volset-seqno", "1", *tail)
     assert code == 0, err
     assert disc_files(disc) == ["/some/one.txt", "/two.bin"]
 
