@@ -415,3 +415,18 @@ def test_files_in_no_tree_keep_their_data_as_xorrisofs_and_genisoimage(tree, tmp
             assert b"z" * 5000 in data and b"only in Joliet\n" in data, (reference, image)
         assert listing(ours, "-R") == listing(theirs, "-R"), reference
     assert os.path.getsize(ours) == print_size(*words, tree) * 2048
+
+
+def test_a_hard_link_only_joliet_shows_shares_the_data(tmp_path):
+    src = tmp_path / "links"
+    (src / "a").mkdir(parents=True)
+    (src / "a" / "big").write_bytes(b"q" * 9000)
+    os.link(src / "a" / "big", src / "link")
+    image = tmp_path / "l.iso"
+    master("-R", "-J", "-hide", "a", "-o", image, src)
+    extents = {line.split("[")[1].split()[0]
+               for line in run(["isoinfo", "-i", image, "-J", "-l"]).stdout.splitlines()
+               if line.endswith((" big ", " link "))}
+    assert len(extents) == 1                    # one copy of the data
+    assert extract(image, "-J", "/a/big") == b"q" * 9000
+    assert os.path.getsize(image) == print_size("-R", "-J", "-hide", "a", src) * 2048

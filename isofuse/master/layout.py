@@ -792,7 +792,10 @@ class Layout:
                     if not node.size or node is catalog or node in placed_first:
                         continue
                     item = extents.get(node)
-                    if item is None:
+                    if item is None and node.nlink > 1:
+                        # the Joliet tree's records stand for hard links too
+                        item = item_of(node)
+                    elif item is None:
                         # _data_item inlined: a file with one link, met once
                         item = extents[node] = DataItem(None, node.size, node.path,
                                                         node.data, node.size, node.reader,
