@@ -7,7 +7,7 @@ import os
 import sys
 import time
 
-from . import errors, recorder
+from . import closing, errors, formatting, recorder, verification
 from .errors import BurnError
 from .progress import Progress
 
@@ -399,7 +399,7 @@ def _burn_opened(drive, device, args, opts, progress):
             args.before_write(status, plan, opts, progress)   # a dialect's last checks
         recorder.write_plan(drive, status, source, plan, opts, progress)
         if args.verify and not args.dummy:
-            recorder.verify(drive, status, source, plan, progress)
+            verification.verify(drive, status, source, plan, progress)
         if args.eject:
             drive.eject()
         what = "test write finished (nothing was recorded)" if args.dummy else \
@@ -421,7 +421,7 @@ def _close_session(drive, status, args, progress):
         raise BurnError(f"{status.device}: no disc in the drive", errors.NO_MEDIUM)
     progress.phase("close", "closing the open track and session")
     try:
-        closed = recorder.close_open_track(drive, status, args.multi)
+        closed = closing.close_open_track(drive, status, args.multi)
     except ScsiError as exc:
         raise BurnError(f"{status.device}: closing failed: {exc.sense}",
                         errors.WRITE_FAILED) from None
@@ -442,7 +442,7 @@ def _finalize(drive, status, progress):
         raise BurnError(f"{status.device}: no disc in the drive", errors.NO_MEDIUM)
     progress.phase("close", "finalizing the disc")
     try:
-        closed = recorder.finalize_disc(drive, status)
+        closed = closing.finalize_disc(drive, status)
     except ScsiError as exc:
         raise BurnError(f"{status.device}: finalizing failed: {exc.sense}",
                         errors.WRITE_FAILED) from None
@@ -462,7 +462,7 @@ def _blank_or_format(drive, status, args, progress):
         raise BurnError(f"{status.device}: no disc in the drive", errors.NO_MEDIUM)
     if args.blank == "as_needed":
         _as_needed(status, args)
-    if args.blank in recorder.PARTIAL_BLANK:
+    if args.blank in closing.PARTIAL_BLANK:
         _blank_partially(drive, status, args, progress)
     elif args.blank:
         if status.profile not in (0x0A, 0x14, 0x13):
@@ -491,7 +491,7 @@ def _blank_or_format(drive, status, args, progress):
             raise BurnError(f"{status.device}: formatting needs confirmation (--yes)",
                             errors.NOT_CONFIRMED)
         try:
-            recorder.format_medium(drive, status, progress, how=args.format)
+            formatting.format_medium(drive, status, progress, how=args.format)
         except BurnError:
             raise
         except ScsiError as exc:
@@ -502,7 +502,7 @@ def _blank_or_format(drive, status, args, progress):
 def _blank_partially(drive, status, args, progress):
     """--blank session|track|unclose (cdrecord blank=...): MMC-6 §6.2.3."""
     from .sense import ScsiError
-    kind, address = recorder.partial_blank(status, args.blank)
+    kind, address = closing.partial_blank(status, args.blank)
     p = status.profile_info
     what = {"session": "its last session is erased", "track": f"track {address} is erased",
             "unclose": "its last session is reopened"}[args.blank]
@@ -740,7 +740,7 @@ def cmd_dry_run(args):
     try:
         status = _probe(drive)
         if args.finalize:                   # growisofs -dry-run -M DEV=/dev/zero
-            recorder.check_finalizable(status)
+            closing.check_finalizable(status)
             print(f"{args.program}: dry run: would close (finalize) the "
                   f"{status.profile_info.name} in {device}; nothing was written")
             return 0

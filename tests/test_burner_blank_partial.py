@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from burner import errors, mmc, recorder
+from burner import closing, errors, mmc
 from burner.drive import Drive
 from burner.sense import ScsiError
 from burner.sim import SimTransport
@@ -189,7 +189,7 @@ def test_close_with_nothing_open_sends_no_close(tmp_path, image):
     assert run("-d", f"sim:{disc_path}", "--multi", image)[0] == 0
     rec = RecordingTransport(SimTransport(disc_path))
     drive = Drive(rec, sleep=lambda s: None)
-    closed = recorder.close_open_track(drive, drive.probe(), multi=False)
+    closed = closing.close_open_track(drive, drive.probe(), multi=False)
     rec.close()
     assert closed.nothing_open
     assert all(ok for _, _, ok in rec.log)                  # no 5/2C/00 on the way

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from burner import errors, features, mmc, pages, recorder, sense, simstate
+from burner import errors, features, formatting, mmc, pages, recorder, sense, simstate
 from burner.drive import Drive
 from burner.progress import Progress
 from burner.sim import SimTransport
@@ -372,13 +372,13 @@ class St:
 
 def test_format_choice_keeps_the_type_dependent_parameter():
     caps = Caps([(11826176, 0x30, 0x3000), (12219392, 0x31, 0x800)])
-    assert recorder.choose_format(St(0x43), caps) == (11826176, 0x30, 0x3000, 0b10)
-    assert recorder.choose_format(St(0x43), caps, "full") == (11826176, 0x30, 0x3000, 0)
+    assert formatting.choose_format(St(0x43), caps) == (11826176, 0x30, 0x3000, 0b10)
+    assert formatting.choose_format(St(0x43), caps, "full") == (11826176, 0x30, 0x3000, 0)
     dvd_rw = Caps([(2295104, 0x00, 16), (2295104, 0x10, 16), (2295104, 0x15, 16)])
-    assert recorder.choose_format(St(0x14), dvd_rw) == (2295104, 0x15, 16, 0)
-    assert recorder.choose_format(St(0x14), dvd_rw, "full") == (2295104, 0x10, 16, 0)
+    assert formatting.choose_format(St(0x14), dvd_rw) == (2295104, 0x15, 16, 0)
+    assert formatting.choose_format(St(0x14), dvd_rw, "full") == (2295104, 0x10, 16, 0)
     with pytest.raises(errors.BurnError):
-        recorder.choose_format(St(0x1A), Caps([(100, 0x30, 0)]))
+        formatting.choose_format(St(0x1A), Caps([(100, 0x30, 0)]))
 
 
 def test_format_unit_parameter_list():
@@ -535,7 +535,7 @@ def test_bd_re_full_format_certifies(tmp_path):
     disc = make_disc(tmp_path, "bd-re", formatted=False)
     drive = Drive(RecordingTransport(SimTransport(disc)), sleep=lambda s: None)
     status = drive.probe()
-    recorder.format_medium(drive, status, how="full")
+    formatting.format_medium(drive, status, how="full")
     drive.t.close()
     sent = next(d for c, d, _ in drive.t.log if c[0] == mmc.FORMAT_UNIT)
     assert sent[8] == 0x30 << 2 and simstate.load(disc).formatted

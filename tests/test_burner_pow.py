@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from burner import errors, mmc, recorder, simstate
+from burner import errors, formatting, mmc, simstate
 from burner.drive import Drive
 from burner.sim import SimTransport
 from burner_support import make_disc, make_tree, run, state
@@ -35,7 +35,7 @@ def pow_disc(tmp_path, drive="writer-pow"):
     path = make_disc(tmp_path, "bd-r", drive=drive)
     with SimTransport(path) as t:
         drive_ = Drive(t, sleep=lambda s: None)
-        recorder.format_medium(drive_, drive_.probe(), how="pow")
+        formatting.format_medium(drive_, drive_.probe(), how="pow")
     return path
 
 
@@ -94,7 +94,7 @@ def test_pow_format_is_refused_where_it_cannot_be(tmp_path, trees):
     with SimTransport(plain) as t:
         d = Drive(t, sleep=lambda s: None)
         with pytest.raises(errors.BurnError) as info:
-            recorder.format_medium(d, d.probe(), how="pow")
+            formatting.format_medium(d, d.probe(), how="pow")
     assert info.value.code == errors.CANNOT_WRITE and "0038h" in str(info.value)
     used = make_disc(tmp_path, "bd-r", name="used.disc", drive="writer-pow")
     assert run("--device", f"sim:{used}", "--multi", trees[0])[0] == 0
@@ -103,7 +103,7 @@ def test_pow_format_is_refused_where_it_cannot_be(tmp_path, trees):
         with SimTransport(path) as t:
             d = Drive(t, sleep=lambda s: None)
             with pytest.raises(errors.BurnError) as info:
-                recorder.format_medium(d, d.probe(), how="pow")
+                formatting.format_medium(d, d.probe(), how="pow")
         assert info.value.code == errors.CANNOT_WRITE and words in str(info.value)
     assert not state(used).pow and state(used).closed_sessions == 1   # untouched
 
