@@ -30,7 +30,7 @@ import sys
 
 import pytest
 
-from burner import cli, errors, recorder
+from burner import cli, cli_common, errors, recorder
 from burner.dialects import DialectError, devaddr, guess, hooks, reports, translate
 from burner_support import disc_bytes, make_disc, make_tree, state
 
@@ -650,7 +650,7 @@ def test_refusals_come_before_the_drive_is_opened(tmp_path, monkeypatch):
     """Every not-understood option ends the run before any drive is opened
     (the drive here does not exist: opening it would fail differently)."""
     opened = []
-    monkeypatch.setattr(cli, "_open_drive", lambda *a, **k: opened.append(a))
+    monkeypatch.setattr(cli_common, "open_drive", lambda *a, **k: opened.append(a))
     cases = [("cdrecord", ["dev=/dev/sr9", "-bogus", "x.iso"], "-bogus: unknown cdrecord"),
              ("cdrecord", ["dev=/dev/sr9", "cuefile=a.cue"], "cue sheets"),
              ("cdrecord", ["dev=/dev/sr9", "-raw96r", "x.iso"], "raw"),
@@ -748,7 +748,7 @@ def test_scanbus_and_devices_list_the_drives(tmp_path, monkeypatch):
     node.write_bytes(b"")
     os.chmod(node, 0o660)
     monkeypatch.setattr(discovery, "candidate_devices", lambda: ([str(node)], {}))
-    monkeypatch.setattr(cli, "_open_drive", lambda device, write=True: _FakeDrive())
+    monkeypatch.setattr(cli_common, "open_drive", lambda device, write=True: _FakeDrive())
     monkeypatch.setattr(devaddr, "address_of", lambda n, sysfs=None: (1, 0, 0))
     code, out, _ = run_as("cdrecord", "-scanbus")
     assert code == 0 and out == ("scsibus1:\n\t1,0,0\t100) 'HL-DT-ST' 'DVDRAM GH24NSD1 ' "

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from burner import cli, errors
+from burner import cli_common, errors
 from burner.dialects import DialectError, translate
 from burner_support import make_disc, make_tree, state
 from test_burn_dialect_cdrecord import disc_files, image_on, run_as, untouched
@@ -370,7 +370,7 @@ def test_merge_needs_a_session(tmp_path, tree):
 
 def test_refused_before_the_drive_is_opened(tmp_path, tree, monkeypatch):
     opened = []
-    monkeypatch.setattr(cli, "_open_drive", lambda *a, **k: opened.append(a))
+    monkeypatch.setattr(cli_common, "open_drive", lambda *a, **k: opened.append(a))
     cases = [(["-Z", "/dev/sr9", "-R", "-bogus", tree], "unknown option -bogus"),
              (["-Z", "/dev/sr9", "-o", "out.iso", tree], "-o:"),
              (["-M", "/dev/sr9", "-C", "0,100", tree], "-C:"),

@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from burner import cli, errors, sense, sgio, sources
+from burner import cli, cli_common, errors, sense, sgio, sources
 from burner.errors import BurnError
 from burner.transport import FROM_DEVICE, NONE
 
@@ -196,17 +196,17 @@ def mount_table(tmp_path, *lines):
 def test_sg_node_of_a_drive_whose_sr_node_is_mounted_is_mounted(tmp_path, fake_sysfs):
     mounts = mount_table(tmp_path, "proc /proc proc rw 0 0",
                          "/dev/sr0 /media/my\\040cd iso9660 ro 0 0")
-    assert cli.mounted_at("/dev/sg1", fake_sysfs, mounts) == "/media/my cd"
-    assert cli.mounted_at("/dev/sr0", fake_sysfs, mounts) == "/media/my cd"
-    assert cli.mounted_at("/dev/sg2", fake_sysfs, mounts) is None     # the other drive
-    assert cli.mounted_at("/dev/sr1", fake_sysfs, mounts) is None
+    assert cli_common.mounted_at("/dev/sg1", fake_sysfs, mounts) == "/media/my cd"
+    assert cli_common.mounted_at("/dev/sr0", fake_sysfs, mounts) == "/media/my cd"
+    assert cli_common.mounted_at("/dev/sg2", fake_sysfs, mounts) is None     # the other drive
+    assert cli_common.mounted_at("/dev/sr1", fake_sysfs, mounts) is None
 
 
 def test_sim_disc_is_mounted_when_its_image_is(tmp_path, fake_sysfs):
     disc = make_disc(tmp_path)
     mounts = mount_table(tmp_path, f"{disc} /mnt/sim iso9660 ro 0 0")
-    assert cli.mounted_at("sim:" + disc, fake_sysfs, mounts) == "/mnt/sim"
-    assert cli.mounted_at("sim:" + disc, fake_sysfs, mount_table(tmp_path)) is None
+    assert cli_common.mounted_at("sim:" + disc, fake_sysfs, mounts) == "/mnt/sim"
+    assert cli_common.mounted_at("sim:" + disc, fake_sysfs, mount_table(tmp_path)) is None
 
 
 def test_burning_through_sg_refuses_while_sr_of_the_drive_is_mounted(tmp_path, fake_sysfs,
