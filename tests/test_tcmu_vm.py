@@ -24,6 +24,7 @@ failure fails, and they pass once the simulator is fixed; docs/tcmu.md):
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -37,6 +38,21 @@ sys.path.insert(0, TOOLS)
 import treelisting  # noqa: E402
 
 CD_SPEED_KBS = 7056
+# The CDB sequences real burners send (captured by the handler, one line per
+# CDB: "CDB | direction length | result [| parameter data]"); regenerate
+# with ISOFUSE_UPDATE_CDB_REFERENCE=1 (docs/tcmu.md says what they show).
+REFERENCE_DIR = os.path.join(REPO, "tests", "data", "tcmu-cdb")
+UPDATE_REFERENCE = "ISOFUSE_UPDATE_CDB_REFERENCE"
+REFERENCES = {"wodim-cdr": "wodim-cd-r-tao.trace",
+              "cdrskin-cdrw-tao": "cdrskin-cd-rw-tao-multi.trace",
+              "growisofs-dvdprw": "growisofs-dvd+rw-Z.trace",
+              "growisofs-dvdr": "growisofs-dvd-r-Z-refused.trace",
+              "xorriso-bdr": "xorriso-bd-r.trace",
+              "burn-cd-1": "isofuse-burn-cd-r-multi.trace"}
+# Polling whose count depends on timing (TEST UNIT READY, GET EVENT STATUS,
+# READ BUFFER CAPACITY, READ TRACK INFORMATION for progress) and the number of
+# WRITEs (their size is the burner's choice) are not compared.
+POLLING = {"00", "4a", "5c", "52", "2a"}
 LIST_FIELDS = ("path", "type", "size", "sha256")
 
 # (drive index, profile, disc name); /dev/srN is the N-th --sim-drive.
@@ -53,8 +69,16 @@ W={work}
 cd {repo}
 py="$VM_PYTHON"
 run() {{ name=$1; shift; echo "== $name"; "$@" > $W/out/$name.log 2>&1; echo "rc=$?"; }}
+traced() {{    # traced N NAME CMD...: run, keeping the CDBs drive N got meanwhile
+    n=$1; shift
+    eval "t=\$T$n"
+    before=$(wc -l < "$t")
+    run "$@"
+    tail -n +$((before + 1)) "$t" > $W/out/$1.trace
+}}
 listing() {{ "$py" tools/treelisting.py "$1" > $W/out/$2.list 2>&1; }}
 mkdir -p $W/out
+{traces}
 RELOAD='
 import fcntl, os, sys
 fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
@@ -71,15 +95,15 @@ run checkdrive wodim -checkdrive dev=/dev/sr0
 run atip wodim -atip dev=/dev/sr0
 run cdrskin-devices cdrskin --devices
 run burn-list "$py" -m burner.cli --list --json
-run wodim-cdr wodim -v dev=/dev/sr0 -data $W/img.iso
-run growisofs-dvdprw growisofs -Z /dev/sr1=$W/img.iso
-run xorriso-bdr xorriso -outdev /dev/sr2 -map $W/src / -commit
+traced 0 wodim-cdr wodim -v dev=/dev/sr0 -data $W/img.iso
+traced 1 growisofs-dvdprw growisofs -Z /dev/sr1=$W/img.iso
+traced 2 xorriso-bdr xorriso -outdev /dev/sr2 -map $W/src / -commit
 run cdrskin-cdrw cdrskin -v dev=/dev/sr3 -multi $W/img.iso
-run cdrskin-cdrw-tao cdrskin -v -tao dev=/dev/sr6 -multi $W/img.iso
+traced 6 cdrskin-cdrw-tao cdrskin -v -tao dev=/dev/sr6 -multi $W/img.iso
 run msinfo wodim -msinfo dev=/dev/sr6
-run growisofs-dvdr growisofs -Z /dev/sr4 -R -J $W/src
+traced 4 growisofs-dvdr growisofs -Z /dev/sr4 -R -J $W/src
 run growisofs-dvdr-M growisofs -M /dev/sr4 -R -J $W/src2
-run burn-cd-1 "$py" -m burner.cli --device /dev/sr5 --multi $W/img.iso
+traced 5 burn-cd-1 "$py" -m burner.cli --device /dev/sr5 --multi $W/img.iso
 run burn-cd-2 "$py" -m burner.cli --device /dev/sr5 --multi $W/img2.iso
 for n in 0 2 6; do
     mkdir -p /tmp/k$n
@@ -169,7 +193,10 @@ def guest(vm_setup, tmp_path_factory):
     host_rc.append(_burn_on_sim(host_cd, os.path.join(work, "img2.iso")))
     mounted = [discs["wodim-cdr"], discs["xorriso-bdr"], discs["cdrskin-tao"],
                discs["burn-cd"]]
-    script = SCRIPT.format(work=work, repo=REPO, images=" ".join(mounted))
+    traces = "\n".join("T%d=%s" % (index, discs[name] + ".cdb-trace")
+                       for index, _, name in DISCS)
+    script = SCRIPT.format(work=work, repo=REPO, images=" ".join(mounted),
+                           traces=traces)
     argv = [venv_python, VM_SCRIPT, "run", "--timeout", "400", "--share", work,
             "--sim-trace"]
     for _, _, name in DISCS:
@@ -183,6 +210,12 @@ def guest(vm_setup, tmp_path_factory):
     def log(name):
         with open(os.path.join(work, "out", name + ".log")) as f:
             return f.read()
+
+    if os.environ.get(UPDATE_REFERENCE):
+        os.makedirs(REFERENCE_DIR, exist_ok=True)
+        for name, ref in REFERENCES.items():
+            shutil.copyfile(os.path.join(work, "out", name + ".trace"),
+                            os.path.join(REFERENCE_DIR, ref))
 
     def guest_listing(name):
         with open(os.path.join(work, "out", name + ".list")) as f:
@@ -328,3 +361,26 @@ def test_handler_traced_every_cdb(guest):
     # CLOSE TRACK/SESSION: what a TAO burn cannot do without
     assert {"12", "46", "5a", "2a", "35", "5b"} <= ops, sorted(ops)
     assert all(len(line.split(" | ")) >= 3 for line in trace)
+
+
+def _opcodes(lines):
+    """The CDB opcode sequence without polling, repeats collapsed."""
+    out = []
+    for line in lines:
+        op = line.split()[0] if line.strip() else None
+        if op and op not in POLLING and (not out or out[-1] != op):
+            out.append(op)
+    return out
+
+
+@pytest.mark.vm
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(REFERENCES))
+def test_burners_send_the_reference_cdb_sequence(guest, name):
+    """What each burner sends is what tests/data/tcmu-cdb keeps (so a change
+    in the simulator's answers that changes a burner's behaviour shows)."""
+    with open(os.path.join(guest["work"], "out", name + ".trace")) as f:
+        got = _opcodes(f.read().splitlines())
+    with open(os.path.join(REFERENCE_DIR, REFERENCES[name])) as f:
+        want = _opcodes(f.read().splitlines())
+    assert got and got == want
