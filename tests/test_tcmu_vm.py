@@ -48,7 +48,8 @@ REFERENCES = {"wodim-cdr": "wodim-cd-r-tao.trace",
               "growisofs-dvdprw": "growisofs-dvd+rw-Z.trace",
               "growisofs-dvdr": "growisofs-dvd-r-Z-refused.trace",
               "xorriso-bdr": "xorriso-bd-r.trace",
-              "burn-cd-1": "isofuse-burn-cd-r-multi.trace"}
+              "burn-cd-1": "isofuse-burn-cd-r-multi.trace",
+              "nonroot-burn": "isofuse-burn-cd-r-nonroot.trace"}
 # Polling whose count depends on timing (TEST UNIT READY, GET EVENT STATUS,
 # READ BUFFER CAPACITY, READ TRACK INFORMATION for progress) and the number of
 # WRITEs (their size is the burner's choice) are not compared.
@@ -62,7 +63,10 @@ LIST_FIELDS = ("path", "type", "size", "sha256")
 DISCS = [(0, "cd-r", "wodim-cdr"), (1, "dvd+rw", "growisofs-dvdprw"),
          (2, "bd-r", "xorriso-bdr"), (3, "cd-rw", "cdrskin-cdrw"),
          (4, "dvd-r", "growisofs-dvdr"), (5, "cd-r", "burn-cd"),
-         (6, "cd-rw", "cdrskin-tao")]
+         (6, "cd-rw", "cdrskin-tao"), (7, "cd-r", "fault-opc"),
+         (8, "cd-r", "fault-medium"), (9, "cd-r", "nonroot-burn")]
+FAULTS = {"fault-opc": "power_calibration=1", "fault-medium": "medium_error_at=100"}
+NOBODY, CDROM_GID = 65534, 24
 
 SCRIPT = r'''
 W={work}
@@ -105,6 +109,16 @@ traced 4 growisofs-dvdr growisofs -Z /dev/sr4 -R -J $W/src
 run growisofs-dvdr-M growisofs -M /dev/sr4 -R -J $W/src2
 traced 5 burn-cd-1 "$py" -m burner.cli --device /dev/sr5 --multi $W/img.iso
 run burn-cd-2 "$py" -m burner.cli --device /dev/sr5 --multi $W/img2.iso
+traced 7 fault-opc wodim -v dev=/dev/sr7 -data $W/img.iso
+traced 8 fault-medium cdrskin -v -tao dev=/dev/sr8 $W/img.iso
+# a user in group cdrom, /dev/srN root:cdrom 0660; the image comes on stdin
+# (the work folder is root's)
+# as Debian's udev rules leave every CD drive's sr and sg node (wodim's
+# libscg opens the sg nodes too)
+chown root:cdrom /dev/sr* /dev/sg*; chmod 0660 /dev/sr* /dev/sg*
+asuser() {{ setpriv --reuid={nobody} --regid={nobody} --groups={cdrom} "$@" < $W/img.iso; }}
+run nonroot-id asuser id
+traced 9 nonroot-burn asuser "$py" -m burner.cli --device /dev/sr9 -
 for n in 0 2 6; do
     mkdir -p /tmp/k$n
     # eject and load (CDROMEJECT, CDROMCLOSETRAY) as a user would after a
@@ -175,9 +189,10 @@ def guest(vm_setup, tmp_path_factory):
     for index, profile, name in DISCS:
         path = os.path.join(work, "discs", name + ".img")
         os.makedirs(os.path.dirname(path), exist_ok=True)
+        fault = ["--fault", FAULTS[name]] if name in FAULTS else []
         subprocess.run([sys.executable, "-m", "burner.simtool", "create", path,
-                        "--profile", profile] + _speed(profile), check=True, cwd=REPO,
-                       stdout=subprocess.DEVNULL)
+                        "--profile", profile] + _speed(profile) + fault, check=True,
+                       cwd=REPO, stdout=subprocess.DEVNULL)
         discs[name] = path
     # the same isofuse-burn runs on sim:PATH directly, for comparison
     host_cd = os.path.join(work, "host-cd.img")
@@ -196,7 +211,7 @@ def guest(vm_setup, tmp_path_factory):
     traces = "\n".join("T%d=%s" % (index, discs[name] + ".cdb-trace")
                        for index, _, name in DISCS)
     script = SCRIPT.format(work=work, repo=REPO, images=" ".join(mounted),
-                           traces=traces)
+                           traces=traces, nobody=NOBODY, cdrom=CDROM_GID)
     argv = [venv_python, VM_SCRIPT, "run", "--timeout", "400", "--share", work,
             "--sim-trace"]
     for _, _, name in DISCS:
@@ -384,3 +399,32 @@ def test_burners_send_the_reference_cdb_sequence(guest, name):
     with open(os.path.join(REFERENCE_DIR, REFERENCES[name])) as f:
         want = _opcodes(f.read().splitlines())
     assert got and got == want
+
+
+@pytest.mark.vm
+@pytest.mark.slow
+@pytest.mark.parametrize("name,burner,symptom", [
+    ("fault-opc", "wodim", "Sense Code: 0x73 Qual 0x03"),
+    ("fault-medium", "cdrskin", "[3 0C 00]")])
+def test_injected_fault_fails_the_real_burner(guest, name, burner, symptom):
+    """Power calibration (3/73/03) and a write error (3/0C/00) injected in
+    the simulator: the real burners report a failure, as from a drive."""
+    log = guest["log"](name)
+    assert _rc(guest["out"], name) != 0, log
+    assert symptom in log, log
+
+
+@pytest.mark.vm
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["nonroot-burn"])
+def test_non_root_in_group_cdrom_burns(guest, name):
+    """uid nobody with group cdrom, /dev/srN root:cdrom 0660: the kernel's
+    command filter lets the burn through; the disc holds the image."""
+    ident = guest["log"]("nonroot-id")
+    assert "uid=%d" % NOBODY in ident and "(cdrom)" in ident, ident
+    assert _rc(guest["out"], name) == 0, guest["log"](name)
+    with open(os.path.join(guest["work"], "img.iso"), "rb") as f:
+        want = f.read()
+    with open(guest["discs"][name], "rb") as f:
+        assert f.read(len(want)) == want
+

@@ -568,30 +568,13 @@ def run_in_guest(command, images=(), share=(), chroot=True,
     /sys are the guest's own and the rest of the host is read-only.
     Raises VMError when the guest fails to run the command at all.
     """
-    if isinstance(share, (str, os.PathLike)):
-        share = [share]
     images = [_check_image(os.fspath(i)) for i in images]
-    shares = []
-    for s in share:
-        s = os.path.abspath(os.fspath(s))
-        if not os.path.isdir(s):
-            raise VMError("share is not a directory: %s" % s)
-        shares.append(s)
-    if chroot:
-        # The guest's /tmp, /run and /dev/shm are its own: a checkout there
-        # (CI clones into such folders) would vanish, and with it the
-        # editable install the guest's Python imports.  Share it.
-        if _hidden(REPO_ROOT):
-            _add_share(shares, REPO_ROOT)
-        for folder in python_shares():
-            _add_share(shares, folder)
-    files = dict(files or {})
     sims = [_check_sim(os.fspath(p)) for p in sim_drives]
     if sims and not chroot:
         raise VMError("--sim-drive needs the host root (not --busybox): "
                       "its handler is the project's Python")
-    for path in sims:
-        _add_share(shares, os.path.dirname(path))
+    shares = _guest_shares(share, chroot, sims)
+    files = dict(files or {})
     if not isinstance(command, str):
         command = shlex.join([os.fspath(c) for c in command])
     cfg = setup(quiet=quiet)
@@ -700,6 +683,31 @@ def run_in_guest(command, images=(), share=(), chroot=True,
         if proc is not None and proc.poll() is None:
             _kill(proc)
         shutil.rmtree(ctl, ignore_errors=True)
+
+
+def _guest_shares(share, chroot, sims):
+    """The folders shared read-write: those asked for, and what the guest
+    would hide or needs to write."""
+    if isinstance(share, (str, os.PathLike)):
+        share = [share]
+    shares = []
+    for s in share:
+        s = os.path.abspath(os.fspath(s))
+        if not os.path.isdir(s):
+            raise VMError("share is not a directory: %s" % s)
+        shares.append(s)
+    if chroot:
+        # The guest's /tmp, /run and /dev/shm are its own: a checkout there
+        # (CI clones into such folders) would vanish, and with it the
+        # editable install the guest's Python imports.  Share it, and a
+        # Python (virtualenv) living there.
+        if _hidden(REPO_ROOT):
+            _add_share(shares, REPO_ROOT)
+        for folder in python_shares():
+            _add_share(shares, folder)
+    for path in sims:           # the disc and its state file change
+        _add_share(shares, os.path.dirname(path))
+    return shares
 
 
 def _check_sim(path):
