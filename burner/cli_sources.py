@@ -12,8 +12,8 @@ def source_for(args, device, drive, status, opts):
     if getattr(args, "mkisofs", None) is not None:
         source, mastered_for = _mkisofs_source(args, device, drive, status, opts)
     elif getattr(args, "request", None) is not None and args.sources == ["-"] and args.size:
-        from .dialects.hooks import SizedStdin
-        source, mastered_for = SizedStdin(args.size), None
+        from .sources import PipeSource
+        source, mastered_for = PipeSource(size=args.size), None
     else:
         source, mastered_for = _plain_source_for(args, device, drive, status, opts)
     if getattr(args, "request", None) is not None and mastered_for is None:
@@ -118,7 +118,7 @@ def start_and_descriptors(source, status, mastered_for):
         return start, None
     if hasattr(source, "descriptors"):
         return start, source.descriptors()
-    return start, _image_descriptors(source)
+    return start, _image_descriptors(source, start)
 
 
 def _candidate_starts(status):
@@ -132,13 +132,10 @@ def _candidate_starts(status):
     return [0]
 
 
-def _image_descriptors(source):
-    """An image's descriptor set (sector 16 up to its terminator, ECMA-119
-    §8.3) as read from the image."""
-    data = source.read(16 * 2048, 16 * 2048)
-    out = b""
-    for pos in range(0, len(data) - 2047, 2048):
-        out += data[pos:pos + 2048]
-        if data[pos] == 255:
-            break
-    return out
+def _image_descriptors(source, start):
+    """An image's descriptor set, as the copy for sector 16 of the grown disc
+    (sessionaddr.grown_descriptors)."""
+    from .sessionaddr import descriptor_area, grown_descriptors
+    return grown_descriptors(descriptor_area(source), start + -(-source.size // 2048))
+
+

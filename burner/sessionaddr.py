@@ -26,6 +26,8 @@ from isofuse.format.descriptors import TYPE_PRIMARY, decode_volume_descriptor
 
 SECTOR = 2048
 PVD_OFFSET = 16 * SECTOR
+DESCRIPTOR_AREA = 16 * SECTOR      # sectors 16-31: a session's descriptor set
+HEAD = PVD_OFFSET + DESCRIPTOR_AREA   # what a one-pass source keeps from its start
 
 
 @dataclass(frozen=True)
@@ -38,13 +40,37 @@ class Placement:
     iso: bool = True
 
 
-def _descriptor_sector(source):
+def descriptor_area(source):
+    """Sectors 16-31 of an image (from the head a one-pass source kept), or
+    b"" when they cannot be read."""
     head = getattr(source, "head", b"")
     if len(head) >= PVD_OFFSET + SECTOR:
-        return head[PVD_OFFSET:PVD_OFFSET + SECTOR]
+        return head[PVD_OFFSET:PVD_OFFSET + DESCRIPTOR_AREA]
     if not source.rereadable or source.size < PVD_OFFSET + SECTOR:
-        return None
-    return source.read(PVD_OFFSET, SECTOR)
+        return b""
+    return source.read(PVD_OFFSET, min(DESCRIPTOR_AREA, source.size - PVD_OFFSET))
+
+
+def _descriptor_sector(source):
+    return descriptor_area(source)[:SECTOR] or None
+
+
+def grown_descriptors(area, volume_end):
+    """The descriptor set in ``area`` (up to its terminator, ECMA-119 §8.3)
+    as the copy for sector 16 of a grown disc: the volume space size of its
+    primary and supplementary descriptors (§8.4.8, bytes 80-87 both-endian)
+    set to the whole grown volume, where readers -- and the next msinfo --
+    take the volume's end from (xorrecord --grow_overwriteable_iso and
+    growisofs -M write it so)."""
+    out = b""
+    for pos in range(0, len(area) - SECTOR + 1, SECTOR):
+        sector = bytearray(area[pos:pos + SECTOR])
+        if sector[0] in (1, 2) and sector[1:6] == b"CD001":
+            sector[80:88] = volume_end.to_bytes(4, "little") + volume_end.to_bytes(4, "big")
+        out += bytes(sector)
+        if sector[0] == 255:
+            break
+    return out
 
 
 def root_extent(root_record):

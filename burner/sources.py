@@ -119,8 +119,8 @@ class PipeSource:
         self.pos = 0
         # The head (up to the primary descriptor) is read first in any case:
         # it tells which address the image was mastered for (sessionaddr).
-        self.head = self._read_exact(ISO_PVD_OFFSET + SECTOR if size is None
-                                     else min(size, ISO_PVD_OFFSET + SECTOR))
+        from .sessionaddr import HEAD
+        self.head = self._read_exact(HEAD if size is None else min(size, HEAD))
         self.size_from_descriptor = size is None
         if size is None:
             from isofuse.format import FormatError

@@ -553,3 +553,23 @@ def test_format_pow_from_the_command_line_then_grow(tmp_path, trees):
     plain = make_disc(tmp_path, "bd-r", name="plain.disc")        # a drive without 0038h
     code, _, err = run("--device", f"sim:{plain}", "--format", "pow", "--yes")
     assert code == errors.CANNOT_WRITE and "0038h" in err, err
+
+
+@pytest.mark.parametrize("tool", ["genisoimage", "xorrisofs"])
+def test_grown_image_of_another_master_counts_the_whole_volume_at_16(tmp_path, trees, tool):
+    """Their next session says its own length; the copy at 16 must count the
+    grown volume, or the next msinfo would point inside this session."""
+    first, second = trees
+    disc = make_disc(tmp_path, "dvd+rw")
+    assert run("--device", f"sim:{disc}", "--multi", first)[0] == 0
+    msinfo = run("--device", f"sim:{disc}", "--msinfo")[1].strip()
+    nxt = int(msinfo.split(",")[1])
+    image = tmp_path / "next.iso"
+    subprocess.run([tool, "-quiet", "-r", "-C", msinfo, "-M", disc, "-o", str(image), second],
+                   check=True, stderr=subprocess.DEVNULL)
+    code, _, err = run("--device", f"sim:{disc}", "--multi", "--verify", str(image))
+    assert code == 0, err
+    assert files_seen(disc) == ["big.bin", "dir/b.txt", "new.txt", "old.txt"]
+    end = nxt + os.path.getsize(image) // 2048
+    again = run("--device", f"sim:{disc}", "--msinfo")[1].strip()
+    assert again == f"0,{-(-end // 16) * 16}"

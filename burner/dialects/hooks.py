@@ -144,45 +144,18 @@ class Padded:
         return data + bytes(max(0, min(size, self.size - offset) - len(data)))
 
 
-PVD_OFFSET = 16 * 2048
-DESCRIPTOR_AREA = 16 * 2048      # sectors 16-31: where the descriptor set is looked for
-
-
-def _descriptor_area(source):
-    """Sectors 16-31 of an image (from the head already read of standard
-    input), or b"" when they cannot be read."""
-    head = getattr(source, "head", b"")
-    if len(head) >= PVD_OFFSET + 2048:
-        return head[PVD_OFFSET:PVD_OFFSET + DESCRIPTOR_AREA]
-    if not source.rereadable or source.size < PVD_OFFSET + 2048:
-        return b""
-    return source.read(PVD_OFFSET, DESCRIPTOR_AREA)
-
-
 def next_session_image(source, nwa):
     """Whether an image was mastered for the next session at ``nwa`` (mkisofs
-    -C x,nwa, as xorrisofs and genisoimage make it): its root directory
-    record (ECMA-119 §8.4.18, an absolute sector, §6.8.2) lies inside
-    [nwa, nwa + its sectors).  genisoimage and xorrisofs give such a session
-    a volume space size of its own length, so the size alone does not tell."""
-    from isofuse.format import FormatError
-    from isofuse.format.descriptors import TYPE_PRIMARY, decode_volume_descriptor
-    from ..sessionaddr import root_extent
-    area = _descriptor_area(source)
-    try:
-        pvd = decode_volume_descriptor(area[:2048])
-    except FormatError:
+    -C x,nwa, as xorrisofs and genisoimage make it): sessionaddr.placement,
+    which also gives standard input sized by its own descriptor the
+    session's own length."""
+    from ..sessionaddr import placement
+    found = placement(source, [nwa])
+    if found.start != nwa:
         return False
-    if pvd.type != TYPE_PRIMARY:
-        return False
-    root = root_extent(pvd.root_record)
-    vss = pvd.volume_space_size
-    if not source.rereadable and source.size == vss * 2048 and nwa <= root < vss:
-        # standard input sized by its own descriptor, which (isofuse master -C)
-        # counts the whole volume: the session on it is vss - nwa sectors long
-        source.size = (vss - nwa) * 2048
-        return True
-    return nwa <= root < nwa + -(-source.size // 2048)
+    if found.sectors and getattr(source, "size_from_descriptor", False):
+        source.size = found.sectors * 2048
+    return True
 
 
 class Grown:
@@ -196,7 +169,8 @@ class Grown:
     def __init__(self, source, start):
         self.inner = source
         self.start = start
-        self.area = _descriptor_area(source)
+        from ..sessionaddr import descriptor_area
+        self.area = descriptor_area(source)
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -205,56 +179,7 @@ class Grown:
         return self.inner.read(offset, size)
 
     def descriptors(self):
-        end = self.start + -(-self.inner.size // 2048)
-        out = b""
-        for pos in range(0, len(self.area) - 2047, 2048):
-            sector = bytearray(self.area[pos:pos + 2048])
-            if sector[0] in (1, 2) and sector[1:6] == b"CD001":
-                sector[80:88] = end.to_bytes(4, "little") + end.to_bytes(4, "big")
-            out += bytes(sector)
-            if sector[0] == 255:
-                break
-        return out
+        from ..sessionaddr import grown_descriptors
+        return grown_descriptors(self.area, self.start + -(-self.inner.size // 2048))
 
 
-class SizedStdin:
-    """Standard input of a size given beforehand (cdrecord tsize=, growisofs
-    tracksize:).  Its first 17 sectors are read at once, as for standard
-    input without a size, so the burner can still see where the ISO session
-    on it was mastered for (sessionaddr and next_session_image read
-    ``head``): K3b pipes a next session with -tsize=Ns."""
-    rereadable = False
-    HEAD = 32 * 2048              # the system area and sectors 16-31 (descriptors)
-
-    def __init__(self, size, stream=None):
-        self.stream = stream or sys.stdin.buffer
-        self.size = size
-        self.label = "standard input"
-        self.head = self._read_exact(min(size, self.HEAD))
-        self.pos = 0
-
-    def _read_exact(self, n):
-        parts, got = [], 0
-        while got < n:
-            chunk = self.stream.read(n - got)
-            if not chunk:
-                break
-            parts.append(chunk)
-            got += len(chunk)
-        return b"".join(parts)
-
-    def read(self, offset, size):
-        if offset != self.pos:
-            raise BurnError("standard input can only be read once, in order", SOURCE)
-        size = min(size, self.size - offset)
-        out = self.head[offset:offset + size]
-        if len(out) < size:
-            out += self._read_exact(size - len(out))
-        self.pos += len(out)
-        if len(out) < size:
-            raise BurnError(f"standard input ended after {self.pos} of {self.size} bytes "
-                            "(tsize= promised more)", SOURCE)
-        return out
-
-    def close(self):
-        pass
