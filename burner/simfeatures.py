@@ -6,6 +6,7 @@ only when the drive can write the medium loaded (docs/burner-sim-contract.md
 item 4).  Feature 0000h lists every profile the drive reads.
 """
 
+from . import simperf
 from .simkinds import CD, DVD, BD
 from .simsense import invalid_cdb_field
 
@@ -130,7 +131,10 @@ def capabilities_page(sim):
     DVD-R, DVD-RAM), byte 3 write bits (CD-R, CD-RW, test write, -, DVD-R),
     byte 4 bit 7 BUF (underrun-free recording) and bit 6 multi-session,
     byte 6 loading mechanism / eject / lock state, bytes 12-13 buffer KB,
-    bytes 18-19 maximum write speed kB/s."""
+    bytes 8-9 maximum and 14-15 current read speed, 18-19 maximum and 20-21
+    current write speed, 28-29 current write speed selected (all kB/s; the
+    speed fields are obsolete in MMC-6 but real drives fill them and wodim
+    divides by them)."""
     kind = sim.drive_kind
     page = bytearray(2 + 0x1C)
     page[0], page[1] = 0x2A, 0x1C
@@ -143,8 +147,25 @@ def capabilities_page(sim):
     page[4] = (0x80 if kind.writes else 0) | 0x40 | 0x10     # BUF, multi-session, mode 2/1
     page[6] = 0x29 | (0x02 if sim.prevent else 0)            # tray, eject, lock (+ state)
     page[12:14] = BUFFER_KB.to_bytes(2, "big")
-    page[18:20] = (sim.state.speed_kbs if kind.writes else 0).to_bytes(2, "big")
+    max_write, current_write, read = _page_speeds(sim)
+    page[8:10] = page[14:16] = read.to_bytes(2, "big")
+    page[18:20] = max_write.to_bytes(2, "big")
+    page[20:22] = page[28:30] = current_write.to_bytes(2, "big")
     return bytes(page)
+
+
+def _page_speeds(sim):
+    """(maximum write, current write, read) kB/s for page 2Ah: the medium's
+    nominal speeds, as GET PERFORMANCE lists them (simperf), capped by the
+    disc's throttle when it has one and by SET CD SPEED / SET STREAMING; a
+    drive that does not write reports no write speed, and without a medium
+    there is only the throttle to go by."""
+    writes, read = simperf.medium_speeds_kbs(sim.state) if sim.state.medium else ([], 0)
+    if not sim.drive_kind.writes:
+        return 0, 0, read
+    if not writes:
+        return sim.state.speed_kbs, sim.state.speed_kbs, read
+    return writes[0], simperf.in_effect(writes, sim.requested_kbs), read
 
 
 def mode_sense(sim, cdb, data):

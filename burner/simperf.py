@@ -88,7 +88,7 @@ def _write_speed_reply(state, wanted):
     return _reply(0, descs, wanted)
 
 
-def _in_effect(writes, requested_kbs):
+def in_effect(writes, requested_kbs):
     """The speed a drive picks for a SET STREAMING / SET CD SPEED request:
     the fastest it has that is not above the request, else its slowest."""
     if not requested_kbs:
@@ -109,7 +109,7 @@ def _performance_reply(state, cdb, wanted, requested_kbs):
     if write and (not writes or not _drive(state).writes_profile(state.profile)):
         speed = 0
     else:
-        speed = _in_effect(writes, requested_kbs) if write else read
+        speed = in_effect(writes, requested_kbs) if write else read
     descs = [] if exceptions == performance.EXCEPT_ONLY else [
         start.to_bytes(4, "big") + speed.to_bytes(4, "big") + end.to_bytes(4, "big")
         + speed.to_bytes(4, "big")]

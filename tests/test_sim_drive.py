@@ -360,6 +360,27 @@ def test_drive_kinds_list_what_they_read_and_only_their_write_features(
             assert sense_of(err) in ((5, 0x20, 0), (5, 0x30, 5))
 
 
+def capability_speeds(t):
+    """Page 2Ah (MMC-3 §5.5.10) max read, current read, max write, current
+    write, current write speed selected, kB/s."""
+    page = mmc.mode_page(send(t, mmc.mode_sense(pages.CAPABILITIES), length=256))
+    return tuple(int.from_bytes(page[o:o + 2], "big") for o in (8, 14, 18, 20, 28))
+
+
+def test_page_2a_reports_the_nominal_speed_without_a_throttle(tmp_path):
+    """wodim divides by the page's write speed (SIGFPE on 0): a disc created
+    without --speed reports the medium's fastest speed, as GET PERFORMANCE
+    lists it; SET CD SPEED lowers the current one; a throttle caps both."""
+    with SimTransport(disc(tmp_path, "cd-r")) as t:
+        assert capability_speeds(t) == (8467, 8467, 8467, 8467, 8467)     # 48x
+        send(t, bytes([mmc.SET_CD_SPEED, 0, 0xFF, 0xFF, 0x02, 0xC2]) + bytes(6))  # 4x
+        assert capability_speeds(t)[2:] == (8467, 706, 706)
+    with SimTransport(disc(tmp_path, "dvd-r", speed_kbs=5540)) as t:
+        assert capability_speeds(t) == (22160, 22160, 5540, 5540, 5540)    # 16x read, 4x
+    with SimTransport(disc(tmp_path, "dvd-r", name="rom.disc", drive="rom")) as t:
+        assert capability_speeds(t)[2:] == (0, 0, 0)
+
+
 def test_combo_drive_writes_cd(tmp_path):
     with SimTransport(disc(tmp_path, "cd-r", drive="combo")) as t:
         assert features(configuration(t, 2, 0x2D))[0x2D][0]
