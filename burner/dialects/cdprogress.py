@@ -34,36 +34,10 @@ def track_header(blocks, out=None):
     out.flush()
 
 
-class CdrecordProgress(Progress):
-    """Progress with cdrecord's track lines on standard output; the other
-    messages go where isofuse-burn puts them (standard error)."""
-
-    def __init__(self, device, mode="plain", track_stream=None, **kw):
-        super().__init__(device, mode, **kw)
-        self.track_stream = track_stream or sys.stdout
-        self.written_started = None
-
-    def update(self, done, total, buffer_fill=None, force=False, what="written"):
-        if what != "written":
-            return super().update(done, total, buffer_fill, force, what)
-        now = self.clock()
-        if self.written_started is None:
-            self.written_started, self.last = now, 0.0
-        if not force and now - self.last < self.interval and done < total:
-            return None
-        self.last = now
-        elapsed = max(now - self.written_started, 1e-6)
-        speed = done / elapsed / 1000 / self.one_x
-        buf = 100 if buffer_fill is None else round(buffer_fill * 100)
-        end = "\n" if done >= total else "\r"
-        self.track_stream.write(f"Track 01: {done // MB:4d} of {total // MB:4d} MB written "
-                                f"(fifo 100%) [buf {buf:3d}%] {speed:5.1f}x.{end}")
-        self.track_stream.flush()
-        return None
-
-
-class GrowisofsProgress(Progress):
-    """Progress with growisofs' byte counter lines on standard output."""
+class _LineProgress(Progress):
+    """Progress whose "written" updates become another program's progress
+    lines on standard output (``line``); the other messages go where
+    isofuse-burn puts them (standard error)."""
 
     def __init__(self, device, mode="plain", line_stream=None, **kw):
         super().__init__(device, mode, **kw)
@@ -79,13 +53,35 @@ class GrowisofsProgress(Progress):
         if not force and now - self.last < self.interval and done < total:
             return None
         self.last = now
-        elapsed = max(now - self.written_started, 1e-6)
-        rate = done / elapsed
+        rate = done / max(now - self.written_started, 1e-6)     # bytes per second
+        self.line_stream.write(self.line(done, total, rate, buffer_fill))
+        self.line_stream.flush()
+        return None
+
+    def line(self, done, total, rate, buffer_fill):
+        raise NotImplementedError
+
+
+class CdrecordProgress(_LineProgress):
+    """cdrecord's track lines."""
+
+    def __init__(self, device, mode="plain", track_stream=None, **kw):
+        super().__init__(device, mode, line_stream=track_stream, **kw)
+
+    def line(self, done, total, rate, buffer_fill):
+        speed = rate / 1000 / self.one_x
+        buf = 100 if buffer_fill is None else round(buffer_fill * 100)
+        end = "\n" if done >= total else "\r"
+        return (f"Track 01: {done // MB:4d} of {total // MB:4d} MB written "
+                f"(fifo 100%) [buf {buf:3d}%] {speed:5.1f}x.{end}")
+
+
+class GrowisofsProgress(_LineProgress):
+    """growisofs' byte counter lines."""
+
+    def line(self, done, total, rate, buffer_fill):
         left = int((total - done) / rate) if rate > 0 else 0
         pct = 100.0 * done / total if total else 100.0
         buf = 100.0 if buffer_fill is None else buffer_fill * 100
-        self.line_stream.write(f"{done:10d}/{total} ({pct:4.1f}%) @{rate / 1000 / self.one_x:.1f}x, "
-                               f"remaining {left // 60}:{left % 60:02d} RBU {buf:5.1f}% "
-                               "UBU 100.0%\n")
-        self.line_stream.flush()
-        return None
+        return (f"{done:10d}/{total} ({pct:4.1f}%) @{rate / 1000 / self.one_x:.1f}x, "
+                f"remaining {left // 60}:{left % 60:02d} RBU {buf:5.1f}% UBU 100.0%\n")
