@@ -16,6 +16,7 @@ TRACK_MODE_CD, TRACK_MODE_DVD = 4, 5
 BLOCK_MODE1 = 8
 BLOCK_MODE2_FORM1 = 10                       # CD-ROM XA mode 2 form 1, 2048 bytes (-xa)
 SESSION_XA = 0x20
+DVD_PACKET_SIZE = 16                         # fixed packet: one ECC block
 SUBMODE_FORM2 = 0x20                         # sub-header submode bit 5: form 2
 CD_SESSION_FORMATS = (0x00, 0x10, 0x20)      # CD-DA/CD-ROM, CD-I, CD-ROM XA
 
@@ -84,13 +85,16 @@ def _rejections(sim, p):
     yield 2, 4, p.test_write and not sim.info.dummy
     yield 2, 5, p.ls_v != (not cd and incremental)
     yield 3, 7, p.multisession not in (0b00, 0b11)
-    yield 3, 5, p.fixed_packet
+    # MMC-6 §7.5.4.9/.17: fixed packets go with Incremental on a DVD-R, whose
+    # packet is one 16-sector ECC block (growisofs selects FP=1, size 16);
+    # variable packets (FP=0) have no packet size.
+    yield 3, 5, p.fixed_packet and (cd or not incremental)
     yield 3, 3, p.track_mode != (TRACK_MODE_CD if cd else TRACK_MODE_DVD)
     yield 4, 3, p.block_type not in blocks
     yield 5, 7, p.link_size != 0 if (cd or not incremental) else p.link_size not in LINK_SIZES
     yield 8, 7, cd and p.session_format not in CD_SESSION_FORMATS
     yield 8, 7, xa and p.session_format != SESSION_XA   # mode 2 sits in an XA session
-    yield 10, 7, p.packet_size != 0
+    yield 10, 7, p.packet_size != (DVD_PACKET_SIZE if p.fixed_packet else 0)
     yield 50, 5, xa and bool(p.subheader[2] & SUBMODE_FORM2)  # form 1 data, not form 2
 
 

@@ -269,7 +269,9 @@ BASE = 8           # the page starts after the 8-byte MODE SELECT(10) header
     ("cd-r", page05(1, track_mode=4, link=7), 5, 7),
     ("dvd-r", page05(0, link=16), 2, 5),                         # incremental needs LS_V
     ("dvd-r", page05(0, ls_v=True, link=32), 5, 7),              # not a 0021h link size
-    ("dvd-r", page05(0, ls_v=True, link=16, fp=True, packet=16), 3, 5),
+    ("dvd-r", page05(0, ls_v=True, link=16, fp=True, packet=32), 10, 7),  # not one ECC block
+    ("dvd-r", page05(2, fp=True, packet=16), 3, 5),              # fixed packets: incremental only
+    ("cd-r", page05(1, track_mode=4, fp=True, packet=16), 3, 5),
     ("dvd-r", page05(0, ls_v=True, link=16, packet=16), 10, 7),
     ("dvd-r", page05(2, ls_v=True, link=16), 2, 5),              # DAO: no link size
     ("dvd-r", page05(2, link=16), 5, 7),
@@ -293,6 +295,24 @@ def test_page05_valid_pages_are_taken_and_read_back(tmp_path, profile, data):
         select(t, data)
         back = mmc.mode_page(send(t, mmc.mode_sense(pages.WRITE_PARAMETERS), length=256))
         assert back == data[8:]
+
+
+# growisofs's page 05h for DVD-R (tests/data/tcmu-cdb/growisofs-dvd-r-Z-refused.trace):
+# BUFE, LS_V, incremental; multi-session 11b, FP=1, track mode 5; link size 16;
+# packet size 16
+GROWISOFS_DVD_R = bytes(8) + bytes.fromhex("0532 60e5 0810 0000 0000 0000 0010") + bytes(38)
+
+
+@pytest.mark.parametrize("profile", ["dvd-r", "dvd-rw", "dvd-r-dl"])
+def test_fixed_packet_incremental_is_taken_as_growisofs_sends_it(tmp_path, profile):
+    """MMC-6 §7.5.4: fixed packets (FP=1, packet size 16) with Incremental
+    writing, as growisofs selects on every DVD-R; then it writes."""
+    with SimTransport(disc(tmp_path, profile)) as t:
+        select(t, GROWISOFS_DVD_R)
+        back = mmc.mode_page(send(t, mmc.mode_sense(pages.WRITE_PARAMETERS), length=256))
+        assert back == GROWISOFS_DVD_R[8:]
+        write(t, 0, 32)
+        assert track(t, 1).next_writable == 32
 
 
 def test_quick_blanked_dvd_rw_takes_dao_only(tmp_path):
