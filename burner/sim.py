@@ -45,18 +45,20 @@ def _tur(sim, cdb, data):
 
 
 def _start_stop(sim, cdb, data):
-    """START STOP UNIT: eject (LoEj=1, Start=0) or load (LoEj=1, Start=1).
-    The tray comes back with the same disc (tests reuse it): the drive
-    reports the change (6/28/00) and is "becoming ready" for a moment."""
+    """START STOP UNIT (MMC-6 §6.40): eject (LoEj=1, Start=0) opens the tray,
+    load (LoEj=1, Start=1) closes it.  An eject of an open tray and a load of
+    a closed one do nothing (growisofs reloads with eject, eject, load).  The
+    tray comes back with the same disc (tests reuse it): the change (6/28/00)
+    goes to the first command after the load, not to START STOP UNIT."""
     if cdb[4] & 0x02:
-        if not cdb[4] & 0x01:
+        if cdb[4] & 0x01:
+            sim.close_tray()
+        elif not sim.tray_open:
             if sim.prevent:
                 raise Check(5, 0x53, 0x02)
             sim.state.ejects += 1
-        if sim.state.medium:
-            simstate.load_disc(sim.state)
-            sim.page05 = None
-        sim.save()
+            sim.tray_open = True
+            sim.save()
     return b""
 
 
@@ -131,6 +133,7 @@ class SimTransport(Transport):
         self.buffer = DriveBuffer()
         self.dummy_backup = None     # state to restore after a test write
         self.prevent = False
+        self.tray_open = False       # ejected; closed by a load or by any other command
         self.last_save = time.monotonic()
         self.dirty = False
 
@@ -149,6 +152,7 @@ class SimTransport(Transport):
 
     def close(self):
         if self.fd >= 0:
+            self.close_tray()        # the next open finds the disc back, changed
             self._restore_after_dummy()
             if self.dirty:
                 self.save()
@@ -166,6 +170,8 @@ class SimTransport(Transport):
         handler = DISPATCH.get(op)
         if handler is None:
             raise Check(5, 0x20, 0x00)
+        if op != mmc.START_STOP_UNIT:
+            self.close_tray()        # the tray pushed back in (the disc is reused)
         if op not in NO_ATTENTION:
             self._report_pending()
         return handler(self, cdb, data)
@@ -183,6 +189,16 @@ class SimTransport(Transport):
             st.deferred = None
             self.save()
             raise Check(key, asc, ascq, info=lba, deferred=True)
+
+    def close_tray(self):
+        """The tray goes in with the disc: 6/28/00 then "becoming ready"."""
+        if not self.tray_open:
+            return
+        self.tray_open = False
+        if self.state.medium:
+            simstate.load_disc(self.state)
+            self.page05 = None
+        self.save()
 
     # ---- what the command modules use ----------------------------------------------------------
     @property

@@ -515,6 +515,34 @@ def test_eject_and_load_report_a_medium_change(tmp_path):
         assert sense_of(refused(t, mmc.test_unit_ready())) == (6, 0x28, 0)
 
 
+def test_growisofs_tray_reload_reports_the_change_after_the_load(tmp_path):
+    """growisofs reloads the tray: eject (Immed), eject, load.  The second
+    eject finds the tray open (good status); the change is reported to the
+    first command after the load, then the drive becomes ready."""
+    with SimTransport(disc(tmp_path, "dvd+rw")) as t:
+        send(t, bytes([mmc.START_STOP_UNIT, 1, 0, 0, 0x02, 0]))   # eject, Immed
+        send(t, mmc.start_stop(eject=True, start=False))            # tray is open
+        send(t, mmc.start_stop(eject=True, start=True))             # load
+        assert sense_of(refused(t, mmc.test_unit_ready())) == (6, 0x28, 0)
+        assert sense_of(refused(t, mmc.test_unit_ready())) == (2, 0x04, 0x01)
+        for _ in range(20):                                         # becoming ready
+            try:
+                send(t, mmc.test_unit_ready())
+                break
+            except ScsiError as err:
+                assert sense_of(err) == (2, 0x04, 0x01)
+        else:
+            pytest.fail("the drive never became ready after the load")
+
+
+def test_an_ejected_tray_comes_back_with_the_disc_at_the_next_open(tmp_path):
+    path = disc(tmp_path, "cd-r")
+    with SimTransport(path) as t:
+        send(t, mmc.start_stop(eject=True, start=False))
+    with SimTransport(path) as t:
+        assert sense_of(refused(t, mmc.test_unit_ready())) == (6, 0x28, 0)
+
+
 def test_deferred_error_reaches_the_next_command(tmp_path):
     path = disc(tmp_path, "dvd+r", faults={"deferred_error_at": 20})
     with SimTransport(path) as t:
