@@ -49,7 +49,9 @@ def _start_stop(sim, cdb, data):
     load (LoEj=1, Start=1) closes it.  An eject of an open tray and a load of
     a closed one do nothing (growisofs reloads with eject, eject, load).  The
     tray comes back with the same disc (tests reuse it): the change (6/28/00)
-    goes to the first command after the load, not to START STOP UNIT."""
+    goes to the first command after the load, not to START STOP UNIT.
+    While it is open media commands answer 2/3A/02; closing the sim closes
+    it (the next open finds the disc back, changed)."""
     if cdb[4] & 0x02:
         if cdb[4] & 0x01:
             sim.close_tray()
@@ -133,7 +135,7 @@ class SimTransport(Transport):
         self.buffer = DriveBuffer()
         self.dummy_backup = None     # state to restore after a test write
         self.prevent = False
-        self.tray_open = False       # ejected; closed by a load or by any other command
+        self.tray_open = False       # ejected; closed by a load or by closing the sim
         self.last_save = time.monotonic()
         self.dirty = False
 
@@ -170,8 +172,6 @@ class SimTransport(Transport):
         handler = DISPATCH.get(op)
         if handler is None:
             raise Check(5, 0x20, 0x00)
-        if op != mmc.START_STOP_UNIT:
-            self.close_tray()        # the tray pushed back in (the disc is reused)
         if op not in NO_ATTENTION:
             self._report_pending()
         return handler(self, cdb, data)
@@ -209,6 +209,7 @@ class SimTransport(Transport):
         """Media-access commands: no disc, a disc the drive cannot read,
         becoming ready after a load, or busy blanking/formatting."""
         st = self.state
+        self.need_tray_in()
         if not st.medium:
             raise Check(2, 0x3A, 0x00)
         if st.becoming_ready > 0:
@@ -220,9 +221,13 @@ class SimTransport(Transport):
         if self.busy:
             raise Check(2, 0x04, 0x07, 1 - self.busy / self.busy_total)
 
+    def need_tray_in(self):
+        if self.tray_open:
+            raise Check(2, 0x3A, 0x02)               # medium not present - tray open
+
     def current_profile(self):
         st = self.state
-        if not st.medium or st.becoming_ready > 0 \
+        if not st.medium or self.tray_open or st.becoming_ready > 0 \
                 or not self.drive_kind.reads_profile(st.profile):
             return 0
         return st.profile

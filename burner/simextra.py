@@ -100,7 +100,8 @@ def get_event_status(sim, cdb, data):
         raise invalid_cdb_field(1, 0)
     supported = 1 << MEDIA_CLASS
     if cdb[4] & supported:
-        present = 0x02 if sim.state.medium else 0x00
+        # media status byte: bit 1 media present, bit 0 tray open (MMC-6 §6.7.2.3)
+        present = 0x01 if sim.tray_open else (0x02 if sim.state.medium else 0x00)
         body = bytes([0x00, present, 0, 0])          # event code 0: no change
         head = (len(body) + 2).to_bytes(2, "big") + bytes([MEDIA_CLASS, supported])
     else:

@@ -512,6 +512,10 @@ def test_power_cycle_damages_an_open_track(tmp_path):
 def test_eject_and_load_report_a_medium_change(tmp_path):
     with SimTransport(disc(tmp_path, "cd-r")) as t:
         send(t, mmc.start_stop(eject=True, start=False))
+        assert sense_of(refused(t, mmc.test_unit_ready())) == (2, 0x3A, 0x02)   # tray open
+        assert sense_of(refused(t, mmc.read_disc_information(), length=34)) == (2, 0x3A, 2)
+        assert int.from_bytes(configuration(t)[6:8], "big") == 0    # no current profile
+        send(t, mmc.start_stop(eject=True, start=True))
         assert sense_of(refused(t, mmc.test_unit_ready())) == (6, 0x28, 0)
 
 
@@ -522,6 +526,7 @@ def test_growisofs_tray_reload_reports_the_change_after_the_load(tmp_path):
     with SimTransport(disc(tmp_path, "dvd+rw")) as t:
         send(t, bytes([mmc.START_STOP_UNIT, 1, 0, 0, 0x02, 0]))   # eject, Immed
         send(t, mmc.start_stop(eject=True, start=False))            # tray is open
+        assert sense_of(refused(t, mmc.test_unit_ready())) == (2, 0x3A, 0x02)
         send(t, mmc.start_stop(eject=True, start=True))             # load
         assert sense_of(refused(t, mmc.test_unit_ready())) == (6, 0x28, 0)
         assert sense_of(refused(t, mmc.test_unit_ready())) == (2, 0x04, 0x01)
@@ -533,6 +538,22 @@ def test_growisofs_tray_reload_reports_the_change_after_the_load(tmp_path):
                 assert sense_of(err) == (2, 0x04, 0x01)
         else:
             pytest.fail("the drive never became ready after the load")
+
+
+def media_status(t):
+    """GET EVENT STATUS NOTIFICATION, polled, media class: the status byte."""
+    return send(t, bytes([0x4A, 1, 0, 0, 0x10, 0, 0, 0, 8, 0]), length=8)[5]
+
+
+def test_event_status_sees_the_open_tray_and_leaves_it_open(tmp_path):
+    with SimTransport(disc(tmp_path, "cd-r")) as t:
+        assert media_status(t) == 0x02                                # disc in
+        send(t, mmc.start_stop(eject=True, start=False))
+        assert media_status(t) == 0x01                                # tray open
+        assert sense_of(refused(t, mmc.test_unit_ready())) == (2, 0x3A, 0x02)
+        assert media_status(t) == 0x01                                # still open
+        send(t, mmc.start_stop(eject=True, start=True))
+        assert sense_of(refused(t, mmc.test_unit_ready())) == (6, 0x28, 0)
 
 
 def test_an_ejected_tray_comes_back_with_the_disc_at_the_next_open(tmp_path):
