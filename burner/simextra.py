@@ -9,6 +9,8 @@ SCSI device (burner/tcmu.py, docs/tcmu.md):
 * MODE SENSE(10) page code 3Fh, "return all pages" (SPC-4 §6.11, §7.5.1):
   the capabilities page 2Ah and, where the medium has one, the write
   parameters page 05h; wodim asks for 3Fh before it trusts page 2Ah.
+* MODE SENSE page 01h, read/write error recovery (MMC-6 §7.3): libburn
+  asks for it.
 * GET EVENT STATUS NOTIFICATION (MMC-6 §6.7), polled, media class only:
   the kernel's sr driver and growisofs poll it for the tray and the medium.
 * MODE SENSE(6) / MODE SELECT(6) (SPC-4 §6.9, §6.11): the same pages with the
@@ -49,14 +51,35 @@ def _vpd(sim, cdb):
     return reply[:int.from_bytes(cdb[3:5], "big")]
 
 
+ERROR_RECOVERY = 0x01
+READ_RETRIES, WRITE_RETRIES = 5, 5
+
+
+def error_recovery_page():
+    """Read/write error recovery page 01h (MMC-6 §7.3), page length 0Ah:
+    byte 2 the recovery bits (AWRE, ARRE, TB, RC, PER, DTE, DCR) all 0 --
+    full recovery, only unrecovered errors reported, which is how the sim
+    reports its faults; byte 3 read retry count, byte 8 write retry count,
+    bytes 10-11 recovery time limit (0: the drive's own).  libburn asks for
+    it; the sim takes no MODE SELECT of it."""
+    page = bytearray(12)
+    page[0], page[1] = ERROR_RECOVERY, 0x0A
+    page[3], page[8] = READ_RETRIES, WRITE_RETRIES
+    return bytes(page)
+
+
 def _pages(sim, code):
-    """The mode pages for page code `code` (3Fh: all we have)."""
+    """The mode pages for page code `code` (3Fh: all we have, ascending).
+    Page 30h, which wodim asks for, is vendor specific: refused, as most
+    drives do (5/24/00)."""
+    if code == ERROR_RECOVERY:
+        return error_recovery_page()
     if code == 0x2A:
         return simfeatures.capabilities_page(sim)
     if code == 0x05:
         return simpage05.current_page(sim)
     if code == 0x3F:
-        body = b""
+        body = error_recovery_page()
         if simpage05.has_page05(sim):
             body += simpage05.current_page(sim)
         return body + simfeatures.capabilities_page(sim)
@@ -64,9 +87,9 @@ def _pages(sim, code):
 
 
 def mode_sense10(sim, cdb, data):
-    if cdb[2] & 0x3F != 0x3F:
+    if cdb[2] & 0x3F not in (0x3F, ERROR_RECOVERY):
         return simfeatures.mode_sense(sim, cdb, data)
-    body = _pages(sim, 0x3F)
+    body = _pages(sim, cdb[2] & 0x3F)
     reply = (len(body) + HEADER10 - 2).to_bytes(2, "big") + bytes(6) + body
     return reply[:int.from_bytes(cdb[7:9], "big")]
 

@@ -414,6 +414,19 @@ def test_a_bd_in_a_dvd_drive_is_no_medium_it_reads(tmp_path):
         assert sense_of(refused(t, mmc.test_unit_ready())) == (2, 0x30, 0)
 
 
+def test_mode_page_01h_error_recovery(tmp_path):
+    """MMC-6 §7.3 page 01h (libburn asks for it): length 0Ah, full recovery
+    (no recovery bits), retry counts; MODE SENSE 3Fh lists 01h first."""
+    with SimTransport(disc(tmp_path, "cd-r")) as t:
+        page = mmc.mode_page(send(t, mmc.mode_sense(0x01), length=256))
+        assert page[:4] == bytes([0x01, 0x0A, 0x00, 5]) and len(page) == 12
+        every = send(t, mmc.mode_sense(0x3F), length=256)
+        assert every[8:20] == page and every[20] == 0x05
+        short = send(t, bytes([0x1A, 0, 0x01, 0, 255, 0]), length=255)   # MODE SENSE(6)
+        assert short[4:] == page
+        assert sense_of(refused(t, mmc.mode_sense(0x30), length=256)) == (5, 0x24, 0)
+
+
 # ---- FORMAT UNIT -----------------------------------------------------------------------------
 def format_data(blocks, fmt_type, param=0, subtype=0):
     data = bytearray(mmc.format_parameters(blocks, fmt_type, param))
