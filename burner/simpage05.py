@@ -81,6 +81,9 @@ def _rejections(sim, p):
     allowed = (WT_TAO, WT_DAO) if cd else dvd_write_types(sim)
     blocks = (BLOCK_MODE1, BLOCK_MODE2_FORM1) if cd else (BLOCK_MODE1,)
     xa = p.block_type == BLOCK_MODE2_FORM1
+    # CD SAO: the cue sheet gives each track's mode and data form, so track
+    # mode and data block type are not checked (libburn sends 0 for both)
+    cd_sao = cd and p.write_type == WT_DAO
     yield 2, 3, p.write_type not in allowed
     yield 2, 4, p.test_write and not sim.info.dummy
     yield 2, 5, p.ls_v != (not cd and incremental)
@@ -89,8 +92,8 @@ def _rejections(sim, p):
     # packet is one 16-sector ECC block (growisofs selects FP=1, size 16);
     # variable packets (FP=0) have no packet size.
     yield 3, 5, p.fixed_packet and (cd or not incremental)
-    yield 3, 3, p.track_mode != (TRACK_MODE_CD if cd else TRACK_MODE_DVD)
-    yield 4, 3, p.block_type not in blocks
+    yield 3, 3, not cd_sao and p.track_mode != (TRACK_MODE_CD if cd else TRACK_MODE_DVD)
+    yield 4, 3, not cd_sao and p.block_type not in blocks
     yield 5, 7, p.link_size != 0 if (cd or not incremental) else p.link_size not in LINK_SIZES
     yield 8, 7, cd and p.session_format not in CD_SESSION_FORMATS
     yield 8, 7, xa and p.session_format != SESSION_XA   # mode 2 sits in an XA session

@@ -336,6 +336,37 @@ def test_quick_blanked_dvd_rw_takes_dao_only(tmp_path):
         select(t, DVD_INCR)
 
 
+# cdrskin -multi on a blank CD-RW (tests/data/tcmu-cdb, SAO): page 05h SAO with
+# BUFE, multi-session 11b, track mode and data block type 0 (the cue sheet
+# says them), audio pause 150; the cue sheet has lead-in/lead-out data form 14h
+CDRSKIN_SAO = bytes(8) + bytes.fromhex("0532 42c0") + bytes(18) + bytes.fromhex("0096") \
+    + bytes(28)
+CDRSKIN_CUE = bytes.fromhex("41000014 00000000 41010010 00000000 41010110 00000200"
+                            "41aa0114 00000619")          # lead-out at 00:06:25, LBA 325
+
+
+def test_cdrskin_sao_page_and_cue_sheet_burn_the_cd(tmp_path):
+    """MMC-6 §7.5.4 / §6.33: with SAO the cue sheet, not page 05h, gives
+    the track's mode and form; cdrskin's page and sheet are taken and its
+    session-at-once burn leaves the disc appendable."""
+    with SimTransport(disc(tmp_path, "cd-rw")) as t:
+        select(t, CDRSKIN_SAO)
+        send(t, mmc.send_cue_sheet(len(CDRSKIN_CUE)), CDRSKIN_CUE)
+        for lba in range(-150, 325, 25):
+            write(t, lba, 25)
+        send(t, mmc.synchronize_cache())
+        assert disc_info(t).status == mmc.DISC_APPENDABLE
+
+
+def test_cd_sao_cue_sheet_form_must_match_page_05h_when_it_gives_one(tmp_path):
+    with SimTransport(disc(tmp_path, "cd-r")) as t:
+        select(t, page05(2, track_mode=4))                 # data block type 8: mode 1
+        xa = bytearray(CDRSKIN_CUE)
+        xa[11] = xa[19] = 0x20                             # but the sheet says XA form 1
+        err = refused(t, mmc.send_cue_sheet(len(xa)), bytes(xa))
+        assert sense_of(err) == (5, 0x26, 0) and err.sense.field == (False, 11, 7)
+
+
 # ---- GET CONFIGURATION, page 2Ah, drive kinds ------------------------------------------------
 def test_get_configuration_rt_start_and_allocation_length(tmp_path):
     with SimTransport(disc(tmp_path, "dvd+r")) as t:
