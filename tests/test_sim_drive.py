@@ -297,7 +297,7 @@ def test_page05_valid_pages_are_taken_and_read_back(tmp_path, profile, data):
         assert back == data[8:]
 
 
-# growisofs's page 05h for DVD-R (tests/data/tcmu-cdb/growisofs-dvd-r-Z-refused.trace):
+# growisofs's page 05h for DVD-R (as growisofs sent it before the fix):
 # BUFE, LS_V, incremental; multi-session 11b, FP=1, track mode 5; link size 16;
 # packet size 16
 GROWISOFS_DVD_R = bytes(8) + bytes.fromhex("0532 60e5 0810 0000 0000 0000 0010") + bytes(38)
