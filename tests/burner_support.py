@@ -30,15 +30,16 @@ def make_tree(root, files):
     return root
 
 
-def run(*args, stdin=None):
-    """Run isofuse-burn in-process: (exit status, stdout, stderr)."""
+def run(*args, stdin=None, program=None):
+    """Run isofuse-burn in-process (as ``program``: a dialect's name, as if
+    called through a link of that name): (exit status, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()
     old_stdin = sys.stdin
     if stdin is not None:
         sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = cli.main([str(a) for a in args])
+            code = cli.main([str(a) for a in args], program=program)
     finally:
         sys.stdin = old_stdin
     return code, out.getvalue(), err.getvalue()

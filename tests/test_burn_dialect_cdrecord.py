@@ -32,7 +32,7 @@ import pytest
 
 from burner import cli, cli_common, errors, recorder
 from burner.dialects import DialectError, devaddr, guess, hooks, reports, translate
-from burner_support import disc_bytes, make_disc, make_tree, state
+from burner_support import disc_bytes, make_disc, make_tree, run, state
 
 SECTOR = 2048
 
@@ -40,16 +40,7 @@ SECTOR = 2048
 # ---- helpers ---------------------------------------------------------------------------------
 def run_as(program, *args, stdin=None):
     """Run the dialect front end in-process: (exit status, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    old_stdin = sys.stdin
-    if stdin is not None:
-        sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = cli.main([str(a) for a in args], program=program)
-    finally:
-        sys.stdin = old_stdin
-    return code, out.getvalue(), err.getvalue()
+    return run(*args, stdin=stdin, program=program)
 
 
 def run_process_as(program, *args, stdin=None):

@@ -210,6 +210,18 @@ def platform_id(text):
     return value
 
 
+
+# An El Torito modifier word -> (entry property, the value it sets; WORD_VALUE:
+# the word's own argument, as -boot-load-size 4 gives 4).
+WORD_VALUE = object()
+ENTRY_MODIFIERS = {
+    "no-emul": ("emulation", "none"), "hard-disk": ("emulation", "hdd"),
+    "no-boot": ("bootable", False), "load-size": ("load_size", WORD_VALUE),
+    "load-seg": ("load_segment", WORD_VALUE), "info-table": ("info_table", True),
+    "grub2-boot-info": ("grub2_boot_info", True), "gpt-basdat": ("gpt_basdat", True),
+    "apm-hfsplus": ("apm_hfsplus", True),
+}
+
 class BootEntries:
     """The El Torito entries as xorrisofs builds them from its words.
 
@@ -272,27 +284,11 @@ class BootEntries:
 
     def _modifier(self, kind, value):
         self.entry_marks.add(kind)
-        props = self.props
-        if kind == "no-emul":
-            props["emulation"] = "none"
-        elif kind == "hard-disk":
-            props["emulation"] = "hdd"
-        elif kind == "no-boot":
-            props["bootable"] = False
-        elif kind == "load-size":
-            props["load_size"] = value
-        elif kind == "load-seg":
-            props["load_segment"] = value
-        elif kind == "info-table":
-            props["info_table"] = True
-        elif kind == "grub2-boot-info":
-            props["grub2_boot_info"] = True
-        elif kind == "gpt-basdat":
-            props["gpt_basdat"] = True
-        elif kind == "apm-hfsplus":
-            props["apm_hfsplus"] = True
-        else:
-            raise AssertionError(f"unknown El Torito word {kind}")
+        try:
+            prop, setting = ENTRY_MODIFIERS[kind]
+        except KeyError:
+            raise AssertionError(f"unknown El Torito word {kind}") from None
+        self.props[prop] = value if setting is WORD_VALUE else setting
 
     def finish(self):
         self.close()
