@@ -23,6 +23,7 @@ from typing import Optional
 
 from isofuse.format import FormatError
 from isofuse.format.descriptors import TYPE_PRIMARY, decode_volume_descriptor
+from isofuse.format.dirrecord import decode_record
 
 SECTOR = 2048
 PVD_OFFSET = 16 * SECTOR
@@ -73,12 +74,6 @@ def grown_descriptors(area, volume_end):
     return out
 
 
-def root_extent(root_record):
-    """ECMA-119 §9.1.3: bytes 2-9 of a directory record, the extent's
-    location, both-endian; the little-endian half."""
-    return int.from_bytes(root_record[2:6], "little")
-
-
 def read_primary(source):
     """(volume space size, root extent) of the source's primary descriptor,
     or None when the source is no ISO 9660 image."""
@@ -91,7 +86,11 @@ def read_primary(source):
         return None
     if pvd.type != TYPE_PRIMARY:
         return None
-    return pvd.volume_space_size, root_extent(pvd.root_record)
+    try:
+        root = decode_record(pvd.root_record).extent          # ECMA-119 §8.4.18, §9.1.3
+    except FormatError:
+        return None
+    return pvd.volume_space_size, root
 
 
 def fits(volume_space_size, root, start, sectors=None):
