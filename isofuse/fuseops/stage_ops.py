@@ -19,7 +19,7 @@ import stat
 import pyfuse3
 
 from ..master.stream import ImageStream, SourceChanged
-from ..stage.inodes import ORIGIN_XATTR, InodeMap, ROOT, lower_ino, upper_number
+from ..stage.inodes import ORIGIN_XATTR, InodeMap, ROOT, UpperNumbers, lower_ino
 from ..stage.overlay import join
 from .boundary import errno_boundary, fuse_error
 
@@ -63,6 +63,7 @@ class StageOperations(pyfuse3.Operations):
         self.show_control = show_control
         self.msinfo = msinfo
         self._inodes = InodeMap()
+        self._upper_numbers = UpperNumbers()
         self._open = {}          # inode number -> {fh: handle} of its open files
         self._attr_cache = {}    # rel -> attributes, until the next change
         self._handles = {}
@@ -139,7 +140,7 @@ class StageOperations(pyfuse3.Operations):
         (``stage.inodes``: hard links of any type share it)."""
         path = self.overlay.upper_real(rel)
         st = os.lstat(path)
-        ino = upper_number(path, st) if rel else ROOT
+        ino = self._upper_numbers(path, st) if rel else ROOT
         self._inodes.bind(rel, ino)
         return self._upper_stat_attr(ino, rel, st)
 

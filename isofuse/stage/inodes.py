@@ -69,6 +69,27 @@ def upper_number(path, st):
     return upper_ino(st.st_ino)
 
 
+class UpperNumbers:
+    """upper_number, with the xattr read once per version of an upper file
+    instead of at every lookup and getattr (a hot path).  The xattr is
+    written only on a fresh copy before it is renamed into place, and users
+    cannot set it, so a file whose inode and ctime are unchanged keeps its
+    number; a reused inode number comes with a new ctime."""
+    LIMIT = 1 << 16
+
+    def __init__(self):
+        self._known = {}
+
+    def __call__(self, path, st):
+        key = (st.st_ino, st.st_ctime_ns)
+        number = self._known.get(key)
+        if number is None:
+            if len(self._known) >= self.LIMIT:
+                self._known.clear()
+            number = self._known[key] = upper_number(path, st)
+        return number
+
+
 class InodeMap:
     """Path <-> inode number, many paths to one number (hard links)."""
 
