@@ -8,7 +8,7 @@ from ..reader import ReaderError, ReadOptions, open_image
 
 
 def add_parser(sub):
-    p = sub.add_parser("info", help="describe an image or disc",
+    p = sub.add_parser("info", help="describe an image or disc", allow_abbrev=False,
                        description="Show the volume descriptors (volume id, publisher, "
                                    "preparer, application, dates, sizes), the extensions "
                                    "in use, El Torito boot entries and the sessions of an "

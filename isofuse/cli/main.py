@@ -31,7 +31,7 @@ def build_parser(command=None):
     imports only the modules of its own command (start-up time is part of
     every short command's time; the reader alone takes 50 ms to import)."""
     parser = argparse.ArgumentParser(
-        prog="isofuse",
+        prog="isofuse", allow_abbrev=False,
         formatter_class=_Formatter,
         description="Make and check data discs (CD, DVD, Blu-ray) on Linux.",
         epilog="Run 'isofuse COMMAND --help' for the options of a command.\n"
@@ -80,6 +80,10 @@ def program():
         # image file is removed); a traceback would only alarm
         print("isofuse: interrupted", file=sys.stderr)
         code = 130
+    except BrokenPipeError:
+        # the reader of our output went away (isofuse info ... | head): as
+        # for any Unix filter, end quietly with the status SIGPIPE would give
+        code = 141
     gc.disable()    # nothing is left to collect, and a collection would walk it all
     try:
         logging.shutdown()

@@ -31,7 +31,7 @@ Options for -o (comma separated, as for mount -t iso9660):
 
 def add_parser(sub):
     import argparse
-    p = sub.add_parser("mount", help="mount an image or disc read-only",
+    p = sub.add_parser("mount", help="mount an image or disc read-only", allow_abbrev=False,
                        description=HELP,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("image", help="ISO image file or block device")

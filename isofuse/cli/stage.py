@@ -77,7 +77,8 @@ def allow_other_problem(conf=FUSE_CONF, euid=None):
 
 def add_parser(sub):
     p = sub.add_parser("stage", help="mount the staging directory of a future disc",
-                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+                       allow_abbrev=False)
     p.add_argument("upper", help="folder that keeps every change (created if missing)")
     p.add_argument("mountpoint", help="existing empty directory")
     p.add_argument("--lower", action="append", default=[], metavar="DIR|IMAGE",
