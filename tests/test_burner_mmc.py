@@ -19,7 +19,7 @@ from burner.sim import SimTransport
 from burner.sources import FileSource
 from burner.transport import RecordingTransport, Transport
 from burner_support import make_disc, make_tree, run
-from isofuse.reader import open_image
+from reader_support import paths
 
 
 class Injecting(Transport):
@@ -60,17 +60,7 @@ def on_write_number(n, answer):
 def files_seen(disc):
     """Paths a reader of the newest session sees (isofuse's own reader, as
     `isofuse mount` shows them)."""
-    out = []
-    with open_image(disc) as image:
-        def walk(node, prefix):
-            for child in image.listdir(node):
-                path = prefix + child.name.decode()
-                if child.is_dir:
-                    walk(child, path + "/")
-                else:
-                    out.append(path)
-        walk(image.root, "")
-    return sorted(out)
+    return [path.lstrip("/") for path in paths(disc, files_only=True)]
 
 
 def burn(drive, source_path, opts):

@@ -13,6 +13,7 @@ import pytest
 
 from isofuse.cli.master import UsageError, parse_command_line
 from isofuse.reader import open_image
+from reader_support import paths
 
 ISOFUSE = [sys.executable, "-m", "isofuse.cli.main", "master"]
 
@@ -37,17 +38,7 @@ def iso_paths(image):
 
 def rr_names(image):
     """Rock Ridge paths as our reader sees them."""
-    out = []
-    with open_image(str(image)) as img:
-        stack = [(img.root, "")]
-        while stack:
-            inode, prefix = stack.pop()
-            for child in img.listdir(inode):
-                path = prefix + "/" + child.name.decode("utf-8", "surrogateescape")
-                out.append(path)
-                if child.is_dir:
-                    stack.append((child, path))
-    return sorted(out)
+    return paths(image)
 
 
 @pytest.fixture

@@ -27,6 +27,7 @@ import pytest
 
 from isofuse.cli.master import parse_command_line
 from isofuse.reader import open_image
+from reader_support import entries
 
 ISOFUSE = [sys.executable, "-m", "isofuse.cli.main", "master"]
 XORRISOFS = ["xorriso", "-as", "mkisofs"]
@@ -413,23 +414,17 @@ def _table_rows(data):
 
 def reader_listing(image, masks):
     rows = []
-    with open_image(str(image)) as img:
-        stack = [(img.root, "")]
-        while stack:
-            inode, prefix = stack.pop()
-            for child in img.listdir(inode):
-                path = prefix + "/" + child.name.decode("utf-8", "surrogateescape")
-                rel = path.lstrip("/")
-                if child.is_dir:
-                    rows.append((path, "dir", oct(stat.S_IMODE(child.mode))))
-                    stack.append((child, path))
-                elif child.symlink is not None:
-                    rows.append((path, "link", child.symlink))
-                else:
-                    data = img.read(child, 0, child.size)
-                    content = _table_rows(data) if rel.endswith("TRANS.TBL") else \
-                        _digest(data, masks.get(_norm(rel), []))
-                    rows.append((path, oct(stat.S_IMODE(child.mode)), content))
+    for img, path, child in entries(image):
+        rel = path.lstrip("/")
+        if child.is_dir:
+            rows.append((path, "dir", oct(stat.S_IMODE(child.mode))))
+        elif child.symlink is not None:
+            rows.append((path, "link", child.symlink))
+        else:
+            data = img.read(child, 0, child.size)
+            content = _table_rows(data) if rel.endswith("TRANS.TBL") else \
+                _digest(data, masks.get(_norm(rel), []))
+            rows.append((path, oct(stat.S_IMODE(child.mode)), content))
     return sorted(rows)
 
 
