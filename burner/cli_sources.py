@@ -4,6 +4,7 @@
 from . import errors, recorder
 from .cli_common import is_folder
 from .errors import BurnError
+from isofuse.format.sectors import sectors_for, round_up
 
 
 def source_for(args, device, drive, status, opts):
@@ -128,7 +129,7 @@ def _candidate_starts(status):
     if not status.profile_info.overwritable:
         return [status.next_writable or 0]
     if status.recorded_end:
-        return [0, -(-status.recorded_end // recorder.OVERWRITE_ALIGN) * recorder.OVERWRITE_ALIGN]
+        return [0, round_up(status.recorded_end, recorder.OVERWRITE_ALIGN)]
     return [0]
 
 
@@ -136,6 +137,6 @@ def _image_descriptors(source, start):
     """An image's descriptor set, as the copy for sector 16 of the grown disc
     (sessionaddr.grown_descriptors)."""
     from .sessionaddr import descriptor_area, grown_descriptors
-    return grown_descriptors(descriptor_area(source), start + -(-source.size // 2048))
+    return grown_descriptors(descriptor_area(source), start + sectors_for(source.size))
 
 

@@ -22,7 +22,7 @@ from .errors import DEVICE_GONE, NO_MEDIUM, SOURCE, BurnError
 from .profiles import is_cd
 from .profiles import profile as profile_info
 
-SECTOR = 2048
+from isofuse.format.sectors import SECTOR
 CHUNK = 16              # sectors per read (32 KiB: well within one SG_IO transfer)
 RETRIES = 5             # tries per unreadable sector (the first included)
 FIRST_PAUSE = 0.2       # seconds before the second try; doubles with every try

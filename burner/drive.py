@@ -14,7 +14,7 @@ from .profiles import profile as profile_info
 from .sense import ILLEGAL_REQUEST, NOT_READY, UNIT_ATTENTION, ScsiError
 from .transport import FROM_DEVICE, NONE, TO_DEVICE
 
-SECTOR = 2048
+from isofuse.format.sectors import SECTOR
 
 
 def open_transport(device, write=True):

@@ -2,6 +2,8 @@
 
 from dataclasses import dataclass
 
+from isofuse.format import media
+
 
 @dataclass(frozen=True)
 class Profile:
@@ -50,15 +52,18 @@ BY_NAME = {"cd-r": 0x09, "cd-rw": 0x0A, "dvd-r": 0x11, "dvd-rw": 0x14, "dvd-rw-r
 
 # Nominal capacities in 2048-byte sectors, as drives report them for blank
 # media (READ TRACK INFORMATION free blocks / READ FORMAT CAPACITIES); see
-# docs/simulated-drive.md for the sources.
-CAPACITY = {0x09: 360000, 0x0A: 360000, 0x11: 2295104, 0x13: 2295104, 0x14: 2295104,
-            0x15: 4171712, 0x1B: 2295104, 0x2B: 4173824, 0x1A: 2295104,
-            0x41: 12219392, 0x42: 12219392, 0x43: 11826176,
-            0x08: 360000, 0x10: 2295104, 0x40: 12219392}
+# docs/media-capacity.md for the sources.
+CAPACITY = {0x09: media.CD_80_MIN, 0x0A: media.CD_80_MIN,
+            0x11: media.DVD_SINGLE_LAYER, 0x13: media.DVD_SINGLE_LAYER,
+            0x14: media.DVD_SINGLE_LAYER, 0x15: media.DVD_MINUS_R_DUAL_LAYER,
+            0x1B: media.DVD_SINGLE_LAYER, 0x2B: media.DVD_PLUS_R_DUAL_LAYER,
+            0x1A: media.DVD_SINGLE_LAYER, 0x41: media.BD_SINGLE_LAYER,
+            0x42: media.BD_SINGLE_LAYER, 0x43: media.BD_RE_DEFAULT_SPARES,
+            0x08: media.CD_80_MIN, 0x10: media.DVD_SINGLE_LAYER, 0x40: media.BD_SINGLE_LAYER}
 
 # Names whose capacity differs from their profile's nominal one (same profile:
 # a dual- or triple-layer BD-R is still profile 0041h).
-NAMED_CAPACITY = {"bd-r-50": 24438784, "bd-r-100": 48878592}
+NAMED_CAPACITY = {"bd-r-50": media.BD_DUAL_LAYER, "bd-r-100": media.BD_TRIPLE_LAYER}
 
 
 def capacity_for(name_or_number):
@@ -66,8 +71,8 @@ def capacity_for(name_or_number):
     if isinstance(name_or_number, str):
         if name_or_number in NAMED_CAPACITY:
             return NAMED_CAPACITY[name_or_number]
-        return CAPACITY.get(BY_NAME[name_or_number], 360000)
-    return CAPACITY.get(name_or_number, 360000)
+        return CAPACITY.get(BY_NAME[name_or_number], media.CD_80_MIN)
+    return CAPACITY.get(name_or_number, media.CD_80_MIN)
 
 
 def profile(number):

@@ -45,6 +45,7 @@ from .errors import (CANNOT_WRITE, DISC_CLOSED, NO_DUMMY, NO_MEDIUM, NO_SESSION,
                      transport_code)
 from .profiles import is_cd
 from .sense import UNIT_ATTENTION, ScsiError, TransportError
+from isofuse.format.sectors import round_up
 
 CHUNK_SECTORS = 16           # 32 KiB per WRITE(10): what wodim and growisofs send
 MIN_CD_TRACK = 300           # Red Book: a data track is at least 4 seconds
@@ -194,10 +195,10 @@ def plan_burn(drive, status, size, opts, descriptors=None, start=None):
             write_type = _cd_session_at_once(status)
     if status.profile == RESTRICTED_OVERWRITE:
         # DVD-RW restricted overwrite takes whole 32 KiB ECC blocks only
-        blocks = -(-blocks // OVERWRITE_ALIGN) * OVERWRITE_ALIGN
+        blocks = round_up(blocks, OVERWRITE_ALIGN)
     if p.pseudo_overwrite:
         # whole clusters, as growisofs writes BD: the next NWA stays aligned
-        blocks = -(-blocks // BD_CLUSTER) * BD_CLUSTER
+        blocks = round_up(blocks, BD_CLUSTER)
         first, free, track = _pseudo_overwrite_start(drive, status, start, descriptors)
     elif p.overwritable:
         first, track = _overwritable_start(status, start, descriptors), 1
@@ -251,7 +252,7 @@ def _overwritable_start(status, start, descriptors):
     if start % OVERWRITE_ALIGN or start < end:
         raise BurnError(f"{status.device}: the image was mastered for sector {start}, which "
                         f"is not behind the disc's ISO volume (it ends at {end}; the next "
-                        f"session starts at {-(-end // OVERWRITE_ALIGN) * OVERWRITE_ALIGN})",
+                        f"session starts at {round_up(end, OVERWRITE_ALIGN)})",
                         SOURCE)
     return start
 
@@ -503,7 +504,7 @@ def msinfo(drive, status):
             raise BurnError(f"{status.device}: the {p.name} holds no ISO 9660 session yet",
                             NO_SESSION)
         end = status.recorded_end
-        return 0, -(-end // OVERWRITE_ALIGN) * OVERWRITE_ALIGN
+        return 0, round_up(end, OVERWRITE_ALIGN)
     if status.disc is None or status.disc.status == mmc.DISC_BLANK:
         raise BurnError(f"{status.device}: the disc is blank: there is no previous session",
                         NO_SESSION)

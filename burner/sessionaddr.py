@@ -25,7 +25,7 @@ from isofuse.format import FormatError
 from isofuse.format.descriptors import TYPE_PRIMARY, decode_volume_descriptor
 from isofuse.format.dirrecord import decode_record
 
-SECTOR = 2048
+from isofuse.format.sectors import SECTOR, sectors_for
 PVD_OFFSET = 16 * SECTOR
 DESCRIPTOR_AREA = 16 * SECTOR      # sectors 16-31: a session's descriptor set
 HEAD = PVD_OFFSET + DESCRIPTOR_AREA   # what a one-pass source keeps from its start
@@ -123,7 +123,7 @@ def placement(source, candidates=(0,)):
         return Placement(None, iso=False)
     vss, root = found
     sectors = None if getattr(source, "size_from_descriptor", False) \
-        else -(-source.size // SECTOR)
+        else sectors_for(source.size)
     for start in candidates:
         length = fits(vss, root, start, sectors)
         if length is not None:

@@ -28,7 +28,7 @@ from .simbuffer import DriveBuffer
 from .simsense import Check
 from .transport import TO_DEVICE, Transport
 
-SECTOR = 2048
+from isofuse.format.sectors import SECTOR
 CD_FIRST_GAP, CD_NEXT_GAP = simwrite.SESSION_GAP["cd"]
 SAVE_EVERY_S = 1.0          # a write in progress is saved this often (a killed host)
 REPORT_LUNS, REQUEST_SENSE = 0xA0, 0x03

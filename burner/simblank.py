@@ -22,6 +22,7 @@ import os
 
 from .simdisc import SECTOR
 from .simsense import invalid_cdb_field, sequence_error
+from isofuse.format.sectors import round_up
 
 TRACK, UNCLOSE, SESSION = 2, 5, 6
 PARTIAL = (TRACK, UNCLOSE, SESSION)
@@ -126,5 +127,5 @@ def _unclose(sim):
 
 def _aligned(sim, lba):
     align = ALIGN.get(sim.info.family, 1)
-    return -(-lba // align) * align
+    return round_up(lba, align)
 

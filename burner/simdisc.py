@@ -11,7 +11,7 @@ import os
 
 from .simsense import Check, invalid_cdb_field
 
-SECTOR = 2048
+from isofuse.format.sectors import SECTOR
 INVISIBLE = 0xFF
 FFH_PROFILES = (0x09, 0x0A, 0x1B, 0x2B)    # READ TRACK INFO FFh: CD and DVD+R(DL) only
 

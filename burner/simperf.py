@@ -18,6 +18,7 @@ from typing import Optional
 from . import layers, performance, simkinds, simstate
 from .profiles import profile as profile_info
 from .simsense import Check, invalid_cdb_field, invalid_parameter
+from isofuse.format.sectors import round_up
 
 ONE_LAYER_BD = 12219392         # BD-R 25 GB; larger BD-R are dual/triple layer
 
@@ -205,7 +206,7 @@ def send_disc_structure(state, cdb, data, path, save=None):
     if lay.set_by_host or recording_started(state):
         raise invalid_parameter(8)       # the L0 capacity is fixed now
     wanted = int.from_bytes(data[8:12], "big")
-    wanted = -(-wanted // layers.ECC_BLOCK) * layers.ECC_BLOCK
+    wanted = round_up(wanted, layers.ECC_BLOCK)
     if not 0 < wanted <= lay.l0_capacity:
         raise invalid_parameter(8)
     _save_layers(path, LayerState(wanted, True))

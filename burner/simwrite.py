@@ -10,6 +10,7 @@ from .simbuffer import BUFFER_BYTES
 from .simdisc import FFH_PROFILES, SECTOR
 from .simsense import Check, invalid_cdb_field, invalid_parameter, sequence_error
 from .simstate import Track
+from isofuse.format.sectors import round_up
 
 TAO_RUNOUT = 2                     # CD TAO: run-out sectors the drive adds to a track
 # Where the next session starts, counted from the end of the last track
@@ -265,7 +266,7 @@ def _next_session_start(sim, session):
     first, later = SESSION_GAP[family]
     align = ALIGN[family]
     start = sim.state.tracks[-1].end + (first if session == 1 else later)
-    return -(-start // align) * align
+    return round_up(start, align)
 
 
 def _close_track(sim, cdb):

@@ -14,7 +14,7 @@ import time
 from . import copying
 from .errors import SOURCE, USAGE, BurnError
 
-SECTOR = 2048
+from isofuse.format.sectors import SECTOR
 ISO_PVD_OFFSET = 16 * SECTOR
 
 

@@ -13,7 +13,7 @@ import re
 from . import DialectError, Request
 from .devaddr import resolve
 
-SECTOR = 2048
+from isofuse.format.sectors import SECTOR
 CDRECORD_PAD = 15 * SECTOR       # -pad: cdrecord's 15 sectors (30 KiB) of zeros
 XORRECORD_PAD = 300 * 1024       # xorrecord's default padsize=300k
 SIZE = re.compile(r"^(\d+)([bkmgs]?)$", re.IGNORECASE)

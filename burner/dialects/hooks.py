@@ -9,6 +9,7 @@ import time
 
 from .. import features, pages
 from ..errors import CANNOT_WRITE, NO_SESSION, SOURCE, BurnError
+from isofuse.format.sectors import sectors_for
 
 sleep = time.sleep          # tests replace it: the countdown's seconds
 DVD_R_DL = 0x15
@@ -180,6 +181,6 @@ class Grown:
 
     def descriptors(self):
         from ..sessionaddr import grown_descriptors
-        return grown_descriptors(self.area, self.start + -(-self.inner.size // 2048))
+        return grown_descriptors(self.area, self.start + sectors_for(self.inner.size))
 
 

@@ -92,7 +92,9 @@ def _sl_length(area, pos, length, end):
 
     genisoimage writes symlink targets that need more than 255 bytes as one
     SL entry in a continuation area and stores its length modulo 256 (a
-    known writer bug, see shared/reference.md).  When the declared length
+    writer bug: SUSP 4.1 caps an entry's LEN at 255, so such a target must be
+    split over several SL entries, RRIP 4.1.3; the case is held by
+    tests/test_format_records.py).  When the declared length
     does not end on a component boundary but length + 256*k does, and
     something valid (the area's end, padding or another entry) follows, that
     is the real length.  Well-formed entries are returned unchanged.

@@ -22,7 +22,7 @@ log = logging.getLogger("isofuse.fuse")
 # The image never changes while mounted: let the kernel cache names and
 # attributes for a long time (the cache is dropped on unmount).
 CACHE_TIMEOUT = 24 * 3600.0
-ISOFS_SUPER_MAGIC_BLOCK = 2048
+STATFS_BLOCK_SIZE = 2048
 
 
 @errno_boundary
@@ -178,8 +178,8 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
 
     async def statfs(self, ctx):
         stats = pyfuse3.StatvfsData()
-        stats.f_bsize = ISOFS_SUPER_MAGIC_BLOCK
-        stats.f_frsize = ISOFS_SUPER_MAGIC_BLOCK
+        stats.f_bsize = STATFS_BLOCK_SIZE
+        stats.f_frsize = STATFS_BLOCK_SIZE
         stats.f_blocks = self.image.volume_sectors
         stats.f_bfree = 0
         stats.f_bavail = 0

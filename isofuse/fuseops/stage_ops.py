@@ -22,6 +22,7 @@ from ..master.stream import ImageStream, SourceChanged
 from ..stage.inodes import ORIGIN_XATTR, InodeMap, ROOT, UpperNumbers, lower_ino
 from ..stage.overlay import join
 from .boundary import errno_boundary, fuse_error
+from ..format.sectors import sectors_for
 
 log = logging.getLogger("isofuse.stage")
 
@@ -471,7 +472,7 @@ class StageOperations(pyfuse3.Operations):
         old_size = node.size if node is not None else 0
         new_size = max(old_size, off + len(buf))
         if rel is not None and new_size > old_size:
-            self._capacity_check(-(-new_size // 2048) - (-(-old_size // 2048)))
+            self._capacity_check(sectors_for(new_size) - (sectors_for(old_size)))
         try:
             written = os.pwrite(handle.fd, buf, off)
         except OSError as exc:
@@ -537,7 +538,7 @@ class StageOperations(pyfuse3.Operations):
             if fields.update_size:
                 node = self.disc.nodes.get(rel)
                 old = node.size if node is not None else 0
-                self._capacity_check(-(-attr.st_size // 2048) - (-(-old // 2048)))
+                self._capacity_check(sectors_for(attr.st_size) - (sectors_for(old)))
             self._apply_attributes(path, attr, fields)
         except OSError as exc:
             raise self._fail(exc) from None

@@ -20,7 +20,7 @@ from typing import List, Optional
 
 from ..format import gpt, mbr
 
-SECTOR = 2048
+from ..format.sectors import SECTOR, sectors_for, round_up
 BLOCKS_PER_SECTOR = SECTOR // mbr.SECTOR
 MAX_PARTITIONS = 4
 EFI_MBR_TYPE = 0xEF
@@ -85,10 +85,10 @@ def place(partitions, sector, cylinder_sectors=0):
     ``cylinder_sectors`` when given, sizes too); returns the sector after
     the last."""
     for part in partitions:
-        part.sectors = -(-part.size // SECTOR)
+        part.sectors = sectors_for(part.size)
         if cylinder_sectors:
-            sector = -(-sector // cylinder_sectors) * cylinder_sectors
-            part.sectors = -(-part.sectors // cylinder_sectors) * cylinder_sectors
+            sector = round_up(sector, cylinder_sectors)
+            part.sectors = round_up(part.sectors, cylinder_sectors)
         part.start = sector
         sector += part.sectors
     return sector

@@ -28,7 +28,7 @@ pass over the stream (a second read of the file data).
 
 import hashlib
 
-SECTOR = 2048
+from ..format.sectors import SECTOR, sectors_for
 MD5_SIZE = 16
 SB_TAG = "libisofs_sb_checksum_tag_v1"
 TREE_TAG = "libisofs_tree_checksum_tag_v1"
@@ -76,7 +76,7 @@ def encode_ca(start, end, count):
 
 
 def array_sectors(files):
-    return -(-MD5_SIZE * (files + 2) // SECTOR)
+    return sectors_for(MD5_SIZE * (files + 2))
 
 
 class ChecksumPlan:

@@ -37,7 +37,7 @@ from .rockridge_writer import RockRidgeWriter, entry_size, resolve
 from .stream import ImageStream
 from . import checksums, naming, sysarea
 
-SECTOR = 2048
+from ..format.sectors import SECTOR, sectors_for
 SYSTEM_AREA_SECTORS = 16
 MAX_EXTENT_BYTES = 0xFFFFF800       # ECMA-119 §9.1.4 733 field, sector aligned
 MAX_RECORD = 255
@@ -51,9 +51,6 @@ class LayoutError(Exception):
 # a DataItem met by the data walk whose sector is given once all are met
 PENDING = -1
 
-
-def sectors_for(size):
-    return (size + SECTOR - 1) // SECTOR
 
 
 class DataItem:

@@ -14,7 +14,7 @@ import threading
 from collections import OrderedDict
 
 
-SECTOR = 2048
+from ..format.sectors import SECTOR
 ZERO_CHUNK = bytes(1 << 20)
 ZERO_VIEW = memoryview(ZERO_CHUNK)    # slices of it are zeros without a copy
 COPY_CHUNK = 8 << 20

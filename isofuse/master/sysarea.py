@@ -27,7 +27,7 @@ from typing import List
 from ..format import apm, gpt, mbr
 from . import appended
 
-SECTOR = 2048
+from ..format.sectors import SECTOR, sectors_for, round_up
 SYSTEM_AREA_BYTES = 16 * SECTOR
 BLOCKS_PER_SECTOR = SECTOR // mbr.SECTOR
 DEFAULT_HEADS, DEFAULT_SECTORS = 64, 32
@@ -178,7 +178,7 @@ class SystemArea:
             cylinder_bytes = self.heads * self.sectors * mbr.SECTOR
             if iso * SECTOR / cylinder_bytes <= 1024 and cylinder_bytes % SECTOR == 0:
                 cylinder = cylinder_bytes // SECTOR
-                iso = -(-iso // cylinder) * cylinder
+                iso = round_up(iso, cylinder)
         self.volume_sectors = end = iso
         self.gpt_backup_start = iso - self.gpt_backup_sectors
         if self.partitions:
@@ -325,7 +325,7 @@ class SystemArea:
                                   "image (-e)")
         image = efi[0]
         request = (image.sector * BLOCKS_PER_SECTOR,
-                   -(-image.size // SECTOR) * BLOCKS_PER_SECTOR, gpt.EFI_SYSTEM,
+                   sectors_for(image.size) * BLOCKS_PER_SECTOR, gpt.EFI_SYSTEM,
                    gpt.READ_ONLY_REQUIRED, "EFI boot partition")
         return appended.gap_filled([request], self.gpt_part_start + self.gpt_entries // 4,
                                    self.gpt_backup_start * BLOCKS_PER_SECTOR)

@@ -8,7 +8,7 @@ from ..format import zisofs
 from .cache import LRUCache
 from .errors import CorruptEntry
 
-SECTOR = 2048
+from ..format.sectors import SECTOR
 
 
 class FileReader:

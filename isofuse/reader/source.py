@@ -8,7 +8,7 @@ import struct
 
 from .errors import ReaderError
 
-SECTOR = 2048
+from ..format.sectors import SECTOR
 _CDROMMULTISESSION = 0x5310  # linux/cdrom.h
 _CDROM_LBA = 0x01
 

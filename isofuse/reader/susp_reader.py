@@ -8,7 +8,7 @@ visited twice (a CE loop ends the walk instead of hanging it).
 from ..format import FormatError
 from ..format import susp
 
-SECTOR = 2048
+from ..format.sectors import SECTOR
 
 
 def entries(source, area, skip=0, on_error=None):

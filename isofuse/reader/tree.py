@@ -21,7 +21,7 @@ from .errors import CorruptEntry
 
 log = logging.getLogger("isofuse.reader")
 
-SECTOR = 2048
+from ..format.sectors import SECTOR
 VIEW_ROCKRIDGE = "rockridge"
 VIEW_JOLIET = "joliet"
 VIEW_PLAIN = "plain"

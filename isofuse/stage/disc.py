@@ -12,6 +12,7 @@ import stat
 from dataclasses import dataclass, field
 
 from ..bulk import collector_paused
+from ..format.media import STAGE_MEDIA
 from ..master import naming
 from ..master.layout import Layout, MAX_EXTENT_BYTES
 from ..master.options import (MAX_ISO_LEVELS, ROCK_RATIONALIZED, MasterOptions)
@@ -20,11 +21,8 @@ from ..master.sourcetree import Node
 from .layers import FolderLayer
 from .overlay import WHITEOUT_PREFIX, join, split
 
-# Capacities in 2048-byte sectors (shared/reference.md).
-MEDIA = {
-    "cd650": 333_000, "cd700": 360_000, "dvd": 2_295_104, "dvd-dl": 4_171_712,
-    "dvd+r-dl": 4_173_824, "bd25": 12_219_392, "bd50": 24_438_784,
-}
+# Capacities in 2048-byte sectors (docs/media-capacity.md).
+MEDIA = STAGE_MEDIA
 MAX_PATH = 255
 
 
