@@ -69,9 +69,6 @@ SCRIPT = r'''
 W={work}
 cd {repo}
 py="$VM_PYTHON"
-# growisofs -M hands genisoimage the previous session as /dev/fd/N; the
-# guest's devtmpfs has no /dev/fd link (udev makes it on a real system)
-[ -e /dev/fd ] || ln -s /proc/self/fd /dev/fd
 run() {{ name=$1; shift; echo "== $name"; "$@" > $W/out/$name.log 2>&1; echo "rc=$?"; }}
 traced() {{    # traced N NAME CMD...: run, keeping the CDBs drive N got meanwhile
     n=$1; shift
