@@ -92,6 +92,7 @@ class FuseDaemon:
         self.hooks = hooks
         self.proc = None
         self.hook_handle = None
+        self.started = None            # perf_counter() when the daemon was started
         self.mount_seconds = None
         self.peak_rss_kib = None
 
@@ -99,7 +100,7 @@ class FuseDaemon:
         with open(self.log_path, "a") as logf:
             logf.write(f"--- {' '.join(self.argv)}\n")
             logf.flush()
-            t0 = time.perf_counter()
+            self.started = t0 = time.perf_counter()
             self.proc = spawn(self.argv, stdin=subprocess.DEVNULL, stdout=logf,
                               stderr=logf)
         while not self._answers():
