@@ -7,8 +7,11 @@ directly and the size (``SizeModel``) equals ``isofuse master -print-size``
 of the same tree with the same options.
 """
 
+import errno
+import logging
 import os
 import stat
+import threading
 from dataclasses import dataclass, field
 
 from ..bulk import collector_paused
@@ -18,12 +21,14 @@ from ..master.layout import Layout, MAX_EXTENT_BYTES
 from ..master.options import (MAX_ISO_LEVELS, ROCK_RATIONALIZED, MasterOptions)
 from ..master.sizing import SizeModel
 from ..master.sourcetree import Node
-from .layers import FolderLayer
-from .overlay import WHITEOUT_PREFIX, join, split
+from .layers import FolderLayer, attr_from_stat
+from .overlay import WHITEOUT_PREFIX, Entry, join, split
 
 # Capacities in 2048-byte sectors (docs/media-capacity.md).
 MEDIA = STAGE_MEDIA
 MAX_PATH = 255
+
+log = logging.getLogger("isofuse.stage")
 
 
 @dataclass
@@ -41,24 +46,80 @@ class Profile:
 
 
 class Disc:
+    """The model of the future disc.  It is built from the merged tree once,
+    in the background (``start``, at the mount's first request) or at the
+    first call that needs it; every call that reads or changes it waits for
+    that (``wait``), so its answers are exact from the first one on.  The
+    tree must not change before the model is built: the stage calls
+    ``wait`` before every change it makes."""
+
     def __init__(self, overlay, profile):
         self.overlay = overlay
         self.profile = profile
-        self.nodes = {}
         self.violations = {}       # rel -> [message]
+        self._nodes = {}
+        self.root = self.size = None
         self._identifier_lengths = {}
         self._last_problems = (None, ())
-        with collector_paused():    # a node or more per file of the lower layers
-            root_entry = overlay.root()
-            self.root = self._node_for(root_entry, b"")
-            self.nodes[b""] = self.root
-            self._load(root_entry)
-            self.size = SizeModel(self.root, profile.master)
-            for rel in list(self.nodes):
-                if rel:
-                    self._check(rel)
+        self._lock = threading.Lock()
+        self._builder = None
+        self._built = False
+        self._build_error = None
 
     # ---- building ---------------------------------------------------------------------------------
+    def start(self):
+        """Build the model in a background thread (a mount answers lookups
+        and reads meanwhile)."""
+        with self._lock:
+            if self._builder is None and not self._built:
+                self._builder = threading.Thread(target=self._build_once,
+                                                 name="isofuse-disc-model", daemon=True)
+                self._builder.start()
+
+    def wait(self):
+        """Return once the model is built (building it here if nothing
+        else does)."""
+        if self._built:
+            return
+        with self._lock:
+            builder = self._builder
+        if builder is None:
+            self._build_once()
+        else:
+            builder.join()
+        if self._build_error is not None:
+            raise OSError(errno.EIO, f"the model of the disc could not be built: "
+                          f"{self._build_error}")
+
+    def _build_once(self):
+        with self._lock:
+            if self._built:
+                return
+            try:
+                self._build()
+            except Exception as exc:  # noqa: BLE001 -- reported by every wait()
+                log.error("cannot model the disc: %s", exc, exc_info=True)
+                self._build_error = exc
+            self._built = True
+
+    def _build(self):
+        with collector_paused():    # a node or more per file of the lower layers
+            root_entry = self.overlay.root()
+            self.root = self._node_for(root_entry, b"")
+            self._nodes[b""] = self.root
+            self._load(root_entry)
+            self.size = SizeModel(self.root, self.profile.master)
+            for rel in list(self._nodes):
+                if rel:
+                    self._check(rel)
+            self.size.total_sectors()   # the first df answers at once
+
+    @property
+    def nodes(self):
+        """rel -> sourcetree.Node of every entry of the disc."""
+        self.wait()
+        return self._nodes
+
     def _node_for(self, entry, name, symlink=None):
         """The model of an entry.  ``symlink``: its target if known (a
         link's target never changes; reading it again would update the
@@ -85,7 +146,7 @@ class Disc:
         stack = [entry]
         while stack:
             directory = stack.pop()
-            parent = self.nodes[directory.rel]
+            parent = self._nodes[directory.rel]
             if not directory.in_upper and len(directory.lowers) == 1 \
                     and isinstance(directory.lowers[0], FolderLayer):
                 self._load_folder(directory.rel, directory.lowers[0])
@@ -97,7 +158,7 @@ class Disc:
                 node = self._node_for(child, name)
                 node.parent = parent
                 parent.children[name] = node
-                self.nodes[child.rel] = node
+                self._nodes[child.rel] = node
                 if child.is_dir:
                     stack.append(child)
 
@@ -108,7 +169,7 @@ class Disc:
         stack = [rel]
         while stack:
             current = stack.pop()
-            parent = self.nodes[current]
+            parent = self._nodes[current]
             with os.scandir(layer.real(current)) as it:
                 for item in it:
                     name = item.name
@@ -128,23 +189,33 @@ class Disc:
                     node.parent = parent
                     parent.children[name] = node
                     child_rel = join(current, name)
-                    self.nodes[child_rel] = node
+                    self._nodes[child_rel] = node
                     if stat.S_ISDIR(mode):
                         stack.append(child_rel)
 
     # ---- changes (called after the overlay made them) -----------------------------------
-    def added(self, rel):
-        entry = self.overlay.resolve(rel)
-        parent = self.nodes.get(split(rel)[0])
+    def _visible(self, rel, st):
+        """The overlay's entry at ``rel``; with ``st`` (the lstat or fstat
+        the stage just took of the upper file there) without asking again."""
+        if st is None or stat.S_ISDIR(st.st_mode):
+            return self.overlay.resolve(rel)
+        upper = self.overlay.upper
+        return Entry(rel, attr_from_stat(st, upper.layer_id), True, [], upper)
+
+    def added(self, rel, st=None):
+        """A new entry at ``rel`` (``st``: its upper lstat, if known)."""
+        self.wait()
+        entry = self._visible(rel, st)
+        parent = self._nodes.get(split(rel)[0])
         if entry is None or parent is None:
             return
         name = split(rel)[1]
         if name in parent.children:
-            self.removed(rel)
+            self._removed(rel)
         node = self._node_for(entry, name)
         node.parent = parent
         parent.children[name] = node
-        self.nodes[rel] = node
+        self._nodes[rel] = node
         if entry.is_dir:
             self._load(entry)
             for sub_rel, sub in self._subtree(rel):
@@ -159,7 +230,7 @@ class Disc:
         self.size.directory_changed(parent)
 
     def _subtree(self, rel):
-        node = self.nodes[rel]
+        node = self._nodes[rel]
         out = [(rel, node)]
         stack = [(rel, node)]
         while stack:
@@ -172,8 +243,12 @@ class Disc:
         return out
 
     def removed(self, rel):
+        self.wait()
+        self._removed(rel)
+
+    def _removed(self, rel):
         self._last_problems = (None, ())
-        node = self.nodes.get(rel)
+        node = self._nodes.get(rel)
         if node is None:
             return
         for sub_rel, sub in self._subtree(rel):
@@ -181,17 +256,19 @@ class Disc:
                 self.size.directory_removed(sub)
             else:
                 self.size.file_removed(sub)
-            self.nodes.pop(sub_rel, None)
+            self._nodes.pop(sub_rel, None)
             self.violations.pop(sub_rel, None)
         parent = node.parent
         if parent is not None:
             parent.children.pop(node.name, None)
             self.size.directory_changed(parent)
 
-    def changed(self, rel):
-        """Attributes or size of an entry changed (setattr, write, copy-up)."""
-        node = self.nodes.get(rel)
-        entry = self.overlay.resolve(rel)
+    def changed(self, rel, st=None):
+        """Attributes or size of an entry changed (setattr, write, copy-up;
+        ``st``: its upper lstat or fstat, if known)."""
+        self.wait()
+        node = self._nodes.get(rel)
+        entry = self._visible(rel, st) if node is not None else None
         if node is None or entry is None:
             return
         fresh = self._node_for(entry, node.name,
@@ -215,9 +292,11 @@ class Disc:
             self._check(rel)
 
     def data_grew(self, rel, new_size):
-        """Cheap path for writes: only the size of a regular file moved."""
-        node = self.nodes.get(rel)
-        if node is None or not node.is_regular or new_size == node.size:
+        """Cheap path for writes: a regular file is at least ``new_size``
+        bytes long now."""
+        self.wait()
+        node = self._nodes.get(rel)
+        if node is None or not node.is_regular or new_size <= node.size:
             return
         old = node.size
         self.size.file_removed(node)
@@ -231,9 +310,23 @@ class Disc:
         self.removed(old)
         self.added(new)
 
+    def size_of(self, rel):
+        """The size the disc has for the file at ``rel`` (0 if none)."""
+        self.wait()
+        node = self._nodes.get(rel)
+        return node.size if node is not None else 0
+
+    def entry_count(self):
+        self.wait()
+        return len(self._nodes)
+
     # ---- rules ------------------------------------------------------------------------------------
     def problems_for(self, parent_rel, name, is_dir):
         """What a new entry ``name`` in ``parent_rel`` would break."""
+        self.wait()
+        return self._problems_cached(parent_rel, name, is_dir)
+
+    def _problems_cached(self, parent_rel, name, is_dir):
         key = (parent_rel, name, is_dir)
         if self._last_problems[0] == key:   # the check before a change, then after
             return list(self._last_problems[1])
@@ -266,7 +359,7 @@ class Disc:
         Rock Ridge's relocation of directories below level 8 to rr_moved."""
         rules = self.profile.master.names
         parts = [(name, is_dir)]
-        node = self.nodes.get(parent_rel)
+        node = self._nodes.get(parent_rel)
         while node is not None and node.parent is not None:
             parts.append((node.name, True))
             node = node.parent
@@ -289,10 +382,10 @@ class Disc:
         return length
 
     def _check(self, rel):
-        node = self.nodes.get(rel)
+        node = self._nodes.get(rel)
         if node is None:
             return
-        problems = self.problems_for(split(rel)[0], node.name, node.is_dir)
+        problems = self._problems_cached(split(rel)[0], node.name, node.is_dir)
         if node.is_regular and node.size > MAX_EXTENT_BYTES \
                 and self.profile.master.names.level < 3:
             problems.append("file of 4 GiB or more needs ISO level 3")
@@ -303,15 +396,19 @@ class Disc:
 
     # ---- the disc -----------------------------------------------------------------------------------
     def sectors(self):
+        self.wait()
         return self.size.total_sectors()
 
     def over_capacity(self, extra_sectors=0):
+        self.wait()
         return self.sectors() + extra_sectors > self.profile.medium_sectors
 
     def layout(self):
+        self.wait()
         return Layout(self.root, self.profile.master)
 
     def size_text(self):
+        self.wait()
         sectors = self.sectors()
         medium = self.profile.medium_sectors
         return (f"sectors {sectors}\nbytes {sectors * 2048}\n"
@@ -320,6 +417,7 @@ class Disc:
                 f"free {max(medium - sectors, 0)} sectors\n")
 
     def report_text(self):
+        self.wait()
         opts = self.profile.master
         lines = [f"# isofuse stage report: {len(self.violations)} problem(s), "
                  f"mode {'strict' if self.profile.strict else 'report'}"]
@@ -331,7 +429,7 @@ class Disc:
             for problem in self.violations[rel]:
                 lines.append(f"PROBLEM\t/{rel.decode('utf-8', 'replace')}\t{problem}")
         lines.append("# name changes: original -> ISO 9660 -> Joliet")
-        for rel, node in sorted(self.nodes.items()):
+        for rel, node in sorted(self._nodes.items()):
             if not node.is_dir or not node.children:
                 continue
             kids = list(node.children.values())

@@ -1,0 +1,547 @@
+"""The stage: the writable merged tree (``overlay``) and the model of the
+future disc (``disc``) behind one set of operations, by inode number, as a
+filesystem driver is asked -- with no FUSE in it.  ``fuseops.stage_ops``
+only translates pyfuse3's requests into these calls; tests call them
+directly (``tests/test_stage_facade.py``).
+
+Every change is checked against the disc first (ISO 9660 / Joliet rules and,
+in strict mode, the medium's capacity), made by the overlay, told to the
+model, and forgets the cached answers it makes stale.  Errors are OSError
+with the errno to answer.
+
+Inode numbers are stable across remounts (``stage.inodes``: the upper
+file's own number, or a hash of the lower layer's identity of the entry);
+an unlinked file stays usable through its open handles until the last
+close.  The control directory (``stage.control``) has fixed inode numbers
+and is not part of the disc.  While ``image.iso`` is open, changes to the
+tree are refused with EBUSY, so the image read is consistent from its first
+byte to its last.
+"""
+
+import errno
+import logging
+import os
+import stat
+from collections import namedtuple
+
+from ..format.sectors import SECTOR, sectors_for
+from ..master.stream import SourceChanged
+from .attributes import of_layer, of_stat
+from .control import CONTROL_INO, FIRST_PATH_INO, ControlDirectory, error
+from .handles import Handle, OpenFiles
+from .inodes import ORIGIN_XATTR, ROOT, InodeMap, UpperNumbers, lower_ino
+from .overlay import join
+
+log = logging.getLogger("isofuse.stage")
+
+# statfs: every new entry needs at least one directory record of 34 bytes
+# (ECMA-119 9.1: 33 bytes and a 1-byte identifier) in the room left.
+MIN_RECORD = 34
+# Every change goes through the stage, and the kernel drops what it cached
+# for the entries an operation touches: names and attributes can be cached
+# for long.  (Changing UPPER behind the mount's back is unsupported.)
+TIMEOUT = 60.0
+ATTR_CACHE_LIMIT = 100_000
+
+# What open and create answer: the handle, and whether the kernel may keep
+# the file's pages (the tree changes only through the stage) or must ask
+# for every read (control files change with the tree).
+Opened = namedtuple("Opened", "fh keep_cache direct_io")
+# What statfs answers, in sectors.
+Space = namedtuple("Space", "block_size blocks free files free_files name_max")
+
+
+class Changes:
+    """What a setattr changes (None: left as it is)."""
+    __slots__ = ("size", "mode", "uid", "gid", "atime_ns", "mtime_ns")
+
+    def __init__(self, size=None, mode=None, uid=None, gid=None, atime_ns=None,
+                 mtime_ns=None):
+        self.size, self.mode, self.uid, self.gid = size, mode, uid, gid
+        self.atime_ns, self.mtime_ns = atime_ns, mtime_ns
+
+
+def apply_changes(target, changes):
+    """Size, mode, owner, times on an upper path or an open fd.  The kernel
+    has worked out which S_ISUID/S_ISGID bits a chown or a write by a
+    non-root user clears and sends them as a mode change; a chown of the
+    upper file clears them there as well (as on any Linux filesystem), so
+    the mode goes first."""
+    if changes.size is not None:
+        os.truncate(target, changes.size)
+    if changes.mode is not None:
+        os.chmod(target, stat.S_IMODE(changes.mode))
+    follow = {} if isinstance(target, int) else {"follow_symlinks": False}
+    if changes.uid is not None or changes.gid is not None:
+        os.chown(target, -1 if changes.uid is None else changes.uid,
+                 -1 if changes.gid is None else changes.gid, **follow)
+    if changes.atime_ns is not None or changes.mtime_ns is not None:
+        st = os.stat(target) if isinstance(target, int) else os.lstat(target)
+        os.utime(target, ns=(st.st_atime_ns if changes.atime_ns is None else changes.atime_ns,
+                             st.st_mtime_ns if changes.mtime_ns is None else changes.mtime_ns),
+                 **follow)
+
+
+def owner_of(caller):
+    """New entries belong to whoever made them (when we run as root)."""
+    return (caller.uid, caller.gid) if caller is not None else None
+
+
+def creation_mode(mode, caller):
+    """The kernel applies the caller's umask unless the filesystem asks it
+    not to; applying it again changes nothing, and the daemon's own umask
+    never counts (the overlay sets the mode with chmod)."""
+    return mode & ~caller.umask if caller is not None else mode
+
+
+class Stage:
+    def __init__(self, overlay, disc, control_name=b".isofuse", show_control=False,
+                 msinfo=None):
+        self.overlay = overlay
+        self.disc = disc
+        self.control = ControlDirectory(disc, overlay, control_name, msinfo)
+        self.show_control = show_control
+        self._inodes = InodeMap()
+        self._upper_numbers = UpperNumbers()
+        self._files = OpenFiles(self._inodes)
+        self._attr_cache = {}    # rel -> attributes, until the next change
+        self._image_readers = 0
+
+    # ---- inodes and attributes -------------------------------------------------------------------
+    def _rel(self, ino):
+        rel = self._inodes.rel(ino)
+        if rel is None:
+            raise error(errno.ENOENT)
+        return rel
+
+    def _shared(self, ino):
+        """Has the inode other names (whose cached answers a change to it
+        makes stale)?"""
+        return self._inodes.name_count(ino) > 1
+
+    def _entry(self, rel):
+        entry = self.overlay.resolve(rel)
+        if entry is None:
+            raise error(errno.ENOENT)
+        return entry
+
+    def _upper_attr(self, rel, st=None):
+        """Attributes of an upper entry (``st``: its lstat, if just taken),
+        with its stable inode number (``stage.inodes``: hard links of any
+        type share it)."""
+        path = self.overlay.upper_real(rel)
+        st = st or os.lstat(path)
+        ino = self._upper_numbers(path, st) if rel else ROOT
+        self._inodes.bind(rel, ino)
+        return of_stat(ino, st, TIMEOUT)
+
+    def _lower_attr(self, rel, entry):
+        ino = lower_ino(entry.attr.identity) if rel else ROOT
+        self._inodes.bind(rel, ino)
+        return of_layer(ino, entry.attr, TIMEOUT)
+
+    def _attributes(self, rel, entry=None):
+        entry = entry or self._entry(rel)
+        if entry.in_upper:
+            return self._upper_attr(rel)
+        return self._lower_attr(rel, entry)
+
+    def _orphan_attributes(self, inode):
+        """getattr (fstat) of an open file whose last name is gone."""
+        handle = self._files.of_inode(inode)
+        if handle is None:
+            raise error(errno.ENOENT)
+        if handle.fd is not None:
+            return of_stat(handle.ino, os.fstat(handle.fd), TIMEOUT)
+        return of_layer(handle.ino, handle.attr, TIMEOUT)
+
+    def _remember(self, rel, attr):
+        """Keep a lookup answer (readdir asks for every name again)."""
+        if len(self._attr_cache) < ATTR_CACHE_LIMIT:
+            self._attr_cache[rel] = attr
+
+    # ---- before a change ---------------------------------------------------------------------------
+    def _changing(self, *touched):
+        """Before a change: refused while image.iso is open; cached lookup
+        answers are forgotten -- only those of ``touched`` paths when the
+        caller knows the change affects nothing else, otherwise all of them
+        (a rename, a copy-up or a hard link can change many answers)."""
+        if self._image_readers:
+            raise error(errno.EBUSY)
+        if touched:
+            for rel in touched:
+                self._attr_cache.pop(rel, None)
+        else:
+            self._attr_cache.clear()
+
+    def _in_upper(self, rel):
+        """Whether ``rel`` already exists in the upper folder (a change there
+        needs no copy-up, which could touch its ancestors)."""
+        entry = self.overlay.resolve(rel)
+        return entry is not None and entry.in_upper
+
+    def _touched_by_new_entry(self, parent_rel, name):
+        """What creating ``name`` in ``parent_rel`` changes: the two paths,
+        or everything (an empty tuple) when the parent must be copied up."""
+        return (join(parent_rel, name), parent_rel) if self._in_upper(parent_rel) else ()
+
+    def _guard_control(self, *inodes):
+        for ino in inodes:
+            if self.control.owns(ino):
+                raise error(errno.EPERM)
+
+    def _about_to_change(self, inode):
+        """Before changing an entry's own attributes or xattrs: its path and
+        overlay entry, with the cached answers the change makes stale
+        forgotten (its own, or all when a copy-up or other hard links are
+        involved)."""
+        self._guard_control(inode)
+        rel = self._rel(inode)
+        entry = self._entry(rel)
+        self._changing(*(() if self._shared(inode) or not entry.in_upper else (rel,)))
+        return rel, entry
+
+    def _rule_check(self, parent_rel, name, is_dir):
+        problems = self.disc.problems_for(parent_rel, name, is_dir)
+        if problems:
+            where = join(parent_rel, name).decode("utf-8", "replace")
+            if self.disc.profile.strict:
+                log.warning("refused /%s: %s", where, "; ".join(problems))
+                raise error(errno.ENAMETOOLONG)
+            log.info("/%s: %s", where, "; ".join(problems))
+
+    def _capacity_check(self, rel, new_size):
+        """In strict mode: refuse to grow the file at ``rel`` to
+        ``new_size`` when the disc would not hold it."""
+        if not self.disc.profile.strict:
+            return
+        extra = sectors_for(new_size) - sectors_for(self.disc.size_of(rel))
+        if extra > 0 and self.disc.over_capacity(extra):
+            log.warning("refused: the %s would be full", self.disc.profile.medium)
+            raise error(errno.ENOSPC)
+
+    # ---- lookups -------------------------------------------------------------------------------------
+    def lookup(self, parent_inode, name):
+        """The attributes of ``name`` in a directory, or None if there is no
+        such name (an answer the kernel may cache: every creation goes
+        through the stage)."""
+        if self.control.owns(parent_inode):
+            return self.control.lookup(parent_inode, name)
+        if parent_inode == ROOT and name == self.control.name:
+            return self.control.attributes(CONTROL_INO)
+        rel = join(self._rel(parent_inode), name)
+        cached = self._attr_cache.get(rel)
+        if cached is not None:
+            return cached
+        entry = self.overlay.resolve(rel)
+        if entry is None:
+            return None
+        attr = self._attributes(rel, entry)
+        self._remember(rel, attr)
+        return attr
+
+    def getattr(self, inode):
+        if self.control.owns(inode):
+            return self.control.attributes(inode)
+        rel = self._inodes.rel(inode)
+        if rel is None:
+            return self._orphan_attributes(inode)
+        return self._attributes(rel)
+
+    def path_of(self, inode):
+        """One path of the inode (relative, bytes), or None once it has none."""
+        return self._inodes.rel(inode)
+
+    def readlink(self, inode):
+        entry = self._entry(self._rel(inode))
+        if not stat.S_ISLNK(entry.attr.mode):
+            raise error(errno.EINVAL)
+        return entry.source.readlink(entry.rel)
+
+    def opendir(self, inode):
+        if inode == CONTROL_INO:
+            names = self.control.names()
+        else:
+            entry = self._entry(self._rel(inode))
+            if not entry.is_dir:
+                raise error(errno.ENOTDIR)
+            names = self.overlay.listdir(entry)
+            if inode == ROOT:
+                names = [n for n in names if n != self.control.name]
+                if self.show_control:
+                    names.append(self.control.name)
+        return self._files.add(Handle(inode, data=names))
+
+    def readdir(self, fh, start):
+        """(name, attributes, offset of the next name) of each name from
+        offset ``start`` on; a name gone since opendir is left out."""
+        handle = self._files[fh]
+        names = handle.data
+        for index in range(start, len(names)):
+            try:
+                attr = self.lookup(handle.ino, names[index])
+            except OSError:
+                continue
+            if attr is not None:
+                yield names[index], attr, index + 1
+
+    def releasedir(self, fh):
+        self._files.pop(fh)
+
+    # ---- files ---------------------------------------------------------------------------------------
+    def open(self, inode, flags):
+        if self.control.owns(inode):
+            return self._open_control(inode, flags)
+        rel = self._rel(inode)
+        writing = flags & (os.O_WRONLY | os.O_RDWR | os.O_TRUNC | os.O_APPEND)
+        handle = Handle(inode, rel=rel)
+        if writing:
+            self._changing()
+            self.disc.wait()
+            handle.fd = self.overlay.open_upper(rel, flags)
+            self.disc.changed(rel)   # copy-up: the data now comes from the upper
+            self._upper_attr(rel)    # a copy-up gives the entry the upper's number
+        else:
+            entry = self._entry(rel)
+            handle.source, handle.attr = entry.source, entry.attr
+            if hasattr(entry.source, "real"):
+                handle.fd = os.open(entry.source.real(rel), os.O_RDONLY)
+        handle.ino = self._inodes.resolve(inode)
+        fh = self._files.add(handle)
+        self._files.track(fh, handle, inode)
+        return Opened(fh, True, False)
+
+    def _open_control(self, inode, flags):
+        data, stream = self.control.open(inode, flags)
+        if stream is not None:
+            self._image_readers += 1
+        return Opened(self._files.add(Handle(inode, data=data, stream=stream)), False, True)
+
+    def create(self, parent_inode, name, mode, flags, caller=None):
+        """A new regular file, open: (Opened, its attributes)."""
+        if self.control.owns(parent_inode):
+            raise error(errno.EACCES)
+        parent_rel = self._rel(parent_inode)
+        self._changing(*self._touched_by_new_entry(parent_rel, name))
+        self._rule_check(parent_rel, name, False)
+        rel, fd = self.overlay.create(parent_rel, name, flags & ~os.O_CREAT,
+                                      creation_mode(mode, caller), owner_of(caller))
+        st = os.fstat(fd)
+        self.disc.added(rel, st)
+        attr = self._upper_attr(rel, st)
+        self._remember(rel, attr)
+        handle = Handle(attr.st_ino, fd=fd, rel=rel)
+        fh = self._files.add(handle)
+        self._files.track(fh, handle, attr.st_ino)
+        return Opened(fh, True, False), attr
+
+    def read(self, fh, off, size):
+        handle = self._files[fh]
+        if handle.stream is not None:
+            try:
+                return handle.stream.read(off, size)
+            except (SourceChanged, OSError) as exc:
+                log.warning("image.iso: %s", exc)
+                raise error(errno.EIO) from None
+        if handle.data is not None:
+            return handle.data[off:off + size]
+        if handle.fd is not None:
+            return os.pread(handle.fd, size, off)
+        return handle.source.read(handle.rel, off, size)
+
+    def write(self, fh, off, buf):
+        handle = self._files[fh]
+        if handle.fd is None or handle.rel is None or handle.source is not None:
+            raise error(errno.EBADF)
+        # the file is in the upper folder already (opened for writing); with
+        # other hard links, their answers change too
+        rel = self._inodes.rel(handle.ino)        # None: unlinked, not on the disc
+        self._changing(*(() if self._shared(handle.ino) or rel is None else (rel,)))
+        end = off + len(buf)
+        if rel is not None:
+            self._capacity_check(rel, end)
+        written = os.pwrite(handle.fd, buf, off)
+        handle.wrote = True
+        if rel is not None:
+            self.disc.data_grew(rel, off + written)
+        return written
+
+    def fsync(self, fh, datasync):
+        handle = self._files.get(fh)
+        if handle is not None and handle.fd is not None:
+            (os.fdatasync if datasync else os.fsync)(handle.fd)
+
+    def fsyncdir(self, fh, datasync):
+        handle = self._files.get(fh)
+        rel = self._inodes.rel(handle.ino) if handle is not None else None
+        if rel is None or not self._in_upper(rel):
+            return
+        fd = os.open(self.overlay.upper_real(rel), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def release(self, fh):
+        handle = self._files.pop(fh)
+        if handle is None:
+            return
+        if handle.stream is not None:
+            handle.stream.close()
+            self._image_readers -= 1
+        if handle.fd is None:
+            return
+        rel = self._inodes.rel(handle.ino) if handle.rel is not None else None
+        if rel is None or not handle.wrote:
+            os.close(handle.fd)
+            return
+        try:
+            st = os.fstat(handle.fd)        # times and size as they ended up
+        finally:
+            os.close(handle.fd)
+        self.disc.changed(rel, st)
+        if not self._shared(handle.ino) and rel not in self._attr_cache:
+            self._remember(rel, self._upper_attr(rel, st))
+
+    # ---- changes ------------------------------------------------------------------------------------
+    def setattr(self, inode, changes, fh=None):
+        self._guard_control(inode)
+        if self._inodes.rel(inode) is None:
+            return self._setattr_orphan(inode, changes)
+        rel, entry = self._about_to_change(inode)
+        self.disc.wait()
+        path = self.overlay.upper_real(self.overlay.copy_up(entry).rel)
+        if changes.size is not None:
+            self._capacity_check(rel, changes.size)
+        apply_changes(path, changes)
+        st = os.lstat(path)
+        self.disc.changed(rel, st)
+        return self._upper_attr(rel, st)
+
+    def _setattr_orphan(self, inode, changes):
+        """ftruncate, fchmod, fchown, futimens of an open, unlinked file:
+        through its descriptor (nothing on the disc changes)."""
+        if self._image_readers:
+            raise error(errno.EBUSY)
+        handle = self._files.of_inode(inode)
+        if handle is None or handle.fd is None or handle.source is not None:
+            raise error(errno.ENOENT if handle is None else errno.EROFS)
+        apply_changes(handle.fd, changes)
+        return of_stat(handle.ino, os.fstat(handle.fd), TIMEOUT)
+
+    def _make(self, parent_inode, name, is_dir, make):
+        """The common path of mkdir, mknod and symlink: checks, the
+        overlay's ``make(parent_rel)`` (returns the new path), the model."""
+        self._guard_control(parent_inode)
+        parent_rel = self._rel(parent_inode)
+        self._changing(*self._touched_by_new_entry(parent_rel, name))
+        self._rule_check(parent_rel, name, is_dir)
+        rel = make(parent_rel)
+        st = os.lstat(self.overlay.upper_real(rel))
+        self.disc.added(rel, st)
+        return self._upper_attr(rel, st)
+
+    def mkdir(self, parent_inode, name, mode, caller=None):
+        mode, owner = creation_mode(mode, caller), owner_of(caller)
+        return self._make(parent_inode, name, True,
+                          lambda parent: self.overlay.mkdir(parent, name, mode, owner))
+
+    def mknod(self, parent_inode, name, mode, rdev, caller=None):
+        mode, owner = creation_mode(mode, caller), owner_of(caller)
+        return self._make(parent_inode, name, False,
+                          lambda parent: self.overlay.mknod(parent, name, mode, rdev, owner))
+
+    def symlink(self, parent_inode, name, target, caller=None):
+        owner = owner_of(caller)
+        return self._make(parent_inode, name, False,
+                          lambda parent: self.overlay.symlink(parent, name, target, owner))
+
+    def link(self, inode, new_parent_inode, new_name):
+        self._guard_control(inode, new_parent_inode)
+        rel = self._rel(inode)
+        parent_rel = self._rel(new_parent_inode)
+        self._changing()
+        self._rule_check(parent_rel, new_name, False)
+        new = self.overlay.link(rel, parent_rel, new_name)
+        st = os.lstat(self.overlay.upper_real(new))
+        self.disc.changed(rel, st)
+        self.disc.added(new, st)
+        self._upper_attr(rel, st)          # both names now share one inode
+        return self._upper_attr(new, st)
+
+    def unlink(self, parent_inode, name):
+        self._remove(parent_inode, name, self.overlay.unlink)
+
+    def rmdir(self, parent_inode, name):
+        self._remove(parent_inode, name, self.overlay.rmdir)
+
+    def _remove(self, parent_inode, name, remove):
+        """unlink and rmdir: the overlay's ``remove(rel)``, then the model."""
+        self._guard_control(parent_inode)
+        rel = join(self._rel(parent_inode), name)
+        self._changing()
+        self.disc.wait()
+        remove(rel)
+        self.disc.removed(rel)
+        self._inodes.unbind(rel)
+
+    def rename(self, parent_inode_old, name_old, parent_inode_new, name_new,
+               noreplace=False, exchange=False):
+        self._guard_control(parent_inode_old, parent_inode_new)
+        if exchange:
+            raise error(errno.EINVAL)
+        old = join(self._rel(parent_inode_old), name_old)
+        new_parent = self._rel(parent_inode_new)
+        self._changing()
+        entry = self.overlay.resolve(old)
+        if entry is not None:
+            self._rule_check(new_parent, name_new, entry.is_dir)
+        self.disc.wait()
+        new = self.overlay.rename(old, new_parent, name_new, noreplace=noreplace)
+        if new == old or self.overlay.resolve(old) is not None:
+            return      # two names of one file: rename(2) leaves both
+        self.disc.removed(new)
+        self.disc.renamed(old, new)
+        self._inodes.move(old, new, is_dir=entry is None or entry.is_dir)
+
+    # ---- xattrs ----------------------------------------------------------------------------------------
+    def getxattr(self, inode, name):
+        if inode < FIRST_PATH_INO and inode != ROOT:
+            raise error(errno.ENODATA)
+        entry = self._entry(self._rel(inode))
+        value = entry.source.getxattr(entry.rel, name)
+        if value is None:
+            raise error(errno.ENODATA)
+        return value
+
+    def listxattr(self, inode):
+        if inode < FIRST_PATH_INO and inode != ROOT:
+            return []
+        entry = self._entry(self._rel(inode))
+        return list(entry.source.xattrs(entry.rel))
+
+    def setxattr(self, inode, name, value):
+        self._change_xattr(inode, name, lambda path: os.setxattr(path, name, value,
+                                                                 follow_symlinks=False))
+
+    def removexattr(self, inode, name):
+        self._change_xattr(inode, name, lambda path: os.removexattr(path, name,
+                                                                    follow_symlinks=False))
+
+    def _change_xattr(self, inode, name, change):
+        if os.fsdecode(name) == ORIGIN_XATTR:
+            raise error(errno.EPERM)   # the stage's inode bookkeeping
+        rel, entry = self._about_to_change(inode)
+        self.disc.wait()
+        change(self.overlay.upper_real(self.overlay.copy_up(entry).rel))
+
+    # ---- the disc -------------------------------------------------------------------------------------
+    def statfs(self):
+        """df shows the medium and exactly how full the disc will be; inodes:
+        the entries there are, and as many more as the room left holds
+        directory records for."""
+        medium = self.disc.profile.medium_sectors
+        free = max(medium - self.disc.sectors(), 0)
+        free_files = free * SECTOR // MIN_RECORD
+        return Space(SECTOR, medium, free, self.disc.entry_count() + free_files, free_files,
+                     255)
