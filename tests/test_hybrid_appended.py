@@ -16,13 +16,13 @@ from isofuse.master.layout import Layout, LayoutError
 from isofuse.master.options import ROCK_KEEP, BootSpec, MasterOptions
 from isofuse.master.sourcetree import scan
 from isofuse.master.stream import ImageStream
-from test_hybrid_sysarea import (EPOCH, ISOHDPFX, ISOLINUX_WORDS, make_boot_tree, master_api,
-                                 normalized_report, run)
+from test_hybrid_sysarea import (EFI_WORDS, EPOCH, ISOHDPFX, ISOLINUX_WORDS, make_boot_tree,
+                                 master_api, normalized_report, run)
 
 EFI_GUID = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 LINUX_GUID = "0fc63daf-8483-4772-8e79-3d69d8477de4"
 # name -> (isohybrid, [(number, type)], as GPT, -iso_mbr_part_type,
-#          --mbr-force-bootable)
+#          --mbr-force-bootable[, marks of the El Torito EFI image])
 VARIANTS = {
     "mbr": (False, [(2, "0xef")], False, None, False),
     "mbr-two": (False, [(2, "0xef"), (3, "0x83")], False, "0x0c", False),
@@ -35,7 +35,21 @@ VARIANTS = {
     "isohybrid-gpt-bootable": (True, [(2, EFI_GUID)], True, None, True),
     "gpt-bootable": (False, [(2, "0xef")], True, None, True),
     "mbr-bootable": (False, [(2, "0xef")], False, None, True),
+    # partition 3 (70000 bytes) right behind partition 2, not cylinder-aligned
+    "isohybrid-two": (True, [(2, "0xef"), (3, "0x83")], False, None, False),
+    # isohybrid's GPT (-isohybrid-gpt-basdat) with partitions behind the ISO:
+    # they are listed in it as "AppendedN", its backup ends the image
+    "isohybrid-basdat": (True, [(2, EFI_GUID)], False, None, True, ("gpt",)),
+    "isohybrid-basdat-3": (True, [(3, "0x83")], False, None, False, ("gpt",)),
+    "isohybrid-basdat-as-gpt": (True, [(2, "0xef"), (4, LINUX_GUID)], True, None, False,
+                                ("gpt",)),
+    "isohybrid-basdat-apm": (True, [(2, "0xef")], False, None, False, ("gpt", "apm")),
 }
+
+
+def _variant(name):
+    isohybrid, specs, as_gpt, iso_type, bootable, *marks = VARIANTS[name]
+    return isohybrid, specs, as_gpt, iso_type, bootable, (marks[0] if marks else ())
 
 
 @pytest.fixture(scope="module")
@@ -56,19 +70,25 @@ def work(tmp_path_factory):
 
 
 def our_options(variant, parts):
-    isohybrid, specs, as_gpt, iso_type, bootable = VARIANTS[variant]
+    isohybrid, specs, as_gpt, iso_type, bootable, marks = _variant(variant)
     extra = dict(append_partitions=[(n, t, parts[n]) for n, t in specs],
                  appended_part_as_gpt=as_gpt, iso_mbr_part_type=iso_type,
                  mbr_force_bootable=bootable)
     if isohybrid:
         extra.update(hybrid_mbr=ISOHDPFX, boot_catalog="isolinux/boot.cat",
                      boot=[BootSpec("isolinux/isolinux.bin", load_size=4, info_table=True)])
+    if marks:
+        extra["boot"].append(BootSpec("boot/grub/efi.img", platform=0xEF,
+                                      gpt_basdat="gpt" in marks, apm_hfsplus="apm" in marks))
     return MasterOptions(rock=ROCK_KEEP, source_date_epoch=EPOCH, **extra)
 
 
 def xorrisofs_words(variant, parts):
-    isohybrid, specs, as_gpt, iso_type, bootable = VARIANTS[variant]
+    isohybrid, specs, as_gpt, iso_type, bootable, marks = _variant(variant)
     words = ["-isohybrid-mbr", ISOHDPFX, *ISOLINUX_WORDS] if isohybrid else []
+    if marks:
+        words += EFI_WORDS + [{"gpt": "-isohybrid-gpt-basdat",
+                               "apm": "-isohybrid-apm-hfsplus"}[m] for m in marks]
     if bootable:
         words.append("--mbr-force-bootable")
     for number, type_text in specs:
@@ -99,8 +119,9 @@ def test_partition_tables_equal_xorrisofs(images, variant):
     ours, theirs, _ = images[variant]
     mine = normalized_report(ours)
     assert mine == normalized_report(theirs)
-    as_gpt, bootable = VARIANTS[variant][2], VARIANTS[variant][4]
-    listed = "Appended2" if as_gpt else "MBR partition      :   2"
+    _, specs, as_gpt, _, bootable, marks = _variant(variant)
+    number = specs[0][0]
+    listed = f"Appended{number}" if as_gpt or marks else f"MBR partition      :   {number}"
     assert any(listed in line for line in mine), mine
     if bootable:
         assert any(re.match(r"MBR partition      :\s+\d\s+0x80", line) for line in mine)
@@ -113,9 +134,10 @@ def test_partition_data_where_the_table_says(images, work, variant):
     with open(ours, "rb") as f:
         data = f.read()
     assert len(data) == layout.total_sectors * 2048
-    _, specs, as_gpt, _, _ = VARIANTS[variant]
-    if as_gpt:
-        entries = [gpt.decode_entry(data[1024 + 128 * i:1024 + 128 * (i + 1)])
+    _, specs, as_gpt, _, _, marks = _variant(variant)
+    if as_gpt or marks:
+        array = gpt.decode_header(data[512:1024])["entries_lba"] * 512
+        entries = [gpt.decode_entry(data[array + 128 * i:array + 128 * (i + 1)])
                    for i in range(8)]
         starts = {int(name[8:]): first for _, _, first, _, _, name in entries
                   if name.startswith("Appended")}

@@ -122,8 +122,11 @@ def test_md5_line_is_verified_by_xorriso(tree, tmp_path):
       "--efi-boot-image"], "overlapping MBR partitions"),
     (["-b", "isolinux/isolinux.bin", "-no-emul-boot", "-efi-boot-part", "--efi-boot-image"],
      "needs an EFI El Torito image"),
-    (["-b", "isolinux/isolinux.bin", "-no-emul-boot", "-efi-boot-part", "/etc/hostname"],
-     "DISKFILE is not supported yet"),
+    (["-b", "isolinux/isolinux.bin", "-no-emul-boot", "-efi-boot-part", "/nonexistent.img"],
+     "-efi-boot-part: cannot read /nonexistent.img"),
+    (["-append_partition", "2", "0xef", "/etc/hostname", "-e",
+      "--interval:appended_partition_3:all::"], "no -append_partition 3"),
+    (["-e", "--interval:local_fs:0s-15s::x.iso"], "only --interval:appended_partition_N"),
     (["-partition_offset", "8"], "it must be 0 or at least 16"),
     (["-R", "--md5", "-partition_offset", "16"], "--md5 with -partition_offset"),
 ])

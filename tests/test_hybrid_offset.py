@@ -16,14 +16,21 @@ from isofuse.master.options import ROCK_KEEP, BootSpec, MasterOptions
 from isofuse.master.sourcetree import scan
 from isofuse.reader.image import open_image
 from test_hybrid_grub2 import BOOT_HYBRID, ELTORITO, make_grub_tree
-from test_hybrid_sysarea import (EPOCH, ISOHDPFX, ISOLINUX_WORDS, make_boot_tree, master_api,
-                                 raw_report, reports_match, run)
+from test_hybrid_sysarea import (EFI_WORDS, EPOCH, ISOHDPFX, ISOLINUX_WORDS, make_boot_tree,
+                                 master_api, raw_report, reports_match, run)
 
 EFI_GUID = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 GRUB_BOOT = [BootSpec(ELTORITO, load_size=4, info_table=True, grub2_boot_info=True)]
 GRUB_WORDS = ["-b", ELTORITO, "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
               "--grub2-boot-info"]
 ISOLINUX_BOOT = [BootSpec("isolinux/isolinux.bin", load_size=4, info_table=True)]
+
+
+def isolinux_efi_boot(apm=False):
+    """isolinux and the El Torito EFI image marked -isohybrid-gpt-basdat
+    (and -isohybrid-apm-hfsplus)."""
+    return ISOLINUX_BOOT + [BootSpec("boot/grub/efi.img", platform=0xEF, gpt_basdat=True,
+                                     apm_hfsplus=apm)]
 
 
 def variants(esp):
@@ -52,6 +59,22 @@ def variants(esp):
                     "-iso_mbr_part_type", "a2a0d0ebe5b9334487c068b6b72699c7", *GRUB_WORDS]),
         "mbr-appended": ("grub", dict(append_partitions=[(2, "0xef", esp)]),
                          ["-append_partition", "2", "0xef", esp]),
+        # isohybrid's GPT: "ISOHybrid" from the partition's start
+        "isohybrid-gpt": ("isolinux", dict(hybrid_mbr=ISOHDPFX, boot=isolinux_efi_boot(),
+                                           boot_catalog="isolinux/boot.cat"),
+                          ["-isohybrid-mbr", ISOHDPFX, *ISOLINUX_WORDS, *EFI_WORDS,
+                           "-isohybrid-gpt-basdat"]),
+        "isohybrid-gpt-apm": ("isolinux", dict(hybrid_mbr=ISOHDPFX,
+                                               boot=isolinux_efi_boot(apm=True),
+                                               boot_catalog="isolinux/boot.cat"),
+                              ["-isohybrid-mbr", ISOHDPFX, *ISOLINUX_WORDS, *EFI_WORDS,
+                               "-isohybrid-gpt-basdat", "-isohybrid-apm-hfsplus"]),
+        # archiso's releng line with its EFI image inside the ISO
+        "isohybrid-gpt-appended": ("isolinux", dict(
+            hybrid_mbr=ISOHDPFX, boot=isolinux_efi_boot(), boot_catalog="isolinux/boot.cat",
+            mbr_force_bootable=True, append_partitions=[(2, EFI_GUID, esp)]),
+            ["-isohybrid-mbr", ISOHDPFX, "--mbr-force-bootable", *ISOLINUX_WORDS,
+             "-append_partition", "2", EFI_GUID, esp, *EFI_WORDS, "-isohybrid-gpt-basdat"]),
     }
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Dict, List
 
 from ..master.options import BootSpec
+from ..master.sysarea import appended_partition_of
 from . import mkisofs_options as table
 
 
@@ -132,7 +133,18 @@ def parse_words(argv):
         _apply(words, boot, word, spec, values)
     words.boot = boot.finish()
     words.boot_marks = boot.marks
+    _check_partition_images(words)
     return words
+
+
+def _check_partition_images(words):
+    """-e --interval:appended_partition_N:all:: needs -append_partition N."""
+    numbers = {number for number, _, _ in words.settings["append_partitions"]}
+    for spec in words.boot:
+        number = appended_partition_of(spec.image_path)
+        if number is not None and number not in numbers:
+            raise UsageError(f"{spec.image_path}: no -append_partition {number} makes "
+                             "that partition")
 
 
 def _lookup(word):
@@ -263,6 +275,11 @@ class BootEntries:
                         **props)
 
     def take(self, word, kind, value):
+        if kind in ("bios", "efi", "efi-entry") and value.startswith("--interval:") \
+                and appended_partition_of(value) is None:
+            raise UsageError(f"{word} {value}: of xorrisofs' interval reader only "
+                             "--interval:appended_partition_N:all:: (an appended "
+                             "partition as the boot image) is supported")
         if kind in ("bios", "efi"):
             self.image = value
             self.platform = self.platform_for_b if kind == "bios" else 0xEF

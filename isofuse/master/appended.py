@@ -3,8 +3,8 @@ TYPE FILE), and the GPT that -appended_part_as_gpt describes them with.
 
 Where they go (as xorriso 1.5.4 places them; docs/hybrid-boot.md): right
 after the ISO file system, in partition number order, each taking its
-file's size in whole 2048-byte sectors; with an isohybrid MBR every start
-and size is rounded up to whole cylinders.  The -pad padding then follows
+file's size in whole 2048-byte sectors (not aligned to cylinders, even
+with an isohybrid MBR: only the ISO's end is).  The -pad padding then follows
 the last partition (it is no longer part of the ISO's volume space), and
 with -appended_part_as_gpt the GPT's backup ends the image.
 
@@ -20,7 +20,7 @@ from typing import List, Optional
 
 from ..format import gpt, mbr
 
-from ..format.sectors import SECTOR, sectors_for, round_up
+from ..format.sectors import SECTOR, sectors_for
 BLOCKS_PER_SECTOR = SECTOR // mbr.SECTOR
 MAX_PARTITIONS = 4
 EFI_MBR_TYPE = 0xEF
@@ -59,6 +59,17 @@ def parse_type(text):
     return byte, (gpt.EFI_SYSTEM if byte == EFI_MBR_TYPE else gpt.BASIC_DATA)
 
 
+def _file_size(option, path):
+    """The size of a non-empty regular file, or PartitionError naming ``option``."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise PartitionError(f"{option}: cannot read {path}: {exc.strerror}") from None
+    if not os.path.isfile(path) or st.st_size == 0:
+        raise PartitionError(f"{option}: {path} is not a non-empty file")
+    return st.st_size
+
+
 def parse_partitions(specs) -> List[AppendedPartition]:
     """The (number, type, path) triples, checked, in number order."""
     parts = {}
@@ -68,27 +79,24 @@ def parse_partitions(specs) -> List[AppendedPartition]:
             raise PartitionError(f"-append_partition: partition number {number} is not 1-4")
         if number in parts:
             raise PartitionError(f"-append_partition: partition {number} given twice")
-        try:
-            st = os.stat(path)
-        except OSError as exc:
-            raise PartitionError(f"-append_partition: cannot read {path}: "
-                                 f"{exc.strerror}") from None
-        if not os.path.isfile(path) or st.st_size == 0:
-            raise PartitionError(f"-append_partition: {path} is not a non-empty file")
+        size = _file_size("-append_partition", path)
         mbr_type, gpt_type = parse_type(type_text)
-        parts[number] = AppendedPartition(number, mbr_type, gpt_type, path, st.st_size)
+        parts[number] = AppendedPartition(number, mbr_type, gpt_type, path, size)
     return [parts[n] for n in sorted(parts)]
 
 
-def place(partitions, sector, cylinder_sectors=0):
-    """Give each partition its start from ``sector`` on (rounded up to
-    ``cylinder_sectors`` when given, sizes too); returns the sector after
-    the last."""
+def prepended_partition(path):
+    """-efi-boot-part DISKFILE as a partition of EFI System type (placed
+    later, in front of the ISO's file data; it has no MBR slot)."""
+    return AppendedPartition(0, EFI_MBR_TYPE, gpt.EFI_SYSTEM, path,
+                             _file_size("-efi-boot-part", path))
+
+
+def place(partitions, sector):
+    """Give each partition its start from ``sector`` on, one after the
+    other in whole sectors; returns the sector after the last."""
     for part in partitions:
         part.sectors = sectors_for(part.size)
-        if cylinder_sectors:
-            sector = round_up(sector, cylinder_sectors)
-            part.sectors = round_up(part.sectors, cylinder_sectors)
         part.start = sector
         sector += part.sectors
     return sector
@@ -101,12 +109,11 @@ def mbr_entries(partitions, heads, sectors):
             for part in partitions}
 
 
-def gpt_partitions(partitions, first_usable, backup_start):
-    """[(type, first, last, flags, name)] of a GPT describing the appended
-    partitions (libisofs: "AppendedN", flags 0)."""
-    return gap_filled([(part.start * BLOCKS_PER_SECTOR, part.sectors * BLOCKS_PER_SECTOR,
-                        part.gpt_type, 0, f"Appended{part.number}") for part in partitions],
-                      first_usable, backup_start)
+def gpt_requests(partitions):
+    """[(start, blocks, type, flags, name)] of the appended partitions as
+    GPT entries (libisofs: "AppendedN", flags 0), for gap_filled."""
+    return [(part.start * BLOCKS_PER_SECTOR, part.sectors * BLOCKS_PER_SECTOR,
+             part.gpt_type, 0, f"Appended{part.number}") for part in partitions]
 
 
 def gap_filled(requests, first_usable, backup_start):

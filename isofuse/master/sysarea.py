@@ -11,7 +11,11 @@ marked ``-isohybrid-apm-hfsplus`` an Apple Partition Map.  The image is
 padded to whole cylinders (the geometry libisofs chooses) and the GPT's
 backup takes its last sectors.  ``--grub2-mbr FILE`` (GRUB's
 boot_hybrid.img) puts a file in the system area and patches the boot
-image's address into it; ``-G FILE`` copies a file there as it is.
+image's address into it; ``-G FILE`` copies a file there as it is.  Appended partitions
+(appended.py) may also hold an El Torito image (``-e
+--interval:appended_partition_N:all::``), and ``-efi-boot-part DISKFILE``
+puts a file's data in front of the ISO's file data as the GPT's EFI
+system partition.
 
 Every byte layout and where it comes from: docs/hybrid-boot.md.  Planning
 happens in two steps, because the table needs the boot images' sectors:
@@ -19,6 +23,7 @@ happens in two steps, because the table needs the boot images' sectors:
 ``encode`` makes the bytes.
 """
 
+import re
 import time
 import zlib
 from dataclasses import dataclass
@@ -34,6 +39,10 @@ DEFAULT_HEADS, DEFAULT_SECTORS = 64, 32
 GRUB2_MBR_ADDRESS_OFFSET = 4     # boot_hybrid.img loads the image from its 5th block
 ISOHYBRID_TYPE = 0x17            # the type isohybrid gives the ISO partition
 EFI_BOOT_IMAGE = "--efi-boot-image"  # -efi-boot-part's "the El Torito EFI image"
+# xorrisofs' interval reader naming an appended partition as a boot image:
+# --interval:appended_partition_N:all:: (or ":::": the interval left empty
+# means all of it too); no zeroizers, no source
+PARTITION_INTERVAL = re.compile(r"--interval:appended_partition_(\d+):(all)?::$")
 MAX_ENTRY_BLOCKS = 0xFFFFFFFF
 
 
@@ -58,22 +67,22 @@ def wanted(options):
 
 
 def unsupported(options):
-    """The message for hybrid options this engine does not make yet, or None."""
-    if options.partition_offset and options.hybrid_mbr and (
-            options.hybrid_gpt_basdat or options.hybrid_apm_hfsplus):
-        return ("-partition_offset with -isohybrid-gpt-basdat or -isohybrid-apm-hfsplus "
-                "is not supported yet")
-    if options.efi_boot_part and options.efi_boot_part != EFI_BOOT_IMAGE:
-        return "-efi-boot-part DISKFILE is not supported yet (--efi-boot-image is)"
+    """The message for hybrid options this engine does not make, or None."""
     if options.efi_boot_part and options.hybrid_mbr:
         return ("-efi-boot-part with -isohybrid-mbr asks for overlapping MBR partitions "
                 "(xorrisofs fails on it too)")
-    if options.efi_boot_part and options.append_partitions:
-        return "-efi-boot-part together with -append_partition is not supported yet"
     if sum(1 for f in (options.hybrid_mbr, options.grub2_mbr, options.system_area_file)
            if f) > 1:
         return "only one of -isohybrid-mbr, --grub2-mbr and -G can fill the system area"
     return None
+
+
+def appended_partition_of(image_path):
+    """The partition number N of a boot image given as xorrisofs'
+    ``--interval:appended_partition_N:all::`` (the El Torito image is
+    appended partition N), else None."""
+    match = PARTITION_INTERVAL.match(image_path)
+    return int(match.group(1)) if match else None
 
 
 def read_template(path):
@@ -140,13 +149,18 @@ class SystemArea:
             raise SystemAreaError(str(exc)) from None
         # -appended_part_as_gpt: a protective MBR and a GPT of the partitions
         self.appended_gpt = bool(self.partitions) and options.appended_part_as_gpt
-        # -efi-boot-part --efi-boot-image: the EFI image as a GPT partition
+        # -efi-boot-part: an EFI system partition in a GPT, either the El
+        # Torito EFI image (--efi-boot-image) or a disk file placed in front
+        # of the ISO's file data (libisofs' "partprepend")
         self.efi_gpt = bool(options.efi_boot_part)
+        self.efi_file = None
+        if options.efi_boot_part and options.efi_boot_part != EFI_BOOT_IMAGE:
+            try:
+                self.efi_file = appended.prepended_partition(options.efi_boot_part)
+            except appended.PartitionError as exc:
+                raise SystemAreaError(str(exc)) from None
         self.with_gpt = self.isohybrid and any(g for g, _ in boot_flags)
         self.apm_count = sum(1 for _, a in boot_flags if a) if self.isohybrid else 0
-        if (self.with_gpt or self.apm_count) and self.partitions:
-            raise SystemAreaError("-append_partition together with -isohybrid-gpt-basdat "
-                                  "or -isohybrid-apm-hfsplus is not supported yet")
         if self.apm_count and self.template[:32] not in (apm.APM_READY_CODE,
                                                          apm.ISOHYBRID_HEAD):
             raise SystemAreaError(f"{options.hybrid_mbr} is not prepared for an Apple "
@@ -157,46 +171,67 @@ class SystemArea:
         self.gpt_entries = (64 - self.gpt_part_start) * 4
         self.gpt_backup_sectors = ((self.gpt_entries // 4 + 1) * 512 + SECTOR - 1) // SECTOR \
             if (self.with_gpt or self.appended_gpt or self.efi_gpt) else 0
+        # the GPT backup ends the ISO's volume space, or the whole image when
+        # partitions follow the ISO (xorriso 1.5.4, observed)
+        self.backup_at_end = bool(self.partitions) and self.gpt_backup_sectors > 0
         self.heads, self.sectors = DEFAULT_HEADS, DEFAULT_SECTORS
         self.volume_sectors = self.total_sectors = self.gpt_backup_start = None
         # -partition_offset: where the ISO's partition starts (512-byte blocks)
         self.offset_blocks = options.partition_offset * BLOCKS_PER_SECTOR
 
     # ---- planning -----------------------------------------------------------------------------
+    def place_prepended(self, sector):
+        """-efi-boot-part DISKFILE: the file's sectors from ``sector`` on
+        (the first sector after the directories, before the file data, as
+        libisofs places it); returns the sector after them."""
+        if self.efi_file is None:
+            return sector
+        return appended.place([self.efi_file], sector)
+
     def settle(self, data_end, padding):
         """The image's layout after the file data ending at ``data_end``:
-        the ISO's volume space (padding, isohybrid's GPT backup and whole
-        cylinders included; without padding when partitions follow), then
-        the appended partitions, their padding and -appended_part_as_gpt's
-        GPT backup.  Returns the image's sector count."""
+        the ISO's volume space (padding, isohybrid's whole cylinders and,
+        without partitions behind it, the GPT backup included), then the
+        appended partitions, the padding and the GPT backup.  Returns the
+        image's sector count."""
         iso = data_end + (0 if self.partitions else padding)
-        if not self.appended_gpt:
+        if not self.backup_at_end:
             iso += self.gpt_backup_sectors
-        cylinder = 0
         if self.isohybrid:
             self.heads, self.sectors = geometry(iso * BLOCKS_PER_SECTOR)
             cylinder_bytes = self.heads * self.sectors * mbr.SECTOR
             if iso * SECTOR / cylinder_bytes <= 1024 and cylinder_bytes % SECTOR == 0:
-                cylinder = cylinder_bytes // SECTOR
-                iso = round_up(iso, cylinder)
+                iso = round_up(iso, cylinder_bytes // SECTOR)
         self.volume_sectors = end = iso
         self.gpt_backup_start = iso - self.gpt_backup_sectors
         if self.partitions:
-            # isohybrid aligns the partitions too (xorriso: "cyl-align-all"),
-            # except for a GPT of the appended partitions
-            end = appended.place(self.partitions, iso, 0 if self.appended_gpt else cylinder)
-            end += padding
-            if self.appended_gpt:
+            # right behind the ISO, not aligned to cylinders (xorriso 1.5.4
+            # "cyl-align-on": only the ISO's end is)
+            end = appended.place(self.partitions, iso) + padding
+            if self.backup_at_end:
                 self.gpt_backup_start = end
                 end += self.gpt_backup_sectors
         self.total_sectors = end
         return end
+
+    def boot_image_partition(self, number):
+        """(sector, bytes) of appended partition ``number`` as an El Torito
+        image (-e --interval:appended_partition_N:all::): its start and its
+        whole room, which is what xorriso's catalog entry gives."""
+        for part in self.partitions:
+            if part.number == number:
+                return part.start, part.sectors * SECTOR
+        raise SystemAreaError(f"--interval:appended_partition_{number}:all:: names a "
+                              f"partition that no -append_partition {number} makes")
 
     # ---- encoding ------------------------------------------------------------------------------
     def encode(self, boot_images: List[BootImage]):
         """The 32 KiB system area and [(sector, bytes)] for the end of the
         image (the GPT backup)."""
         area = bytearray(self.template)
+        if self.efi_file is not None and self.efi_file.start is None:
+            raise SystemAreaError("-efi-boot-part DISKFILE: the file was given no place in "
+                                  "the image (this layout does not place it yet)")
         if not boot_images and (self.isohybrid or self.options.grub2_mbr):
             raise SystemAreaError("a hybrid system area needs an El Torito boot image (-b)")
         if self.isohybrid and self.apm_count:
@@ -210,19 +245,26 @@ class SystemArea:
                              + GRUB2_MBR_ADDRESS_OFFSET)
         if self.isohybrid or self.partitions or self.efi_gpt or self.offset_blocks:
             mbr.put_table(area, self._mbr_slots(boot_images))
-        gpt_parts = None
-        if self.with_gpt:
-            gpt_parts = self._isohybrid_gpt(boot_images)
-        elif self.efi_gpt:
-            gpt_parts = self._efi_boot_part_gpt(boot_images)
-        elif self.appended_gpt:
-            gpt_parts = self._named_iso_gap(appended.gpt_partitions(
-                self.partitions, self.gpt_part_start + self.gpt_entries // 4,
-                self.gpt_backup_start * BLOCKS_PER_SECTOR))
+        gpt_parts = self._gpt_partitions(boot_images)
         if gpt_parts is None:
             return bytes(area), []
         self._write_gpt(area, gpt_parts)
         return bytes(area), [(self.gpt_backup_start, self._gpt_backup(area))]
+
+    def _gpt_partitions(self, boot_images):
+        """[(type, first, last, flags, name)] of the GPT, or None without one."""
+        if self.with_gpt:
+            return self._isohybrid_gpt(boot_images)
+        if self.efi_gpt:
+            return self._efi_boot_part_gpt(boot_images)
+        if self.appended_gpt:
+            return self._named_iso_gap(appended.gap_filled(
+                appended.gpt_requests(self.partitions), self._first_usable(),
+                self.gpt_backup_start * BLOCKS_PER_SECTOR))
+        return None
+
+    def _first_usable(self):
+        return self.gpt_part_start + self.gpt_entries // 4
 
     def _iso_type(self, default):
         """-iso_mbr_part_type: a byte replaces the ISO partition's type, a
@@ -240,9 +282,8 @@ class SystemArea:
         isohybrid's EFI boot images, the appended partitions in their slots."""
         blocks = self.volume_sectors * BLOCKS_PER_SECTOR
         slots = [None] * 4
-        if self.efi_gpt:
-            slots[0] = mbr.encode_entry(0, 0xEE, 1, blocks - 1, self.heads, self.sectors)
-        elif self.appended_gpt:
+        if self.efi_gpt or self.appended_gpt:
+            # protective MBR (UEFI §5.2.3): block 1 to the image's last block
             slots[0] = mbr.encode_entry(0, 0xEE, 1, self.total_sectors * BLOCKS_PER_SECTOR - 1,
                                         self.heads, self.sectors)
         elif self.isohybrid:
@@ -316,32 +357,44 @@ class SystemArea:
         return default
 
     def _efi_boot_part_gpt(self, boot_images):
-        """-efi-boot-part --efi-boot-image (libisofs partprepend writer): the
-        first EFI El Torito image as "EFI boot partition" (EFI System type,
-        its size in whole sectors), gaps around it."""
-        efi = [image for image in boot_images if image.efi]
-        if not efi:
-            raise SystemAreaError("-efi-boot-part --efi-boot-image needs an EFI El Torito "
-                                  "image (-e)")
-        image = efi[0]
-        request = (image.sector * BLOCKS_PER_SECTOR,
-                   sectors_for(image.size) * BLOCKS_PER_SECTOR, gpt.EFI_SYSTEM,
-                   gpt.READ_ONLY_REQUIRED, "EFI boot partition")
-        return appended.gap_filled([request], self.gpt_part_start + self.gpt_entries // 4,
+        """-efi-boot-part (libisofs partprepend writer): the disk file, or the
+        first EFI El Torito image (--efi-boot-image), as "EFI boot
+        partition" (EFI System type, its size in whole sectors), the
+        appended partitions, gaps around them."""
+        if self.efi_file is not None:
+            start, size = self.efi_file.start, self.efi_file.sectors * SECTOR
+        else:
+            efi = [image for image in boot_images if image.efi]
+            if not efi:
+                raise SystemAreaError("-efi-boot-part --efi-boot-image needs an EFI El Torito "
+                                      "image (-e)")
+            start, size = efi[0].sector, efi[0].size
+        request = (start * BLOCKS_PER_SECTOR, sectors_for(size) * BLOCKS_PER_SECTOR,
+                   gpt.EFI_SYSTEM, gpt.READ_ONLY_REQUIRED, "EFI boot partition")
+        return appended.gap_filled([request] + appended.gpt_requests(self.partitions),
+                                   self._first_usable(),
                                    self.gpt_backup_start * BLOCKS_PER_SECTOR)
 
     def _isohybrid_gpt(self, boot_images):
-        """[(type, first, last, flags, name)]: the ISO from block 0 to the GPT
-        backup, then each marked boot image (libisofs: "ISOHybrid",
-        "ISOHybrid1", ... -- its size in whole 2048-byte blocks)."""
+        """[(type, first, last, flags, name)]: the ISO from the partition
+        offset to its end (or to the GPT backup inside it), each marked boot
+        image (libisofs: "ISOHybrid", "ISOHybrid1", ... -- its size in whole
+        2048-byte blocks), then the appended partitions that are no marked
+        image ("AppendedN", flags 0; xorriso 1.5.4, observed)."""
         limit = self.gpt_backup_start * BLOCKS_PER_SECTOR
-        parts = [(gpt.BASIC_DATA, 0, limit - 1, gpt.READ_ONLY_REQUIRED, "ISOHybrid")]
+        iso_end = min(self.volume_sectors * BLOCKS_PER_SECTOR, limit)
+        parts = [(gpt.BASIC_DATA, self.offset_blocks, iso_end - 1, gpt.READ_ONLY_REQUIRED,
+                  "ISOHybrid")]
         marked = [image for image in boot_images if image.gpt_basdat]
         for number, image in enumerate(marked, 1):
             start = image.sector * BLOCKS_PER_SECTOR
             end = min(start + image.size // SECTOR * BLOCKS_PER_SECTOR, limit)
             parts.append((gpt.BASIC_DATA, start, end - 1, gpt.READ_ONLY_REQUIRED,
                           f"ISOHybrid{number}"))
+        listed = {image.sector for image in marked}
+        requests = [part for part in self.partitions if part.start not in listed]
+        for start, blocks, type_guid, flags, name in appended.gpt_requests(requests):
+            parts.append((type_guid, start, start + blocks - 1, flags, name))
         return parts
 
     def _write_gpt(self, area, parts):
@@ -390,8 +443,10 @@ class SystemArea:
             area[i * SECTOR:(i + 1) * SECTOR] = block
 
     def partition_items(self):
-        """[(sector, size, path)] of the appended partitions' data."""
-        return [(part.start, part.size, part.path) for part in self.partitions]
+        """[(sector, size, path)] of the partitions' data (appended, and
+        -efi-boot-part DISKFILE's in front of the file data)."""
+        parts = self.partitions + ([self.efi_file] if self.efi_file is not None else [])
+        return [(part.start, part.size, part.path) for part in parts]
 
 
 def grub2_boot_info_patch(sector):
