@@ -26,7 +26,6 @@ the exit status is 1 only when a burn or a check of the disc fails.
 Run as root for cold-cache numbers.
 """
 
-import argparse
 import contextlib
 import json
 import os
@@ -39,7 +38,7 @@ from . import cli, report, trees
 from .common import (REPO, SECTOR, MiB, BenchError, Conditions, child_env, drop_caches,
                      import_baseline, log)
 from .master_bench import isofuse_info
-from .procs import kill_group, log_tail, spawn
+from .procs import log_tail, reaping, spawn, wait4
 
 PROG = "tools/bench/burn"
 TCK = os.sysconf("SC_CLK_TCK")
@@ -97,11 +96,9 @@ def burn(disc, tree, log_path):
     with open(log_path, "a") as logf:
         logf.write(f"--- {' '.join(argv)}\n")
         logf.flush()
-        proc = None
-        reaped = False
-        try:
-            t0 = time.perf_counter()
-            proc = spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=logf)
+        t0 = time.perf_counter()
+        proc = spawn(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=logf)
+        with reaping(proc):
             for line in proc.stdout:
                 now = time.perf_counter() - t0
                 cpu = proc_cpu(proc.pid)
@@ -113,19 +110,8 @@ def burn(disc, tree, log_path):
                 except ValueError:
                     ev = {"event": "text", "message": text}
                 events.append((now, cpu, ev))
-            _, status, ru = os.wait4(proc.pid, 0)
+            ru = wait4(proc)
             wall = time.perf_counter() - t0
-            reaped = True
-            proc.returncode = os.waitstatus_to_exitcode(status)
-        finally:
-            if proc is not None:
-                proc.stdout.close()
-                if not reaped:
-                    # interrupted: the burner runs in its own session
-                    kill_group(proc)
-                    with contextlib.suppress(ChildProcessError):
-                        os.waitpid(proc.pid, 0)
-                    proc.returncode = -9
         logf.write("".join(f"[{t:9.3f} s] {json.dumps(ev)}\n" for t, _, ev in events))
     if proc.returncode != 0:
         raise BenchError(f"burner exited with {proc.returncode}; see {log_path}:\n"
@@ -458,27 +444,17 @@ the disc is closed and 'isofuse info' opens it."""
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(
-        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=DESCRIPTION,
-        epilog="""\
-Run as root for cold-cache numbers (sync; echo 3 > /proc/sys/vm/drop_caches);
-otherwise it says so and the cold numbers are warm.  A full run takes about
+    p = cli.parser(PROG, DESCRIPTION, """\
+A full run takes about
 5 minutes on 2 cores and needs about 5 GiB free in the work folder (the
 trees plus one 2 GiB disc image at a time).  No timed assertions: the exit
 status is 1 only when a burn or a check fails.""")
-    cli.add_common(p, quick_help="small sizes for a smoke run (4 x 16 MiB, 2000 files, "
-                                 "--repeat 1)",
+    cli.add_common(p, quick_help=trees.QUICK_HELP,
                    keep_help="keep the source trees built by this run and the last disc "
                              "of each part (burn-sim-PART.img + .state.json in the work "
                              "folder)",
                    workdir_help="the trees, disc images and logs")
-    p.add_argument("--small-files", type=int, default=None, metavar="N",
-                   help="number of small files (default 100000; 2000 with --quick)")
-    p.add_argument("--big-mib", type=int, default=None, metavar="MIB",
-                   help="size of each of the four big files (default 512; 16 with --quick)")
-    p.add_argument("--repeat", type=int, default=None, metavar="N",
-                   help="burns per part and cache state; the median is shown (default 3)")
+    trees.add_options(p, "burns per part and cache state")
     p.add_argument("--only", choices=PARTS, help="measure only one part")
     p.add_argument("--no-cold", action="store_true",
                    help="skip the cold-cache burns (the tree is read once, untimed, "
@@ -487,8 +463,7 @@ status is 1 only when a burn or a check fails.""")
                    help="throttle of the simulated CD drive in kB/s (1000 bytes/s; "
                         "default 7800 = 52x)")
     args = p.parse_args(argv)
-    cli.defaults(args, {"small_files": 2000, "big_mib": 16, "repeat": 1},
-                 {"small_files": 100_000, "big_mib": 512, "repeat": 3})
+    trees.fill_defaults(args)
     if args.small_files < 1 or args.big_mib < 1 or args.repeat < 1 or args.cd_kbs < 1:
         p.error("sizes, --repeat and --cd-kbs must be positive")
     return args
@@ -523,22 +498,19 @@ def bench(args, workdir, built, state):
         "drop_caches": state["dropped"],
         **state["conditions"].facts(),
         "import_s": import_baseline("import burner.cli"),
+        "problems": problems_of(results),
     }
-    info["problems"] = problems_of(results)
-    if args.json:
-        print(json.dumps({"info": info, "results": results}, indent=2))
-    else:
-        print(render_table(results, info))
-    return 1 if info["problems"] else 0
+    return report.emit(args.json, {"info": info, "results": results},
+                       lambda: render_table(results, info),
+                       failed=bool(info["problems"]))
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    workdir = cli.workdir_of(args, PROG)
+    args, workdir = cli.start(PROG, parse_args, argv)
     if workdir is None:
         return 2
-    built = []
     state = {"dropped": True, "discs": set(), "warm": set()}
+    built = []
 
     def cleanup():
         if not args.keep:

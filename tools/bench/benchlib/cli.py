@@ -1,11 +1,25 @@
 """The options every benchmark has, and the frame of its main function."""
 
+import argparse
 import os
 import shutil
 import signal
 import sys
 
 from .common import REPO, BenchError, default_workdir, set_log_prefix
+
+
+COLD_EPILOG = """\
+Run as root for cold-cache numbers (sync; echo 3 > /proc/sys/vm/drop_caches);
+otherwise it says so and the cold numbers are warm."""
+
+
+def parser(prog, description, epilog):
+    """An ArgumentParser keeping the texts' layout; the epilog starts with
+    what root changes (the cold numbers)."""
+    return argparse.ArgumentParser(
+        prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=description, epilog=COLD_EPILOG + "  " + epilog)
 
 
 def add_common(parser, quick_help, keep_help, workdir_help="images, trees, mount "
@@ -65,6 +79,13 @@ def workdir_of(args, prog):
         return None
     os.makedirs(os.path.join(workdir, "logs"), exist_ok=True)
     return workdir
+
+
+def start(prog, parse_args, argv):
+    """(args, work folder) of the command line, or (args, None) when the
+    work folder may not be used (said on stderr: exit status 2)."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    return args, workdir_of(args, prog)
 
 
 def run_main(prog, log_prefix, body, cleanup, interrupted_msg):

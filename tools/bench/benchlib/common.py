@@ -114,6 +114,30 @@ def import_baseline(code, repeats=3):
     return statistics.median(times)
 
 
+def timed_command(argv, what):
+    """Seconds ``argv`` takes to run (its output discarded); BenchError if
+    it fails."""
+    t0 = time.perf_counter()
+    r = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    dt = time.perf_counter() - t0
+    if r.returncode != 0:
+        raise BenchError(f"{what} failed: {r.stderr[-2000:]}")
+    return dt
+
+
+def read_sequential(path, buf):
+    """Read a whole file, ``buf`` at a time: (bytes, seconds)."""
+    total = 0
+    with open(path, "rb", buffering=0) as f:
+        t0 = time.perf_counter()
+        while True:
+            n = f.readinto(buf)
+            if not n:
+                break
+            total += n
+        return total, time.perf_counter() - t0
+
+
 class Pool:
     """Deterministic random-looking bytes, repeated without end.
 

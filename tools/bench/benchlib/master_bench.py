@@ -12,7 +12,6 @@ peer ratios and issue #17's goals (or JSON with ``--json``).  Nothing here
 asserts on timings; it only reports.
 """
 
-import argparse
 import contextlib
 import json
 import os
@@ -304,26 +303,16 @@ for every metric lower is better, so a ratio below 1.00x favours isofuse."""
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(
-        prog=PROG, formatter_class=argparse.RawDescriptionHelpFormatter,
-        description=DESCRIPTION,
-        epilog="""\
-Run as root for cold-cache numbers (sync; echo 3 > /proc/sys/vm/drop_caches);
-otherwise it says so and the cold numbers are warm.  A full run takes about
+    p = cli.parser(PROG, DESCRIPTION, """\
+A full run takes about
 10-20 minutes on 2 cores and needs about 5 GiB free in the work folder.
 No timed assertions: it only reports.""")
-    cli.add_common(p, quick_help="small sizes for a smoke run (4 x 16 MiB, 2000 files, "
-                                 "--repeat 1)",
+    cli.add_common(p, quick_help=trees.QUICK_HELP,
                    keep_help="keep the source trees built by this run; later runs with "
                              "the same sizes reuse them (without --keep only trees "
                              "built by this run are deleted)",
                    workdir_help="the trees, images and logs")
-    p.add_argument("--small-files", type=int, default=None, metavar="N",
-                   help="number of small files (default 100000; 2000 with --quick)")
-    p.add_argument("--big-mib", type=int, default=None, metavar="MIB",
-                   help="size of each of the four big files (default 512; 16 with --quick)")
-    p.add_argument("--repeat", type=int, default=None, metavar="N",
-                   help="runs per tool and measurement; the median is shown (default 3)")
+    trees.add_options(p, "runs per tool and measurement")
     p.add_argument("--only", choices=["big", "small"], help="measure only one tree")
     p.add_argument("--tools", default=",".join(TOOL_NAMES),
                    help="comma-separated tools (default: isofuse,genisoimage,xorriso)")
@@ -331,8 +320,7 @@ No timed assertions: it only reports.""")
                    help="skip the cold-cache file writes")
     cli.add_isofuse_cmd(p, "master")
     args = p.parse_args(argv)
-    cli.defaults(args, {"small_files": 2000, "big_mib": 16, "repeat": 1},
-                 {"small_files": 100_000, "big_mib": 512, "repeat": 3})
+    trees.fill_defaults(args)
     args.tool_names = cli.names_option(args.tools, TOOL_NAMES, "tool", p)
     if args.small_files < 1 or args.big_mib < 1 or args.repeat < 1:
         p.error("sizes and --repeat must be positive")
@@ -370,18 +358,15 @@ def bench(args, ctx, built):
                                              "isofuse.cli.master")
                              if with_isofuse else None),
         "goals": report.comparison(metrics_for(kinds), results, names)[2],
+        "problems": problems_of(results),
     }
-    info["problems"] = problems_of(results)
-    if args.json:
-        print(json.dumps({"info": info, "results": results}, indent=2))
-    else:
-        print(render_table(results, names, info))
-    return 1 if info["problems"] else 0
+    return report.emit(args.json, {"info": info, "results": results},
+                       lambda: render_table(results, names, info),
+                       failed=bool(info["problems"]))
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    workdir = cli.workdir_of(args, PROG)
+    args, workdir = cli.start(PROG, parse_args, argv)
     if workdir is None:
         return 2
     built = []

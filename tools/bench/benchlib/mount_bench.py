@@ -18,14 +18,12 @@ not cold.
 
 import argparse
 import hashlib
-import json
 import os
-import subprocess
-import sys
 import time
 
 from . import cli, images, pyspy, report
-from .common import GiB, MiB, BenchError, Conditions, drop_caches, import_baseline, log
+from .common import (GiB, MiB, BenchError, Conditions, drop_caches, import_baseline, log,
+                     read_sequential, timed_command)
 from .fusemount import median_mount_seconds, mountpoint, remove_mountpoint
 from .readers import ISOFUSE_MOUNT_IMPORTS, READER_NAMES, make_readers
 from .report import Goal, Metric
@@ -69,18 +67,6 @@ METRICS = [
 # ---------------------------------------------------------------------------
 # measurements
 
-def read_file_seq(path, buf):
-    n_total = 0
-    with open(path, "rb", buffering=0) as f:
-        t0 = time.perf_counter()
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            n_total += n
-        return n_total, time.perf_counter() - t0
-
-
 def read_big_files(mnt, meta, drop_each, state):
     """Sequential read of every big file; returns aggregate GB/s and details."""
     buf = bytearray(BUF_SIZE)
@@ -90,7 +76,7 @@ def read_big_files(mnt, meta, drop_each, state):
     for name in meta["files"]:
         if drop_each:
             state["dropped"] = drop_caches() and state["dropped"]
-        n, dt = read_file_seq(os.path.join(mnt, name), buf)
+        n, dt = read_sequential(os.path.join(mnt, name), buf)
         if n != meta["per_file"]:
             raise BenchError(f"{name}: read {n} bytes, expected {meta['per_file']}")
         per_file.append(n / dt / 1e9)
@@ -116,13 +102,7 @@ def check_big_contents(mnt, meta):
 
 
 def timed_find_ls(mnt):
-    t0 = time.perf_counter()
-    r = subprocess.run(["find", mnt, "-ls"], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, text=True)
-    dt = time.perf_counter() - t0
-    if r.returncode != 0:
-        raise BenchError(f"find -ls failed: {r.stderr[-2000:]}")
-    return dt
+    return timed_command(["find", mnt, "-ls"], "find -ls")
 
 
 def read_all_small(mnt):
@@ -263,7 +243,7 @@ def profile_isofuse(reader, imgs, mnt, ctx):
         with reader.mount(image, mnt, ctx["logdir"]) as m:
             buf = bytearray(BUF_SIZE)
             record(m, "big-read-warm-image",
-                   lambda: read_file_seq(os.path.join(mnt, meta["files"][0]), buf))
+                   lambda: read_sequential(os.path.join(mnt, meta["files"][0]), buf))
     return summaries
 
 
@@ -398,20 +378,15 @@ def bench(args, workdir, built, mounts):
     }
     names = [r.name for r in readers]
     info["goals"] = report.comparison(METRICS, results, names)[2]
-    if args.json:
-        print(json.dumps({"info": info, "results": results, "profile": profile},
-                         indent=2))
-    else:
-        print(render_table(results, names, info))
-        for label, s in (profile or {}).items():
-            print()
-            print(pyspy.render(label, s))
-    return 0
+    return report.emit(
+        args.json, {"info": info, "results": results, "profile": profile},
+        lambda: "\n\n".join([render_table(results, names, info)]
+                             + [pyspy.render(label, s)
+                                for label, s in (profile or {}).items()]))
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    workdir = cli.workdir_of(args, PROG)
+    args, workdir = cli.start(PROG, parse_args, argv)
     if workdir is None:
         return 2
     if not cli.have_tools(PROG, ("xorriso", "find")):

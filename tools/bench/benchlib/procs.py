@@ -69,23 +69,28 @@ def gnu_time():
     return exe if "GNU" in out.stdout + out.stderr else None
 
 
-def _wait_or_kill(proc, read_stdout):
-    """Read the child's stdout, reap it with wait4; kill it if interrupted."""
-    reaped = False
+@contextlib.contextmanager
+def reaping(proc):
+    """The caller reads the child and reaps it (setting ``returncode``);
+    if it does not get that far (interrupted, an error), the child's
+    group is killed and reaped here.  The child's stdout is closed."""
     try:
-        out = proc.stdout.read() if read_stdout else b""
-        _, status, ru = os.wait4(proc.pid, 0)
-        reaped = True
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        return out, ru
+        yield proc
     finally:
         if proc.stdout:
             proc.stdout.close()
-        if not reaped:
+        if proc.returncode is None:
             kill_group(proc)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(proc.pid, 0)
             proc.returncode = -9
+
+
+def wait4(proc):
+    """Reap the child with os.wait4: its rusage (user, sys, max RSS)."""
+    _, status, ru = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return ru
 
 
 def run_measured(argv, log_path, capture=False, time_exe=None):
@@ -113,7 +118,9 @@ def run_measured(argv, log_path, capture=False, time_exe=None):
             proc = spawn(full, stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
                          stderr=logf)
-            out, ru = _wait_or_kill(proc, capture)
+            with reaping(proc):
+                out = proc.stdout.read() if capture else b""
+                ru = wait4(proc)
             wall = time.perf_counter() - t0
         rss_kib = ru.ru_maxrss
         if rss_file:

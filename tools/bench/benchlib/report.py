@@ -6,6 +6,7 @@ the goal and whether it is met.  The goals are those of issue #17 (its
 table: where users wait) or earlier issues' ("keep" = do not lose what
 was measured then)."""
 
+import json
 import os
 from typing import NamedTuple, Optional
 
@@ -135,3 +136,10 @@ def cold_note(dropped, what="page cache, dentries and inodes dropped before the 
             + {True: "yes", None: "skipped (--no-cold)",
                "n/a": "no cold step in this selection"}.get(
                 dropped, "NO (drop_caches failed: 'cold' numbers are warm)"))
+
+
+def emit(as_json, document, render, failed=False):
+    """Print ``document`` as JSON, or the text ``render()`` makes of it;
+    returns the exit status: 1 when a check ``failed``, else 0."""
+    print(json.dumps(document, indent=2) if as_json else render())
+    return 1 if failed else 0

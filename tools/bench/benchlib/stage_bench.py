@@ -33,14 +33,13 @@ import os
 import random
 import shlex
 import shutil
-import subprocess
 import sys
 import tarfile
 import time
 
 from . import cli, pyspy, report
 from .common import (REPO, MiB, BenchError, Conditions, Pool, drop_caches,
-                     import_baseline, log, rmtree)
+                     import_baseline, log, read_sequential, rmtree, timed_command)
 from .fusemount import FuseDaemon, PROBE, clear_stale, mountpoint, remove_mountpoint
 from .report import Goal, Metric
 
@@ -283,16 +282,7 @@ def seq_write(path, size):
 
 
 def seq_read(path):
-    buf = bytearray(BLOCK)
-    total = 0
-    with open(path, "rb", buffering=0) as f:
-        t0 = time.perf_counter()
-        while True:
-            n = f.readinto(buf)
-            if not n:
-                break
-            total += n
-        return total, time.perf_counter() - t0
+    return read_sequential(path, bytearray(BLOCK))
 
 
 def check_big(path, size):
@@ -330,13 +320,7 @@ def ls_l(folder):
 
 def untar(tar_path, dest):
     os.mkdir(dest)
-    t0 = time.perf_counter()
-    r = subprocess.run(["tar", "-xf", tar_path, "-C", dest], stdout=subprocess.DEVNULL,
-                       stderr=subprocess.PIPE, text=True)
-    dt = time.perf_counter() - t0
-    if r.returncode != 0:
-        raise BenchError(f"tar -xf failed: {r.stderr[-2000:]}")
-    return dt
+    return timed_command(["tar", "-xf", tar_path, "-C", dest], "tar -xf")
 
 
 def count_tree(path):
@@ -694,20 +678,15 @@ def bench(args, ctx, built):
     }
     bad = [f"{n}: {k}={v}" for n in names for k, v in results[n].items()
            if k.startswith("check_") and v != "ok"]
-    if args.json:
-        print(json.dumps({"info": info, "results": results, "profiles": profiles},
-                         indent=2))
-    else:
-        print(render_table(results, names, info))
-        for prof in profiles:
-            print()
-            print(pyspy.render(profile_label(prof), prof))
-    return 1 if bad else 0
+    return report.emit(
+        args.json, {"info": info, "results": results, "profiles": profiles},
+        lambda: "\n\n".join([render_table(results, names, info)]
+                             + [pyspy.render(profile_label(p), p) for p in profiles]),
+        failed=bool(bad))
 
 
 def main(argv=None):
-    args = parse_args(sys.argv[1:] if argv is None else argv)
-    workdir = cli.workdir_of(args, PROG)
+    args, workdir = cli.start(PROG, parse_args, argv)
     if workdir is None or not cli.have_tools(PROG, ("tar",)):
         return 2
     built = []

@@ -8,14 +8,15 @@ Built once in the work folder under names that carry their size and
 TREE_VERSION; the description (``TREE.json``) is written last and marks
 the tree complete, so both benchmarks reuse one another's trees."""
 
+import contextlib
 import json
 import os
 import random
 import shutil
 import tempfile
 import time
-import contextlib
 
+from . import cli
 from .common import MiB, log
 
 TREE_VERSION = 1               # bump when the generated trees change
@@ -133,3 +134,22 @@ def describe(trees):
             desc.append(f"small = {m['files']} files in {m['dirs']} folders, "
                         f"{m['data_bytes'] / MiB:.1f} MiB of text")
     return "; ".join(desc)
+
+
+QUICK_HELP = "small sizes for a smoke run (4 x 16 MiB, 2000 files, --repeat 1)"
+
+
+def add_options(parser, repeat_help):
+    """--small-files, --big-mib and --repeat: the trees' sizes, the runs."""
+    parser.add_argument("--small-files", type=int, default=None, metavar="N",
+                        help="number of small files (default 100000; 2000 with --quick)")
+    parser.add_argument("--big-mib", type=int, default=None, metavar="MIB",
+                        help="size of each of the four big files (default 512; 16 with "
+                             "--quick)")
+    parser.add_argument("--repeat", type=int, default=None, metavar="N",
+                        help=f"{repeat_help}; the median is shown (default 3)")
+
+
+def fill_defaults(args):
+    cli.defaults(args, {"small_files": 2000, "big_mib": 16, "repeat": 1},
+                 {"small_files": 100_000, "big_mib": 512, "repeat": 3})
