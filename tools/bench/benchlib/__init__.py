@@ -1,8 +1,14 @@
 """What the benchmark scripts in tools/bench share.
 
-The scripts (``run``, ``concurrent``, ``stage``, ``master``, ``burn``) are
-launchers; each benchmark lives in a ``*_bench`` module here and is built
-from these parts:
+The scripts are launchers; each benchmark lives in a module here:
+
+  run         mount_bench       isofuse mount vs fuseiso
+  concurrent  concurrent_bench  64 readers + 8 walkers at once, vs fuseiso
+  stage       stage_bench       isofuse stage vs fuse-overlayfs
+  master      master_bench      isofuse master vs genisoimage and xorriso
+  burn        burn_bench        isofuse-burn into the simulated drive
+
+built from these parts:
 
   common     constants, logging, errors, the child environment, caches,
              host facts (load average, commit), the start-up baseline
