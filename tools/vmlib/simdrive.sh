@@ -9,9 +9,13 @@
 
 CFG=/sys/kernel/config
 TGT=$CFG/target
-# A WWN of our own (NAA type 5, IEEE company id 001405 = LIO's default).
-SIM_WWN=naa.5001405000000015
-SIM_NEXUS=naa.5001405000000016
+# WWNs of our own (NAA type 5, IEEE company id 001405 = LIO's default):
+# drive N is the only LUN (0) of target naa.50014050000001NN, whose initiator
+# (nexus) is naa.50014050000002NN.  One tcm_loop target per drive makes each
+# its own SCSI host with the drive at LUN 0, as a real drive is; ten drives as
+# LUNs 0-9 of one target broke wodim (libusal's LUN table has 8 entries, so
+# LUNs 8 and 9 could not be opened: docs/tcmu.md).
+sim_wwn() { printf 'naa.500140500000%02d%02d' "$1" "$2"; }
 SIM_PIDS=
 
 sim_fail() { echo "tools/vm guest: sim drive: $*" >&2; exit 1; }
@@ -57,14 +61,14 @@ sim_setup() {
             sim_fail "handler sim$i did not start: $(cat /run/vm/sim$i.log)"
         i=$((i + 1))
     done
-    tpg=$TGT/loopback/$SIM_WWN/tpgt_1
-    mkdir -p $tpg || sim_fail "cannot create the tcm_loop target"
-    echo $SIM_NEXUS > $tpg/nexus || sim_fail "cannot create the nexus"
     i=0
     while [ $i -lt "$VM_NSIM" ]; do
-        mkdir -p $tpg/lun/lun_$i &&
-        ln -s $TGT/core/user_0/sim$i $tpg/lun/lun_$i/sim$i ||
-            sim_fail "cannot link LUN $i"
+        tpg=$TGT/loopback/$(sim_wwn 1 $i)/tpgt_1
+        mkdir -p $tpg || sim_fail "cannot create the tcm_loop target of sim$i"
+        sim_wwn 2 $i > $tpg/nexus || sim_fail "cannot create the nexus of sim$i"
+        mkdir -p $tpg/lun/lun_0 &&
+        ln -s $TGT/core/user_0/sim$i $tpg/lun/lun_0/sim$i ||
+            sim_fail "cannot link the LUN of sim$i"
         n=$((nsr + i))
         sim_wait 300 test -b /dev/sr$n -a -c /dev/sg$n ||
             sim_fail "/dev/sr$n did not appear: $(cat /run/vm/sim$i.log)"
