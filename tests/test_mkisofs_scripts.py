@@ -34,6 +34,7 @@ XORRISOFS = ["xorriso", "-as", "mkisofs"]
 GENISOIMAGE = ["genisoimage"]
 ISOLINUX_BIN = "/usr/lib/ISOLINUX/isolinux.bin"
 ISOHDPFX = "/usr/lib/ISOLINUX/isohdpfx.bin"
+BOOT_HYBRID = "/usr/lib/grub/i386-pc/boot_hybrid.img"
 T0 = 1_700_000_000
 
 
@@ -81,6 +82,44 @@ def grub_eltorito(root, name):
     _file(f"{root}/live/vmlinuz", _blob("kernel", 50_000))
 
 
+def fat_image(path, files):
+    """A 1 MiB FAT file system (mkfs.vfat, mtools) holding {name: bytes}."""
+    subprocess.run(["mkfs.vfat", "-C", path, "1024"], check=True, stdout=subprocess.PIPE)
+    folders = sorted({name.rsplit("/", depth)[0] for name in files
+                      for depth in range(1, name.count("/") + 1)})
+    for folder in folders:
+        subprocess.run(["mmd", "-i", path, "::/" + folder], check=True)
+    for name, data in files.items():
+        source = path + ".part"
+        _file(source, data)
+        subprocess.run(["mcopy", "-i", path, source, "::/" + name], check=True)
+        os.unlink(source)
+
+
+def ubuntu_remaster(work):
+    """What Nitrokey's make-image.sh has before its xorriso line: the
+    first 432 bytes of Ubuntu's MBR (boot_hybrid.img here), its EFI
+    partition (a FAT image with EFI/boot/bootx64.efi) and the unpacked tree
+    with GRUB's BIOS El Torito image (grub-mkimage)."""
+    release = "ubuntu-22.04.1-desktop-amd64.iso"
+    with open(BOOT_HYBRID, "rb") as f:
+        _file(f"{work}/{release}.mbr", f.read(432))
+    fat_image(f"{work}/{release}.efi", {"EFI/boot/bootx64.efi": _blob("shim", 20_000),
+                                        "EFI/boot/grubx64.efi": _blob("grub", 30_000)})
+    root = f"{work}/unpacked-iso"
+    grub = _mkdirs(f"{root}/boot/grub/i386-pc")
+    subprocess.run(["grub-mkimage", "-O", "i386-pc-eltorito", "-p", "/boot/grub", "-o",
+                    f"{grub}/eltorito.img", "biosdisk", "iso9660", "normal"], check=True)
+    _file(f"{root}/boot/grub/grub.cfg", "menuentry 'Try or Install Ubuntu' {\n"
+          " linux /casper/vmlinuz boot=casper automatic-ubiquity ---\n}\n")
+    _file(f"{root}/casper/vmlinuz", _blob("vmlinuz", 60_000))
+    _file(f"{root}/casper/filesystem.squashfs", _blob("squashfs", 90_000))
+    _file(f"{root}/preseed/ubuntu.seed", "d-i debian-installer/locale string en_US\n")
+    _file(f"{root}/.disk/info", "Ubuntu 22.04.1 LTS \"Jammy Jellyfish\" - Release amd64\n")
+    _file(f"{root}/md5sum.txt", "0123  ./casper/vmlinuz\n")
+    _file(f"{root}/post-install.sh", "#!/bin/sh\n", 0o755)
+
+
 def _mkdirs(path):
     os.makedirs(path, exist_ok=True)
     return path
@@ -114,17 +153,30 @@ def set_times(top):
 
 class Line:
     def __init__(self, name, source, words, build, ref=XORRISOFS, cwd="", hybrid=None,
-                 skip_views=None):
+                 skip_views=None, pending=None):
         self.name = name
         self.source = source        # where the line comes from
         self.words = words          # the line after the program name
         self.build = build          # build(work): the tree the line reads
         self.ref = ref              # the program the line is compared with
         self.cwd = cwd              # run in work/cwd (lines using ".")
-        self.hybrid = hybrid        # the engine feature a hybrid line needs, if missing
+        self.hybrid = hybrid        # a hybrid line: what of the hybrid engine it needs
+        # the engine change a line waits for: the test is a strict xfail (it
+        # fails until the change lands, then its XPASS says: drop the mark)
+        self.pending = pending
         # name lists known to differ, with the reason (every other view must match)
         self.skip_views = skip_views or {}
 
+
+# isofuse/master/layout.py does not yet resolve an El Torito image to an
+# appended partition (sysarea.appended_partition_of / boot_image_partition);
+# the change is described in the hybrid report of #12
+PARTITION_BOOT = ("layout.py: -e --interval:appended_partition_N:all:: (El Torito image in "
+                  "an appended partition) is not placed yet")
+# ... and layout._patch_boot_image sums the boot info table before the
+# --grub2-boot-info patch, where xorriso sums the image as written (so
+# xorriso does not report "boot-info-table" for our GRUB image)
+GRUB2_INFO_SUM = PARTITION_BOOT + "; the boot info table's sum misses --grub2-boot-info"
 
 LIVE_OPTS = ["-A", "Debian Live", "-p", "live-build 4.0; http://live-systems.org/devel/live-build",
              "-publisher", "Debian Live project; http://live-systems.org/; debian-live@lists.debian.org",
@@ -337,7 +389,7 @@ LINES = [
                     shutil.copy(ISOHDPFX, f"{w}/iso/syslinux/isohdpfx.bin"),
                     _file(f"{w}/work/efiboot.img", _blob("esp", 96 * 1024)),
                     _file(f"{w}/iso/arch/x86_64/airootfs.sfs", _blob("sfs", 80_000))),
-         hybrid="an El Torito image in an appended partition"),
+         hybrid="an El Torito image in an appended partition", pending=PARTITION_BOOT),
     Line("gxde-loong64-xorriso",
          "GXDE-OS/gxde-iso-builder-live iso-template/loong64-build.sh (-partition_offset, "
          "-append_partition, -e --interval:appended_partition_2:all::)",
@@ -350,6 +402,21 @@ LINES = [
          lambda w: (_file(f"{w}/loong64/boot/grub/efi.img", _blob("efi", 64 * 1024)),
                     _file(f"{w}/loong64/live/filesystem.squashfs", _blob("sq", 30_000))),
          hybrid="-partition_offset and -append_partition"),
+    Line("ubuntu-22.04-remaster",
+         "Nitrokey/ubuntu-oem make-image.sh (Ubuntu 22.04.1: the askubuntu 1403546 form of "
+         "`xorriso -report_el_torito as_mkisofs`; EFI image in appended partition 2)",
+         ["-r", "-V", "Nitrokey OEM Ubuntu Install", "-o",
+          "ubuntu-22.04.1-nitropad-oem-amd64.iso", "--grub2-mbr",
+          "ubuntu-22.04.1-desktop-amd64.iso.mbr", "-partition_offset", "16",
+          "--mbr-force-bootable", "-append_partition", "2",
+          "28732ac11ff8d211ba4b00a0c93ec93b", "ubuntu-22.04.1-desktop-amd64.iso.efi",
+          "-appended_part_as_gpt", "-iso_mbr_part_type", "a2a0d0ebe5b9334487c068b6b72699c7",
+          "-c", "/boot.catalog", "-b", "/boot/grub/i386-pc/eltorito.img", "-no-emul-boot",
+          "-boot-load-size", "4", "-boot-info-table", "--grub2-boot-info",
+          "-eltorito-alt-boot", "-e", "--interval:appended_partition_2:::", "-no-emul-boot",
+          "./unpacked-iso/"],
+         ubuntu_remaster, hybrid="an El Torito image in an appended partition",
+         pending=GRUB2_INFO_SUM),
 ]
 
 
@@ -519,26 +586,16 @@ def _output(line, cwd):
     return os.path.normpath(os.path.join(cwd, parse_command_line(line.words).output))
 
 
-def _missing_engine_feature(line):
-    """The hybrid feature this line needs that the engine refuses, or None."""
-    if line.hybrid is None:
-        return None
-    from isofuse.master import sysarea
-    options = parse_command_line(line.words).options
-    return sysarea.unsupported(options)
+def _param(line):
+    marks = [pytest.mark.xfail(strict=True, reason=line.pending)] if line.pending else []
+    return pytest.param(line, id=line.name, marks=marks)
 
 
-@pytest.mark.parametrize("line", LINES, ids=[line.name for line in LINES])
+@pytest.mark.parametrize("line", [_param(line) for line in LINES])
 def test_real_line_matches_the_reference(line, tmp_path):
-    missing = _missing_engine_feature(line)
-    if missing:
-        pytest.xfail(f"hybrid engine (HYBRID, #12): {missing}")
     theirs, ref_cwd = _make(line, str(tmp_path / "ref"), line.ref)
     assert theirs.returncode == 0, theirs.stderr.decode(errors="replace")
     ours, our_cwd = _make(line, str(tmp_path / "ours"), ISOFUSE)
-    if line.hybrid and ours.returncode != 0 and b"--interval:" in ours.stderr:
-        pytest.xfail(f"hybrid engine (HYBRID, #12): {line.hybrid} (-e --interval:...): "
-                     + ours.stderr.decode(errors="replace").strip())
     assert ours.returncode == 0, ours.stderr.decode(errors="replace")
     if "-quiet" in line.words or "-q" in line.words:
         assert ours.stderr == b"", ours.stderr
