@@ -135,8 +135,9 @@ def _candidate_starts(status):
 
 def _image_descriptors(source, start):
     """An image's descriptor set, as the copy for sector 16 of the grown disc
-    (sessionaddr.grown_descriptors)."""
-    from .sessionaddr import descriptor_area, grown_descriptors
-    return grown_descriptors(descriptor_area(source), start + sectors_for(source.size))
+    (isofuse.master.session.grown_descriptor_copy)."""
+    from isofuse.master.session import grown_descriptor_copy
+    from .sessionaddr import descriptor_area
+    return grown_descriptor_copy(descriptor_area(source), start + sectors_for(source.size))
 
 

@@ -169,61 +169,54 @@ class MasteredSource:
     master -r -J -iso-level 2``), streamed from the layout: nothing is
     written to a temporary file.  For a next session: ``previous`` is the
     disc (image file or device) whose session ``sbsector`` the new tree is
-    merged over, ``session_start`` the drive's next writable address."""
+    merged over, ``session_start`` the drive's next writable address.  The
+    session itself is isofuse's session engine's (isofuse.master.session)."""
     rereadable = True
 
     def __init__(self, paths, volume_id=None, previous=None, sbsector=None,
                  session_start=0, removes=(), now=None):
-        from isofuse.master import layout as layout_mod
-        from isofuse.master.options import MasterOptions, NameRules, ROCK_RATIONALIZED
-        from isofuse.master.sourcetree import SourceError, scan
-        from isofuse.master.stream import ImageStream
-        options = MasterOptions(names=NameRules(level=2), rock=ROCK_RATIONALIZED, joliet=True)
+        from isofuse.master import session
+        from isofuse.master.options import staging_profile
+        if removes and previous is None:
+            raise BurnError("--remove needs --multi and a disc with a previous session", USAGE)
+        options = staging_profile()
         if volume_id:
             options.volume_id = volume_id
         # One creation time for every drive of a parallel burn (same image on
         # all discs); SOURCE_DATE_EPOCH makes the image reproducible.
         options.now = now
-        epoch = os.environ.get("SOURCE_DATE_EPOCH")
-        if epoch:
-            try:
-                options.source_date_epoch = int(epoch)
-            except ValueError:
-                raise BurnError("SOURCE_DATE_EPOCH must be a number of seconds", USAGE) from None
-        self.label = ", ".join(paths) or "(previous session)"
-        self.warnings = []
+        options.source_date_epoch = _epoch()
         # The first sector of the disc this session is made for (mkisofs -C's
         # second number): its extents count from there.
-        self.mastered_for = session_start or 0
         options.session_start = session_start or 0
+        self.label = ", ".join(paths) or "(previous session)"
+        continued = None if previous is None else session.Continuation(
+            previous, sbsector=sbsector, start=options.session_start,
+            removals=tuple(removes), keep_volume_id=not volume_id)
+        self._plan(session.Sources(list(paths)), options, continued)
+
+    def _plan(self, sources, options, continued, session_error=None):
+        """Plan the session (the engine's errors as BurnErrors;
+        ``session_error`` makes the BurnError of a SessionError); sets the
+        layout, the stream and the size."""
+        from isofuse.master import layout as layout_mod, session
+        from isofuse.master.isotree import TreeError
+        from isofuse.master.sourcetree import SourceError
+        self.warnings = []
         try:
-            root = scan(list(paths))
-            if previous is not None:
-                from isofuse.master.previous import import_previous, merge, remove_path
-                old_root, info = import_previous(previous, sbsector=sbsector)
-                if session_start < info["end"]:
-                    raise BurnError(f"the next writable sector {session_start} lies inside "
-                                    f"the previous session (it ends at {info['end']})", SOURCE)
-                options.session_start = session_start
-                if not volume_id and info.get("volume_id"):
-                    options.volume_id = info["volume_id"]
-                for path in removes:
-                    if not remove_path(old_root, path):
-                        raise BurnError(f"--remove {path}: not in the previous session", USAGE)
-                if paths:
-                    old_root.mtime = root.mtime or old_root.mtime
-                root = merge(old_root, root)
-            elif removes:
-                raise BurnError("--remove needs --multi and a disc with a previous session",
-                                USAGE)
-            self.layout = layout_mod.Layout(root, options, warn=self.warnings.append)
-        except (SourceError, layout_mod.LayoutError) as exc:
+            self.session = session.plan_session(sources, options, continued,
+                                                warn=self.warnings.append)
+        except session.SessionError as exc:
+            if session_error is not None:
+                raise session_error(exc) from None
+            raise BurnError(str(exc), USAGE if exc.usage else SOURCE) from None
+        except (SourceError, TreeError, layout_mod.LayoutError) as exc:
             raise BurnError(str(exc), SOURCE) from None
-        except BurnError:
-            raise
         except Exception as exc:   # the tree module's own errors: one line, no traceback
             raise BurnError(f"{self.label}: {exc}", SOURCE) from None
-        self.stream = ImageStream(self.layout)
+        self.layout = self.session.layout
+        self.mastered_for = self.session.start
+        self.stream = self.session.stream()
         self.size = self.stream.size
 
     def clone(self):
@@ -231,19 +224,15 @@ class MasteredSource:
         own stream (file handles are not shared between threads).  Parallel
         burns master once, so every disc gets byte-identical data even though
         reading the sources changes their access times."""
-        from isofuse.master.stream import ImageStream
-        other = object.__new__(MasteredSource)
+        other = object.__new__(type(self))
         other.__dict__.update(self.__dict__)
-        other.stream = ImageStream(self.layout, self.stream.metadata)
+        other.stream = self.session.stream(self.stream.metadata)
         return other
 
     def descriptors(self):
-        """(first sector, bytes) of this session's volume descriptors: on
-        overwritable media a copy goes to sector 16 so readers see it."""
-        lay = self.layout
-        first = lay.pvd_sector - lay.base
-        count = lay.terminator_sector - lay.pvd_sector + 1
-        return self.stream.read(first * SECTOR, count * SECTOR)
+        """This session's volume descriptors: on overwritable media a copy
+        goes to sector 16 so readers see it."""
+        return self.session.descriptor_set(self.stream)
 
     def read(self, offset, size):
         from isofuse.master.stream import SourceChanged
@@ -254,6 +243,14 @@ class MasteredSource:
 
     def close(self):
         self.stream.close()
+
+
+def _epoch():
+    from isofuse.master.session import SessionError, source_date_epoch
+    try:
+        return source_date_epoch()
+    except SessionError as exc:
+        raise BurnError(str(exc), USAGE) from None
 
 
 def open_source(spec, size=None):

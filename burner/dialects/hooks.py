@@ -180,7 +180,7 @@ class Grown:
         return self.inner.read(offset, size)
 
     def descriptors(self):
-        from ..sessionaddr import grown_descriptors
-        return grown_descriptors(self.area, self.start + sectors_for(self.inner.size))
+        from isofuse.master.session import grown_descriptor_copy
+        return grown_descriptor_copy(self.area, self.start + sectors_for(self.inner.size))
 
 

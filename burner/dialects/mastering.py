@@ -9,7 +9,7 @@ session at its next writable address (what growisofs passes to mkisofs as
 ``-C start,next -M device``).
 """
 
-from ..errors import SOURCE, USAGE, BurnError
+from ..errors import USAGE, BurnError
 from ..sources import MasteredSource
 from . import DialectError
 
@@ -37,29 +37,31 @@ def parse(mkisofs_argv):
 class MkisofsSource(MasteredSource):
     """Folders mastered with the user's mkisofs options: the same stream,
     descriptors and reads as MasteredSource (whose staging profile these
-    options replace)."""
+    options replace).  ``previous`` and ``msinfo`` (start, next): growisofs
+    -M, the disc's last session continued at its next writable address."""
 
     def __init__(self, mkisofs_argv, previous=None, msinfo=None, now=None):
-        from isofuse.cli.master import UsageError, build_tree
-        from isofuse.master import layout as layout_mod
-        from isofuse.master.isotree import TreeError
-        from isofuse.master.sourcetree import SourceError
-        from isofuse.master.stream import ImageStream
-        argv = list(mkisofs_argv)
-        if previous is not None:
-            argv += ["-C", f"{msinfo[0]},{msinfo[1]}", "-M", previous]
-        cmd = _parse(argv)
-        self.warnings = []
+        from isofuse.cli.master import UsageError, session_inputs
+        from isofuse.master import session
+        cmd = _parse(mkisofs_argv)
         self.label = ", ".join(cmd.sources)
+        options = cmd.options
+        if options.now is None:
+            options.now = now
+        warnings = []
         try:
-            root, options = build_tree(cmd, self.warnings.append)
-            if options.now is None:
-                options.now = now
-            self.layout = layout_mod.Layout(root, options, warn=self.warnings.append)
+            sources, _ = session_inputs(cmd, warnings.append)
         except UsageError as exc:
             raise BurnError(f"mkisofs options: {exc}", USAGE) from None
-        except (SourceError, TreeError, layout_mod.LayoutError) as exc:
-            raise BurnError(str(exc), SOURCE) from None
-        self.mastered_for = options.session_start or 0
-        self.stream = ImageStream(self.layout)
-        self.size = self.stream.size
+        continued = None
+        if previous is not None:
+            # what growisofs passes to mkisofs as -C start,next -M device
+            continued = session.Continuation(previous, sbsector=msinfo[0], start=msinfo[1])
+        self._plan(sources, options, continued, session_error=_mkisofs_error)
+        self.warnings[:0] = warnings
+
+
+def _mkisofs_error(exc):
+    """A session engine's refusal, named as isofuse master names it."""
+    where = "-C: " if exc.about == "start" else ""
+    return BurnError(f"mkisofs options: {where}{exc}", USAGE)

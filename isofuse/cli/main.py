@@ -58,7 +58,29 @@ def main(argv=None):
     logging.basicConfig(level=level, format="isofuse: %(levelname)s: %(message)s")
     if args.command == "master":
         return args.run(args, argv[1:])
+    if args.command == "stage":
+        return args.run(args, drive_probe=drive_probe())
     return args.run(args)
+
+
+DRIVE_PROBE_GROUP = "isofuse.drive_probe"
+
+
+def drive_probe():
+    """The drive probe a package registered under the entry point group
+    ``isofuse.drive_probe`` (isofuse-burn's burner.driveprobe:probe, see
+    setup.cfg), looked up when a drive is first asked (the look-up takes
+    a tenth of a second).  isofuse itself reads images and folders only:
+    talking to drives is the burner's, and isofuse does not import it.
+    Without a registered probe, asking raises OSError saying so."""
+    def probe(device):
+        from importlib.metadata import entry_points
+        found = sorted(entry_points(group=DRIVE_PROBE_GROUP), key=lambda ep: ep.name)
+        if not found:
+            raise OSError("reading a disc in a drive needs isofuse's burner "
+                          "(isofuse-burn), which is not installed")
+        return found[0].load()(device)
+    return probe
 
 
 def program():

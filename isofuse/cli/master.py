@@ -16,12 +16,14 @@ from dataclasses import dataclass, field, replace as _replace
 from typing import List, Optional
 
 from ..bulk import collector_paused
+from ..format.sectors import SECTOR
 from ..master import layout as layout_mod
 from ..master.isotree import TreeError
 from ..master.naming import NameRules
+from ..master import session
 from ..master.options import MasterOptions
-from ..master.sourcetree import ScanRules, SourceError, scan
-from ..master.stream import ImageStream, SourceChanged
+from ..master.sourcetree import ScanRules, SourceError
+from ..master.stream import SourceChanged
 from .mkisofs_args import UsageError, parse_words
 from .mkisofs_help import help_text
 
@@ -176,11 +178,10 @@ def _name_rules(s):
 
 
 def _epoch():
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
     try:
-        return int(epoch) if epoch else None
-    except ValueError:
-        raise UsageError("SOURCE_DATE_EPOCH must be a number of seconds") from None
+        return session.source_date_epoch()
+    except session.SessionError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _master_options(words):
@@ -320,9 +321,6 @@ def _fail(message, status=1):
     return status
 
 
-GROW_ALIGN = 32  # sessions appended to image files start on 64 KiB boundaries
-
-
 def _parse_msinfo(text):
     try:
         start, nwa = (int(x) for x in text.split(","))
@@ -341,29 +339,17 @@ def build_layout(args, argv, warn):
     return layout_mod.Layout(root, options, warn=warn)
 
 
-def build_tree(cmd, warn, say=None):
-    """The tree to master (sources, merged with a previous session) and the
-    options for its layout."""
-    options = cmd.options
-
+def session_inputs(cmd, warn, say=None):
+    """What the session engine (isofuse.master.session) is given for a
+    ParsedCommand: (Sources, Continuation or None).  ``say`` gets -v's
+    messages; unreadable sources are skipped with a warning under
+    -skip-unreadable (``warn``)."""
     def on_error(exc):
         if cmd.skip_unreadable:
             warn(f"skipped: {exc}")
         else:
             raise exc
 
-    root, scanned = scan_sources(cmd, on_error, say)
-    previous = cmd.previous or cmd.append_to
-    if previous:
-        root = _with_previous(cmd, root, previous)
-    finish_tree(cmd, root, scanned, warn)
-    return root, options
-
-
-def scan_sources(cmd, on_error, say=None):
-    """The sources' tree, and the scan's result (hidden nodes ...);
-    ``say`` gets -v's messages."""
-    from ..master.sourcetree import scan_with_rules
     if say is not None:
         for spec in cmd.sources:
             say(f"adding {spec}")
@@ -371,8 +357,33 @@ def scan_sources(cmd, on_error, say=None):
     output = _output_inside_sources(cmd)
     if output is not None:
         rules = _replace(rules, skip_inode=(output.st_dev, output.st_ino))
-    return scan_with_rules(cmd.sources, rules, graft_points=cmd.graft_points,
-                           on_error=on_error, say=say)
+    sources = session.Sources(cmd.sources, rules, graft_points=cmd.graft_points,
+                              sort_rules=cmd.sort_rules, on_error=on_error, say=say)
+    return sources, _continuation(cmd)
+
+
+def _continuation(cmd):
+    """-M PREV -C START,NEXT: continue PREV's session at START, written at
+    NEXT; --append-to IMAGE: its newest session, grown behind it."""
+    if cmd.append_to:
+        return session.Continuation(cmd.append_to, removals=tuple(cmd.remove))
+    if cmd.previous:
+        last_start, nwa = _parse_msinfo(cmd.msinfo)
+        return session.Continuation(cmd.previous, sbsector=last_start, start=nwa,
+                                    removals=tuple(cmd.remove))
+    return None
+
+
+def build_tree(cmd, warn, say=None):
+    """The tree to master (sources, merged with a previous session) and the
+    options for its layout; raises UsageError for what the command line
+    got wrong."""
+    sources, previous = session_inputs(cmd, warn, say)
+    try:
+        root = session.build_tree(sources, cmd.options, previous)
+    except session.SessionError as exc:
+        raise UsageError(f"-C: {exc}" if exc.about == "start" else str(exc)) from None
+    return root, cmd.options
 
 
 def _output_inside_sources(cmd):
@@ -394,55 +405,6 @@ def _output_inside_sources(cmd):
         if where.startswith(folder.rstrip("/") + "/") and os.path.isdir(folder):
             return st
     return None
-
-
-def finish_tree(cmd, root, scanned, warn=None):
-    """What applies to the whole tree once it is complete: owners and modes,
-    TRANS.TBL, hiding and sort weights for the engine."""
-    from ..master import sourcetree, transtbl
-    options = cmd.options
-    if options.rock == "rationalized" and cmd.scan.overrides_owners:
-        # -r with -uid/-gid/-*-mode: rationalize here so the overrides win
-        sourcetree.rationalize(root)
-        options.rock = "keep"
-    sourcetree.apply_owners(root, cmd.scan)
-    table = cmd.scan.table_name
-    if table:
-        catalog = [options.boot_catalog] if options.boot else []
-        made = transtbl.add_tables(root, options.names, table, options.source_date_epoch,
-                                   engine_files=catalog)
-        if cmd.scan.hide_joliet_trans_tbl:
-            scanned.hidden_joliet.update(made)
-    # -hide / -hide-joliet: out of one tree, the data still written
-    options.hide_iso = scanned.hidden_iso
-    options.hide_joliet = scanned.hidden_joliet
-    if cmd.sort_rules:
-        options.sort_weights = sourcetree.sort_weights(root, cmd.sort_rules)
-
-
-def _with_previous(cmd, root, previous):
-    from ..master.previous import import_previous, merge, remove_path
-    options = cmd.options
-    last_start = None
-    if cmd.msinfo:
-        last_start, options.session_start = _parse_msinfo(cmd.msinfo)
-    old_root, info = import_previous(previous, sbsector=last_start)
-    if cmd.append_to:
-        # Behind the newest session's volume (its padding included), on a
-        # 64 KiB boundary: where xorriso's growing puts the next session and
-        # where its chain of session headers looks for it (a start behind a
-        # padded file end would break that chain)
-        end = info["end"]
-        options.session_start = (end + GROW_ALIGN - 1) // GROW_ALIGN * GROW_ALIGN
-    elif options.session_start < info["end"]:
-        raise UsageError(f"-C: the next writable sector {options.session_start} lies "
-                         f"inside the previous session (it ends at {info['end']})")
-    for path in cmd.remove:
-        if not remove_path(old_root, path):
-            raise UsageError(f"--remove {path}: not in the previous session")
-    if cmd.sources:
-        old_root.mtime = root.mtime or old_root.mtime
-    return merge(old_root, root)
 
 
 def run(args, argv=None):
@@ -503,52 +465,55 @@ def _verbose(cmd):
 
 def _plan_and_write(args, root, options, warn, progress):
     try:
-        layout = layout_mod.Layout(root, options, warn=warn)
+        planned = session.Session(root, options, warn=warn)
     except (SourceError, TreeError, layout_mod.LayoutError) as exc:
         return _fail(str(exc))
     if args.print_size:
-        print(layout.total_sectors - layout.base)
+        print(planned.sectors)
         return 0
     if args.verbose:
         where = args.append_to or ("standard output" if args.output == "-" else args.output)
-        print(f"isofuse master: writing {layout.total_sectors - layout.base} sectors "
-              f"to {where}", file=sys.stderr)
+        print(f"isofuse master: writing {planned.sectors} sectors to {where}", file=sys.stderr)
     if args.append_to:
-        return _grow(args, layout)
+        return _grow(args, planned)
+    try:
+        _write_image(args.output, planned, progress)
+    except SourceChanged as exc:
+        return _fail(f"{exc}; no image written")
+    except layout_mod.LayoutError as exc:          # found while encoding
+        return _fail(str(exc))
+    except OSError as exc:
+        return _fail(f"{exc.filename or args.output}: {exc.strerror}")
+    return 0
+
+
+def _write_image(output, planned, progress):
+    """Write the image to ``output`` ('-': standard output); an unfinished
+    image file is removed whatever stopped it."""
     from ..master.datawriter import DataWriter, takes_positional_writes
-    to_stdout = args.output == "-"
+    to_stdout = output == "-"
     out_fd = None
     try:
         if to_stdout:
             out_fd = sys.stdout.fileno()
         else:
-            out_fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
+            out_fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC,
                              0o644)
-        with ImageStream(layout) as stream:
+        with planned.stream() as stream:
             if not to_stdout and hasattr(os, "fork") and takes_positional_writes(out_fd):
                 # a file, a block device, /dev/null: a second process writes
                 # the file data meanwhile (see master.datawriter)
-                with DataWriter(layout, progress) as writer:
+                with DataWriter(planned.layout, progress) as writer:
                     stream.write_to(out_fd, progress, writer=writer)
             else:
                 stream.write_to(out_fd, progress)   # a pipe, a FIFO, a tape: in order
-    except SourceChanged as exc:
-        _remove_partial(args.output, to_stdout)
-        return _fail(f"{exc}; no image written")
-    except layout_mod.LayoutError as exc:          # found while encoding
-        _remove_partial(args.output, to_stdout)
-        return _fail(str(exc))
-    except KeyboardInterrupt:
-        _remove_partial(args.output, to_stdout)     # half an image is no image
+    except (Exception, KeyboardInterrupt):      # half an image is no image
+        # (not SystemExit: DataWriter's second process leaves by it)
+        _remove_partial(output, to_stdout)
         raise
-    except OSError as exc:
-        _remove_partial(args.output, to_stdout)
-        where = exc.filename or args.output
-        return _fail(f"{where}: {exc.strerror}")
     finally:
         if out_fd is not None and not to_stdout:
             os.close(out_fd)
-    return 0
 
 
 def _remove_partial(path, to_stdout):
@@ -562,7 +527,7 @@ def _remove_partial(path, to_stdout):
             pass
 
 
-def _grow(args, layout):
+def _grow(args, planned):
     """Write the new session into the image file, then make it the one
     readers see.  The descriptor copy at 16 is written last and only after
     the session is on disk: an interrupted run leaves the old image intact."""
@@ -572,19 +537,16 @@ def _grow(args, layout):
     except OSError as exc:
         return _fail(f"{args.append_to}: {exc.strerror}")
     try:
-        with ImageStream(layout) as stream:
-            os.lseek(fd, layout.base * 2048, os.SEEK_SET)
+        with planned.stream() as stream:
+            os.lseek(fd, planned.start * SECTOR, os.SEEK_SET)
             stream.write_to(fd, progress)
-            first = layout.pvd_sector - layout.base
-            count = layout.terminator_sector - layout.pvd_sector + 1
-            descriptors = stream.read(first * 2048, count * 2048)
-        # The session's own descriptors (as written above) say its own size,
-        # as xorriso and genisoimage -C write them (xorriso chains sessions
-        # by start + size); the copy at 16 counts the whole volume for
-        # readers that look only there
-        whole = session_sized(descriptors, layout.total_sectors)
+            # The session's own descriptors (as written above) say its own
+            # size, as xorriso and genisoimage -C write them (xorriso chains
+            # sessions by start + size); the copy at 16 counts the whole
+            # volume for readers that look only there
+            copy = planned.grown_copy(stream)
         os.fsync(fd)
-        os.pwrite(fd, whole, 16 * 2048)
+        os.pwrite(fd, copy, session.DESCRIPTOR_COPY_SECTOR * SECTOR)
         os.fsync(fd)
     except SourceChanged as exc:
         return _fail(f"{exc}; the image was not changed")
@@ -593,15 +555,3 @@ def _grow(args, layout):
     finally:
         os.close(fd)
     return 0
-
-
-def session_sized(descriptors, sectors):
-    """A copy of a descriptor set whose volume descriptors (primary,
-    supplementary, enhanced: types 1 and 2) give ``sectors`` as the volume
-    space size (ECMA-119 §8.4.8, bytes 80-87, both-endian)."""
-    from ..format.numbers import pack_733
-    out = bytearray(descriptors)
-    for offset in range(0, len(out), 2048):
-        if out[offset + 1:offset + 6] == b"CD001" and out[offset] in (1, 2):
-            out[offset + 80:offset + 88] = pack_733(sectors)
-    return bytes(out)

@@ -4,8 +4,7 @@ import argparse
 import os
 import sys
 
-from ..master.naming import NameRules
-from ..master.options import ROCK_KEEP, ROCK_RATIONALIZED, MasterOptions
+from ..master.options import ROCK_KEEP, ROCK_RATIONALIZED, staging_profile
 from ..reader import ReaderError
 from . import mountopts
 
@@ -94,7 +93,9 @@ class OptionError(ValueError):
     pass
 
 
-def parse_options(option_strings):
+def parse_options(option_strings, drive_probe=None):
+    """The stage's Profile and its mount options from the -o words;
+    ``drive_probe`` (see run) answers medium=DRIVE."""
     from ..stage.disc import MEDIA, Profile
     level, rock, joliet, joliet_long = 2, ROCK_RATIONALIZED, True, False
     profile = Profile()
@@ -118,7 +119,7 @@ def parse_options(option_strings):
                 elif value.isdigit() and int(value) > 0:
                     profile.medium, profile.medium_sectors = f"{value} sectors", int(value)
                 elif value.startswith(("/dev/", "sim:")):
-                    profile.medium, profile.medium_sectors = _disc_space(value)
+                    profile.medium, profile.medium_sectors = _disc_space(value, drive_probe)
                 else:
                     raise OptionError(f"medium={value}: use one of {', '.join(MEDIA)}, "
                                       "a number of sectors, or a drive (/dev/srN, sim:PATH)")
@@ -138,45 +139,61 @@ def parse_options(option_strings):
                 pass  # generic mount(8) options (fstab lines), as for isofuse mount
             else:
                 raise OptionError(f"unknown or malformed option {item!r}")
-    profile.master = MasterOptions(names=NameRules(level=level), rock=rock, joliet=joliet,
-                                   joliet_long=joliet_long)
+    profile.master = staging_profile(level=level, rock=rock, joliet=joliet,
+                                     joliet_long=joliet_long)
     return profile, extra
 
 
-def _disc_space(device):
+def _probe(drive_probe, device):
+    """What the drive probe says about ``device``; OptionError when there
+    is no probe (isofuse-burn, which brings it, is not installed)."""
+    if drive_probe is None:
+        raise OptionError(f"{device}: reading a disc in a drive needs isofuse's burner "
+                          "(isofuse-burn), which is not installed")
+    return drive_probe(device)
+
+
+def _disc_space(device, drive_probe):
     """The blank space of the disc in a drive, as the drive reports it
     (READ TRACK INFORMATION: free blocks of the next track)."""
-    from burner.drive import Drive, open_transport
-    from burner.sense import ScsiError, TransportError
     try:
-        drive = Drive(open_transport(device, write=False))
-        status = drive.probe()
-    except (OSError, ScsiError, TransportError) as exc:
+        facts = _probe(drive_probe, device)
+    except OSError as exc:
         raise OptionError(f"medium={device}: {exc}") from None
-    if not status.is_mmc or not status.medium:
+    if not facts.medium:
         raise OptionError(f"medium={device}: no disc in an optical drive there")
-    free = status.free_blocks
-    if not free:
+    if not facts.free_blocks:
         raise OptionError(f"medium={device}: the disc has no blank space left")
-    return f"{device} ({status.profile_info.name})", free
+    return f"{device} ({facts.medium})", facts.free_blocks
 
 
-def _drive_msinfo(spec):
+def _is_drive(spec):
+    return spec.startswith("sim:") or (spec.startswith("/dev/") and os.path.exists(spec)
+                                       and not os.path.isfile(spec))
+
+
+def _drive_msinfo(spec, drive_probe):
     """"start,next" as a drive reports it (a disc in /dev/srN or sim:PATH),
-    or None for an image file (the caller then derives it from the image)."""
-    if not (spec.startswith("sim:") or (spec.startswith("/dev/") and
-                                        os.path.exists(spec) and not os.path.isfile(spec))):
+    or None for an image file or a drive that cannot tell (the caller then
+    derives it from the image)."""
+    if not _is_drive(spec) or drive_probe is None:
         return None
-    from burner.drive import Drive, open_transport
-    from burner.errors import BurnError
-    from burner.recorder import msinfo
-    from burner.sense import ScsiError, TransportError
     try:
-        drive = Drive(open_transport(spec, write=False))
-        start, nwa = msinfo(drive, drive.probe())
-    except (OSError, ScsiError, TransportError, BurnError):
+        facts = drive_probe(spec)
+    except OSError:
         return None
+    if facts.msinfo is None:
+        return None
+    start, nwa = facts.msinfo
     return f"{start},{nwa}"
+
+
+def _image_msinfo(image):
+    """"start,next" of an image file: its newest session, and where growing
+    it puts the next one (isofuse.master.session)."""
+    from ..master.previous import volume_end
+    from ..master.session import grow_start
+    return f"{image.descriptors.session_start},{grow_start(volume_end(image))}"
 
 
 def _fail(message, status=1):
@@ -184,9 +201,14 @@ def _fail(message, status=1):
     return status
 
 
-def run(args):
+def run(args, drive_probe=None):
+    """``drive_probe(device)``: what a disc in a drive (/dev/srN, sim:PATH)
+    offers -- an object with ``medium`` (the profile's name, None without a
+    disc), ``free_blocks`` and ``msinfo`` ((start, next) or None); OSError
+    when the drive cannot be asked.  The entry point hands it over
+    (isofuse.cli.main.drive_probe); None: no drive can be read."""
     try:
-        profile, extra = parse_options(args.options)
+        profile, extra = parse_options(args.options, drive_probe)
     except OptionError as exc:
         return _fail(str(exc), 2)
     if extra["allow_other"] and (problem := allow_other_problem()):
@@ -218,10 +240,7 @@ def run(args):
             layer = open_lower(path, f"lower{i}")
             lowers.append(layer)
             if isinstance(layer, ImageLayer) and msinfo is None:
-                msinfo = _drive_msinfo(spec)
-                if msinfo is None:
-                    d = layer.image.descriptors
-                    msinfo = f"{d.session_start},{(d.end_sector + 31) // 32 * 32}"
+                msinfo = _drive_msinfo(spec, drive_probe) or _image_msinfo(layer.image)
     except ReaderError as exc:
         for layer in lowers:
             layer.close()

@@ -100,3 +100,12 @@ class MasterOptions:
     @property
     def enhanced(self):
         return self.names.level >= 4
+
+
+def staging_profile(level=2, rock=ROCK_RATIONALIZED, joliet=True, joliet_long=False):
+    """The staging filesystem's disc, the HOWTO's: Rock Ridge with mkisofs
+    -r semantics, Joliet, ISO level 2 names (``isofuse master -r -J
+    -iso-level 2``); what isofuse stage shows and isofuse-burn masters
+    folders with."""
+    return MasterOptions(names=NameRules(level=level), rock=rock, joliet=joliet,
+                         joliet_long=joliet_long)

@@ -11,6 +11,7 @@ import os
 import stat
 
 from ..reader import ReadOptions, open_image
+from ..reader.volume import read_descriptor_set
 from .sourcetree import Node, SourceError
 
 
@@ -32,7 +33,9 @@ def _node_from_inode(image, inode):
 def import_previous(image_path, sbsector=None):
     """The tree of a session of an image or disc (the newest, or the one at
     ``sbsector``), as source nodes whose data stays where it is.  Returns
-    (root, facts about that session)."""
+    (root, facts): the session's "start" and "end" (ECMA-119 §8.4.8 as
+    the reader takes it), "volume_end" (volume_end below), "view" and
+    "volume_id"."""
     try:
         image = open_image(image_path, ReadOptions(sbsector=sbsector))
     except Exception as exc:  # ReaderError and OSError: say which image
@@ -51,8 +54,29 @@ def import_previous(image_path, sbsector=None):
                     stack.append((child, child_node))
         end = image.descriptors.end_sector
         info = {"start": image.descriptors.session_start, "end": end,
-                "view": image.view, "volume_id": image.descriptors.primary.volume_id}
+                "view": image.view, "volume_id": image.descriptors.primary.volume_id,
+                "volume_end": volume_end(image)}
     return root, info
+
+
+def volume_end(image):
+    """The sector after everything an open image's sessions hold: where
+    growing it may start writing (rounded up to session.GROW_ALIGNMENT).
+
+    Sectors 16-31 hold either the first session's descriptors or, in a
+    grown image, a copy of the newest one's giving the whole volume's size
+    (ECMA-119 §8.4.8); a later session's own descriptors give its own
+    length (genisoimage -C, xorriso, isofuse) or the whole volume's (a
+    burner's copy), so the newest session is taken to end at start + its
+    size unless the copy at 16 is its own -- never short of its end, so
+    nothing of it is overwritten."""
+    newest = image.descriptors
+    size = newest.primary.volume_space_size
+    at_16 = read_descriptor_set(image.source, 0).primary
+    if at_16 is not None and at_16.root_record == newest.primary.root_record:
+        return max(at_16.volume_space_size, newest.end_sector)
+    own_end = newest.session_start + size
+    return max(own_end, at_16.volume_space_size if at_16 is not None else 0)
 
 
 def merge(base, new):
