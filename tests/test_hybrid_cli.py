@@ -54,6 +54,13 @@ LINES = {
                       "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
                       "-eltorito-alt-boot", "-e", "boot/grub/efi.img", "-no-emul-boot",
                       "-efi-boot-part", "--efi-boot-image"],
+    # ... with a partition behind the ISO: its MBR slot beside the protective
+    # entry, "Appended3" between gaps in the GPT
+    "efi-boot-part-appended": ["-R", "-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat",
+                               "-no-emul-boot", "-eltorito-alt-boot", "-e",
+                               "boot/grub/efi.img", "-no-emul-boot", "-efi-boot-part",
+                               "--efi-boot-image", "-append_partition", "3", "0x83",
+                               "@ESP@"],
 }
 
 

@@ -122,3 +122,21 @@ def test_without_grub_options_no_patch(grub_tree, tmp_path):
     original = read(os.path.join(grub_tree, ELTORITO))
     assert data[sector * 2048:sector * 2048 + len(original)] == original
     assert not data[:32768].strip(b"\x00")
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="layout._patch_boot_image sums the boot info table over the image "
+                          "before its --grub2-boot-info patch (see the hybrid report of #12)")
+def test_boot_info_table_sum_covers_the_grub2_boot_info(grub_tree, tmp_path):
+    """xorriso checks a boot info table's 32-bit sum (bytes 20-23) against
+    the image as written, GRUB2's boot info at 2548 included, and only then
+    reports "boot-info-table" for the entry."""
+    ours, theirs = str(tmp_path / "ours.iso"), str(tmp_path / "theirs.iso")
+    master_api(grub_tree, ours, grub_options(grub2_mbr=BOOT_HYBRID))
+    xorrisofs(grub_tree, theirs, ["--grub2-mbr", BOOT_HYBRID, *GRUB_WORDS])
+
+    def options(path):
+        text = run(["xorriso", "-indev", path, "-report_el_torito", "plain"]).stdout.decode()
+        return re.findall(r"^El Torito img opts :\s+1\s+(.*)$", text, re.M)
+    assert options(theirs) == ["boot-info-table grub2-boot-info"]
+    assert options(ours) == options(theirs)

@@ -170,6 +170,12 @@ def report_lines(image):
     m = re.search(r"ISO image size/512 : (\d+)", text)
     if m:
         anchors[int(m.group(1))] = "ISO_END"
+    # -efi-boot-part DISKFILE: a partition in front of the file data
+    for number in re.findall(r"GPT partname local :\s+(\d+)\s+EFI boot partition$", text,
+                             re.M):
+        place = re.search(rf"GPT start and size :\s+{number}\s+(\d+)\s+(\d+)$", text, re.M)
+        start, size = int(place.group(1)), int(place.group(2))
+        anchors[start], anchors[start + size] = "EFIPART", "EFIPART.end"
 
     end = max(a for a, n in anchors.items() if n == "ISO_END") if m else None
 
