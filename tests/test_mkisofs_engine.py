@@ -301,7 +301,7 @@ def test_append_to_keeps_the_whole_volume_at_sector_16(tree, tmp_path):
     master("-R", "-o", image, tree / "docs")
     first_size = os.path.getsize(image)
     master("-R", "--append-to", image, tree / "sub")
-    # behind the first session on a 64 KiB boundary (cli.master.GROW_ALIGN)
+    # behind the first session on a 64 KiB boundary (master.session.GROW_ALIGNMENT)
     second = (first_size // 2048 + 31) // 32 * 32
     assert volume_space_size(image, 16) == os.path.getsize(image) // 2048
     # the session's own descriptors: its own length, as -C writes them

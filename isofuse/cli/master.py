@@ -365,6 +365,8 @@ def session_inputs(cmd, warn, say=None):
 def _continuation(cmd):
     """-M PREV -C START,NEXT: continue PREV's session at START, written at
     NEXT; --append-to IMAGE: its newest session, grown behind it."""
+    if cmd.append_to and session.is_new_image(cmd.append_to):
+        return None         # a growable image begins (build_tree)
     if cmd.append_to:
         return session.Continuation(cmd.append_to, removals=tuple(cmd.remove))
     if cmd.previous:
@@ -379,8 +381,14 @@ def build_tree(cmd, warn, say=None):
     options for its layout; raises UsageError for what the command line
     got wrong."""
     sources, previous = session_inputs(cmd, warn, say)
+    if cmd.append_to and previous is None:
+        if cmd.remove:
+            raise UsageError(f"--remove: {cmd.append_to} holds no session yet")
+        # its first session behind the room for the descriptor copy, as
+        # xorriso begins an image it grows: every later session stays listed
+        cmd.options.session_start = session.GROWN_FIRST_SESSION
     try:
-        root = session.build_tree(sources, cmd.options, previous)
+        root = session.build_tree(sources, cmd.options, previous, warn)
     except session.SessionError as exc:
         raise UsageError(f"-C: {exc}" if exc.about == "start" else str(exc)) from None
     return root, cmd.options
@@ -533,7 +541,7 @@ def _grow(args, planned):
     the session is on disk: an interrupted run leaves the old image intact."""
     progress = Progress(enabled=not args.quiet and sys.stderr.isatty())
     try:
-        fd = os.open(args.append_to, os.O_RDWR | os.O_CLOEXEC)
+        fd = os.open(args.append_to, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
         return _fail(f"{args.append_to}: {exc.strerror}")
     try:

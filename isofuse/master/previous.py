@@ -34,8 +34,8 @@ def import_previous(image_path, sbsector=None):
     """The tree of a session of an image or disc (the newest, or the one at
     ``sbsector``), as source nodes whose data stays where it is.  Returns
     (root, facts): the session's "start" and "end" (ECMA-119 §8.4.8 as
-    the reader takes it), "volume_end" (volume_end below), "view" and
-    "volume_id"."""
+    the reader takes it), "volume_end" (volume_end below), "sessions"
+    (the starts the reader finds), "view" and "volume_id"."""
     try:
         image = open_image(image_path, ReadOptions(sbsector=sbsector))
     except Exception as exc:  # ReaderError and OSError: say which image
@@ -55,7 +55,7 @@ def import_previous(image_path, sbsector=None):
         end = image.descriptors.end_sector
         info = {"start": image.descriptors.session_start, "end": end,
                 "view": image.view, "volume_id": image.descriptors.primary.volume_id,
-                "volume_end": volume_end(image)}
+                "volume_end": volume_end(image), "sessions": list(image.sessions)}
     return root, info
 
 

@@ -18,10 +18,12 @@ to sectors 16-31 where every reader looks first.
 """
 
 import os
+import stat
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from ..format.sectors import SECTOR, round_up
+from ..reader.volume import GROWN_FIRST_SESSION
 from . import layout as layout_mod
 from .options import MasterOptions
 from .sourcetree import ScanRules, scan_with_rules
@@ -34,6 +36,9 @@ from .sourcetree import ScanRules, scan_with_rules
 # not this one.
 GROW_ALIGNMENT = 32
 DESCRIPTOR_COPY_SECTOR = 16          # ECMA-119 §6.2.1: the volume descriptors start here
+# GROWN_FIRST_SESSION (32): a growable image's first session starts there;
+# sectors 0-31 stay for the copy of the newest descriptors, as libisoburn
+# leaves them, and readers look for the chain of sessions from there
 
 
 class SessionError(Exception):
@@ -94,12 +99,22 @@ class Continuation:
     keep_volume_id: bool = False
 
 
+def is_new_image(path):
+    """Whether growing ``path`` begins a growable image: it does not exist
+    yet, or is an empty regular file."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return True
+    return stat.S_ISREG(st.st_mode) and st.st_size == 0
+
+
 def grow_start(volume_end):
     """Where a session grown behind a volume ending at ``volume_end`` starts."""
     return round_up(volume_end, GROW_ALIGNMENT)
 
 
-def build_tree(sources, options, previous=None):
+def build_tree(sources, options, previous=None, warn=None):
     """The tree of the new session: the sources scanned, merged over the
     previous session's tree (``previous``: a Continuation), then the
     whole-tree rules applied.  With ``previous`` it sets
@@ -109,16 +124,18 @@ def build_tree(sources, options, previous=None):
                                     graft_points=sources.graft_points,
                                     on_error=sources.on_error, say=sources.say)
     if previous is not None:
-        root = _over_previous(root, bool(sources.specs), options, previous)
+        root = _over_previous(root, bool(sources.specs), options, previous, warn)
     _finish_tree(root, scanned, sources, options)
     return root
 
 
-def _over_previous(root, has_sources, options, previous):
+def _over_previous(root, has_sources, options, previous, warn):
     from .previous import import_previous, merge, remove_path
     old_root, info = import_previous(previous.image, sbsector=previous.sbsector)
     if previous.start is None:
         options.session_start = grow_start(info["volume_end"])
+        if info["sessions"][0] == 0 and warn is not None:
+            warn(_HISTORY_LOST.format(image=previous.image))
     elif previous.start < info["end"]:
         raise SessionError(f"the next writable sector {previous.start} lies inside the "
                            f"previous session (it ends at {info['end']})", about="start")
@@ -132,6 +149,12 @@ def _over_previous(root, has_sources, options, previous):
     if has_sources:
         old_root.mtime = root.mtime or old_root.mtime
     return merge(old_root, root)
+
+
+_HISTORY_LOST = (
+    "{image}: its first session starts at sector 0, whose descriptors the copy of the "
+    "new session's replaces: readers list only the newest session from now on (an "
+    "image begun with --append-to on a new file keeps every session listed)")
 
 
 def _finish_tree(root, scanned, sources, options):
@@ -223,5 +246,5 @@ def plan_session(sources, options, previous=None, warn=None):
     place: the start, hiding, sort weights), continuing ``previous`` (a
     Continuation) when given.  Raises SessionError, SourceError,
     TreeError and LayoutError (each with a one-line message)."""
-    root = build_tree(sources, options, previous)
+    root = build_tree(sources, options, previous, warn)
     return Session(root, options, warn=warn)
