@@ -305,6 +305,30 @@ def test_efi_boot_and_platform_switch():
         boot(["-eltorito-platform", "amiga"])
 
 
+@pytest.mark.parametrize("interval", ["--interval:appended_partition_2:all::",
+                                      "--interval:appended_partition_2:::"])
+def test_an_appended_partition_as_efi_image(interval):
+    """archiso's and Ubuntu's spellings: the EFI entry's image is partition 2."""
+    from isofuse.master.sysarea import appended_partition_of
+    _, efi = boot(["-b", "a.bin", "-no-emul-boot", "-append_partition", "2", "0xef",
+                   "esp.img", "-eltorito-alt-boot", "-e", interval, "-no-emul-boot"])
+    assert (efi.image_path, efi.platform) == (interval, 0xEF)
+    assert appended_partition_of(efi.image_path) == 2
+    assert appended_partition_of("boot/grub/efi.img") is None
+
+
+@pytest.mark.parametrize("words,message", [
+    (["-e", "--interval:appended_partition_3:all::"], "no -append_partition 3"),
+    (["-append_partition", "2", "0xef", "x", "-e",
+      "--interval:local_fs:0s-15s:zero_mbrpt:ubuntu.iso"], "only --interval:appended"),
+    (["-append_partition", "2", "0xef", "x", "-e", "--interval:appended_partition_2:0s-9s::"],
+     "only --interval:appended"),
+])
+def test_other_interval_forms_are_refused(words, message):
+    with pytest.raises(UsageError, match=message):
+        boot(words)
+
+
 # ---- what the options do -----------------------------------------------------------------------
 
 def test_level2_names_use_all_30_characters(tmp_path):

@@ -332,7 +332,9 @@ OPTIONS = (
        help="the boot image of the current entry, for BIOS (a path on the disc)",
        group=BOOT_G),
     _o("-e -efi-boot", BOOT, nargs=1, const="efi", metavar="IMAGE",
-       help="the boot image of the current entry, for EFI", group=BOOT_G),
+       help="the boot image of the current entry, for EFI (a path on the disc, or "
+            "--interval:appended_partition_N:all:: for appended partition N)",
+       group=BOOT_G),
     _o("--efi-boot", BOOT, nargs=1, const="efi-entry", metavar="IMAGE",
        help="an EFI entry of its own (-eltorito-alt-boot -e IMAGE -no-emul-boot "
             "-eltorito-alt-boot)", group=BOOT_G),
@@ -368,12 +370,14 @@ OPTIONS = (
        help="the first partition starts at LBA (16: mountable as a partition)",
        group=HYBRID),
     _o("-append_partition", APPEND, "append_partitions", 3, append_partition,
-       metavar="N TYPE FILE", help="FILE as partition N behind the image", group=HYBRID),
+       metavar="N TYPE FILE",
+       help="FILE as partition N (1-4) behind the image; TYPE 0xNN or a GPT type GUID",
+       group=HYBRID),
     _o("-appended_part_as_gpt", TRUE, "appended_part_as_gpt",
        help="the appended partitions in GPT (not MBR)", group=HYBRID),
     _o("-efi-boot-part", STORE, "efi_boot_part", 1, metavar="FILE|--efi-boot-image",
-       help="an EFI system partition (--efi-boot-image: the first EFI boot image)",
-       group=HYBRID),
+       help="FILE as the GPT's EFI system partition, in front of the file data "
+            "(--efi-boot-image: the first EFI boot image)", group=HYBRID),
     _o("--mbr-force-bootable", TRUE, "mbr_force_bootable",
        help="an MBR partition marked bootable (0x80) even beside a protective MBR",
        group=HYBRID),
