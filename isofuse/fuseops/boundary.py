@@ -5,7 +5,9 @@ exception ends its main loop, and with it the mount ("transport endpoint is
 not connected" for every program using it -- a staging folder gone in the
 middle of a copy).  An unexpected error (a bug) must fail one request, not
 the mount: it is logged with its traceback and answered with EIO; an
-OSError keeps its errno.
+OSError keeps its errno; a damaged entry of an image (the reader's
+CorruptEntry, logged by the reader where it is found) is EIO with a one-line
+warning, since it is the image's fault, not ours.
 """
 
 import errno
@@ -14,6 +16,8 @@ import inspect
 import logging
 
 import pyfuse3
+
+from ..reader.errors import CorruptEntry
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +29,9 @@ def fuse_error(exc, what="an operation"):
         return exc
     if isinstance(exc, OSError) and exc.errno:
         return pyfuse3.FUSEError(exc.errno)
+    if isinstance(exc, CorruptEntry):
+        log.warning("%s: %s", what, exc)
+        return pyfuse3.FUSEError(errno.EIO)
     log.exception("unexpected error in %s", what)
     return pyfuse3.FUSEError(errno.EIO)
 

@@ -5,6 +5,16 @@ Inode numbers are the reader's (record position or RRIP serial; the root is
 1), so they are stable across mounts.  The kernel holds references through
 lookup counts; an inode the kernel still knows stays in ``self._inodes``
 until it is forgotten.
+
+Errors become errno values at one place, the errno boundary
+(``fuseops.boundary``): a damaged entry (CorruptEntry) is EIO with a warning,
+an OSError keeps its errno, anything else is a logged bug and EIO.
+
+Round trips are what a small file costs (docs/mount-performance.md): names and
+attributes come with READDIRPLUS and stay cached for a day (the image never
+changes), FLUSH is answered ENOSYS once by pyfuse3's default and never sent
+again, and the contents of a small file go to the kernel's page cache with the
+answer to its first OPEN (FUSE_NOTIFY_STORE), so its READ never comes.
 """
 
 import errno
@@ -13,7 +23,6 @@ import os
 
 import pyfuse3
 
-from ..reader import CorruptEntry
 from ..reader.tree import ROOT_INO
 from .boundary import errno_boundary
 
@@ -23,6 +32,10 @@ log = logging.getLogger("isofuse.fuse")
 # attributes for a long time (the cache is dropped on unmount).
 CACHE_TIMEOUT = 24 * 3600.0
 STATFS_BLOCK_SIZE = 2048
+# Files up to this size are read whole (one pread per extent) at their first
+# open and stored in the kernel's page cache.  The kernel's default
+# read-ahead window: the first READ would have asked for that much anyway.
+STORE_AT_OPEN_BYTES = 128 * 1024
 
 
 @errno_boundary
@@ -39,6 +52,10 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
         self._lookups = {ROOT_INO: 1}
         self._open_dirs = {}
         self._next_fh = 1
+        # Inodes whose contents went to the kernel at an open, while the
+        # kernel still holds that inode (see _store_contents).
+        self._stored = set()
+        self._can_store = True
 
     # ---- helpers ---------------------------------------------------------------
     def _inode(self, ino):
@@ -74,30 +91,17 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
         attr.st_ctime_ns = inode.ctime * 1_000_000_000
         return attr
 
-    def _errno_for(self, exc, what):
-        """Map reader exceptions to errno (logged once by the reader)."""
-        if isinstance(exc, CorruptEntry):
-            log.warning("%s: %s", what, exc)
-            return pyfuse3.FUSEError(errno.EIO)
-        if isinstance(exc, OSError):
-            return pyfuse3.FUSEError(exc.errno or errno.EIO)
-        log.exception("unexpected error in %s", what)
-        return pyfuse3.FUSEError(errno.EIO)
-
     # ---- operations --------------------------------------------------------------
     async def lookup(self, parent_inode, name, ctx=None):
         parent = self._inode(parent_inode)
         if not parent.is_dir:
             raise pyfuse3.FUSEError(errno.ENOTDIR)
-        try:
-            if name == b".":
-                child = parent
-            elif name == b"..":
-                child = parent.parent or parent
-            else:
-                child = self.image.lookup(parent, name)
-        except Exception as exc:  # noqa: BLE001 -- mapped to errno right here
-            raise self._errno_for(exc, f"lookup {name!r}") from None
+        if name == b".":
+            child = parent
+        elif name == b"..":
+            child = parent.parent or parent
+        else:
+            child = self.image.lookup(parent, name)
         if child is None:
             # "no such name", cached by the kernel as long as names are (the
             # image does not change): inode 0 makes a negative entry.
@@ -117,6 +121,8 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
             else:
                 self._lookups.pop(ino, None)
                 self._inodes.pop(ino, None)
+                # The kernel dropped the inode and its cached pages.
+                self._stored.discard(ino)
 
     async def getattr(self, inode, ctx=None):
         return self._attributes(self._inode(inode))
@@ -131,10 +137,7 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
         node = self._inode(inode)
         if not node.is_dir:
             raise pyfuse3.FUSEError(errno.ENOTDIR)
-        try:
-            children = self.image.listdir(node)
-        except Exception as exc:  # noqa: BLE001
-            raise self._errno_for(exc, f"opendir {node.name!r}") from None
+        children = self.image.listdir(node)
         fh = self._next_fh
         self._next_fh += 1
         # A snapshot per open directory: offsets (index + 1) stay valid for
@@ -163,15 +166,39 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
             raise pyfuse3.FUSEError(errno.EROFS)
         if node.is_dir:
             raise pyfuse3.FUSEError(errno.EISDIR)
+        if self._can_store and inode not in self._stored \
+                and 0 < node.size <= STORE_AT_OPEN_BYTES and node.is_regular:
+            self._store_contents(inode, node)
         # keep_cache: the image is immutable, so pages stay valid across opens.
         return pyfuse3.FileInfo(fh=inode, keep_cache=True, direct_io=False)
 
-    async def read(self, fh, off, size):
-        node = self._inode(fh)
+    def _store_contents(self, ino, node):
+        """Put the whole file into the kernel's page cache (FUSE_NOTIFY_STORE)
+        before the OPEN is answered, so that reading it needs no READ.
+
+        Only at the first open of an inode the kernel holds: no read of it can
+        be in flight then (a read needs an open file), so the store cannot
+        wait for a page that a READ waiting for this very process has locked.
+        After a FORGET the kernel's inode and its pages are gone: the next
+        inode for that number is stored again at its first open."""
+        self._stored.add(ino)
         try:
-            return self.image.read(node, off, size)
-        except Exception as exc:  # noqa: BLE001
-            raise self._errno_for(exc, f"read {node.name!r}") from None
+            data = self.image.read(node, 0, node.size)
+        except Exception:  # noqa: BLE001 -- the READ reports it (EIO and a warning)
+            return
+        if len(data) != node.size:
+            return
+        try:
+            pyfuse3.notify_store(ino, 0, data)
+        except OSError as exc:
+            # ENOSYS: the kernel has no NOTIFY_STORE; any other error: this
+            # file is read through READ as usual.
+            if exc.errno == errno.ENOSYS:
+                self._can_store = False
+            log.debug("notify_store %d: %s", ino, exc)
+
+    async def read(self, fh, off, size):
+        return self.image.read(self._inode(fh), off, size)
 
     async def release(self, fh):
         pass
