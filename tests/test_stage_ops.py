@@ -182,11 +182,19 @@ def test_a_failed_create_leaves_upper_as_it_was(layers, kernel, monkeypatch):
         raise OSError(errno.EIO, "injected")
     monkeypatch.setattr(Overlay, "_own", staticmethod(broken))
     dir_ino = kernel.ino("/dir")
-    for op, args in (("create", (dir_ino, b"new", 0o100644, os.O_WRONLY, ctx())),
+    for op, args in (("create", (dir_ino, b"new", 0o104755, os.O_WRONLY, ctx())),
+                     ("create", (dir_ino, b"new", 0o100644, os.O_WRONLY, ctx(uid=7))),
                      ("mkdir", (dir_ino, b"new", 0o40755, ctx())),
                      ("mknod", (dir_ino, b"new", stat.S_IFIFO | 0o644, 0, ctx())),
                      ("symlink", (dir_ino, b"new", b"target", ctx()))):
         assert kernel.errno_of(op, *args) == errno.EIO, op
+    monkeypatch.undo()
+    # a file the creating open makes complete (no work name): a failure
+    # after the open removes it
+    monkeypatch.setattr("isofuse.stage.overlay.drop_whiteout",
+                        lambda directory, name: broken(None, None, None, None))
+    assert kernel.errno_of("create", dir_ino, b"new", 0o100644, os.O_WRONLY, ctx()) \
+        == errno.EIO
     monkeypatch.undo()
     # the parent was copied up (invisible); nothing else, no work files
     assert [p for p in upper_listing(upper) if p not in before] == ["dir"]

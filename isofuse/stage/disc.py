@@ -268,6 +268,8 @@ class Disc:
         ``st``: its upper lstat or fstat, if known)."""
         self.wait()
         node = self._nodes.get(rel)
+        if node is not None and st is not None and self._refreshed(rel, node, st):
+            return
         entry = self._visible(rel, st) if node is not None else None
         if node is None or entry is None:
             return
@@ -291,20 +293,51 @@ class Disc:
                 (node.size > MAX_EXTENT_BYTES):
             self._check(rel)
 
-    def data_grew(self, rel, new_size):
-        """Cheap path for writes: a regular file is at least ``new_size``
-        bytes long now."""
-        self.wait()
-        node = self._nodes.get(rel)
-        if node is None or not node.is_regular or new_size <= node.size:
-            return
+    def _refreshed(self, rel, node, st):
+        """The cheap path of ``changed`` (every close after a write, every
+        utimensat of tar): the same upper regular file with new times,
+        owner, permissions or size.  None of those changes the size of its
+        directory's records (Rock Ridge's PX and TF have fixed sizes; the
+        number of extents moves with the size, which ``file_resized``
+        handles), so the directory is not measured again."""
+        if not (node.is_regular and stat.S_ISREG(st.st_mode)) or node.dev_ino != \
+                (self.overlay.upper.layer_id, st.st_dev, st.st_ino):
+            return False
+        node.mode, node.uid, node.gid = st.st_mode, st.st_uid, st.st_gid
+        node.mtime, node.atime, node.ctime = \
+            st[stat.ST_MTIME], st[stat.ST_ATIME], st[stat.ST_CTIME]
+        if node.nlink == st.st_nlink:
+            self._resize(rel, node, st.st_size)
+            return True
+        # the size model counts a file with several names once, by its
+        # device and inode: it is another file to the model now
+        self.size.file_removed(node)
+        old, node.nlink, node.size = node.size, st.st_nlink, st.st_size
+        self.size.file_added(node)
+        if old != node.size:
+            self.size.file_resized(node, old)
+            if (old > MAX_EXTENT_BYTES) != (node.size > MAX_EXTENT_BYTES):
+                self._check(rel)
+        return True
+
+    def _resize(self, rel, node, new_size):
         old = node.size
+        if new_size == old:
+            return
         self.size.file_removed(node)
         node.size = new_size
         self.size.file_added(node)
         self.size.file_resized(node, old)
         if (old > MAX_EXTENT_BYTES) != (new_size > MAX_EXTENT_BYTES):
             self._check(rel)   # only the 4 GiB rule depends on the size
+
+    def data_grew(self, rel, new_size):
+        """Cheap path for writes: a regular file is at least ``new_size``
+        bytes long now."""
+        self.wait()
+        node = self._nodes.get(rel)
+        if node is not None and node.is_regular and new_size > node.size:
+            self._resize(rel, node, new_size)
 
     def renamed(self, old, new):
         self.removed(old)

@@ -89,6 +89,14 @@ class UpperNumbers:
             number = self._known[key] = upper_number(path, st)
         return number
 
+    def remember(self, st, number):
+        """The stage knows the number of the upper file ``st`` describes (it
+        has just created it, or changed it through a handle or path whose
+        number it knows): no xattr to read for this version."""
+        if len(self._known) >= self.LIMIT:
+            self._known.clear()
+        self._known[(st.st_ino, st.st_ctime_ns)] = number
+
 
 class InodeMap:
     """Path <-> inode number, many paths to one number (hard links)."""

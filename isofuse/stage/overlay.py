@@ -3,7 +3,9 @@
 Everything a user changes lands in the upper folder at once, so it survives
 an unmount, and a killed daemon leaves nothing half-done: new entries are
 made under a temporary name, given their owner and mode, and renamed into
-place; a failing operation removes what it made (upper stays as it was).
+place (a regular file that its creating open(2) gives its exact mode and
+owner is made at its name: it is complete from the start); a failing
+operation removes what it made (upper stays as it was).
 
 Representation in the upper folder (a plain folder, no special file types,
 so it survives copying, archiving and filesystems without device nodes);
@@ -267,6 +269,8 @@ class Overlay:
 
     # ---- new entries ---------------------------------------------------------------------------------
     def _prepare_new(self, parent_rel, name):
+        """The path of a new entry and its parent's entry (in the upper
+        folder now), or EEXIST."""
         check_name(name)
         if name.startswith(WHITEOUT_PREFIX):
             raise OverlayError(errno.EINVAL, "names starting with .wh. are reserved")
@@ -276,8 +280,7 @@ class Overlay:
         rel = join(parent_rel, name)
         if self.lookup(parent, name) is not None:
             raise OverlayError(errno.EEXIST)
-        self.copy_up(parent)
-        return rel
+        return rel, self.copy_up(parent)
 
     @staticmethod
     def _own(path, mode, owner, parent_dir):
@@ -299,12 +302,13 @@ class Overlay:
                 mode |= stat.S_ISGID
             os.chmod(path, stat.S_IMODE(mode))
 
-    def _install(self, parent_rel, name, make, mode, owner):
+    def _install(self, parent_rel, name, make, mode, owner, prepared=None):
         """Make a new entry: ``make(temp)`` creates it under a work name
         (its result, an fd for create, is returned); owner and mode are
         set; it is renamed into place and its whiteout dropped.  On any
-        failure nothing of it stays in the upper folder."""
-        rel = self._prepare_new(parent_rel, name)
+        failure nothing of it stays in the upper folder.  ``prepared``:
+        what ``_prepare_new`` said, if the caller asked already."""
+        rel, parent = prepared or self._prepare_new(parent_rel, name)
         parent_dir = self.upper_real(parent_rel)
         temp = temp_path(parent_dir)
         result = None
@@ -314,19 +318,55 @@ class Overlay:
             self._own(temp, mode, owner, parent_dir)
             os.rename(temp, self.upper_real(rel))
             placed = True
-            drop_whiteout(parent_dir, name)
+            if parent.lowers:       # elsewhere no whiteout can matter
+                drop_whiteout(parent_dir, name)
         except BaseException:
             if isinstance(result, int):
                 os.close(result)
             remove_quietly(self.upper_real(rel) if placed else temp)
             raise
-        self.invalidate(rel)
+        # nothing was cached at a path that did not exist (lookup said so)
+        self.upper.forget_anchors(rel)
         return rel, result
 
     def create(self, parent_rel, name, flags, mode, owner=None):
-        return self._install(parent_rel, name,
-                             lambda temp: os.open(temp, flags | os.O_CREAT | os.O_EXCL, 0o600),
-                             mode, owner)
+        """A new regular file, open with ``flags``: (its path, the fd)."""
+        prepared = self._prepare_new(parent_rel, name)
+        parent_dir = self.upper_real(parent_rel)
+        if not self._made_as_asked(parent_dir, mode, owner):
+            return self._install(
+                parent_rel, name,
+                lambda temp: os.open(temp, flags | os.O_CREAT | os.O_EXCL, 0o600),
+                mode, owner, prepared)
+        # The creating open gives the file its exact mode and owner, so it
+        # is complete the moment its name exists: no work name, no chmod,
+        # no rename (each a journalled change of the upper folder).
+        rel, parent = prepared
+        path = self.upper_real(rel)
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, stat.S_IMODE(mode))
+        try:
+            if parent.lowers:
+                drop_whiteout(parent_dir, name)
+        except BaseException:
+            os.close(fd)
+            remove_quietly(path)
+            raise
+        self.upper.forget_anchors(rel)
+        return rel, fd
+
+    @staticmethod
+    def _made_as_asked(parent_dir, mode, owner):
+        """Would a file made by open(2) with ``mode`` get exactly what
+        ``_own`` gives it: permission bits the daemon's umask leaves alone
+        (no set-ID bit, which the kernel may drop), and no chown to do?"""
+        umask = os.umask(0)
+        os.umask(umask)
+        if stat.S_IMODE(mode) & (umask | 0o7000):
+            return False
+        if owner is None or os.geteuid() != 0:
+            return True
+        return tuple(owner) == (0, os.getegid()) and \
+            not os.stat(parent_dir).st_mode & stat.S_ISGID
 
     def mkdir(self, parent_rel, name, mode, owner=None):
         mode = stat.S_IFDIR | stat.S_IMODE(mode)
@@ -350,7 +390,7 @@ class Overlay:
         entry = self._must(rel)
         if entry.is_dir:
             raise OverlayError(errno.EPERM)
-        new = self._prepare_new(parent_rel, name)
+        new, _ = self._prepare_new(parent_rel, name)
         entry = self.copy_up(entry)
         parent_dir = self.upper_real(parent_rel)
         os.link(self.upper_real(entry.rel), self.upper_real(new), follow_symlinks=False)

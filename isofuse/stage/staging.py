@@ -29,7 +29,7 @@ from ..master.stream import SourceChanged
 from .attributes import of_layer, of_stat
 from .control import CONTROL_INO, FIRST_PATH_INO, ControlDirectory, error
 from .handles import Handle, OpenFiles
-from .inodes import ORIGIN_XATTR, ROOT, InodeMap, UpperNumbers, lower_ino
+from .inodes import ORIGIN_XATTR, ROOT, InodeMap, UpperNumbers, lower_ino, upper_ino
 from .overlay import join
 
 log = logging.getLogger("isofuse.stage")
@@ -328,6 +328,7 @@ class Stage:
                                       creation_mode(mode, caller), owner_of(caller))
         st = os.fstat(fd)
         self.disc.added(rel, st)
+        self._upper_numbers.remember(st, upper_ino(st.st_ino))   # new: no origin xattr
         attr = self._upper_attr(rel, st)
         self._remember(rel, attr)
         handle = Handle(attr.st_ino, fd=fd, rel=rel)
@@ -400,6 +401,9 @@ class Stage:
         finally:
             os.close(handle.fd)
         self.disc.changed(rel, st)
+        # the file's number is the one it was opened with (its origin
+        # xattr, if any, never changes once the file has its name)
+        self._upper_numbers.remember(st, handle.ino)
         if not self._shared(handle.ino) and rel not in self._attr_cache:
             self._remember(rel, self._upper_attr(rel, st))
 
@@ -413,9 +417,12 @@ class Stage:
         path = self.overlay.upper_real(self.overlay.copy_up(entry).rel)
         if changes.size is not None:
             self._capacity_check(rel, changes.size)
+        number = self._inodes.ino(rel) if entry.in_upper else None
         apply_changes(path, changes)
         st = os.lstat(path)
         self.disc.changed(rel, st)
+        if number is not None:      # no copy-up: the number stays
+            self._upper_numbers.remember(st, number)
         return self._upper_attr(rel, st)
 
     def _setattr_orphan(self, inode, changes):

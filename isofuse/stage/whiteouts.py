@@ -13,6 +13,7 @@ daemon leaves either no marker or a complete one.
 
 import errno
 import hashlib
+import itertools
 import os
 import secrets
 import shutil
@@ -36,9 +37,15 @@ def whiteout_name(name):
     return LONG_PREFIX + hashlib.sha256(name).hexdigest()[:32].encode()
 
 
+# Work names: a random part per process and a counter (one urandom call per
+# name was a system call per created file).
+_TEMP_RUN = secrets.token_hex(4).encode()
+_temp_numbers = itertools.count()
+
+
 def temp_path(directory):
     """A work name in ``directory`` (removed at mount if left over)."""
-    return os.path.join(directory, TEMP_PREFIX + secrets.token_hex(6).encode())
+    return os.path.join(directory, TEMP_PREFIX + b"%s.%x" % (_TEMP_RUN, next(_temp_numbers)))
 
 
 def is_whiteout(directory, name):
