@@ -552,7 +552,9 @@ def _grow(args, planned):
             # size, as xorriso and genisoimage -C write them (xorriso chains
             # sessions by start + size); the copy at 16 counts the whole
             # volume for readers that look only there
-            copy = planned.grown_copy(stream)
+            system_area = os.pread(fd, session.DESCRIPTOR_COPY_SECTOR * SECTOR, 0)
+            copy = planned.grown_copy(stream, system_area.ljust(
+                session.DESCRIPTOR_COPY_SECTOR * SECTOR, b"\x00"))
         os.fsync(fd)
         os.pwrite(fd, copy, session.DESCRIPTOR_COPY_SECTOR * SECTOR)
         os.fsync(fd)

@@ -33,6 +33,7 @@ MD5_SIZE = 16
 SB_TAG = "libisofs_sb_checksum_tag_v1"
 TREE_TAG = "libisofs_tree_checksum_tag_v1"
 SESSION_TAG = "libisofs_checksum_tag_v1"
+RELOCATED_SB_TAG = "libisofs_rlsb32_checksum_tag_v1"
 AL_HEADER = 5                    # "AL", length, version 1, flags
 AAIP_ISOFS = b"\x04"             # AAIP's short form of the namespace "isofs."
 CX_ENTRY_SIZE = AL_HEADER + 2 + 3 + 2 + 4
@@ -45,9 +46,27 @@ def encode_tag(name, pos, range_start, range_size, md5, next_tag=None):
     text = f"{name} pos={pos} range_start={range_start} range_size={range_size}"
     if next_tag is not None:
         text += f" next={next_tag}"
+    return _tag_sector(text, md5)
+
+
+def _tag_sector(text, md5):
+    """The tag line ``text`` with its md5= and self= fields, in a zero-padded sector."""
     text += f" md5={md5.hex()}"
     text += f" self={hashlib.md5(text.encode('ascii')).hexdigest()}\n"
     return text.encode("ascii").ljust(SECTOR, b"\x00")
+
+
+def relocated_superblock_tag(head, session_start):
+    """The tag libisofs puts behind the descriptor copy at sectors 16-31 of
+    a grown image ("libisofs_rlsb32_checksum_tag_v1", measured on xorriso
+    1.5.4's grown images): ``head`` is sectors 0 up to the tag (the system
+    area and the copy), which it covers; ``session_start`` names the
+    session the copy is of.  Without it xorriso -md5 on checks the copy
+    against the tag the first session left there, and refuses the image."""
+    pos = len(head) // SECTOR
+    text = (f"{RELOCATED_SB_TAG} pos={pos} range_start=0 range_size={pos} "
+            f"session_start={session_start}")
+    return _tag_sector(text, hashlib.md5(head).digest())
 
 
 def _al_entry(name, value):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from ..format.sectors import SECTOR, round_up
-from ..reader.volume import GROWN_FIRST_SESSION
+from ..reader.volume import GROWN_FIRST_SESSION  # noqa: F401 (for the front ends)
 from . import layout as layout_mod
 from .options import MasterOptions
 from .sourcetree import ScanRules, scan_with_rules
@@ -216,10 +216,16 @@ class Session:
         count = lay.terminator_sector - lay.pvd_sector + 1
         return stream.read(first * SECTOR, count * SECTOR)
 
-    def grown_copy(self, stream):
+    def grown_copy(self, stream, system_area=bytes(DESCRIPTOR_COPY_SECTOR * SECTOR)):
         """The copy of the descriptors for sectors 16-31 of the grown
-        volume: the whole volume's size in them."""
-        return grown_descriptor_copy(self.descriptor_set(stream), self.volume_end)
+        volume: the whole volume's size in them.  With --md5 the relocated
+        superblock tag follows it, covering ``system_area`` (the image's
+        sectors 0-15 as they are) and the copy (checksums.py)."""
+        copy = grown_descriptor_copy(self.descriptor_set(stream), self.volume_end)
+        if not self.options.md5:
+            return copy
+        from .checksums import relocated_superblock_tag
+        return copy + relocated_superblock_tag(system_area + copy, self.start)
 
 
 def grown_descriptor_copy(area, volume_end):
