@@ -23,10 +23,14 @@ from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 from ..format.sectors import SECTOR, round_up
-from ..reader.volume import GROWN_FIRST_SESSION  # noqa: F401 (for the front ends)
+from ..reader.volume import GROWN_FIRST_SESSION
 from . import layout as layout_mod
 from .options import MasterOptions
 from .sourcetree import ScanRules, scan_with_rules
+
+__all__ = ["GROW_ALIGNMENT", "GROWN_FIRST_SESSION", "DESCRIPTOR_COPY_SECTOR", "SessionError",
+           "Sources", "Continuation", "Session", "source_date_epoch", "is_new_image",
+           "grow_start", "build_tree", "plan_session", "grown_descriptor_copy"]
 
 # Sessions grown in an image file start on 32-sector (64 KiB) boundaries:
 # libisoburn's alignment when xorriso grows an image file or overwritable
