@@ -774,7 +774,9 @@ def test_records_measured_at_planning_are_checked_when_made(tmp_path, monkeypatc
     from isofuse.master import layout as layout_mod, stream
     from isofuse.master.rockridge_writer import RockRidgeWriter
     lay = _many_files_layout(tmp_path, count=40)
-    assert any(r.__class__.__name__ == "FileEntry" for d in lay.iso_dirs for r in d.records)
+    # plain files: a size in the plan, no record object until encoding
+    assert any(len(d.plan.sizes) > 2 + sum(len(r) for r in d.plan.special.values())
+               for d in lay.iso_dirs)
     with stream.ImageStream(lay) as s:
         s.read(0, s.size)                       # made and checked: no error
     measured = RockRidgeWriter.plain_file_su_length

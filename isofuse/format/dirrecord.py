@@ -13,6 +13,7 @@ from typing import Optional
 
 from .dates import decode_binary_date
 from .errors import FormatError
+from .sectors import SECTOR, sectors_for
 
 MIN_RECORD_LENGTH = 34  # 33 fixed bytes + at least one name byte (§9.1)
 
@@ -139,72 +140,78 @@ def iter_records(extent_bytes, sector_size=2048, on_error=None):
 
 
 
-def encode_record(extent, data_length, date7, flags, identifier, system_use=b"",
-                  volume_sequence=1):
-    """§9.1: one directory record.  ``date7`` is the 7-byte recording date.
+MAX_RECORD_LENGTH = 255   # §9.1.1: the length is one byte
 
-    The System Use area is padded to an even record length (as mkisofs and
-    libisofs do); a record longer than 255 bytes cannot exist.
-    """
-    name_length = len(identifier)
-    pad = b"\x00" if name_length % 2 == 0 else b""
-    length = 33 + name_length + len(pad) + len(system_use)
-    if length % 2:
-        system_use += b"\x00"
-        length += 1
-    if length > 255:
-        raise FormatError(f"directory record of {length} bytes (at most 255)")
-    # One pack for the fixed part: the big endian halves of the 733/723
-    # fields are passed in as ready-made bytes.
-    return _ENCODE_FIXED.pack(length, 0, extent, _U32BE.pack(extent), data_length,
-                              _U32BE.pack(data_length), date7, flags, 0, 0,
-                              volume_sequence, _U16BE.pack(volume_sequence),
-                              name_length) + identifier + pad + system_use
-
-
-def encode_record_into(buffer, offset, extent, data_length, date7, flags, identifier,
-                       system_use=b"", volume_sequence=1):
-    """encode_record, written straight into ``buffer`` at ``offset`` (no
-    intermediate bytes: a layout encodes hundreds of thousands of records);
-    returns the record's length.  Padding bytes are not written: the buffer
-    must hold zeros there (a fresh bytearray does)."""
-    name_length = len(identifier)
-    length = record_length(name_length, len(system_use))
-    if length > 255:
-        raise FormatError(f"directory record of {length} bytes (at most 255)")
-    _ENCODE_FIXED.pack_into(buffer, offset, length, 0, extent, _U32BE.pack(extent),
-                            data_length, _U32BE.pack(data_length), date7, flags, 0, 0,
-                            volume_sequence, _U16BE.pack(volume_sequence), name_length)
-    start = offset + 33 + name_length + (1 - name_length % 2)
-    buffer[offset + 33:offset + 33 + name_length] = identifier
-    buffer[start:start + len(system_use)] = system_use
-    return length
-
-
+# The fixed 33 bytes of §9.1.1-9.1.11 as one struct: length, extended
+# attribute length, extent (733: LE, then the BE half as 4 ready bytes),
+# data length (733), date (7 bytes), flags, unit size, gap size, volume
+# sequence number (723: LE, BE half as 2 bytes), identifier length.  The
+# rest of the record is its tail (record_tail).
 _ENCODE_FIXED = struct.Struct("<BBI4sI4s7sBBBH2sB")
-_U32BE = struct.Struct(">I")
-_U16BE = struct.Struct(">H")
-
-# For writers that encode records by the hundred thousand: the fixed part
-# (§9.1.1-9.1.11) as one struct, whose fields are length, extended attribute
-# length, extent (LE), extent (BE, 4 bytes from U32BE), data length (LE),
-# data length (BE), date (7 bytes), flags, unit size, gap size, volume
-# sequence (LE), volume sequence (BE, 2 bytes), identifier length; the rest
-# of the record is record_tail().
-FIXED_PART = _ENCODE_FIXED
-U32BE = _U32BE.pack
-VOLUME_SEQUENCE_1_BE = _U16BE.pack(1)
+_U32BE = struct.Struct(">I").pack
+_VOLUME_SEQUENCE_1_BE = struct.pack(">H", 1)   # single-volume sets only
 PAD_AFTER_IDENTIFIER = (b"\x00", b"")        # §9.1.12, by the identifier length's parity
 
 
 def record_tail(identifier, system_use=b""):
     """The bytes of a record after its fixed part: identifier, its padding
-    byte, System Use and the padding to an even record length."""
+    byte (§9.1.12), System Use (§9.1.13) and one byte more where needed for
+    an even record length (as mkisofs and libisofs write it)."""
     tail = identifier + PAD_AFTER_IDENTIFIER[len(identifier) & 1] + system_use
     return tail + b"\x00" if len(tail) & 1 == 0 else tail   # 33 + odd is even
 
 
 def record_length(identifier_length, system_use_length):
-    """The length encode_record will produce, without encoding."""
+    """The length of the record record_tail makes, without making it."""
     length = 33 + identifier_length + (1 - identifier_length % 2) + system_use_length
     return length + (length % 2)
+
+
+def encode_record_into(buffer, offset, extent, data_length, date7, flags, identifier_length,
+                       tail):
+    """§9.1: write one directory record into ``buffer`` at ``offset``: the
+    fixed part, then ``tail`` (record_tail of the identifier, whose length
+    is ``identifier_length``, and the System Use).  ``date7`` is the 7-byte
+    recording date (§9.1.5).  Returns the record's length.  This is the one
+    record encoder: a layout writes hundreds of thousands of records, so
+    it makes no intermediate bytes."""
+    length = 33 + len(tail)
+    if length > MAX_RECORD_LENGTH:
+        raise FormatError(f"directory record of {length} bytes (at most 255)")
+    _ENCODE_FIXED.pack_into(buffer, offset, length, 0, extent, _U32BE(extent), data_length,
+                            _U32BE(data_length), date7, flags, 0, 0, 1,
+                            _VOLUME_SEQUENCE_1_BE, identifier_length)
+    buffer[offset + 33:offset + length] = tail
+    return length
+
+
+def encode_record(extent, data_length, date7, flags, identifier, system_use=b""):
+    """One directory record as bytes (encode_record_into on a fresh buffer:
+    for the few records written alone, such as the descriptors' root)."""
+    tail = record_tail(identifier, system_use)
+    record = bytearray(33 + len(tail))
+    encode_record_into(record, 0, extent, data_length, date7, flags, len(identifier), tail)
+    return bytes(record)
+
+
+def record_offsets(sizes):
+    """Where each record of a directory starts, for records of ``sizes``
+    bytes written in order: a record never crosses a sector boundary
+    (§6.8.1.1), one that would starts the next sector (the rest stays
+    zero, which readers take as padding).  The one place this rule is
+    applied when writing."""
+    pos = 0
+    for size in sizes:
+        if pos % SECTOR + size > SECTOR:
+            pos += SECTOR - pos % SECTOR
+        yield pos
+        pos += size
+
+
+def extent_bytes(sizes):
+    """The bytes of a directory extent holding records of ``sizes`` bytes
+    placed by record_offsets: whole sectors, at least one."""
+    end = 0
+    for offset, size in zip(record_offsets(sizes), sizes):
+        end = offset + size
+    return max(sectors_for(end), 1) * SECTOR

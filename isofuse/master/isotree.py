@@ -25,8 +25,8 @@ class DiscEntry:
     """An entry of a recorded tree (slotted: there is one per file and tree)."""
 
     __slots__ = ("node", "identifier", "is_dir", "parent", "children", "level",
-                 "relocated_to", "placeholder", "extent", "size", "number", "records",
-                 "record_sizes", "is_relocation_dir")
+                 "relocated_to", "placeholder", "extent", "size", "number", "plan",
+                 "is_relocation_dir")
 
     def __init__(self, node, identifier, is_dir, parent=None, level=1, placeholder=None):
         self.node = node                # sourcetree.Node
@@ -40,8 +40,7 @@ class DiscEntry:
         self.extent = 0                 # filled by the layout
         self.size = 0
         self.number = 0                 # path table directory number
-        self.records = None
-        self.record_sizes = None        # as planned, before the records are all made
+        self.plan = None                # planner.DirectoryPlan, made by the layout
         self.is_relocation_dir = False  # rr_moved itself (gets RE, as libisofs writes it)
 
     @property
@@ -94,6 +93,32 @@ def _shown(node, hidden):
     return list(kids)
 
 
+def iso_named(kids, rules, extra_names=()):
+    """[(kid, identifier, sort key)] of a directory's children (``kids``,
+    then ``extra_names``' directories, with kid None), named by the ISO
+    9660 rules; sorting by the keys gives the order of ECMA-119 §9.3."""
+    keys = [None] * (len(kids) + len(extra_names))
+    idents = naming.assign_iso_names(
+        [(k.name, k.is_dir) for k in kids] + [(name, True) for name in extra_names],
+        rules, keys)
+    return list(zip(list(kids) + [None] * len(extra_names), idents, keys))
+
+
+def joliet_named(node, options, hidden=frozenset()):
+    """[(kid, identifier)] of a source directory's children as the Joliet
+    tree records them, in its order (by UCS-2 identifier)."""
+    kids = [kid for _, kid in sorted(node.children.items())
+            if not hidden or kid not in hidden]
+    idents = naming.plain_joliet_identifiers([k.name for k in kids], options.joliet_long)
+    if idents is not None:      # plain names: sorted already
+        return list(zip(kids, idents))
+    names = naming.assign_joliet_names([(k.name, k.is_dir) for k in kids],
+                                       options.joliet_long)
+    named = [(kid, naming.joliet_identifier(name)) for kid, name in zip(kids, names)]
+    named.sort(key=lambda pair: pair[1])
+    return named
+
+
 def build_iso_tree(root, options, warn):
     rules = options.names
     policy = options.deep_policy
@@ -120,13 +145,11 @@ def build_iso_tree(root, options, warn):
         dentry = stack.pop()
         kids = _shown(dentry.node, hidden)
         extra = [rr_moved] if (dentry is disc_root and rr_moved is not None) else []
-        keys = [None] * (len(kids) + len(extra))
-        idents = naming.assign_iso_names(
-            [(k.name, k.is_dir) for k in kids] + [(relocation_name, True) for _ in extra], rules, keys)
+        named = iso_named(kids, rules, [relocation_name] * len(extra))
         level = dentry.level
         children = []           # in the order of kids, then sorted by their keys
         child_keys = []
-        for kid, ident, key in zip(kids, idents, keys):
+        for kid, ident, key in named[:len(kids)]:
             if not kid.is_dir:      # once per file
                 children.append(FileEntry(kid, ident, dentry))
                 child_keys.append(key)
@@ -151,7 +174,7 @@ def build_iso_tree(root, options, warn):
             children.append(entry)
             child_keys.append(key)
             stack.append(entry)
-        for entry, ident, key in zip(extra, idents[len(kids):], keys[len(kids):]):
+        for entry, (_, ident, key) in zip(extra, named[len(kids):]):
             entry.identifier = ident
             children.append(entry)
             child_keys.append(key)
@@ -187,17 +210,9 @@ def build_joliet_tree(root, options):
     stack = [disc_root]
     while stack:
         dentry = stack.pop()
-        kids = [kid for _, kid in sorted(dentry.node.children.items())
-                if not hidden or kid not in hidden]
-        idents = naming.plain_joliet_identifiers([k.name for k in kids], options.joliet_long)
-        in_order = idents is not None   # plain names: sorted already
-        if not in_order:
-            names = naming.assign_joliet_names([(k.name, k.is_dir) for k in kids],
-                                               options.joliet_long)
-            idents = [naming.joliet_identifier(name) for name in names]
         level = dentry.level + 1
         children = dentry.children
-        for kid, ident in zip(kids, idents):
+        for kid, ident in joliet_named(dentry.node, options, hidden):
             if kid.is_dir:
                 if drop_deep and level > MAX_ISO_LEVELS:
                     continue
@@ -206,9 +221,35 @@ def build_joliet_tree(root, options):
             else:
                 entry = FileEntry(kid, ident, dentry)   # once per file
             children.append(entry)
-        if not in_order:
-            children.sort(key=lambda e: e.identifier)
     return disc_root
+
+
+def directory_projection(directory, options):
+    """The ISO 9660 entry and (with Joliet) the Joliet entry of one source
+    directory with its children, named and ordered as the tree builders
+    do, for planning one directory alone (sizing.py).  No relocation and
+    no hiding: the size model leaves those to a whole layout."""
+    level = 1
+    node = directory
+    while node.parent is not None:
+        level += 1
+        node = node.parent
+    parent = None
+    if directory.parent is not None:
+        parent = DiscEntry(node=directory.parent, identifier=b"\x00", is_dir=True)
+    iso = DiscEntry(node=directory, identifier=b"\x00", is_dir=True, parent=parent,
+                    level=level)
+    named = iso_named(list(directory.children.values()), options.names)
+    named.sort(key=lambda triple: triple[2])
+    iso.children = [DiscEntry(kid, ident, True, iso, level + 1) if kid.is_dir
+                    else FileEntry(kid, ident, iso) for kid, ident, _ in named]
+    joliet = None
+    if options.joliet:
+        joliet = DiscEntry(node=directory, identifier=b"\x00", is_dir=True, parent=parent)
+        joliet.children = [DiscEntry(kid, ident, True, joliet, level + 1) if kid.is_dir
+                           else FileEntry(kid, ident, joliet)
+                           for kid, ident in joliet_named(directory, options)]
+    return iso, joliet
 
 
 def directories_in_path_table_order(root):

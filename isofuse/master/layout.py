@@ -26,31 +26,30 @@ import time
 from typing import List
 
 from ..bulk import collector_paused
-from ..format import dirrecord as dr
 from ..format import descriptors as vd
-from ..format import eltorito, pathtable, susp
-from ..format.dates import BINARY_LAST, clamp_binary_seconds, encode_binary_date
-from .isotree import (FileEntry, build_iso_tree, build_joliet_tree,
-                      directories_in_path_table_order)
+from ..format import eltorito
+from ..format.sectors import SECTOR, sectors_for
+from .direncode import DirectoryEncoder, path_table_size
+from .isotree import build_iso_tree, build_joliet_tree, directories_in_path_table_order
 from .options import MasterOptions
-from .rockridge_writer import RockRidgeWriter, entry_size, resolve
+from .placement import SYSTEM_AREA_SECTORS, place_descriptors
+from .planner import MAX_EXTENT_BYTES, DirectoryPlanner, LayoutError, RecordDates
+from .rockridge_writer import RockRidgeWriter
 from .stream import ImageStream
 from . import checksums, naming, sysarea
 
-from ..format.sectors import SECTOR, sectors_for
-SYSTEM_AREA_SECTORS = 16
-MAX_EXTENT_BYTES = 0xFFFFF800       # ECMA-119 §9.1.4 733 field, sector aligned
-MAX_RECORD = 255
-_BINARY_DATE_END = BINARY_LAST + 1  # dates from here on are clamped (§9.1.5: year 1900+255)
+__all__ = ["Layout", "LayoutError", "DataItem", "MAX_EXTENT_BYTES", "SECTOR",
+           "SYSTEM_AREA_SECTORS", "file_key", "sectors_for"]
 
-
-class LayoutError(Exception):
-    """The tree cannot become an image with these options (message says why)."""
+def file_key(node):
+    """One key per file: hard links (same device and inode) share it."""
+    if node.is_regular and node.nlink > 1 and node.dev_ino is not None:
+        return node.dev_ino
+    return node
 
 
 # a DataItem met by the data walk whose sector is given once all are met
 PENDING = -1
-
 
 
 class DataItem:
@@ -81,32 +80,6 @@ class DataItem:
         return self.start + self.size
 
 
-class _Record:
-    """One directory record to be: sizes now, locations at encoding time."""
-
-    __slots__ = ("identifier", "flags", "target", "length", "date", "inline", "overflow",
-                 "ce_location", "part", "size", "tail", "item")
-
-    def __init__(self, identifier, flags, target, length, date, inline, overflow, part, size,
-                 tail, item=None):
-        self.identifier = identifier
-        self.flags = flags
-        self.target = target        # DiscEntry whose extent/size the record carries
-        self.length = length
-        self.date = date
-        self.inline = inline        # SU entries in the record
-        self.overflow = overflow    # SU entries in a continuation area (after a CE)
-        self.ce_location = None
-        self.part = part            # which extent of a multi-extent file
-        self.size = size            # bytes of the encoded record
-        # the bytes after the fixed part (dirrecord.record_tail) when the
-        # inline entries hold no location marker and there is no CE, else None
-        self.tail = tail
-        # the DataItem of a file in one extent, whose sector and size the
-        # record carries (None for every other record: see _write_directory)
-        self.item = item
-
-
 class Layout:
     def __init__(self, root, options: MasterOptions, warn=None):
         self.root_node = root
@@ -127,64 +100,28 @@ class Layout:
         self.joliet_root = build_joliet_tree(self.root_node, opts) if opts.joliet else None
         self._count_links()
         # seconds -> 7-byte date (§9.1.5), for the records and Rock Ridge TF
-        self._date_cache = {}
+        self.dates = RecordDates(self.fixed_time)
         self.checksums = self._new_checksum_plan()
         hook = (self.checksums, self._checksum_index) if self.checksums else None
         self.rr = RockRidgeWriter(opts, self._link_count, self._serial,
-                                  self.fixed_time, self._date_cache, hook) if opts.rock else None
+                                  self.fixed_time, self.dates.cache, hook) if opts.rock else None
         self.iso_dirs = directories_in_path_table_order(self.iso_root)
         self.joliet_dirs = directories_in_path_table_order(self.joliet_root) \
             if self.joliet_root else []
         self._check_paths()
-
         # A later session (multisession) numbers its sectors from where it
         # will be written; its stream starts there.
         self.base = opts.session_start
-        sector = self._place_descriptors(self.base + SYSTEM_AREA_SECTORS)
-
-        self.iso_pt_size = sum(pathtable.record_size(len(self._pt_name(d)))
-                               for d in self.iso_dirs)
-        pt_sectors = sectors_for(self.iso_pt_size)
-        self.iso_l_table, self.iso_m_table = sector, sector + pt_sectors
-        sector += 2 * pt_sectors
-        if self.joliet_root:
-            self.joliet_pt_size = sum(pathtable.record_size(len(self._pt_name(d)))
-                                      for d in self.joliet_dirs)
-            jpt = sectors_for(self.joliet_pt_size)
-            self.joliet_l_table, self.joliet_m_table = sector, sector + jpt
-            sector += 2 * jpt
-
+        sector = self._place_descriptors()
+        sector = self._place_path_tables(sector)
         # The file data's DataItems (one per hard-linked file), placed after
         # the metadata below.
         self._extents = {}
-        # ISO directories, sized from their records, each followed by its
-        # Rock Ridge continuation areas (as libisofs places them): every
-        # directory's share of the image depends on that directory alone,
-        # which lets the staging filesystem keep the size up to date.
-        # A plain file's record is only measured here and made when the
-        # metadata is encoded (_write_directory): -print-size never needs
-        # it, and isofuse master makes it while its second process is
-        # already writing the file data.
-        for directory in self.iso_dirs:
-            directory.records, directory.record_sizes = self._iso_records(directory)
-            directory.size = self._packed_bytes(directory.record_sizes)
-            directory.extent = sector
-            sector += directory.size // SECTOR
-            sector += self._place_continuations(directory.records, sector)
-        if self.checksums:
-            self.checksums.tree_tag_sector = sector   # after the ISO 9660 directories
-            sector += 1
-        for directory in self.joliet_dirs:
-            directory.records, directory.record_sizes = self._joliet_records(directory)
-            directory.size = self._packed_bytes(directory.record_sizes)
-            directory.extent = sector
-            sector += directory.size // SECTOR
-        self.metadata_sectors = sector
+        self.metadata_sectors = self._place_directories(sector)
         if self.partition_offset:
             # the partition's copy of the path tables and directories
             self.copy_delta = self.metadata_sectors - self.iso_l_table
             self.metadata_sectors += self.copy_delta
-
         self.system_area = self._new_system_area()
         self.data_end = self._place_data(self.metadata_sectors)
         if self.checksums:
@@ -198,79 +135,62 @@ class Layout:
         self._boot_entries = self._plan_boot()
         self.system_area_bytes = self._plan_system_area()
 
-    def _place_descriptors(self, sector):
-        """Sectors for the volume descriptors from ``sector`` on (ECMA-119
-        §8: primary first, terminator last), the superblock checksum tag
-        and the boot catalog; returns the sector after them."""
-        opts = self.options
-        self.pvd_sector = sector
-        sector += 1
-        self.boot_record_sector = None
-        if opts.boot:
-            self.boot_record_sector = sector
-            sector += 1
-        self.joliet_svd_sector = None
-        if self.joliet_root:
-            self.joliet_svd_sector = sector
-            sector += 1
-        self.evd_sector = None
-        if opts.enhanced:
-            self.evd_sector = sector
-            sector += 1
-        self.terminator_sector = sector
-        sector += 1
+    def _place_descriptors(self):
+        """The volume descriptors, the superblock checksum tag and the boot
+        catalog (placement.place_descriptors); returns the sector after."""
+        place = place_descriptors(self.options, self.base)
+        self.pvd_sector = place.pvd
+        self.boot_record_sector = place.boot_record
+        self.joliet_svd_sector = place.joliet_svd
+        self.evd_sector = place.evd
+        self.terminator_sector = place.terminator
+        self.catalog_sector = place.catalog
         if self.checksums:
-            self.checksums.sb_tag_sector = sector     # right after the terminator
-            sector += 1
-        self.catalog_sector = None
-        if opts.boot:
-            self.catalog_sector = sector
-            sector += 1
-        self.partition_offset = opts.partition_offset
+            self.checksums.sb_tag_sector = place.superblock_tag
+        self.partition_offset = self.options.partition_offset
         if self.partition_offset:
-            sector = self._place_partition_descriptors(sector)
+            self.partition_descriptor_sectors = place.partition_descriptors
+        return place.end
+
+    def _place_path_tables(self, sector):
+        """The L and M path tables of each tree from ``sector`` on."""
+        self.iso_pt_size = path_table_size(self.iso_dirs)
+        pt_sectors = sectors_for(self.iso_pt_size)
+        self.iso_l_table, self.iso_m_table = sector, sector + pt_sectors
+        sector += 2 * pt_sectors
+        if self.joliet_root:
+            self.joliet_pt_size = path_table_size(self.joliet_dirs)
+            jpt = sectors_for(self.joliet_pt_size)
+            self.joliet_l_table, self.joliet_m_table = sector, sector + jpt
+            sector += 2 * jpt
         return sector
 
-    def _place_partition_descriptors(self, sector):
-        """-partition_offset P: the partition starting at sector P gets its
-        own descriptor set at its sector 16 (P + 16), as libisofs writes it."""
-        offset = self.partition_offset
-        if offset < SYSTEM_AREA_SECTORS:
-            raise LayoutError(f"-partition_offset {offset}: it must be 0 or at least 16")
-        if self.options.md5:
-            raise LayoutError("--md5 with -partition_offset is not supported yet")
-        first = SYSTEM_AREA_SECTORS + offset
-        if sector > first:
-            raise LayoutError(f"-partition_offset {offset} is too small: the volume "
-                              f"descriptors reach sector {sector}")
-        sector = first
-        pvd = sector
-        sector += 1
-        joliet_svd = evd = None
-        if self.joliet_root:
-            joliet_svd, sector = sector, sector + 1
-        if self.options.enhanced:
-            evd, sector = sector, sector + 1
-        self.partition_descriptor_sectors = (pvd, joliet_svd, evd, sector)
-        return sector + 1
-
-    @staticmethod
-    def _place_continuations(records, sector):
-        """Give each record's continuation area a place from ``sector`` on,
-        packed without crossing sectors; returns the sectors used."""
-        used, offset = 0, 0
-        for record in records:
-            if record.__class__ is _Record and record.overflow:
-                length = sum(entry_size(e) for e in record.overflow)
-                if offset + length > SECTOR:
-                    used += 1
-                    offset = 0
-                record.ce_location = (sector + used, offset, length)
-                offset += length
-        return used + (1 if offset else 0)
-
-    def _pt_name(self, directory):
-        return b"\x00" if directory.parent is None else directory.identifier
+    def _place_directories(self, sector):
+        """The ISO directories, sized by the planner, each followed by its
+        Rock Ridge continuation areas (as libisofs places them): every
+        directory's share of the image depends on that directory alone,
+        which lets the staging filesystem keep the size up to date.  Then
+        the checksum tree tag and the Joliet directories.  A plain file's
+        record is only measured here and made when the metadata is encoded
+        (direncode): -print-size never needs it, and isofuse master makes
+        it while its second process is already writing the file data."""
+        planner = DirectoryPlanner(self.options, self.rr, self.dates)
+        for directory in self.iso_dirs:
+            plan = directory.plan = planner.iso_plan(directory)
+            directory.size = plan.extent_bytes
+            directory.extent = sector
+            sector += plan.extent_bytes // SECTOR
+            plan.ce_start = sector
+            sector += plan.ce_sectors
+        if self.checksums:
+            self.checksums.tree_tag_sector = sector   # after the ISO 9660 directories
+            sector += 1
+        for directory in self.joliet_dirs:
+            plan = directory.plan = planner.joliet_plan(directory)
+            directory.size = plan.extent_bytes
+            directory.extent = sector
+            sector += plan.extent_bytes // SECTOR
+        return sector
 
     def _check_paths(self):
         if self.options.names.level >= 4:
@@ -293,29 +213,22 @@ class Layout:
         return length
 
     # ---- links, serials --------------------------------------------------------------------
-    @staticmethod
-    def _key(node):
-        """One key per file: hard links (same device and inode) share it."""
-        if node.is_regular and node.nlink > 1 and node.dev_ino is not None:
-            return node.dev_ino
-        return node
-
     def _count_links(self):
         # Only files with several links on the source can have several
         # names in the tree; every other file counts one.
         counts = {}
         for node in self.root_node.walk():
             if node.nlink > 1 and not node.is_dir:
-                key = self._key(node)
+                key = file_key(node)
                 counts[key] = counts.get(key, 0) + 1
         self._links = counts
         self._serial_numbers = {}
 
     def _link_count(self, node):
-        return self._links.get(self._key(node), 1)
+        return self._links.get(file_key(node), 1)
 
     def _serial(self, node):
-        key = self._key(node)
+        key = file_key(node)
         serial = self._serial_numbers.get(key)
         if serial is None:
             serial = len(self._serial_numbers) + 1
@@ -363,7 +276,7 @@ class Layout:
             return []
         entries = []
         for spec, node in zip(self.options.boot, self.boot_nodes):
-            extent = self._extents[self._key(node)].sector
+            extent = self._extents[file_key(node)].sector
             media = {"none": 0, "hdd": 4}.get(spec.emulation)
             if spec.emulation == "floppy":
                 media = {1200 * 1024: 1, 1440 * 1024: 2, 2880 * 1024: 3}.get(node.size)
@@ -441,12 +354,12 @@ class Layout:
                 if child.is_dir:
                     continue
                 if node.is_regular and node.old_extents is None:
-                    plan.number(self._key(node))
+                    plan.number(file_key(node))
             stack.extend(reversed([c for c in directory.children if c.is_dir]))
         return plan
 
     def _checksum_index(self, node):
-        return self.checksums.index_of(self._key(node))
+        return self.checksums.index_of(file_key(node))
 
     def _place_checksum_tail(self, sector):
         """The checksum array and the session tag from ``sector`` on (one
@@ -503,13 +416,12 @@ class Layout:
         while stack:
             directory = stack.pop()
             subdirs = []
-            for record in directory.records[2:]:
-                target = record.node if record.__class__ is FileEntry else \
-                    (None if record.target.is_dir else record.target.node)
-                if record.__class__ is not FileEntry and record.flags & dr.FLAG_DIRECTORY:
-                    subdirs.append(record.target)
-                elif target in wanted and target not in found:
-                    found.append(target)
+            for child in directory.children:
+                if child.is_dir:
+                    subdirs.append(child)
+                elif child.node in wanted and child.node not in found \
+                        and not child.is_placeholder:
+                    found.append(child.node)
             stack.extend(reversed(subdirs))
         return found
 
@@ -532,181 +444,6 @@ class Layout:
         self.data_items.extend(sorted(extra, key=lambda item: item.sector))
         return area
 
-    # ---- records --------------------------------------------------------------------------------
-    def _date(self, node):
-        t = node.mtime
-        if self.fixed_time is not None and t > self.fixed_time:
-            t = self.fixed_time
-        if not 0 <= t < _BINARY_DATE_END:
-            t = clamp_binary_seconds(t)
-        return t
-
-    def _split_su(self, identifier, entries):
-        """Entries that fit in the record, and the rest for a continuation area."""
-        room = MAX_RECORD - dr.record_length(len(identifier), susp.CE_LENGTH)
-        inline, used = [], 0
-        for i, entry in enumerate(entries):
-            size = entry_size(entry)
-            if used + size > room:
-                overflow = entries[i:]
-                break
-            inline.append(entry)
-            used += size
-        else:
-            overflow = []
-        if sum(entry_size(e) for e in overflow) > SECTOR:
-            raise LayoutError(f"Rock Ridge data for {identifier!r} exceeds one "
-                              "continuation area")
-        return inline, overflow
-
-    def _record(self, identifier, flags, target, length, date, entries, part=0):
-        if not entries:
-            tail = dr.record_tail(identifier)
-            return _Record(identifier, flags, target, length, date, (), (), part,
-                           33 + len(tail), tail)
-        total, plain = 0, True
-        for e in entries:
-            if e.__class__ is bytes:
-                total += len(e)
-            else:
-                total += entry_size(e)
-                plain = False
-        size = dr.record_length(len(identifier), total)
-        if size <= MAX_RECORD:      # the common case: everything in the record
-            return _Record(identifier, flags, target, length, date, entries, (), part, size,
-                           dr.record_tail(identifier, b"".join(entries)) if plain else None)
-        inline, overflow = self._split_su(identifier, entries)
-        su = sum(entry_size(e) for e in inline) + susp.CE_LENGTH
-        return _Record(identifier, flags, target, length, date, inline, overflow, part,
-                       dr.record_length(len(identifier), su), None)
-
-    def _iso_records(self, directory):
-        """The ISO 9660 records of a directory and the size of each.  A
-        plain file (one link, one extent, its Rock Ridge entries within the
-        record: the common case) is only measured; its FileEntry stands in
-        the list for the record _write_directory makes."""
-        rr = self.rr
-        is_root = directory.parent is None
-        parent = directory.parent or directory
-        records = [
-            self._record(b"\x00", dr.FLAG_DIRECTORY, directory, 0, self._date(directory.node),
-                         rr.for_self(directory, is_root) if rr else []),
-            self._record(b"\x01", dr.FLAG_DIRECTORY, parent, 0, self._date(parent.node),
-                         rr.for_parent(directory) if rr else []),
-        ]
-        sizes = [records[0].size, records[1].size]
-        su_length = rr.plain_file_su_length if rr else lambda node: 0
-        for child in directory.children:
-            node = child.node
-            if node.is_regular and node.nlink == 1 and node.old_extents is None \
-                    and node.size <= MAX_EXTENT_BYTES:
-                n = su_length(node)
-                if n is not None:
-                    # dirrecord.record_length inlined: once per file
-                    length = 33 + len(child.identifier) + (1 - len(child.identifier) % 2) + n
-                    length += length & 1
-                    if length <= MAX_RECORD:
-                        records.append(child)
-                        sizes.append(length)
-                        continue
-            first = len(records)
-            entries = rr.for_child(child) if rr else []
-            if child.is_dir:
-                records.append(self._record(child.identifier, dr.FLAG_DIRECTORY, child, 0,
-                                            self._date(node), entries))
-            elif child.is_placeholder:
-                records.append(self._record(child.identifier, 0, child.relocated_to, 0,
-                                            self._date(node), entries))
-            elif node.old_extents is None and node.size <= MAX_EXTENT_BYTES:
-                # one extent (also for symlinks and devices)
-                records.append(self._record(child.identifier, 0, child,
-                                            node.size if node.is_regular else 0,
-                                            self._date(node), entries))
-            else:
-                records.extend(self._file_records(child, entries))
-            sizes += [record.size for record in records[first:]]
-        return records, sizes
-
-    @staticmethod
-    def _wrong_room(directory):
-        # a record made now is not as long as planned: the directory would
-        # spill into the next one's sectors
-        raise LayoutError(f"internal error: a record in {directory.node.path_on_disc()!r} "
-                          "does not take the room planned for it")
-
-    def _file_records(self, child, entries):
-        node = child.node
-        size = node.size if node.is_regular else 0
-        old = node.old_extents
-        if old is not None and len(old) > 1:
-            # an earlier session's multi-extent file keeps its own split
-            return [self._record(child.identifier,
-                                 dr.FLAG_MULTI_EXTENT if i < len(old) - 1 else 0, child,
-                                 length, self._date(node), entries, part=i)
-                    for i, (_, length) in enumerate(old)]
-        if size <= MAX_EXTENT_BYTES:
-            return [self._record(child.identifier, 0, child, size, self._date(node), entries)]
-        if self.options.names.level < 3:
-            raise LayoutError(f"{node.path_on_disc().decode(errors='replace')} is 4 GiB or "
-                              "larger: it needs -iso-level 3 (multi-extent files)")
-        records = []
-        left = size
-        while left > 0:
-            part = min(left, MAX_EXTENT_BYTES)
-            left -= part
-            flags = dr.FLAG_MULTI_EXTENT if left > 0 else 0
-            # Every record carries the Rock Ridge entries (as libisofs does):
-            # readers that list records one by one still show the real name.
-            records.append(self._record(child.identifier, flags, child, part,
-                                        self._date(node), entries, part=len(records)))
-        return records
-
-    def _joliet_records(self, directory):
-        """The Joliet records of a directory and the size of each; a plain
-        file is only measured, as in _iso_records."""
-        parent = directory.parent or directory
-        records = [self._record(b"\x00", dr.FLAG_DIRECTORY, directory, 0,
-                                self._date(directory.node), None),
-                   self._record(b"\x01", dr.FLAG_DIRECTORY, parent, 0,
-                                self._date(parent.node), None)]
-        sizes = [records[0].size, records[1].size]
-        for child in directory.children:
-            node = child.node
-            if child.is_dir:
-                record = self._record(child.identifier, dr.FLAG_DIRECTORY, child, 0,
-                                      self._date(node), None)
-                records.append(record)
-                sizes.append(record.size)
-                continue
-            if not node.is_regular:
-                continue  # Joliet has no symlinks, devices or FIFOs
-            if node.old_extents is None and node.size <= MAX_EXTENT_BYTES:
-                # the common case, once per file: one extent
-                # (dirrecord.record_length inlined)
-                length = 33 + len(child.identifier) + (1 - len(child.identifier) % 2)
-                records.append(child)
-                sizes.append(length + (length & 1))
-                continue
-            parts = self._extent_lengths(node)
-            if len(parts) > 1 and self.options.names.level < 3:
-                continue  # reported for the ISO tree already
-            for i, part in enumerate(parts):
-                flags = dr.FLAG_MULTI_EXTENT if i < len(parts) - 1 else 0
-                record = self._record(child.identifier, flags, child, part,
-                                      self._date(node), None, part=i)
-                records.append(record)
-                sizes.append(record.size)
-        return records, sizes
-
-    @staticmethod
-    def _packed_bytes(sizes):
-        used = 0
-        for length in sizes:
-            if used % SECTOR + length > SECTOR:
-                used += SECTOR - used % SECTOR
-            used += length
-        return max(sectors_for(used), 1) * SECTOR
-
     # ---- file data ------------------------------------------------------------------------------
     def _data_item(self, node):
         """The DataItem of a regular file's data (one per hard-linked file;
@@ -715,7 +452,7 @@ class Layout:
         _place_data."""
         if node.size == 0 or node.old_extents is not None or node is self.catalog_node:
             return None
-        key = self._key(node)
+        key = file_key(node)
         item = self._extents.get(key)
         if item is None:
             item = self._extents[key] = DataItem(None, node.size, node.path, node.data,
@@ -775,39 +512,35 @@ class Layout:
 
     def _collect_data(self, root, placed_first, order):
         """Append (DataItem, node) of every file of a tree not met yet to
-        ``order``, in the tree's order (marking each item PENDING)."""
+        ``order``, in the tree's order: directories depth first, the files
+        of each in record order (marking each item PENDING)."""
         append = order.append
         item_of = self._data_item
         extents, catalog, base = self._extents, self.catalog_node, self.base
+        level = self.options.names.level
         stack = [root]
         while stack:
             directory = stack.pop()
             subdirs = []
-            for record in directory.records[2:]:        # after "." and ".."
-                if record.__class__ is FileEntry:           # a plain file's record to be
-                    node = record.node
-                    if not node.size or node is catalog or node in placed_first:
-                        continue
+            for child in directory.children:
+                node = child.node
+                if child.is_dir:
+                    subdirs.append(child)
+                    continue
+                if node.size > MAX_EXTENT_BYTES and level < 3:
+                    continue                    # not recorded (Joliet of a -hide file)
+                if not node.size or not node.is_regular or child.is_placeholder \
+                        or node is catalog or node in placed_first:
+                    continue                    # no data, a CL placeholder, symlink, device
+                if node.nlink == 1 and node.old_extents is None:
                     item = extents.get(node)
-                    if item is None and node.nlink > 1:
-                        # the Joliet tree's records stand for hard links too
-                        item = item_of(node)
-                    elif item is None:
+                    if item is None:
                         # _data_item inlined: a file with one link, met once
                         item = extents[node] = DataItem(None, node.size, node.path,
                                                         node.data, node.size, node.reader,
                                                         base)
-                elif record.item is not None:
-                    item, node = record.item, record.target.node
                 else:
-                    if record.flags & dr.FLAG_DIRECTORY:
-                        subdirs.append(record.target)
-                        continue
-                    target = record.target
-                    if target.is_dir or not target.node.is_regular:
-                        continue                    # a CL placeholder, symlink, device
-                    node = target.node
-                    item = item_of(node)            # hard links, multi-extent files
+                    item = item_of(node)        # hard links, data of an earlier session
                     if item is None:
                         continue
                 if item.sector is None:
@@ -815,33 +548,15 @@ class Layout:
                     append((item, node))
             stack.extend(reversed(subdirs))
 
-    @staticmethod
-    def _extent_lengths(node):
-        """How a file's data splits into extents (sizes only: usable before
-        the data has its place)."""
-        old = node.old_extents
-        if old is not None:
-            return [length for _, length in old]
-        return Layout._extent_lengths_for(node.size)
-
-    @staticmethod
-    def _extent_lengths_for(size):
-        parts = []
-        while True:
-            part = min(size, MAX_EXTENT_BYTES)
-            parts.append(part)
-            size -= part
-            if size <= 0:
-                return parts
-
     def file_extents(self, node):
+
         """[(sector, bytes)] of a file's data, split at MAX_EXTENT_BYTES."""
         if node is self.catalog_node:
             return [(self.catalog_sector, SECTOR)]
         old = node.old_extents
         if old is not None:
             return old
-        item = self._extents.get(self._key(node))
+        item = self._extents.get(file_key(node))
         size = node.size if node.is_regular else 0
         if item is None:
             return [(0, 0)] if size == 0 else None
@@ -859,8 +574,10 @@ class Layout:
     def encode_metadata(self):
         """Every byte before the first file's data (sectors 0..metadata_sectors)."""
         meta = bytearray((self.metadata_sectors - self.base) * SECTOR)
+        encoder = DirectoryEncoder(meta, self.base, self.rr, self.dates, self._extents,
+                                   self.file_extents)
         # directories first: their extents are final, the descriptors need root records
-        self._write_trees(meta)
+        self._write_trees(encoder)
         sectors = (self.pvd_sector, self.joliet_svd_sector, self.evd_sector,
                    self.terminator_sector)
         # with -partition_offset the whole image's descriptors count appended
@@ -870,39 +587,39 @@ class Layout:
         # it so), else the whole volume's (for a copy at sector 16).  Hybrid
         # areas belong to a first session (base 0).
         own = self.base if self.options.own_session_size else 0
-        self._write_descriptor_set(meta, sectors, 0, self.total_sectors
+        self._write_descriptor_set(encoder, sectors, 0, self.total_sectors
                                    if self.partition_offset else self.volume_sectors - own)
         if self.boot_record_sector is not None:
-            self._put(meta, self.boot_record_sector, vd.encode_boot_record(self.catalog_sector))
-            self._put(meta, self.catalog_sector, eltorito.encode_catalog(self._boot_entries))
+            encoder.put(self.boot_record_sector, vd.encode_boot_record(self.catalog_sector))
+            encoder.put(self.catalog_sector, eltorito.encode_catalog(self._boot_entries))
         if self.partition_offset:
             # -partition_offset: the partition's own descriptors and trees,
             # addresses counted from the partition's start (libisofs writes
             # them the same way); the El Torito catalog stays absolute
             shift, delta = self.partition_offset, self.copy_delta
-            self._write_trees(meta, delta, shift)
-            self._write_descriptor_set(meta, self.partition_descriptor_sectors, delta - shift,
-                                       self.volume_sectors - shift)
+            self._write_trees(encoder, delta, shift)
+            self._write_descriptor_set(encoder, self.partition_descriptor_sectors,
+                                       delta - shift, self.volume_sectors - shift)
         if self.system_area_bytes is not None:
             meta[0:len(self.system_area_bytes)] = self.system_area_bytes
         if self.checksums:
             self.checksums.put_metadata_tags(meta, self.base)   # last: they cover the rest
         return bytes(meta)
 
-    def _write_trees(self, meta, delta=0, shift=0):
+    def _write_trees(self, encoder, delta=0, shift=0):
         """Directories and path tables (``delta``/``shift``: the partition's
-        copy, see _write_directory)."""
+        copy, see DirectoryEncoder.directory)."""
         for directory in self.iso_dirs:
-            self._write_directory(meta, directory, True, delta, shift)
+            encoder.directory(directory, True, delta, shift)
         for directory in self.joliet_dirs:
-            self._write_directory(meta, directory, False, delta, shift)
-        self._write_path_tables(meta, self.iso_dirs, self.iso_l_table + delta,
-                                self.iso_m_table + delta, delta - shift)
+            encoder.directory(directory, False, delta, shift)
+        encoder.path_tables(self.iso_dirs, self.iso_l_table + delta,
+                            self.iso_m_table + delta, delta - shift)
         if self.joliet_root:
-            self._write_path_tables(meta, self.joliet_dirs, self.joliet_l_table + delta,
-                                    self.joliet_m_table + delta, delta - shift)
+            encoder.path_tables(self.joliet_dirs, self.joliet_l_table + delta,
+                                self.joliet_m_table + delta, delta - shift)
 
-    def _write_descriptor_set(self, meta, sectors, moved, volume_sectors):
+    def _write_descriptor_set(self, encoder, sectors, moved, volume_sectors):
         """The primary, [Joliet], [ISO 9660:1999] descriptors and the
         terminator (ECMA-119 §8) at ``sectors``; ``moved`` is added to every
         address of the trees they describe."""
@@ -915,23 +632,23 @@ class Layout:
                            copyright_file_id=opts.copyright_file,
                            abstract_file_id=opts.abstract_file,
                            bibliographic_file_id=opts.bibliographic_file)
-        iso_root_record = self._root_record(self.iso_root, moved)
+        iso_root_record = encoder.root_record(self.iso_root, moved)
         tables = dict(path_table_size=self.iso_pt_size, l_path_table=self.iso_l_table + moved,
                       m_path_table=self.iso_m_table + moved, root_record=iso_root_record)
-        self._put(meta, pvd, vd.encode_volume_descriptor(
+        encoder.put(pvd, vd.encode_volume_descriptor(
             vd.TYPE_PRIMARY, 1, **tables, **common, **self._plain(meta_fields)))
         if joliet_svd is not None:
-            self._put(meta, joliet_svd, vd.encode_volume_descriptor(
+            encoder.put(joliet_svd, vd.encode_volume_descriptor(
                 vd.TYPE_SUPPLEMENTARY, 1, path_table_size=self.joliet_pt_size,
                 l_path_table=self.joliet_l_table + moved,
                 m_path_table=self.joliet_m_table + moved,
-                root_record=self._root_record(self.joliet_root, moved), escape_sequences=b"%/E",
+                root_record=encoder.root_record(self.joliet_root, moved), escape_sequences=b"%/E",
                 **common, **meta_fields))
         if evd is not None:
-            self._put(meta, evd, vd.encode_volume_descriptor(
+            encoder.put(evd, vd.encode_volume_descriptor(
                 vd.TYPE_SUPPLEMENTARY, 2, **tables, file_structure_version=2,
                 **common, **self._plain(meta_fields)))
-        self._put(meta, terminator, vd.encode_terminator())
+        encoder.put(terminator, vd.encode_terminator())
         if opts.modification_date:
             # --modification-date= / -volume_date uuid: creation and
             # modification dates literally, hundredths too (§8.4.26.1
@@ -940,8 +657,8 @@ class Layout:
             for sector in (pvd, joliet_svd, evd):
                 if sector is not None:
                     start = (sector - self.base) * SECTOR
-                    meta[start + 813:start + 829] = literal     # creation
-                    meta[start + 830:start + 846] = literal     # modification
+                    encoder.meta[start + 813:start + 829] = literal     # creation
+                    encoder.meta[start + 830:start + 846] = literal     # modification
 
     def _volume_dates(self):
         """The descriptors' four dates in seconds (-volume_date c|m|x|f;
@@ -963,122 +680,6 @@ class Layout:
     @classmethod
     def _plain(cls, fields):
         return {k: cls._PLAIN_FORMS[k](v) for k, v in fields.items()}
-
-    def _root_record(self, root, moved=0):
-        return dr.encode_record(root.extent + moved, root.size,
-                                encode_binary_date(self._date(root.node)),
-                                dr.FLAG_DIRECTORY, b"\x00")
-
-    def _put(self, meta, sector, data):
-        start = (sector - self.base) * SECTOR
-        meta[start:start + len(data)] = data
-
-    def _write_directory(self, meta, directory, rock, delta=0, shift=0):
-        """Encode a directory's records into ``meta``.  With
-        -partition_offset it is encoded twice: the second copy ``delta``
-        sectors after the first, every address in it ``shift`` sectors
-        lower (relative to the partition's start)."""
-        pos = (directory.extent + delta - self.base) * SECTOR
-        end_of_sector = pos + SECTOR
-        date_cache = self._date_cache
-        pack_fixed, be32, sequence_be = dr.FIXED_PART.pack_into, dr.U32BE, dr.VOLUME_SEQUENCE_1_BE
-        pad_after = dr.PAD_AFTER_IDENTIFIER
-        # the System Use of a plain file (ISO 9660 tree with Rock Ridge)
-        plain_su = self.rr.plain_file_su if rock and self.rr else lambda node: b""
-        extents = self._extents
-        plain_date = self.fixed_time is None
-        for record, planned in zip(directory.records, directory.record_sizes):
-            if record.__class__ is FileEntry:
-                # A plain file, measured at planning (see _iso_records): its
-                # record is made here, once per file and tree.
-                node = record.node
-                identifier = record.identifier
-                tail = identifier + pad_after[len(identifier) & 1] + plain_su(node)
-                if not len(tail) & 1:
-                    tail += b"\x00"
-                size = 33 + len(tail)
-                if size != planned:
-                    self._wrong_room(directory)
-                item = extents.get(node)
-                if item is not None:
-                    extent, length = item.sector - shift, item.size
-                else:                   # an empty file (extent 0), the boot catalog
-                    extent, length = self.file_extents(node)[0]
-                    if extent:
-                        extent -= shift
-                mtime = node.mtime
-                if not (plain_date and 0 <= mtime < _BINARY_DATE_END):
-                    mtime = self._date(node)
-                date = date_cache.get(mtime)
-                if date is None:
-                    date = date_cache[mtime] = encode_binary_date(mtime)
-                if pos + size > end_of_sector:          # records never cross sectors
-                    pos = end_of_sector
-                    end_of_sector += SECTOR
-                # dirrecord.encode_record_into inlined
-                pack_fixed(meta, pos, size, 0, extent, be32(extent), length, be32(length), date,
-                           0, 0, 0, 1, sequence_be, len(identifier))
-                meta[pos + 33:pos + size] = tail
-                pos += size
-                if pos == end_of_sector:
-                    end_of_sector += SECTOR
-                continue
-            size = record.size
-            if pos + size > end_of_sector:              # records never cross sectors
-                pos = end_of_sector
-                end_of_sector += SECTOR
-            self._write_record(meta, pos, record, rock, delta, shift)
-            pos += size
-            if pos == end_of_sector:
-                end_of_sector += SECTOR
-
-    def _write_record(self, meta, pos, record, rock, delta, shift):
-        """A record other than a plain file's, and its continuation area."""
-        item = record.item
-        flags = record.flags
-        moved = delta - shift                 # directories and their CE areas
-        if item is not None:                      # a file in one extent
-            extent, length = item.sector - shift, item.size
-        elif flags & dr.FLAG_DIRECTORY:           # ".", ".." and subdirectories
-            extent, length = record.target.extent + moved, record.target.size
-        elif record.target.is_dir:                # CL placeholder
-            extent, length = record.target.extent + moved, 0
-        else:
-            extent, length = self.file_extents(record.target.node)[record.part]
-            if extent:
-                extent -= shift
-        date = self._date_cache.get(record.date)
-        if date is None:
-            date = self._date_cache[record.date] = encode_binary_date(record.date)
-        tail = record.tail
-        if tail is not None:
-            dr.FIXED_PART.pack_into(meta, pos, record.size, 0, extent, dr.U32BE(extent), length,
-                                    dr.U32BE(length), date, flags, 0, 0, 1,
-                                    dr.VOLUME_SEQUENCE_1_BE, len(record.identifier))
-            meta[pos + 33:pos + record.size] = tail
-        else:
-            su = b"".join(resolve(e, moved) for e in record.inline)
-            if record.overflow:
-                sector, offset, ce_length = record.ce_location
-                su += susp.encode_ce(sector + moved, offset, ce_length)
-            dr.encode_record_into(meta, pos, extent, length, date, flags, record.identifier, su)
-        if rock and record.overflow:
-            sector, offset, ce_length = record.ce_location
-            area = b"".join(resolve(e, moved) for e in record.overflow)
-            start = (sector + delta - self.base) * SECTOR + offset
-            meta[start:start + ce_length] = area
-
-    def _write_path_tables(self, meta, dirs, l_table, m_table, moved=0):
-        """ECMA-119 §9.4 path tables (``moved``: added to every directory's
-        extent, for -partition_offset's second tree)."""
-        little = b"".join(pathtable.encode_record(self._pt_name(d), d.extent + moved,
-                                                  d.parent.number if d.parent else 1)
-                          for d in dirs)
-        big = b"".join(pathtable.encode_record(self._pt_name(d), d.extent + moved,
-                                               d.parent.number if d.parent else 1, True)
-                       for d in dirs)
-        self._put(meta, l_table, little)
-        self._put(meta, m_table, big)
 
     @property
     def size(self):

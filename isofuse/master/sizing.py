@@ -14,17 +14,23 @@ layout (rare for staging; documented).
 """
 
 from ..bulk import collector_paused
-from . import naming, sysarea
-from .isotree import DiscEntry
-from .layout import SECTOR, SYSTEM_AREA_SECTORS, Layout, LayoutError, sectors_for
-from .options import DEEP_RELOCATE, MAX_ISO_LEVELS
 from ..format import pathtable
+from ..format.sectors import sectors_for
+from . import sysarea
+from .isotree import directory_projection
+from .layout import Layout, file_key
+from .options import DEEP_RELOCATE, MAX_ISO_LEVELS
+from .placement import place_descriptors
+from .planner import DirectoryPlanner, LayoutError, RecordDates, extent_lengths_for
+from .rockridge_writer import RockRidgeWriter
 
 
 BULK_DIRECTORIES = 1000     # more changed directories than this: measured with the GC paused
 
 
 class _Share:
+    """One directory's sectors and path table bytes in each tree."""
+
     __slots__ = ("iso_sectors", "joliet_sectors", "iso_pt", "joliet_pt", "deep", "error")
 
     def __init__(self):
@@ -33,26 +39,14 @@ class _Share:
         self.error = None
 
 
-class _Planner(Layout):
-    """The layout's record functions, without planning a whole image."""
-
-    def __init__(self, options):  # noqa: D401 -- deliberately skips Layout.__init__
-        self.options = options
-        self.warnings = []
-        self._warn = self.warnings.append
-        self.fixed_time = options.source_date_epoch
-        self.catalog_node = None
-        from .rockridge_writer import RockRidgeWriter
-        # link counts and serial numbers change values, never sizes
-        self.rr = RockRidgeWriter(options, lambda node: 1, lambda node: 1,
-                                  self.fixed_time) if options.rock else None
-
-
 class SizeModel:
     def __init__(self, root, options):
         self.root = root
         self.options = options
-        self.planner = _Planner(options)
+        # link counts and serial numbers change values, never sizes
+        rock = RockRidgeWriter(options, lambda node: 1, lambda node: 1,
+                               options.source_date_epoch) if options.rock else None
+        self.planner = DirectoryPlanner(options, rock, RecordDates(options.source_date_epoch))
         self._shares = {}       # directory Node -> _Share
         self._dirty = set()
         self._data = {}         # file key -> sectors (hard links counted once)
@@ -75,14 +69,10 @@ class SizeModel:
         self._shares.pop(directory, None)
         self._dirty.discard(directory)
 
-    @staticmethod
-    def _key(node):
-        return Layout._key(node)
-
     def file_added(self, node):
         if not node.is_regular or node.old_extents is not None:
             return  # data of an earlier session takes no new sector
-        key = self._key(node)
+        key = file_key(node)
         self._names[key] = self._names.get(key, 0) + 1
         if key not in self._data:
             self._data[key] = sectors_for(node.size)
@@ -91,7 +81,7 @@ class SizeModel:
     def file_removed(self, node):
         if not node.is_regular or node.old_extents is not None:
             return
-        key = self._key(node)
+        key = file_key(node)
         left = self._names.get(key, 0) - 1
         if left > 0:
             self._names[key] = left
@@ -101,65 +91,34 @@ class SizeModel:
 
     def file_resized(self, node, old_size):
         """A regular file's size changed (write, truncate)."""
-        key = self._key(node)
+        key = file_key(node)
         if key in self._data:
             new = sectors_for(node.size)
             self.data_sectors += new - self._data[key]
             self._data[key] = new
         # crossing a 4 GiB extent boundary changes the number of records
-        if Layout._extent_lengths_for(old_size) != Layout._extent_lengths_for(node.size) \
+        if extent_lengths_for(old_size) != extent_lengths_for(node.size) \
                 and node.parent is not None:
             self._dirty.add(node.parent)
 
     # ---- the size ----------------------------------------------------------------------------------
-    def _depth(self, directory):
-        depth, node = 1, directory
-        while node.parent is not None:
-            depth += 1
-            node = node.parent
-        return depth
-
     def _share(self, directory):
         share = _Share()
-        opts = self.options
-        rules = opts.names
-        kids = list(directory.children.values())
-        level = self._depth(directory)
-        parent = DiscEntry(node=directory.parent or directory, identifier=b"\x00",
-                           is_dir=True)
-        entry = DiscEntry(node=directory, identifier=b"\x00", is_dir=True,
-                          parent=parent if directory.parent is not None else None,
-                          level=level)
-        idents = naming.assign_iso_names([(k.name, k.is_dir) for k in kids], rules)
-        for kid, ident in zip(kids, idents):
-            entry.children.append(DiscEntry(node=kid, identifier=ident, is_dir=kid.is_dir,
-                                            parent=entry, level=level + 1))
-            if kid.is_dir:
-                share.iso_pt += pathtable.record_size(len(ident))
-                if rules.level < 4 and level + 1 > MAX_ISO_LEVELS:
+        iso, joliet = directory_projection(directory, self.options)
+        for child in iso.children:
+            if child.is_dir:
+                share.iso_pt += pathtable.record_size(len(child.identifier))
+                if self.options.names.level < 4 and child.level > MAX_ISO_LEVELS:
                     share.deep = True
-        entry.children.sort(key=lambda e: naming.iso_sort_key(e.identifier))
         try:
-            records, sizes = self.planner._iso_records(entry)
+            share.iso_sectors = self.planner.iso_plan(iso).sectors
         except LayoutError as exc:
             share.error = str(exc)
-            records, sizes = [], []
-        share.iso_sectors = (self.planner._packed_bytes(sizes) // SECTOR
-                             + self.planner._place_continuations(records, 0))
-        if opts.joliet:
-            jentry = DiscEntry(node=directory, identifier=b"\x00", is_dir=True,
-                               parent=parent if directory.parent is not None else None)
-            jnames = naming.assign_joliet_names([(k.name, k.is_dir) for k in kids],
-                                                opts.joliet_long)
-            for kid, name in zip(kids, jnames):
-                ident = naming.joliet_identifier(name)
-                jentry.children.append(DiscEntry(node=kid, identifier=ident,
-                                                 is_dir=kid.is_dir, parent=jentry))
-                if kid.is_dir:
-                    share.joliet_pt += pathtable.record_size(len(ident))
-            jentry.children.sort(key=lambda e: e.identifier)
-            share.joliet_sectors = self.planner._packed_bytes(
-                self.planner._joliet_records(jentry)[1]) // SECTOR
+            share.iso_sectors = 1       # an empty plan's sector, as before
+        if joliet is not None:
+            share.joliet_pt = sum(pathtable.record_size(len(child.identifier))
+                                  for child in joliet.children if child.is_dir)
+            share.joliet_sectors = self.planner.joliet_plan(joliet).sectors
         return share
 
     def _measure_dirty(self):
@@ -172,7 +131,7 @@ class SizeModel:
         # hybrid system areas, MD5 tags and hiding change sectors outside
         # the directories' shares: only a whole layout counts them
         if opts.boot or opts.md5 or sysarea.wanted(opts) or opts.hide_iso \
-                or opts.hide_joliet:
+                or opts.hide_joliet or opts.partition_offset:
             return True
         return (
             any(s.deep for s in self._shares.values())
@@ -190,9 +149,8 @@ class SizeModel:
             whole = Layout(self.root, self.options)
             return whole.total_sectors - whole.base
         opts = self.options
-        descriptors = 2 + (1 if opts.joliet else 0) + (1 if opts.enhanced else 0)
         iso_pt = pathtable.record_size(1) + sum(s.iso_pt for s in self._shares.values())
-        total = SYSTEM_AREA_SECTORS + descriptors + 2 * sectors_for(iso_pt)
+        total = place_descriptors(opts).end + 2 * sectors_for(iso_pt)
         if opts.joliet:
             joliet_pt = pathtable.record_size(1) + sum(s.joliet_pt for s in
                                                        self._shares.values())
