@@ -416,3 +416,51 @@ def test_image_iso_is_the_disc_and_holds_changes_back(twin, tmp_path):
         sorted(row[0] for row in folder_listing(twin.twin) if row[1] == "file")
     twin.write("another.txt", b"now it works\n")           # closed: changes allowed
     twin.check()
+
+
+def make_wide_tree(root, folders=300, deep=0):
+    """``folders`` folders of three files each (the model is measured in
+    batches of folders while it is built), and a chain of ``deep`` nested
+    folders (Rock Ridge relocates those below level 8)."""
+    for i in range(folders):
+        folder = os.path.join(root, f"f{i // 30:02d}", f"sub{i:03d}")
+        os.makedirs(folder)
+        for j in range(3):
+            with open(os.path.join(folder, f"file{j}.txt"), "wb") as f:
+                f.write(b"%d.%d\n" % (i, j) * (i % 7 * 300 + j))
+    path = root
+    for level in range(deep):
+        path = os.path.join(path, f"deep{level}")
+        os.makedirs(path)
+        with open(os.path.join(path, "here.txt"), "wb") as f:
+            f.write(b"level %d\n" % level)
+    return root
+
+
+def extracted(image, out):
+    """What xorriso reads from an image, as a folder listing."""
+    run(["xorriso", "-osirrox", "on", "-indev", str(image), "-extract", "/", str(out)])
+    return folder_listing(out)
+
+
+@pytest.mark.parametrize("deep", [0, 11])
+def test_a_wide_lower_tree_is_measured_and_mastered_exactly(tmp_path, deep):
+    lower = make_wide_tree(str(tmp_path / "lower"), deep=deep)
+    t = Twin(tmp_path, lower)
+    try:
+        t.ops.init()                    # the model is built in the background
+        t.check()
+        t.write("f03/sub100/new.txt", b"one more\n")
+        t.unlink("f05/sub151/file1.txt")
+        t.check()
+        size = t.stage.getattr(IMAGE).st_size
+        fh = t.stage.open(IMAGE, os.O_RDONLY).fh
+        try:
+            data = b"".join(t.stage.read(fh, offset, 1 << 20)
+                            for offset in range(0, size, 1 << 20))
+        finally:
+            t.stage.release(fh)
+        (tmp_path / "image.iso").write_bytes(data)
+        assert extracted(tmp_path / "image.iso", tmp_path / "out") == folder_listing(t.twin)
+    finally:
+        t.close()

@@ -8,6 +8,7 @@ of the same tree with the same options.
 """
 
 import errno
+import gc
 import logging
 import os
 import stat
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 
 from ..bulk import collector_paused
 from ..format.media import STAGE_MEDIA
-from ..master import naming
+from ..master import naming, sysarea
 from ..master.layout import Layout, MAX_EXTENT_BYTES
 from ..master.options import (MAX_ISO_LEVELS, ROCK_RATIONALIZED, MasterOptions)
 from ..master.sizing import SizeModel
@@ -43,6 +44,42 @@ class Profile:
     # image layer (its files are referenced where they are, not copied);
     # set by the CLI from msinfo, with master.session_start = next.
     next_session: bool = False
+
+
+class _MeasuredInBatches:
+    """The first measurement of a big tree, a batch of directories at a
+    time while it is loaded.  Measuring a directory makes short-lived
+    reference cycles (records pointing at their parents); with the
+    collector paused for the build they would pile up until its end (40
+    MiB for 100,000 files), so each batch's are collected at once
+    (a young-generation collection: its cost is that of the batch)."""
+    DIRECTORIES = 256
+
+    def __init__(self, size, options):
+        self.size = size
+        self.pending = 0
+        # whole-layout measures (see SizeModel) are not worth repeating
+        self.batched = not (options.boot or options.md5 or options.hide_iso
+                            or options.hide_joliet or sysarea.wanted(options))
+
+    def loaded(self, rel, directory):
+        """A directory and its children are in place."""
+        for child in directory.children.values():
+            if not child.is_dir:
+                self.size.file_added(child)
+        self.size.directory_changed(directory)
+        if rel.count(b"/") >= MAX_ISO_LEVELS - 2:
+            # a folder at level 8 or deeper: relocating its subfolders
+            # takes a whole layout to measure
+            self.batched = False
+        self.pending += 1
+        if self.batched and self.pending >= self.DIRECTORIES:
+            self.finish()
+
+    def finish(self):
+        self.size.total_sectors()
+        self.pending = 0
+        gc.collect(0)
 
 
 class Disc:
@@ -107,12 +144,13 @@ class Disc:
             root_entry = self.overlay.root()
             self.root = self._node_for(root_entry, b"")
             self._nodes[b""] = self.root
-            self._load(root_entry)
             self.size = SizeModel(self.root, self.profile.master)
+            batch = _MeasuredInBatches(self.size, self.profile.master)
+            self._load(root_entry, batch.loaded)
             for rel in list(self._nodes):
                 if rel:
                     self._check(rel)
-            self.size.total_sectors()   # the first df answers at once
+            batch.finish()
 
     @property
     def nodes(self):
@@ -142,14 +180,16 @@ class Disc:
                     layer.read(rel, offset, size)
         return node
 
-    def _load(self, entry):
+    def _load(self, entry, loaded=None):
+        """Nodes for everything below ``entry``; ``loaded(rel, node)`` is
+        called for each directory once its children are in place."""
         stack = [entry]
         while stack:
             directory = stack.pop()
             parent = self._nodes[directory.rel]
             if not directory.in_upper and len(directory.lowers) == 1 \
                     and isinstance(directory.lowers[0], FolderLayer):
-                self._load_folder(directory.rel, directory.lowers[0])
+                self._load_folder(directory.rel, directory.lowers[0], loaded)
                 continue
             for name in self.overlay.listdir(directory):
                 child = self.overlay.lookup(directory, name)
@@ -161,12 +201,20 @@ class Disc:
                 self._nodes[child.rel] = node
                 if child.is_dir:
                     stack.append(child)
+            if loaded is not None:
+                loaded(directory.rel, parent)
 
-    def _load_folder(self, rel, layer):
+    def _load_folder(self, rel, layer, loaded=None):
         """A subtree only one lower folder has: nothing can hide or merge
         there, so read it straight with scandir (mounting over a big
         previous tree is dominated by this)."""
         stack = [rel]
+        # One int object per distinct value: modes, times (whole seconds),
+        # owners, the device and sizes repeat across a tree (7 ints of 32
+        # bytes a file otherwise).  The data path is filled in only when an
+        # image is laid out (``_fill_paths``): 110 bytes a file until then.
+        same = {}.setdefault
+        layer_id = layer.layer_id
         while stack:
             current = stack.pop()
             parent = self._nodes[current]
@@ -175,23 +223,24 @@ class Disc:
                     name = item.name
                     if name.startswith(WHITEOUT_PREFIX):
                         continue
-                    st = item.stat(follow_symlinks=False)
-                    mode = st.st_mode
-                    node = Node(name=name, mode=mode, uid=st.st_uid, gid=st.st_gid,
-                                size=st.st_size if stat.S_ISREG(mode) else 0,
-                                mtime=st[stat.ST_MTIME], atime=st[stat.ST_ATIME],
-                                ctime=st[stat.ST_CTIME], nlink=st.st_nlink, rdev=st.st_rdev,
-                                dev_ino=(layer.layer_id, st.st_dev, st.st_ino))
+                    mode, ino, dev, nlink, uid, gid, size, atime, mtime, ctime = \
+                        item.stat(follow_symlinks=False)
+                    regular = stat.S_ISREG(mode)
+                    node = Node(name, same(mode, mode), same(uid, uid), same(gid, gid),
+                                same(size, size) if regular else 0, same(mtime, mtime),
+                                same(atime, atime), same(ctime, ctime), nlink,
+                                0 if regular else item.stat(follow_symlinks=False).st_rdev,
+                                (layer_id, same(dev, dev), ino))
                     if stat.S_ISLNK(mode):
                         node.symlink = os.readlink(item.path)
-                    elif stat.S_ISREG(mode):
-                        node.path = layer.data_path(join(current, name))
                     node.parent = parent
                     parent.children[name] = node
                     child_rel = join(current, name)
                     self._nodes[child_rel] = node
                     if stat.S_ISDIR(mode):
                         stack.append(child_rel)
+            if loaded is not None:
+                loaded(current, parent)
 
     # ---- changes (called after the overlay made them) -----------------------------------
     def _visible(self, rel, st):
@@ -401,12 +450,14 @@ class Disc:
         length, level = 0, 1
         cache = self._identifier_lengths
         for part, part_is_dir in parts:
-            ident_length = cache.get((part, part_is_dir))
+            ident_length = cache.get(part) if part_is_dir else None
             if ident_length is None:
                 ident_length = len(naming.iso_identifier(
                     *naming.iso_name(part, part_is_dir, rules), part_is_dir, rules))
-                if len(cache) < 1 << 18:
-                    cache[(part, part_is_dir)] = ident_length
+                # folders come back in every path below them; a file's
+                # name once (caching those cost 10 MiB per 100,000 files)
+                if part_is_dir and len(cache) < 1 << 16:
+                    cache[part] = ident_length
             if part_is_dir and relocate and level + 1 > MAX_ISO_LEVELS:
                 length, level = len(b"RR_MOVED") + 1, 2
             if part_is_dir:
@@ -438,7 +489,20 @@ class Disc:
 
     def layout(self):
         self.wait()
+        self._fill_paths()
         return Layout(self.root, self.profile.master)
+
+    def _fill_paths(self):
+        """Give the files ``_load_folder`` made their data paths (a file
+        with neither a path, a reader nor old extents is one of those)."""
+        folders = {layer.layer_id: layer for layer in self.overlay.lowers
+                   if isinstance(layer, FolderLayer)}
+        for rel, node in self._nodes.items():
+            if node.is_regular and node.path is None and node.reader is None \
+                    and node.old_extents is None and node.data is None:
+                layer = folders.get(node.dev_ino[0]) if node.dev_ino else None
+                if layer is not None:
+                    node.path = layer.data_path(rel)
 
     def size_text(self):
         self.wait()
