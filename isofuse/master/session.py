@@ -14,7 +14,9 @@ is mastered for the sector it will be written at (``start``); the files of
 the previous session keep their extents (master/previous.py).  An image
 file has no table of contents: growing it writes the new session behind
 the volume, on a GROW_ALIGNMENT boundary, and copies the new descriptors
-to sectors 16-31 where every reader looks first.
+to sectors 16-31 where every reader looks first.  A growable image begins
+at GROWN_FIRST_SESSION, as xorriso begins one, so the first session's own
+descriptors are never the ones the copy replaces.
 """
 
 import os
@@ -47,10 +49,11 @@ DESCRIPTOR_COPY_SECTOR = 16          # ECMA-119 §6.2.1: the volume descriptors 
 
 class SessionError(Exception):
     """What was asked cannot be made: one line for the user.  ``usage``:
-    the command line asked for it (a path to remove that is not there, a
-    start inside the previous session); otherwise a source or the previous
-    session is at fault.  ``about`` "start": the start sector given is
-    wrong (a front end names its own option for it, -C for isofuse master)."""
+    the command line is at fault (a path to remove that is not there, a
+    malformed SOURCE_DATE_EPOCH).  ``about`` "start": the start sector
+    lies inside the previous session -- a mistake in -C for isofuse
+    master, a disc that contradicts itself for the burner; each front end
+    names it its own way."""
 
     def __init__(self, message, usage=False, about=None):
         super().__init__(message)
