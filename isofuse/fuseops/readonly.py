@@ -22,6 +22,7 @@ import logging
 import os
 
 import pyfuse3
+import trio
 
 from ..reader.tree import ROOT_INO
 from .boundary import errno_boundary
@@ -36,6 +37,11 @@ STATFS_BLOCK_SIZE = 2048
 # open and stored in the kernel's page cache.  The kernel's default
 # read-ahead window: the first READ would have asked for that much anyway.
 STORE_AT_OPEN_BYTES = 128 * 1024
+# Reads at least this large copy their data in a worker thread: the trio loop
+# (one thread, every request) goes on answering lookups, getattrs and readdirs
+# meanwhile, instead of queueing them behind megabytes of copying.  Smaller
+# reads cost less than the hand-over to a thread.
+THREAD_READ_BYTES = 64 * 1024
 
 
 @errno_boundary
@@ -198,7 +204,12 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
             log.debug("notify_store %d: %s", ino, exc)
 
     async def read(self, fh, off, size):
-        return self.image.read(self._inode(fh), off, size)
+        node = self._inode(fh)
+        # zisofs blocks go through the reader's caches, which one thread
+        # owns: those stay in the loop.
+        if size >= THREAD_READ_BYTES and node.zisofs is None:
+            return await trio.to_thread.run_sync(self.image.read, node, off, size)
+        return self.image.read(node, off, size)
 
     async def release(self, fh):
         pass

@@ -1,0 +1,154 @@
+"""The read-only mount's operations, called without a kernel (s3ql's t3 tier).
+
+Images come from xorriso; what the operations answer is compared with the
+files xorriso was given.  ``pyfuse3.notify_store`` is replaced by a recorder
+(there is no FUSE session here): what the mount would hand the kernel's page
+cache is checked byte for byte.
+"""
+
+import errno
+import logging
+import os
+
+import pyfuse3
+import pytest
+import trio
+
+from corpus import run
+from isofuse.fuseops.readonly import STORE_AT_OPEN_BYTES, ReadOnlyImageOperations
+from isofuse.reader import open_image
+from isofuse.reader.tree import ROOT_INO
+
+SIZES = {"empty.txt": 0, "small.txt": 1000, "limit.bin": STORE_AT_OPEN_BYTES,
+         "over.bin": STORE_AT_OPEN_BYTES + 1, "big.bin": 3 << 20}
+
+
+def content(name, size):
+    seed = name.encode() * 8
+    return (seed * (size // len(seed) + 1))[:size]
+
+
+@pytest.fixture
+def image(tmp_path):
+    src = tmp_path / "src"
+    (src / "sub").mkdir(parents=True)
+    for name, size in SIZES.items():
+        (src / name).write_bytes(content(name, size))
+    (src / "sub" / "inner.txt").write_bytes(b"inner\n")
+    iso = tmp_path / "ops.iso"
+    run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-o", str(iso), str(src)])
+    with open_image(str(iso)) as img:
+        yield img
+
+
+@pytest.fixture
+def stores(monkeypatch):
+    """Every notify_store call the operations make: (inode, offset, bytes)."""
+    calls = []
+    monkeypatch.setattr(pyfuse3, "notify_store",
+                        lambda ino, off, data: calls.append((ino, off, bytes(data))))
+    return calls
+
+
+def call(coroutine_function, *args):
+    return trio.run(coroutine_function, *args)
+
+
+def looked_up(ops, name):
+    return call(ops.lookup, ROOT_INO, name.encode(), None).st_ino
+
+
+def test_small_files_are_stored_whole_at_their_first_open(image, stores):
+    ops = ReadOnlyImageOperations(image)
+    for name, size in SIZES.items():
+        ino = looked_up(ops, name)
+        info = call(ops.open, ino, os.O_RDONLY, None)
+        assert info.keep_cache
+        if 0 < size <= STORE_AT_OPEN_BYTES:
+            assert stores[-1] == (ino, 0, content(name, size)), name
+        else:
+            assert all(stored[0] != ino for stored in stores), name
+    assert len(stores) == 2                     # small.txt and limit.bin
+
+
+def test_a_file_is_stored_again_only_after_the_kernel_forgot_it(image, stores):
+    ops = ReadOnlyImageOperations(image)
+    ino = looked_up(ops, "small.txt")
+    call(ops.open, ino, os.O_RDONLY, None)
+    call(ops.open, ino, os.O_RDONLY, None)
+    assert len(stores) == 1       # pages the kernel holds are never stored again
+    looked_up(ops, "small.txt")                 # a second kernel reference
+    call(ops.forget, [(ino, 1)])
+    call(ops.open, ino, os.O_RDONLY, None)
+    assert len(stores) == 1                     # still held: no store
+    call(ops.forget, [(ino, 1)])                # the kernel's inode is gone
+    ino = looked_up(ops, "small.txt")
+    call(ops.open, ino, os.O_RDONLY, None)
+    assert len(stores) == 2 and stores[-1][2] == content("small.txt", 1000)
+
+
+def test_without_notify_store_reads_answer_as_before(image, monkeypatch):
+    attempts = []
+
+    def unsupported(ino, off, data):
+        attempts.append(ino)
+        raise OSError(errno.ENOSYS, "no NOTIFY_STORE")
+
+    monkeypatch.setattr(pyfuse3, "notify_store", unsupported)
+    ops = ReadOnlyImageOperations(image)
+    for name in ("small.txt", "limit.bin"):
+        ino = looked_up(ops, name)
+        call(ops.open, ino, os.O_RDONLY, None)
+        assert call(ops.read, ino, 0, 1 << 20) == content(name, SIZES[name])
+    assert len(attempts) == 1                   # ENOSYS once: not tried again
+
+
+def test_large_reads_copied_in_a_thread_return_the_file(image, stores):
+    ops = ReadOnlyImageOperations(image)
+    ino = looked_up(ops, "big.bin")
+    call(ops.open, ino, os.O_RDONLY, None)
+    want = content("big.bin", SIZES["big.bin"])
+
+    async def read_concurrently():
+        pieces = {}
+
+        async def one(offset):
+            pieces[offset] = await ops.read(ino, offset, 1 << 20)
+
+        async with trio.open_nursery() as nursery:
+            for offset in range(0, len(want), 1 << 20):
+                nursery.start_soon(one, offset)
+        return b"".join(pieces[k] for k in sorted(pieces))
+
+    assert call(read_concurrently) == want
+    assert call(ops.read, ino, len(want) - 5, 1 << 20) == want[-5:]
+
+
+def test_reader_errors_get_their_errno_at_the_one_boundary(image, monkeypatch, caplog):
+    ops = ReadOnlyImageOperations(image)
+    node = image.resolve("over.bin")
+    # the file's extent placed beyond the end of the image: a damaged entry
+    monkeypatch.setattr(node, "extents", ((image.source.sectors + 10, node.size),))
+    with caplog.at_level(logging.WARNING, logger="isofuse"):
+        with pytest.raises(pyfuse3.FUSEError) as damaged:
+            call(ops.read, looked_up(ops, "over.bin"), 0, 4096)
+    assert damaged.value.errno == errno.EIO
+    assert any("beyond the end" in r.getMessage() and r.levelno == logging.WARNING
+               for r in caplog.records)
+
+    def denied(*args):
+        raise PermissionError(errno.EACCES, "device says no")
+
+    monkeypatch.setattr(image, "lookup", denied)
+    with pytest.raises(pyfuse3.FUSEError) as refused:
+        call(ops.lookup, ROOT_INO, b"small.txt", None)
+    assert refused.value.errno == errno.EACCES
+
+    monkeypatch.setattr(image, "listdir", lambda *args: 1 / 0)
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="isofuse"):
+        with pytest.raises(pyfuse3.FUSEError) as bug:
+            call(ops.opendir, ROOT_INO, None)
+    assert bug.value.errno == errno.EIO
+    assert any(r.exc_info and r.exc_info[0] is ZeroDivisionError for r in caplog.records)
+
