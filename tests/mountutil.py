@@ -7,6 +7,7 @@ busy) and the process is stopped, so no mount or daemon outlives a test.
 
 import contextlib
 import os
+import re
 import subprocess
 import sys
 import time
@@ -40,34 +41,47 @@ def unmount(path):
 
 
 @contextlib.contextmanager
-def mounted(image, mountpoint, options=(), env=None):
+def mounted(image, mountpoint, options=(), env=None, allow_log=None):
     """Mount ``image`` at ``mountpoint`` (created if needed); yield the
-    daemon's Popen object."""
+    daemon's Popen object.  The daemon's warnings and errors fail the test
+    unless they match the regular expression ``allow_log``."""
     args = ISOFUSE + ["mount", "-f", str(image), str(mountpoint)]
     for option in options:
         args += ["-o", option]
-    with _running(args, mountpoint, env) as proc:
+    with _running(args, mountpoint, env, allow_log) as proc:
         yield proc
 
 
 @contextlib.contextmanager
-def staged(upper, mountpoint, lowers=(), options=(), env=None):
+def staged(upper, mountpoint, lowers=(), options=(), env=None, allow_log=None):
     """``isofuse stage -f`` with the given layers; always unmounted after."""
     args = ISOFUSE + ["stage", "-f", str(upper), str(mountpoint)]
     for lower in lowers:
         args += ["--lower", str(lower)]
     for option in options:
         args += ["-o", option]
-    with _running(args, mountpoint, env) as proc:
+    with _running(args, mountpoint, env, allow_log) as proc:
         yield proc
 
 
+# What the daemon writes (cli/main.py's log format) when something went wrong.
+_DAEMON_PROBLEM = re.compile(r"^isofuse: (WARNING|ERROR|CRITICAL): |^Traceback ", re.M)
+
+
+def unexpected_daemon_log(text, allow_log=None):
+    """The daemon's warning/error lines that ``allow_log`` does not match."""
+    allowed = re.compile(allow_log) if allow_log else None
+    return [line for line in text.splitlines() if _DAEMON_PROBLEM.match(line)
+            and not (allowed and allowed.search(line))]
+
+
 @contextlib.contextmanager
-def _running(args, mountpoint, env):
+def _running(args, mountpoint, env, allow_log=None):
     os.makedirs(mountpoint, exist_ok=True)
     stderr_path = str(mountpoint) + ".log"
     with open(stderr_path, "wb") as log:
         proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+    body_passed = False
     try:
         deadline = time.monotonic() + MOUNT_WAIT
         while not is_mounted(mountpoint):
@@ -79,6 +93,7 @@ def _running(args, mountpoint, env):
                 raise TimeoutError(f"{args} did not mount within {MOUNT_WAIT} s")
             time.sleep(0.02)
         yield proc
+        body_passed = True
     finally:
         unmount(str(mountpoint))
         try:
@@ -86,6 +101,10 @@ def _running(args, mountpoint, env):
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+    if body_passed:
+        # Only after a passing body: a failing test's own error says more.
+        problems = unexpected_daemon_log(daemon_log(mountpoint), allow_log)
+        assert not problems, "the daemon logged:\n  " + "\n  ".join(problems[:10])
 
 
 def daemon_log(mountpoint):

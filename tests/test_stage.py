@@ -141,7 +141,8 @@ def test_report_and_size_files(lower, tmp_path):
 
 def test_strict_mode_refuses_what_breaks_the_disc(lower, tmp_path):
     upper, mnt = tmp_path / "upper", tmp_path / "mnt"
-    with staged(upper, mnt, [lower], ["strict,medium=400"]) as proc:
+    with staged(upper, mnt, [lower], ["strict,medium=400"],
+                allow_log=r"WARNING: refused") as proc:
         with pytest.raises(OSError) as info:
             (mnt / ("J" * 70)).write_bytes(b"x")
         assert info.value.errno == errno.ENAMETOOLONG
@@ -159,7 +160,8 @@ def test_strict_mode_refuses_what_breaks_the_disc(lower, tmp_path):
         assert info.value.errno == errno.ENOSPC
         assert df_used(mnt)[0] <= 400
         (mnt / "fits.txt").write_bytes(b"small files still fit")
-    with staged(tmp_path / "upper2", mnt, [lower], ["strict,norock,nojoliet"]):
+    with staged(tmp_path / "upper2", mnt, [lower], ["strict,norock,nojoliet"],
+                allow_log=r"WARNING: refused"):
         nine = mnt.joinpath(*["l%d" % i for i in range(7)])
         nine.mkdir(parents=True)                      # 8 levels with the root: fine
         with pytest.raises(OSError) as info:
