@@ -137,6 +137,9 @@ class Disc:
             except Exception as exc:  # noqa: BLE001 -- reported by every wait()
                 log.error("cannot model the disc: %s", exc, exc_info=True)
                 self._build_error = exc
+            finally:
+                if threading.current_thread() is self._builder:
+                    self.overlay.forget_anchors()    # the builder's own
             self._built = True
 
     def _build(self):

@@ -4,6 +4,7 @@ multisession disc).  Paths are relative, as bytes, b"" for the top."""
 
 import os
 import stat
+import threading
 from dataclasses import dataclass
 from typing import Optional
 
@@ -51,7 +52,18 @@ class FolderLayer:
         self.root = os.fsencode(os.path.abspath(path))
         self.layer_id = layer_id
         self.name = path
-        self._anchors = {}      # rel of an ancestor -> O_PATH fd, oldest first
+        # rel of an ancestor -> O_PATH fd, oldest first; one cache per
+        # thread (the disc model is built in one while requests are
+        # answered in another): a path handed out stays valid until the
+        # thread that got it asks for the next one
+        self._local = threading.local()
+
+    @property
+    def _anchors(self):
+        anchors = getattr(self._local, "anchors", None)
+        if anchors is None:
+            anchors = self._local.anchors = {}
+        return anchors
 
     def real(self, rel):
         """A path of ``rel`` for the next system call (a /proc/self/fd path
@@ -87,11 +99,15 @@ class FolderLayer:
         return fd
 
     def forget_anchors(self, rel=None):
-        """A folder at ``rel`` was renamed or removed (None: anything was)."""
+        """A folder at ``rel`` was renamed or removed (None: anything was;
+        the calling thread's anchors)."""
+        anchors = self._anchors
+        if not anchors:
+            return
         prefix = (rel or b"") + b"/"
-        for key in [k for k in self._anchors
+        for key in [k for k in anchors
                     if rel is None or not rel or k == rel or k.startswith(prefix)]:
-            os.close(self._anchors.pop(key))
+            os.close(anchors.pop(key))
 
     def attr(self, rel) -> Optional[Attr]:
         try:

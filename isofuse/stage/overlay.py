@@ -507,6 +507,13 @@ class Overlay:
         entry = self.copy_up(self._must(rel))
         return os.open(self.upper_real(entry.rel), flags & ~(os.O_CREAT | os.O_EXCL))
 
+    def forget_anchors(self):
+        """Close the long-path anchors the calling thread holds (a thread
+        that is done with the layers)."""
+        for layer in [self.upper, *self.lowers]:
+            if isinstance(layer, FolderLayer):
+                layer.forget_anchors()
+
     def close(self):
         self.upper.close()
         for layer in self.lowers:
