@@ -56,24 +56,6 @@ def _descriptor_sector(source):
     return descriptor_area(source)[:SECTOR] or None
 
 
-def grown_descriptors(area, volume_end):
-    """The descriptor set in ``area`` (up to its terminator, ECMA-119 §8.3)
-    as the copy for sector 16 of a grown disc: the volume space size of its
-    primary and supplementary descriptors (§8.4.8, bytes 80-87 both-endian)
-    set to the whole grown volume, where readers -- and the next msinfo --
-    take the volume's end from (xorrecord --grow_overwriteable_iso and
-    growisofs -M write it so)."""
-    out = b""
-    for pos in range(0, len(area) - SECTOR + 1, SECTOR):
-        sector = bytearray(area[pos:pos + SECTOR])
-        if sector[0] in (1, 2) and sector[1:6] == b"CD001":
-            sector[80:88] = volume_end.to_bytes(4, "little") + volume_end.to_bytes(4, "big")
-        out += bytes(sector)
-        if sector[0] == 255:
-            break
-    return out
-
-
 def read_primary(source):
     """(volume space size, root extent) of the source's primary descriptor,
     or None when the source is no ISO 9660 image."""
