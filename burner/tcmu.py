@@ -10,13 +10,14 @@ that region, takes each command entry off the ring, answers its CDB with a
 in the same entry.  ``tools/vm run --sim-drive PATH`` runs it in the guest
 so /dev/sr0 and /dev/sg0 are the simulated drive.
 
-    python3 -m burner.tcmu serve --uio-name NAME [--trace FILE] [--ready FILE] PATH
+    python3 -m burner.tcmu serve [--trace] [--ready FILE] NAME=PATH...
 
 The ring parsing (``Ring``) works on any writable buffer, so it is tested
 without a kernel on a bytearray laid out like the ring.
 """
 
 import argparse
+import contextlib
 import mmap
 import os
 import select
@@ -263,68 +264,87 @@ def find_uio(name, sysfs="/sys/class/uio"):
     raise TransportError("no TCMU device for backstore %s in %s" % (name, sysfs))
 
 
-def serve(transport, uio_path, size, trace=None, ready=None):
-    """Answer the ring until SIGTERM/SIGINT; saves the disc when idle."""
-    fd = os.open(uio_path, os.O_RDWR | os.O_CLOEXEC)
+@dataclass
+class Drive:
+    """One backstore served: its UIO device, disc and trace file."""
+    uio_name: str
+    path: str
+    trace_path: str = None
+
+
+def serve(drives, ready=None, sysfs="/sys/class/uio"):
+    """Answer the rings of all drives (one process: a Python start costs
+    seconds in an emulated guest) until SIGTERM/SIGINT; each disc is saved
+    when its drive is idle and at the end."""
+    from .sim import SimTransport
     stop = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.append(1))
-    try:
-        with mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE) as buf:
+    with contextlib.ExitStack() as stack:
+        served = []
+        for drive in drives:
+            uio, size = find_uio(drive.uio_name, sysfs)
+            transport = SimTransport(drive.path)
+            stack.callback(transport.close)
+            trace = stack.enter_context(open(drive.trace_path, "a")) \
+                if drive.trace_path else None
+            fd = os.open(uio, os.O_RDWR | os.O_CLOEXEC)
+            stack.callback(os.close, fd)
+            buf = stack.enter_context(mmap.mmap(fd, size, mmap.MAP_SHARED,
+                                                mmap.PROT_READ | mmap.PROT_WRITE))
             ring = Ring(buf)
-            try:
-                if ready:
-                    with open(ready, "w") as f:
-                        f.write("%d\n" % os.getpid())
-                _loop(fd, ring, Responder(transport, trace), transport, stop)
-            finally:
-                ring.close()
-    finally:
-        os.close(fd)
+            stack.callback(ring.close)          # before the mmap closes
+            served.append((fd, ring, Responder(transport, trace), transport))
+        if ready:
+            with open(ready, "w") as f:
+                f.write("%d\n" % os.getpid())
+        _loop(served, stop)
 
 
-def _loop(fd, ring, responder, transport, stop):
+def _loop(served, stop):
+    by_fd = {fd: rest for fd, *rest in served}
     while not stop:
         try:
-            readable, _, _ = select.select([fd], [], [], 0.5)
+            readable, _, _ = select.select(list(by_fd), [], [], 0.5)
         except InterruptedError:
             continue
-        if readable:
+        for fd in readable:
             os.read(fd, 4)                      # the interrupt count
-        done = 0
-        for cmd in ring.pending():
-            responder.answer(ring, cmd)
-            done += 1
-        if done:
-            os.write(fd, struct.pack("<I", 0))  # tell the kernel
-        elif getattr(transport, "dirty", False):
-            transport.save()                    # idle: keep PATH current
+        for fd, (ring, responder, transport) in by_fd.items():
+            done = 0
+            for cmd in ring.pending():
+                responder.answer(ring, cmd)
+                done += 1
+            if done:
+                os.write(fd, struct.pack("<I", 0))  # tell the kernel
+            elif getattr(transport, "dirty", False):
+                transport.save()                # idle: keep PATH current
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python3 -m burner.tcmu",
-                                description="Serve a simulated disc through TCMU.")
+                                description="Serve simulated discs through TCMU.")
     sub = p.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("serve")
-    s.add_argument("--uio-name", required=True, help="the user_N backstore's name")
-    s.add_argument("--trace", help="append one line per CDB to this file")
-    s.add_argument("--ready", help="write the PID here once the ring is mapped")
-    s.add_argument("path", help="the simulated disc (sim:PATH without sim:)")
+    s = sub.add_parser("serve", help="serve one or more drives",
+                       description="Serve each DRIVE given as NAME=PATH: the "
+                       "user_N backstore NAME answered by the simulated disc PATH "
+                       "(sim:PATH without sim:).")
+    s.add_argument("--trace", action="store_true",
+                   help="append one line per CDB to PATH.cdb-trace")
+    s.add_argument("--ready", help="write the PID here once every ring is mapped")
+    s.add_argument("drives", nargs="+", metavar="NAME=PATH")
     args = p.parse_args(argv)
-    from .sim import SimTransport
+    drives = []
+    for spec in args.drives:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            p.error("a drive is NAME=PATH, not %r" % spec)
+        drives.append(Drive(name, path, path + ".cdb-trace" if args.trace else None))
     try:
-        uio, size = find_uio(args.uio_name)
-        transport = SimTransport(args.path)
+        serve(drives, args.ready)
     except (TransportError, OSError) as exc:
         print("burner.tcmu: %s" % exc, file=sys.stderr)
         return 1
-    trace = open(args.trace, "a") if args.trace else None
-    try:
-        serve(transport, uio, size, trace, args.ready)
-    finally:
-        transport.close()
-        if trace:
-            trace.close()
     return 0
 
 

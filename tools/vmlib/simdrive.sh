@@ -33,6 +33,7 @@ sim_setup() {
         || sim_fail "cannot mount configfs"
     [ -d $TGT/core ] || sim_fail "no $TGT/core (target_core_mod not loaded?)"
     nsr=$(ls -d /sys/class/block/sr* 2>/dev/null | wc -l)
+    set --             # the handler's arguments NAME=PATH (a PATH may hold spaces)
     i=0
     while [ $i -lt "$VM_NSIM" ]; do
         eval "p=\$VM_SIM$i"
@@ -45,22 +46,20 @@ sim_setup() {
         echo "hw_block_size=2048" > $bs/control &&
         echo "hw_max_sectors=32" > $bs/control &&
         echo 1 > $bs/enable || sim_fail "cannot enable backstore sim$i"
-        trace=
-        [ "$VM_SIM_TRACE" = 1 ] && trace="--trace=$p.cdb-trace"
-        rm -f /run/vm/sim$i.ready
-        (cd "$VM_REPO" && exec "$VM_PYTHON" -m burner.tcmu serve --uio-name sim$i \
-            --ready /run/vm/sim$i.ready $trace "$p") > /run/vm/sim$i.log 2>&1 &
-        SIM_PIDS="$SIM_PIDS $!"
+        set -- "$@" "sim$i=$p"
         i=$((i + 1))
     done
-    # The handlers must be answering before a LUN is linked: tcm_loop scans
-    # the new LUN (INQUIRY...) inside the link.
-    i=0
-    while [ $i -lt "$VM_NSIM" ]; do
-        sim_wait 600 test -s /run/vm/sim$i.ready ||
-            sim_fail "handler sim$i did not start: $(cat /run/vm/sim$i.log)"
-        i=$((i + 1))
-    done
+    # One handler for every drive (a Python start costs seconds in the
+    # emulated guest).  It must be answering before a LUN is linked:
+    # tcm_loop scans the new LUN (INQUIRY...) inside the link.
+    trace=
+    [ "$VM_SIM_TRACE" = 1 ] && trace=--trace
+    rm -f /run/vm/sim.ready
+    (cd "$VM_REPO" && exec "$VM_PYTHON" -m burner.tcmu serve $trace \
+        --ready /run/vm/sim.ready "$@") > /run/vm/sim.log 2>&1 &
+    SIM_PIDS=$!
+    sim_wait 900 test -s /run/vm/sim.ready ||
+        sim_fail "the handler did not start: $(cat /run/vm/sim.log)"
     i=0
     while [ $i -lt "$VM_NSIM" ]; do
         tpg=$TGT/loopback/$(sim_wwn 1 $i)/tpgt_1
@@ -71,18 +70,14 @@ sim_setup() {
             sim_fail "cannot link the LUN of sim$i"
         n=$((nsr + i))
         sim_wait 300 test -b /dev/sr$n -a -c /dev/sg$n ||
-            sim_fail "/dev/sr$n did not appear: $(cat /run/vm/sim$i.log)"
+            sim_fail "/dev/sr$n did not appear: $(cat /run/vm/sim.log)"
         i=$((i + 1))
     done
 }
 
-sim_teardown() {    # stop the handlers: each saves its disc's state file
+sim_teardown() {    # stop the handler: it saves every disc's state file
     for pid in $SIM_PIDS; do kill -TERM $pid 2>/dev/null; done
     for pid in $SIM_PIDS; do wait $pid; done
-    i=0
-    while [ $i -lt "$VM_NSIM" ]; do
-        [ -s /run/vm/sim$i.log ] && sed "s/^/sim$i: /" /run/vm/sim$i.log >&2
-        i=$((i + 1))
-    done
+    [ -s /run/vm/sim.log ] && sed "s/^/sim: /" /run/vm/sim.log >&2
     sync
 }
