@@ -23,15 +23,18 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vm_support import (REPO, TOOLS, VM_SCRIPT, make_iso,  # noqa: E402,F401
+from vm_support import (REPO, SR_RELOAD, TOOLS, VM_SCRIPT, make_iso,  # noqa: E402,F401
                         no_guest_left_behind, vm_setup)
 
 sys.path.insert(0, TOOLS)
 import treelisting  # noqa: E402
+
+pytestmark = pytest.mark.timeout(900)     # the module's one boot: 2-5 min
 
 CD_SPEED_KBS = 7056
 # The CDB sequences real burners send (captured by the handler, one line per
@@ -61,7 +64,8 @@ DISCS = [(0, "cd-r", "wodim-cdr"), (1, "dvd+rw", "growisofs-dvdprw"),
          (2, "bd-r", "xorriso-bdr"), (3, "cd-rw", "cdrskin-cdrw"),
          (4, "dvd-r", "growisofs-dvdr"), (5, "cd-r", "burn-cd"),
          (6, "cd-rw", "cdrskin-tao"), (7, "cd-r", "fault-opc"),
-         (8, "cd-r", "fault-medium"), (9, "cd-r", "nonroot-burn")]
+         (8, "cd-r", "fault-medium"), (9, "cd-r", "nonroot-burn"),
+         (10, "cd-r", "nonroot-wodim")]
 FAULTS = {"fault-opc": "power_calibration=1", "fault-medium": "medium_error_at=100"}
 NOBODY, CDROM_GID = 65534, 24
 
@@ -80,16 +84,6 @@ traced() {{    # traced N NAME CMD...: run, keeping the CDBs drive N got meanwhi
 listing() {{ "$py" tools/treelisting.py "$1" > $W/out/$2.list 2>&1; }}
 mkdir -p $W/out
 {traces}
-RELOAD='
-import fcntl, os, sys
-fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
-for request in (0x5309, 0x5319):
-    try:
-        fcntl.ioctl(fd, request)
-    except OSError as exc:
-        print("ioctl %#x: %s" % (request, exc), file=sys.stderr)
-os.close(fd)
-'
 echo "== python"; "$py" -c 'import sys; print(sys.prefix)'
 run scanbus wodim -scanbus
 run checkdrive wodim -checkdrive dev=/dev/sr0
@@ -116,11 +110,15 @@ chown root:cdrom /dev/sr* /dev/sg*; chmod 0660 /dev/sr* /dev/sg*
 asuser() {{ setpriv --reuid={nobody} --regid={nobody} --groups={cdrom} "$@" < $W/img.iso; }}
 run nonroot-id asuser id
 traced 9 nonroot-burn asuser "$py" -m burner.cli --device /dev/sr9 -
+# wodim as that user: a FIFO it may lock (fs=2m below RLIMIT_MEMLOCK), the
+# image where the user may read it
+cp $W/img.iso /tmp/img-user.iso; chmod 0644 /tmp/img-user.iso
+traced 10 nonroot-wodim asuser wodim -v fs=2m dev=/dev/sr10 -data /tmp/img-user.iso
 for n in 0 2 6; do
     mkdir -p /tmp/k$n
     # eject and load (CDROMEJECT, CDROMCLOSETRAY) as a user would after a
     # burn through sg: the unit attention makes sr read the new capacity
-    "$py" -c "$RELOAD" /dev/sr$n
+    "$py" -c "$SR_RELOAD" /dev/sr$n
     run mount-k$n mount -t iso9660 -o ro /dev/sr$n /tmp/k$n && listing /tmp/k$n k$n
     umount /tmp/k$n 2>/dev/null
 done
@@ -153,7 +151,7 @@ def _burn_on_sim(disc, iso):
 
 
 def _speed(profile, name=None):
-    if name == "wodim-cdr":
+    if name in ("wodim-cdr", "nonroot-wodim"):
         return []                    # no throttle: page 2Ah's nominal speed
     return ["--speed", str(CD_SPEED_KBS)] if profile.startswith("cd") else []
 
@@ -168,11 +166,22 @@ def _venv(base):
 
 
 @pytest.fixture(scope="module")
-def guest(vm_setup, tmp_path_factory):
+def guest(vm_setup):
     """All burns of this module in one boot; returns what the checks need."""
-    work = str(tmp_path_factory.mktemp("tcmu"))
+    # not below pytest's basetemp: other pytest sessions on this machine
+    # remove all but their three newest, also while this one still runs
+    base = tempfile.mkdtemp(prefix="isofuse-tcmu-")
+    try:
+        yield _boot_and_burn(base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _boot_and_burn(base):
+    work = os.path.join(base, "work")
+    os.makedirs(work)
     assert work.startswith("/tmp/"), work      # the guest hides it: shared
-    venv_python = _venv(str(tmp_path_factory.mktemp("tcmuvenv")))
+    venv_python = _venv(os.path.join(base, "venv-base"))
     src = os.path.join(work, "src")
     os.makedirs(src)
     with open(os.path.join(src, "hello.txt"), "w") as f:
@@ -211,12 +220,12 @@ def guest(vm_setup, tmp_path_factory):
                        for index, _, name in DISCS)
     script = SCRIPT.format(work=work, repo=REPO, images=" ".join(mounted),
                            traces=traces, nobody=NOBODY, cdrom=CDROM_GID)
-    argv = [venv_python, VM_SCRIPT, "run", "--timeout", "400", "--share", work,
-            "--sim-trace"]
+    argv = [venv_python, VM_SCRIPT, "run", "--timeout", "600", "--share", work,
+            "--sim-trace", "--env", "SR_RELOAD=" + SR_RELOAD]
     for _, _, name in DISCS:
         argv += ["--sim-drive", discs[name]]
     proc = subprocess.run(argv + ["--", script], stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, timeout=480)
+                          stderr=subprocess.PIPE, text=True, timeout=700)
     print(proc.stdout, proc.stderr)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "== done" in proc.stdout, proc.stdout[-3000:]
@@ -422,3 +431,34 @@ def test_non_root_in_group_cdrom_burns(guest, name):
     with open(guest["discs"][name], "rb") as f:
         assert f.read(len(want)) == want
 
+
+
+@pytest.mark.vm
+@pytest.mark.slow
+def test_non_root_wodim_burns_on_the_eleventh_drive(guest):
+    """wodim as uid nobody in group cdrom on /dev/sr10.  It once stopped with
+    "Permission denied. Cannot open SCSI driver!" on the ninth and tenth
+    drive: they were LUNs 8 and 9 of one tcm_loop target, and libusal keeps
+    8 LUNs per target.  Each drive is now LUN 0 of its own target, as a real
+    drive is (docs/tcmu.md).
+
+    The kernel's SCSI command filter (scsi_cmd_allowed: a list of commands a
+    user without CAP_SYS_RAWIO may send on a read-write open) let through
+    every command wodim sent as root to the same kind of disc (/dev/sr0)
+    but REZERO UNIT (01h), which is not on that list; wodim goes on without
+    it (the simulator refuses it anyway, 5/20/00)."""
+    log = guest["log"]("nonroot-wodim")
+    assert _rc(guest["out"], "nonroot-wodim") == 0, log
+    assert "Cannot open SCSI driver" not in log
+    with open(os.path.join(guest["work"], "img.iso"), "rb") as f:
+        want = f.read()
+    with open(guest["discs"]["nonroot-wodim"], "rb") as f:
+        assert f.read(len(want)) == want
+    traces = {}
+    for name in ("wodim-cdr", "nonroot-wodim"):
+        with open(os.path.join(guest["work"], "out", name + ".trace")) as f:
+            traces[name] = f.read().splitlines()
+    rezero = [line for line in traces["wodim-cdr"] if line.startswith("01 ")]
+    assert rezero and not any(line.startswith("01 ") for line in traces["nonroot-wodim"])
+    as_root = [line for line in traces["wodim-cdr"] if line not in rezero]
+    assert _opcodes(traces["nonroot-wodim"]) == _opcodes(as_root)

@@ -14,6 +14,9 @@ Import from test modules (tests/ is on sys.path when pytest runs them):
   the host root inside the guest with images attached as /dev/sr0, ... (the
   project and its python work there; the fuse module is loaded and /dev/fuse
   exists, so ``isofuse mount /dev/sr0 /tmp/x`` works).
+* ``run_sim_guest(command, sim_drives, ...)``: the same with simulated discs
+  attached as real SCSI drives (LIO + TCMU, docs/tcmu.md); ``SR_RELOAD``
+  (eject and load a drive, as after a burn through sg) is in $SR_RELOAD.
 * ``make_tree(root)``: a small source tree exercising the interesting cases.
 * ``SG_IO_PROBE``: a tiny script (INQUIRY and GET CONFIGURATION over SG_IO
   through burner's transport) to run inside the guest.
@@ -105,6 +108,31 @@ def run_in_vm(command, images=(), share=(), timeout=120, env=None,
     return vmlib.run_in_guest(command, images=images, share=share,
                               chroot=chroot, timeout=timeout, env=env,
                               files=files)
+
+
+def run_sim_guest(command, sim_drives, share=(), timeout=600, trace=False):
+    """Run command in a guest with the simulated discs sim_drives attached
+    as real SCSI drives /dev/sr0, /dev/sr1, ... (docs/tcmu.md); $SR_RELOAD
+    in it is SR_RELOAD (so "$VM_PYTHON" -c "$SR_RELOAD" /dev/srN works)."""
+    ensure_vm()
+    return vmlib.run_in_guest(command, share=share, timeout=timeout,
+                              sim_drives=sim_drives, sim_trace=trace,
+                              env={"SR_RELOAD": SR_RELOAD})
+
+
+# Eject and load (CDROMEJECT 5309h, CDROMCLOSETRAY 5319h) as a user does
+# after a burn through sg: the unit attention makes sr read the new
+# capacity before the disc is mounted or read.  Run with python3 -c.
+SR_RELOAD = r'''
+import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK)
+for request in (0x5309, 0x5319):
+    try:
+        fcntl.ioctl(fd, request)
+    except OSError as exc:
+        print("ioctl %#x: %s" % (request, exc), file=sys.stderr)
+os.close(fd)
+'''
 
 
 def run_vm_cli(*args, timeout=300):
