@@ -28,6 +28,9 @@ from .overlay import WHITEOUT_PREFIX, Entry, join, split
 # Capacities in 2048-byte sectors (docs/media-capacity.md).
 MEDIA = STAGE_MEDIA
 MAX_PATH = 255
+# A file identifier has at most NameRules.file_limit characters for name,
+# "." and extension, and ";1" (ECMA-119 7.5.1); one more for safety.
+FILE_IDENTIFIER_EXTRA = 3
 
 log = logging.getLogger("isofuse.stage")
 
@@ -423,10 +426,12 @@ class Disc:
         opts = self.profile.master
         rules = opts.names
         problems = []
-        text = name.decode("utf-8", "surrogateescape")
         if opts.joliet:
             limit = naming.JOLIET_LONG_MAX if opts.joliet_long else naming.JOLIET_MAX
-            if len(text.encode("utf-16-be", "surrogatepass")) // 2 > limit:
+            # a name has at most as many UTF-16 units as UTF-8 bytes
+            # (an undecodable byte is one lone surrogate): short ones pass
+            if len(name) > limit and len(name.decode("utf-8", "surrogateescape").encode(
+                    "utf-16-be", "surrogatepass")) // 2 > limit:
                 problems.append(f"name longer than Joliet's {limit} characters")
         depth = (parent_rel.count(b"/") + 2 if parent_rel else 1) + (1 if is_dir else 0)
         if is_dir and not opts.rock and rules.level < 4 and depth > MAX_ISO_LEVELS:
@@ -441,32 +446,40 @@ class Disc:
 
     def _iso_path_length(self, parent_rel, name, is_dir):
         """Length of the ISO 9660 path the entry will have (§6.8.2.1), with
-        Rock Ridge's relocation of directories below level 8 to rr_moved."""
+        Rock Ridge's relocation of directories below level 8 to rr_moved;
+        for a file whose folder's path leaves room for any identifier, a
+        length that is certainly within MAX_PATH instead."""
         rules = self.profile.master.names
-        parts = [(name, is_dir)]
+        parts = []
         node = self._nodes.get(parent_rel)
         while node is not None and node.parent is not None:
-            parts.append((node.name, True))
+            parts.append(node.name)
             node = node.parent
         parts.reverse()
         relocate = bool(self.profile.master.rock)
         length, level = 0, 1
         cache = self._identifier_lengths
-        for part, part_is_dir in parts:
-            ident_length = cache.get(part) if part_is_dir else None
+        for part in parts:
+            # folders come back in every path below them (a file's name
+            # once: caching those cost 10 MiB per 100,000 files)
+            ident_length = cache.get(part)
             if ident_length is None:
-                ident_length = len(naming.iso_identifier(
-                    *naming.iso_name(part, part_is_dir, rules), part_is_dir, rules))
-                # folders come back in every path below them; a file's
-                # name once (caching those cost 10 MiB per 100,000 files)
-                if part_is_dir and len(cache) < 1 << 16:
+                ident_length = self._identifier_length(part, True)
+                if len(cache) < 1 << 16:
                     cache[part] = ident_length
-            if part_is_dir and relocate and level + 1 > MAX_ISO_LEVELS:
+            if relocate and level + 1 > MAX_ISO_LEVELS:
                 length, level = len(b"RR_MOVED") + 1, 2
-            if part_is_dir:
-                level += 1
+            level += 1
             length += ident_length + 1
-        return length
+        if not is_dir and length + rules.file_limit + FILE_IDENTIFIER_EXTRA + 1 <= MAX_PATH:
+            return length + 1   # at most that much shorter than the limit: not worked out
+        if is_dir and relocate and level + 1 > MAX_ISO_LEVELS:
+            length = len(b"RR_MOVED") + 1
+        return length + self._identifier_length(name, is_dir) + 1
+
+    def _identifier_length(self, name, is_dir):
+        rules = self.profile.master.names
+        return len(naming.iso_identifier(*naming.iso_name(name, is_dir, rules), is_dir, rules))
 
     def _check(self, rel):
         node = self._nodes.get(rel)
