@@ -152,3 +152,39 @@ def test_reader_errors_get_their_errno_at_the_one_boundary(image, monkeypatch, c
     assert bug.value.errno == errno.EIO
     assert any(r.exc_info and r.exc_info[0] is ZeroDivisionError for r in caplog.records)
 
+
+
+def test_first_open_in_a_directory_asks_the_disk_for_its_small_files(image, stores,
+                                                                     monkeypatch):
+    """The spans handed to posix_fadvise cover every small file's data as
+    pycdlib places it, and no byte of the large ones."""
+    import pycdlib
+
+    advised = []
+    monkeypatch.setattr(image.source, "will_need",
+                        lambda offset, size: advised.append((offset, size)))
+    ops = ReadOnlyImageOperations(image)
+    call(ops.open, looked_up(ops, "small.txt"), os.O_RDONLY, None)
+    assert advised
+    count = len(advised)
+    call(ops.open, looked_up(ops, "limit.bin"), os.O_RDONLY, None)
+    assert len(advised) == count                    # once per directory
+
+    iso = pycdlib.PyCdlib()
+    iso.open(image.source.path)
+    try:
+        def data_range(name):
+            record = iso.get_record(rr_path="/" + name)
+            return record.extent_location() * 2048, record.get_data_length()
+        ranges = {name: data_range(name) for name in SIZES if SIZES[name]}
+    finally:
+        iso.close()
+
+    def covered(start, length):
+        return any(a <= start and start + length <= a + n for a, n in advised)
+
+    for name, (start, length) in ranges.items():
+        small = length <= STORE_AT_OPEN_BYTES
+        assert covered(start, length) == small, name
+        if not small:
+            assert not any(a < start + length and start < a + n for a, n in advised), name

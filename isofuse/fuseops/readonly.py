@@ -62,6 +62,9 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
         # kernel still holds that inode (see _store_contents).
         self._stored = set()
         self._can_store = True
+        # Directories whose small files' data was asked of the disk ahead
+        # (a first read in a directory), while the kernel holds them.
+        self._prefetched = set()
 
     # ---- helpers ---------------------------------------------------------------
     def _inode(self, ino):
@@ -129,6 +132,7 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
                 self._inodes.pop(ino, None)
                 # The kernel dropped the inode and its cached pages.
                 self._stored.discard(ino)
+                self._prefetched.discard(ino)
 
     async def getattr(self, inode, ctx=None):
         return self._attributes(self._inode(inode))
@@ -188,6 +192,15 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
         After a FORGET the kernel's inode and its pages are gone: the next
         inode for that number is stored again at its first open."""
         self._stored.add(ino)
+        directory = node.parent
+        if directory is not None and directory.ino not in self._prefetched:
+            # The neighbours are likely read next: their data is on its way
+            # from the disk while this file is answered.
+            self._prefetched.add(directory.ino)
+            try:
+                self.image.prefetch_small_files(directory, STORE_AT_OPEN_BYTES)
+            except Exception:  # noqa: BLE001 -- a hint; listing errors show at readdir
+                pass
         try:
             data = self.image.read(node, 0, node.size)
         except Exception:  # noqa: BLE001 -- the READ reports it (EIO and a warning)

@@ -61,6 +61,15 @@ class ImageSource:
             size -= len(data)
         return b"".join(chunks) if len(chunks) != 1 else chunks[0]
 
+    def will_need(self, offset, size):
+        """Best effort: let the kernel start reading these bytes now
+        (POSIX_FADV_WILLNEED returns at once), so that the preads that follow
+        find them in the page cache instead of waiting for the disk."""
+        try:
+            os.posix_fadvise(self.fd, offset, size, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass          # a device or filesystem without read-ahead: no hint
+
     def read_sectors(self, sector, count=1):
         return self.pread(sector * SECTOR, count * SECTOR)
 
