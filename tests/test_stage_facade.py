@@ -464,3 +464,14 @@ def test_a_wide_lower_tree_is_measured_and_mastered_exactly(tmp_path, deep):
         assert extracted(tmp_path / "image.iso", tmp_path / "out") == folder_listing(t.twin)
     finally:
         t.close()
+
+
+def test_the_adapter_copies_every_field_of_an_answer():
+    from isofuse.fuseops.stage_ops import reply
+    from isofuse.stage.attributes import STAT_FIELDS, Attributes
+    values = {name: 1000 + i for i, name in enumerate(STAT_FIELDS)}
+    values["st_mode"] = stat.S_IFREG | 0o640
+    got = reply(Attributes(**values, timeout=7.5))
+    assert {name: getattr(got, name) for name in STAT_FIELDS} == values
+    assert got.entry_timeout == got.attr_timeout == 7.5
+    assert reply(None).st_ino == 0 and reply(None).entry_timeout > 0
