@@ -110,6 +110,11 @@ def _scan_directory(target, path, on_error):
     without a decode/encode round trip per entry (this runs once per file).
     """
     stack = [(target, os.fsencode(path))]
+    # Files share modes and times (a folder unpacked in one second): one
+    # int object for each value instead of one per file and field (32
+    # bytes each, 12 MiB for 100,000 files).
+    shared = {}
+    share = shared.setdefault
     while stack:
         node, folder = stack.pop()
         try:
@@ -123,10 +128,12 @@ def _scan_directory(target, path, on_error):
             mode = st.st_mode
             if S_ISREG(mode):
                 # _from_stat inlined: the common case, once per file (a
-                # regular file has no device number)
+                # regular file has no device number; one with a single link
+                # needs no identity: only hard links are told apart by it)
                 mode, ino, dev, nlink, uid, gid, size, atime, mtime, ctime = st
-                child = Node(name, mode, uid, gid, size, mtime, atime, ctime, nlink, 0,
-                             (dev, ino), child_path)
+                child = Node(name, share(mode, mode), uid, gid, size, share(mtime, mtime),
+                             share(atime, atime), share(ctime, ctime), nlink, 0,
+                             (dev, ino) if nlink > 1 else None, child_path)
             elif S_ISSOCK(mode):
                 continue  # sockets cannot be stored (mkisofs skips them too)
             else:

@@ -11,6 +11,7 @@ import errno
 import os
 import stat
 import threading
+from array import array
 from collections import OrderedDict
 
 
@@ -118,8 +119,9 @@ class ImageStream:
         self._metadata = metadata
         self.size = layout.size
         self.items = [item for item in layout.data_items]
-        self._starts = [item.start for item in self.items]
-        self._ends = [item.end for item in self.items]
+        # packed: a list would hold an int object per file and end
+        self._starts = array("q", [item.start for item in self.items])
+        self._ends = array("q", [item.end for item in self.items])
         self._files = OrderedDict()
         self._max_open = max_open_files
         # Sequential reads (a burner, cp of image.iso) get a Readahead once a
