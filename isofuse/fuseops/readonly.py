@@ -1,5 +1,5 @@
 """pyfuse3 operations for a read-only image: the boundary between the reader
-and the kernel.  This is the one place where errors become errno values.
+and the kernel.
 
 Inode numbers are the reader's (record position or RRIP serial; the root is
 1), so they are stable across mounts.  The kernel holds references through
@@ -14,7 +14,9 @@ Round trips are what a small file costs (docs/mount-performance.md): names and
 attributes come with READDIRPLUS and stay cached for a day (the image never
 changes), FLUSH is answered ENOSYS once by pyfuse3's default and never sent
 again, and the contents of a small file go to the kernel's page cache with the
-answer to its first OPEN (FUSE_NOTIFY_STORE), so its READ never comes.
+answer to its first OPEN (FUSE_NOTIFY_STORE), so its READ never comes; the
+first such open in a directory asks the disk for its neighbours' data.  Large
+reads copy in worker threads, so metadata requests need not wait for them.
 """
 
 import errno
@@ -24,6 +26,7 @@ import os
 import pyfuse3
 import trio
 
+from ..reader import CorruptEntry
 from ..reader.tree import ROOT_INO
 from .boundary import errno_boundary
 
@@ -192,19 +195,11 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
         After a FORGET the kernel's inode and its pages are gone: the next
         inode for that number is stored again at its first open."""
         self._stored.add(ino)
-        directory = node.parent
-        if directory is not None and directory.ino not in self._prefetched:
-            # The neighbours are likely read next: their data is on its way
-            # from the disk while this file is answered.
-            self._prefetched.add(directory.ino)
-            try:
-                self.image.prefetch_small_files(directory, STORE_AT_OPEN_BYTES)
-            except Exception:  # noqa: BLE001 -- a hint; listing errors show at readdir
-                pass
+        self._prefetch_neighbours(node)
         try:
             data = self.image.read(node, 0, node.size)
-        except Exception:  # noqa: BLE001 -- the READ reports it (EIO and a warning)
-            return
+        except (CorruptEntry, OSError):
+            return            # the READs that follow report it (EIO, a warning)
         if len(data) != node.size:
             return
         try:
@@ -215,6 +210,19 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
             if exc.errno == errno.ENOSYS:
                 self._can_store = False
             log.debug("notify_store %d: %s", ino, exc)
+
+    def _prefetch_neighbours(self, node):
+        """The other small files of the directory are likely read next: at
+        the first store in a directory, their data is asked of the disk
+        (without waiting) while this file is answered."""
+        directory = node.parent
+        if directory is None or directory.ino in self._prefetched:
+            return
+        self._prefetched.add(directory.ino)
+        try:
+            self.image.prefetch_small_files(directory, STORE_AT_OPEN_BYTES)
+        except (CorruptEntry, OSError):
+            pass              # a hint only; a damaged listing shows at readdir
 
     async def read(self, fh, off, size):
         node = self._inode(fh)

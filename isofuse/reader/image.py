@@ -49,7 +49,7 @@ def _rock_ridge_in_use(source, pvd):
     through RRIP entries in that same record)."""
     try:
         root = dr.decode_record(pvd.root_record, 0)
-        head = source.pread(root.data_start * 2048, 2048)
+        head = source.pread(root.data_start * SECTOR, SECTOR)
         dot = dr.decode_record(head, 0)
     except FormatError:
         return False, 0
