@@ -10,8 +10,8 @@ points MMC-6 makes a burner get right:
 * the write parameters page (05h, MMC-6 §7.5.4) that the drive accepted
   last before the first WRITE: write type, multisession field, track mode,
   data block type, link size, fixed packets and packet size;
-* the order of the writing commands: page 05h before WRITE, RESERVE TRACK
-  (§6.31) before WRITE, every WRITE before SYNCHRONIZE CACHE (§6.41: the
+* the order of the writing commands: page 05h, SEND OPC INFORMATION
+  (§6.36) and RESERVE TRACK (§6.31) before the first WRITE, every WRITE before SYNCHRONIZE CACHE (§6.41: the
   drive's buffer goes to the medium before a track is closed), SYNCHRONIZE
   CACHE before CLOSE TRACK SESSION (§6.3), CLOSE TRACK before CLOSE
   SESSION, nothing written after a close;
@@ -172,8 +172,8 @@ def _order(log, first_write, last_write, end):
     elif CLOSE_TRACK_SESSION in after and \
             after.index(CLOSE_TRACK_SESSION) < after.index(SYNCHRONIZE_CACHE):
         broken.append("CLOSE before SYNCHRONIZE CACHE")
-    if any(op in (MODE_SELECT_10, RESERVE_TRACK) for op in ops):
-        broken.append("page 05h or RESERVE TRACK while writing")
+    if any(op in (MODE_SELECT_10, RESERVE_TRACK, SEND_OPC) for op in ops):
+        broken.append("page 05h, RESERVE TRACK or SEND OPC after the first WRITE")
     functions = [cdb[2] & 7 for cdb, _, ok in log[last_write + 1:end + 1]
                  if cdb[0] == CLOSE_TRACK_SESSION and ok]
     if 1 in functions and 2 in functions and functions.index(1) > functions.index(2):
@@ -264,6 +264,10 @@ def test_a_broken_order_is_found():
     log = [cmd("2a 00 00 00 00 00 00 00 10 00"), cmd("5b 01 02 00 00 00 00 00 00 00"),
            cmd("35 02 00 00 00 00 00 00 00 00")]
     assert write_phase(log)["order"] == ["CLOSE before SYNCHRONIZE CACHE"]
+    late_opc = [cmd("2a 00 00 00 00 00 00 00 10 00"), cmd("54 01 00 00 00 00 00 00 00 00"),
+                cmd("2a 00 00 00 00 10 00 00 10 00"), cmd("35 02 00 00 00 00 00 00 00 00")]
+    assert write_phase(late_opc)["order"] == [
+        "page 05h, RESERVE TRACK or SEND OPC after the first WRITE"]
     gap = [cmd("2a 00 00 00 00 00 00 00 10 00"), cmd("2a 00 00 00 00 20 00 00 10 00"),
            cmd("35 02 00 00 00 00 00 00 00 00")]
     with pytest.raises(AssertionError, match="not contiguous"):
