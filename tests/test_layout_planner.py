@@ -6,6 +6,7 @@ import os
 import random
 import struct
 import subprocess
+import sys
 
 import pytest
 
@@ -141,3 +142,31 @@ def test_plain_files_have_a_size_and_no_record_object(tmp_path):
     joliet_root = layout.joliet_dirs[0]
     # Joliet records no symlink: its child gets no record at all
     assert sorted(len(r) for r in joliet_root.plan.special.values()) == [0, 1]
+
+
+def _root_identifiers(image):
+    extent, size = _root_extent(image)
+    data = image[extent * SECTOR:extent * SECTOR + size]
+    return sorted(dr.decode_record(data, offset).name
+                  for offset, _ in _records_with_offsets(data))[2:]
+
+
+def test_level_4_names_with_rock_ridge_leave_room_for_a_ce_as_genisoimage(tmp_path):
+    """-iso-level 4 -R: a 220-byte name would leave its record no room for
+    the CE entry its Rock Ridge name needs (it ended in a traceback);
+    genisoimage cuts such names to 193 bytes, and so do we.  Without Rock
+    Ridge both keep 207."""
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / ("a" * 220)).write_bytes(b"long")
+    (src / ("d" * 220)).mkdir()
+    for options in (["-R"], []):
+        ours = tmp_path / "ours.iso"
+        result = subprocess.run([sys.executable, "-m", "isofuse.cli.main", "master", "-quiet",
+                                 "-iso-level", "4", *options, "-o", str(ours), str(src)],
+                                capture_output=True)
+        assert result.returncode == 0, result.stderr
+        theirs = _image("genisoimage", tmp_path, src, "-iso-level", "4", *options)
+        names = _root_identifiers(ours.read_bytes())
+        assert names == _root_identifiers(theirs)
+        assert {len(n) for n in names} == ({193} if options else {207})

@@ -7,6 +7,7 @@ carries RE, its ".." carries PL).  The Joliet tree keeps the source's shape
 with UTF-16 names.  Both point at the same file data.
 """
 
+from dataclasses import replace
 from typing import List
 
 from . import naming
@@ -93,6 +94,15 @@ def _shown(node, hidden):
     return list(kids)
 
 
+def iso_rules(options):
+    """The naming rules of the ISO 9660 tree: with Rock Ridge, level 4
+    names are cut where the record keeps room for a CE entry."""
+    rules = options.names
+    if options.rock and rules.level >= 4 and rules.level4_limit > naming.LEVEL4_ROCK_RIDGE_MAX:
+        return replace(rules, level4_limit=naming.LEVEL4_ROCK_RIDGE_MAX)
+    return rules
+
+
 def iso_named(kids, rules, extra_names=()):
     """[(kid, identifier, sort key)] of a directory's children (``kids``,
     then ``extra_names``' directories, with kid None), named by the ISO
@@ -120,7 +130,7 @@ def joliet_named(node, options, hidden=frozenset()):
 
 
 def build_iso_tree(root, options, warn):
-    rules = options.names
+    rules = iso_rules(options)
     policy = options.deep_policy
     limit_levels = rules.level < 4 and policy != DEEP_ALLOW
     hidden = options.hide_iso
@@ -239,7 +249,7 @@ def directory_projection(directory, options):
         parent = DiscEntry(node=directory.parent, identifier=b"\x00", is_dir=True)
     iso = DiscEntry(node=directory, identifier=b"\x00", is_dir=True, parent=parent,
                     level=level)
-    named = iso_named(list(directory.children.values()), options.names)
+    named = iso_named(list(directory.children.values()), iso_rules(options))
     named.sort(key=lambda triple: triple[2])
     iso.children = [DiscEntry(kid, ident, True, iso, level + 1) if kid.is_dir
                     else FileEntry(kid, ident, iso) for kid, ident, _ in named]

@@ -24,6 +24,10 @@ _JOLIET_PLAIN_LINES = re.compile(rb"[^*/:;?\\\x00-\x09\x0b-\x1f\x80-\xff]*").ful
 JOLIET_MAX = 64
 JOLIET_LONG_MAX = 103
 LEVEL4_MAX = 207
+# -iso-level 4 with Rock Ridge: a record of a longer identifier has no room
+# for a CE entry (33 + 193 + 28 = 254 of 255 bytes, ECMA-119 §9.1, SUSP
+# §5.1), so genisoimage cuts names to 193 bytes there (observed, 1.1.11)
+LEVEL4_ROCK_RIDGE_MAX = 193
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class NameRules:
     full_31: bool = False            # -l: 31-character names at level 1
     max_37: bool = False             # -max-iso9660-filenames: 37 characters
     allow_multidot: bool = False     # -allow-multidot: dots stay in names (genisoimage)
+    level4_limit: int = LEVEL4_MAX   # bytes of a level 4 name (isotree.iso_rules)
 
     @property
     def file_limit(self):
@@ -47,7 +52,7 @@ class NameRules:
         31-character names at level 1, and as xorrisofs and genisoimage
         write them)."""
         if self.level >= 4:
-            return LEVEL4_MAX
+            return self.level4_limit
         if self.max_37:
             return 37
         if self.level == 1 and not self.full_31:
@@ -57,7 +62,7 @@ class NameRules:
     @property
     def dir_limit(self):
         if self.level >= 4:
-            return LEVEL4_MAX
+            return self.level4_limit
         if self.max_37:
             return 37
         if self.level == 1 and not self.full_31:
@@ -108,7 +113,7 @@ def iso_name(raw, is_dir, rules):
     if rules.level >= 4:
         # ISO 9660:1999 §7.5: any characters up to 207 bytes; ";" stays a
         # version separator to many readers (pycdlib, the kernel's mapping).
-        return _cut_bytes(text.replace("/", "_").replace(";", "_"), LEVEL4_MAX), None
+        return _cut_bytes(text.replace("/", "_").replace(";", "_"), rules.level4_limit), None
     text = _ascii_fold(text)
     if not rules.untranslated and not text.isascii():
         text = text.encode("ascii", "replace").decode("ascii").replace("?", "_")
