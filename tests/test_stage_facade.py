@@ -475,3 +475,22 @@ def test_the_adapter_copies_every_field_of_an_answer():
     assert {name: getattr(got, name) for name in STAT_FIELDS} == values
     assert got.entry_timeout == got.attr_timeout == 7.5
     assert reply(None).st_ino == 0 and reply(None).entry_timeout > 0
+
+
+def test_the_capability_xattr_of_new_files_is_answered_and_kept(twin):
+    """The kernel asks for security.capability before every write: for a
+    file the stage made it answers without asking upper, until setcap
+    (a setxattr through the stage) gives the file one."""
+    opened, attr = twin.stage.create(ROOT, b"tool", stat.S_IFREG | 0o755, os.O_WRONLY,
+                                     caller())
+    twin.stage.release(opened.fh)
+    with pytest.raises(OSError) as info:
+        twin.stage.getxattr(attr.st_ino, b"security.capability")
+    assert info.value.errno == errno.ENODATA
+    # a v2 capability set: cap_net_bind_service, permitted and effective
+    value = bytes.fromhex("01000002" "00040000" "00000000" "00000000" "00000000")
+    twin.stage.setxattr(attr.st_ino, b"security.capability", value)
+    assert twin.stage.getxattr(attr.st_ino, b"security.capability") == value
+    assert os.getxattr(twin.upper / "tool", "security.capability") == value
+    twin.stage.rename(ROOT, b"tool", ROOT, b"renamed")
+    assert twin.stage.getxattr(twin.ino("renamed"), b"security.capability") == value

@@ -42,6 +42,9 @@ MIN_RECORD = 34
 # for long.  (Changing UPPER behind the mount's back is unsupported.)
 TIMEOUT = 60.0
 ATTR_CACHE_LIMIT = 100_000
+# The kernel asks for this one before every write (to drop file
+# capabilities, as on any filesystem); only setcap, through the stage, sets it.
+CAPABILITY_XATTR = b"security.capability"
 
 # What open and create answer: the handle, and whether the kernel may keep
 # the file's pages (the tree changes only through the stage) or must ask
@@ -106,6 +109,9 @@ class Stage:
         self._files = OpenFiles(self._inodes)
         self._attr_cache = {}    # rel -> attributes, until the next change
         self._image_readers = 0
+        # numbers of the files this mount created and nobody gave a
+        # security.capability since: answered without asking upper
+        self._no_capability = set()
 
     # ---- inodes and attributes -------------------------------------------------------------------
     def _rel(self, ino):
@@ -331,6 +337,7 @@ class Stage:
         self._upper_numbers.remember(st, upper_ino(st.st_ino))   # new: no origin xattr
         attr = self._upper_attr(rel, st)
         self._remember(rel, attr)
+        self._no_capability.add(attr.st_ino)
         handle = Handle(attr.st_ino, fd=fd, rel=rel)
         fh = self._files.add(handle)
         self._files.track(fh, handle, attr.st_ino)
@@ -490,7 +497,7 @@ class Stage:
         self.disc.wait()
         remove(rel)
         self.disc.removed(rel)
-        self._inodes.unbind(rel)
+        self._no_capability.discard(self._inodes.unbind(rel))   # its number may be reused
 
     def rename(self, parent_inode_old, name_old, parent_inode_new, name_new,
                noreplace=False, exchange=False):
@@ -507,6 +514,7 @@ class Stage:
         new = self.overlay.rename(old, new_parent, name_new, noreplace=noreplace)
         if new == old or self.overlay.resolve(old) is not None:
             return      # two names of one file: rename(2) leaves both
+        self._no_capability.discard(self._inodes.ino(new))      # replaced: see _remove
         self.disc.removed(new)
         self.disc.renamed(old, new)
         self._inodes.move(old, new, is_dir=entry is None or entry.is_dir)
@@ -514,6 +522,8 @@ class Stage:
     # ---- xattrs ----------------------------------------------------------------------------------------
     def getxattr(self, inode, name):
         if inode < FIRST_PATH_INO and inode != ROOT:
+            raise error(errno.ENODATA)
+        if name == CAPABILITY_XATTR and self._inodes.resolve(inode) in self._no_capability:
             raise error(errno.ENODATA)
         entry = self._entry(self._rel(inode))
         value = entry.source.getxattr(entry.rel, name)
@@ -540,6 +550,7 @@ class Stage:
             raise error(errno.EPERM)   # the stage's inode bookkeeping
         rel, entry = self._about_to_change(inode)
         self.disc.wait()
+        self._no_capability.discard(self._inodes.resolve(inode))
         change(self.overlay.upper_real(self.overlay.copy_up(entry).rel))
 
     # ---- the disc -------------------------------------------------------------------------------------
