@@ -23,12 +23,12 @@ import os
 import stat
 import struct
 import time
-from typing import List
 
 from ..bulk import collector_paused
 from ..format import descriptors as vd
 from ..format import eltorito
 from ..format.sectors import SECTOR, sectors_for
+from .dataplace import DataItem, DataPlacement, file_key
 from .direncode import DirectoryEncoder, path_table_size
 from .isotree import build_iso_tree, build_joliet_tree, directories_in_path_table_order
 from .options import MasterOptions
@@ -40,45 +40,6 @@ from . import checksums, naming, sysarea
 
 __all__ = ["Layout", "LayoutError", "DataItem", "MAX_EXTENT_BYTES", "SECTOR",
            "SYSTEM_AREA_SECTORS", "file_key", "sectors_for"]
-
-def file_key(node):
-    """One key per file: hard links (same device and inode) share it."""
-    if node.is_regular and node.nlink > 1 and node.dev_ino is not None:
-        return node.dev_ino
-    return node
-
-
-# a DataItem met by the data walk whose sector is given once all are met
-PENDING = -1
-
-
-class DataItem:
-    """A run of file data in the image: ``size`` bytes from ``path`` (or
-    from ``data``) at sector ``sector``; the rest of its last sector is zero."""
-
-    __slots__ = ("sector", "size", "path", "data", "patch_offset", "patch", "source_size",
-                 "base", "reader")
-
-    def __init__(self, sector, size, path=None, data=None, source_size=0, reader=None, base=0):
-        self.sector = sector
-        self.size = size
-        self.path = path
-        self.data = data
-        self.patch_offset = 0       # boot-info-table: bytes replaced in the data
-        self.patch = b""
-        self.source_size = source_size  # the size the file had when scanned
-        self.base = base            # first sector of the session (stream offset 0)
-        self.reader = reader        # read(offset, size) when the data is not a file
-
-    @property
-    def start(self):
-        """Offset in the session's byte stream."""
-        return (self.sector - self.base) * SECTOR
-
-    @property
-    def end(self):
-        return self.start + self.size
-
 
 class Layout:
     def __init__(self, root, options: MasterOptions, warn=None):
@@ -116,7 +77,8 @@ class Layout:
         sector = self._place_path_tables(sector)
         # The file data's DataItems (one per hard-linked file), placed after
         # the metadata below.
-        self._extents = {}
+        self.data = DataPlacement(opts, self.base, self.catalog_node, self.catalog_sector)
+        self.data_items = self.data.data_items      # extended by the checksum and GPT tails
         self.metadata_sectors = self._place_directories(sector)
         if self.partition_offset:
             # the partition's copy of the path tables and directories
@@ -276,7 +238,7 @@ class Layout:
             return []
         entries = []
         for spec, node in zip(self.options.boot, self.boot_nodes):
-            extent = self._extents[file_key(node)].sector
+            extent = self.data.items[file_key(node)].sector
             media = {"none": 0, "hdd": 4}.get(spec.emulation)
             if spec.emulation == "floppy":
                 media = {1200 * 1024: 1, 1440 * 1024: 2, 2880 * 1024: 3}.get(node.size)
@@ -377,7 +339,7 @@ class Layout:
         catalog's sector, or None (no data: an empty file)."""
         if key is self.catalog_node:
             return DataItem(self.catalog_sector, SECTOR, base=self.base)
-        return self._extents.get(key)
+        return self.data.items.get(key)
 
     # ---- system area (hybrid images: sysarea.py) ------------------------------------------------
     def _new_system_area(self):
@@ -444,131 +406,19 @@ class Layout:
         self.data_items.extend(sorted(extra, key=lambda item: item.sector))
         return area
 
-    # ---- file data ------------------------------------------------------------------------------
-    def _data_item(self, node):
-        """The DataItem of a regular file's data (one per hard-linked file;
-        None for an empty file, the boot catalog and data of an earlier
-        session, which take no new sector).  Its sector comes later, from
-        _place_data."""
-        if node.size == 0 or node.old_extents is not None or node is self.catalog_node:
-            return None
-        key = file_key(node)
-        item = self._extents.get(key)
-        if item is None:
-            item = self._extents[key] = DataItem(None, node.size, node.path, node.data,
-                                                 node.size, node.reader, self.base)
-        return item
-
+    # ---- file data (dataplace.py) ------------------------------------------------------------
     def _place_data(self, sector):
-        """Give every file's data its sectors from ``sector`` on, in ISO tree
-        order (directories depth first, records in order), then the files
-        only the Joliet tree shows (-hide); with sort weights (-sort) the
-        heavier files first, ties in that order.  Returns the sector after
-        the last.  Hard-linked files get one place."""
-        # hybrid images: the boot images first, as xorrisofs places them
+        """Every file's data from ``sector`` on (DataPlacement.place); hybrid
+        images place the boot images first, as xorrisofs does."""
         placed_first = self._boot_nodes_in_tree_order() if self.system_area else ()
-        order = []                  # [(DataItem, node)] in placement order
-        for node in placed_first:
-            item = self._data_item(node)
-            if item is not None and item.sector is None:
-                item.sector = PENDING
-                order.append((item, node))
-        first = len(order)
-        self._collect_data(self.iso_root, frozenset(placed_first), order)
-        if self.options.hide_iso:
-            if self.joliet_root is not None:
-                self._collect_data(self.joliet_root, frozenset(placed_first), order)
-            self._collect_unlisted(frozenset(placed_first), order)
-        weights = self.options.sort_weights
-        if weights:
-            # genisoimage -sort, xorrisofs --sort-weight: heavier first
-            order[first:] = sorted(order[first:], key=lambda pair: -weights.get(pair[1], 0))
-        self.data_items: List[DataItem] = [item for item, _ in order]
-        for item in self.data_items:
-            item.sector = sector
-            sector += (item.size + SECTOR - 1) // SECTOR
-        return sector
-
-    def _collect_unlisted(self, placed_first, order):
-        """Append the files no tree lists (-hide without Joliet, or hidden
-        from both trees): xorrisofs and genisoimage write their data all
-        the same.  In name order below each folder, for a stable image."""
-        hidden = self.options.hide_iso
-        stack = [(self.root_node, False)]
-        while stack:
-            node, inside = stack.pop()
-            folders = []
-            for name in sorted(node.children):
-                kid = node.children[name]
-                below = inside or kid in hidden
-                if kid.is_dir:
-                    folders.append((kid, below))
-                elif below and kid.is_regular and kid not in placed_first:
-                    item = self._data_item(kid)
-                    if item is not None and item.sector is None:
-                        item.sector = PENDING
-                        order.append((item, kid))
-            stack.extend(reversed(folders))
-
-    def _collect_data(self, root, placed_first, order):
-        """Append (DataItem, node) of every file of a tree not met yet to
-        ``order``, in the tree's order: directories depth first, the files
-        of each in record order (marking each item PENDING)."""
-        append = order.append
-        item_of = self._data_item
-        extents, catalog, base = self._extents, self.catalog_node, self.base
-        level = self.options.names.level
-        stack = [root]
-        while stack:
-            directory = stack.pop()
-            subdirs = []
-            for child in directory.children:
-                node = child.node
-                if child.is_dir:
-                    subdirs.append(child)
-                    continue
-                if node.size > MAX_EXTENT_BYTES and level < 3:
-                    continue                    # not recorded (Joliet of a -hide file)
-                if not node.size or not node.is_regular or child.is_placeholder \
-                        or node is catalog or node in placed_first:
-                    continue                    # no data, a CL placeholder, symlink, device
-                if node.nlink == 1 and node.old_extents is None:
-                    item = extents.get(node)
-                    if item is None:
-                        # _data_item inlined: a file with one link, met once
-                        item = extents[node] = DataItem(None, node.size, node.path,
-                                                        node.data, node.size, node.reader,
-                                                        base)
-                else:
-                    item = item_of(node)        # hard links, data of an earlier session
-                    if item is None:
-                        continue
-                if item.sector is None:
-                    item.sector = PENDING
-                    append((item, node))
-            stack.extend(reversed(subdirs))
+        trees = [self.iso_root]
+        if self.options.hide_iso and self.joliet_root is not None:
+            trees.append(self.joliet_root)
+        return self.data.place(sector, trees, self.root_node, placed_first)
 
     def file_extents(self, node):
-
         """[(sector, bytes)] of a file's data, split at MAX_EXTENT_BYTES."""
-        if node is self.catalog_node:
-            return [(self.catalog_sector, SECTOR)]
-        old = node.old_extents
-        if old is not None:
-            return old
-        item = self._extents.get(file_key(node))
-        size = node.size if node.is_regular else 0
-        if item is None:
-            return [(0, 0)] if size == 0 else None
-        out, sector, left = [], item.sector, size
-        while True:
-            part = min(left, MAX_EXTENT_BYTES)
-            out.append((sector, part))
-            sector += sectors_for(part)
-            left -= part
-            if left <= 0:
-                break
-        return out
+        return self.data.file_extents(node)
 
     # ---- encoding --------------------------------------------------------------------------------
     def encode_metadata(self):
@@ -576,7 +426,7 @@ class Layout:
         as the bytearray it was encoded in: a copy to bytes would double the
         peak memory (20 MiB of metadata for 100,000 files)."""
         meta = bytearray((self.metadata_sectors - self.base) * SECTOR)
-        encoder = DirectoryEncoder(meta, self.base, self.rr, self.dates, self._extents,
+        encoder = DirectoryEncoder(meta, self.base, self.rr, self.dates, self.data.items,
                                    self.file_extents)
         # directories first: their extents are final, the descriptors need root records
         self._write_trees(encoder)
