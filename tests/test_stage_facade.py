@@ -12,7 +12,6 @@ mounted tests hold -- and xorriso's listing of image.iso."""
 import errno
 import hashlib
 import os
-import shutil
 import stat
 import subprocess
 import types
@@ -75,7 +74,7 @@ class Twin:
         self.upper.mkdir()
         self.lower = lower
         self.twin = tmp_path / "twin"
-        shutil.copytree(lower, self.twin, symlinks=True)
+        run(["cp", "-a", str(lower), str(self.twin)])      # hard links stay links
         profile, _ = parse_options(list(options))
         self.overlay = Overlay(str(self.upper), [FolderLayer(str(lower), "lower0")])
         self.ops = StageOperations(self.overlay, Disc(self.overlay, profile))
@@ -420,14 +419,16 @@ def test_image_iso_is_the_disc_and_holds_changes_back(twin, tmp_path):
 
 def make_wide_tree(root, folders=300, deep=0):
     """``folders`` folders of three files each (the model is measured in
-    batches of folders while it is built), and a chain of ``deep`` nested
-    folders (Rock Ridge relocates those below level 8)."""
+    batches of folders while it is built), a hard link, and a chain of
+    ``deep`` nested folders (Rock Ridge relocates those below level 8)."""
     for i in range(folders):
         folder = os.path.join(root, f"f{i // 30:02d}", f"sub{i:03d}")
         os.makedirs(folder)
         for j in range(3):
             with open(os.path.join(folder, f"file{j}.txt"), "wb") as f:
                 f.write(b"%d.%d\n" % (i, j) * (i % 7 * 300 + j))
+    first = os.path.join(root, "f00", "sub000")
+    os.link(os.path.join(first, "file2.txt"), os.path.join(first, "hard.txt"))
     path = root
     for level in range(deep):
         path = os.path.join(path, f"deep{level}")

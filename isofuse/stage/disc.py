@@ -98,6 +98,7 @@ class Disc:
         self.profile = profile
         self.violations = {}       # rel -> [message]
         self._nodes = {}
+        self._folder_subtrees = {}  # rel -> the lower folder _load_folder read it from
         self.root = self.size = None
         self._identifier_lengths = {}
         self._last_problems = (None, ())
@@ -221,6 +222,7 @@ class Disc:
         # image is laid out (``_fill_paths``): 110 bytes a file until then.
         same = {}.setdefault
         layer_id = layer.layer_id
+        self._folder_subtrees[rel] = layer
         while stack:
             current = stack.pop()
             parent = self._nodes[current]
@@ -236,7 +238,8 @@ class Disc:
                                 same(size, size) if regular else 0, same(mtime, mtime),
                                 same(atime, atime), same(ctime, ctime), nlink,
                                 0 if regular else item.stat(follow_symlinks=False).st_rdev,
-                                (layer_id, same(dev, dev), ino))
+                                # the identity only tells hard links apart
+                                (layer_id, dev, ino) if regular and nlink > 1 else None)
                     if stat.S_ISLNK(mode):
                         node.symlink = os.readlink(item.path)
                     node.parent = parent
@@ -511,13 +514,12 @@ class Disc:
     def _fill_paths(self):
         """Give the files ``_load_folder`` made their data paths (a file
         with neither a path, a reader nor old extents is one of those)."""
-        folders = {layer.layer_id: layer for layer in self.overlay.lowers
-                   if isinstance(layer, FolderLayer)}
-        for rel, node in self._nodes.items():
-            if node.is_regular and node.path is None and node.reader is None \
-                    and node.old_extents is None and node.data is None:
-                layer = folders.get(node.dev_ino[0]) if node.dev_ino else None
-                if layer is not None:
+        for top, layer in self._folder_subtrees.items():
+            if top not in self._nodes:
+                continue        # removed since
+            for rel, node in self._subtree(top):
+                if node.is_regular and node.path is None and node.reader is None \
+                        and node.old_extents is None and node.data is None:
                     node.path = layer.data_path(rel)
 
     def size_text(self):
