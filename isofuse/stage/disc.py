@@ -97,7 +97,7 @@ class Disc:
         self.overlay = overlay
         self.profile = profile
         self.violations = {}       # rel -> [message]
-        self._nodes = {}
+        self._count = 0             # entries of the disc (the root's included)
         self._folder_subtrees = {}  # rel -> the lower folder _load_folder read it from
         self.root = self.size = None
         self._identifier_lengths = {}
@@ -150,20 +150,41 @@ class Disc:
         with collector_paused():    # a node or more per file of the lower layers
             root_entry = self.overlay.root()
             self.root = self._node_for(root_entry, b"")
-            self._nodes[b""] = self.root
+            self._count = 1
             self.size = SizeModel(self.root, self.profile.master)
             batch = _MeasuredInBatches(self.size, self.profile.master)
             self._load(root_entry, batch.loaded)
-            for rel in list(self._nodes):
-                if rel:
-                    self._check(rel)
+            for rel, node in self._walk(b"", self.root):
+                self._check(rel, node)
             batch.finish()
 
-    @property
-    def nodes(self):
-        """rel -> sourcetree.Node of every entry of the disc."""
+    def node(self, rel):
+        """The sourcetree.Node of the entry at ``rel``, or None.  (Nodes are
+        found from the root by name: a dict of every path would cost 11 MiB
+        per 100,000 files.)"""
         self.wait()
-        return self._nodes
+        return self._node(rel)
+
+    def _node(self, rel):
+        node = self.root
+        if rel:
+            for name in rel.split(b"/"):
+                node = node.children.get(name)
+                if node is None:
+                    return None
+        return node
+
+    @staticmethod
+    def _walk(rel, node):
+        """(rel, node) of everything below ``node``, parents first."""
+        stack = [(rel, node)]
+        while stack:
+            base, current = stack.pop()
+            for name, child in current.children.items():
+                child_rel = join(base, name)
+                yield child_rel, child
+                if child.is_dir:
+                    stack.append((child_rel, child))
 
     def _node_for(self, entry, name, symlink=None):
         """The model of an entry.  ``symlink``: its target if known (a
@@ -190,13 +211,12 @@ class Disc:
     def _load(self, entry, loaded=None):
         """Nodes for everything below ``entry``; ``loaded(rel, node)`` is
         called for each directory once its children are in place."""
-        stack = [entry]
+        stack = [(entry, self._node(entry.rel))]
         while stack:
-            directory = stack.pop()
-            parent = self._nodes[directory.rel]
+            directory, parent = stack.pop()
             if not directory.in_upper and len(directory.lowers) == 1 \
                     and isinstance(directory.lowers[0], FolderLayer):
-                self._load_folder(directory.rel, directory.lowers[0], loaded)
+                self._load_folder(directory.rel, parent, directory.lowers[0], loaded)
                 continue
             for name in self.overlay.listdir(directory):
                 child = self.overlay.lookup(directory, name)
@@ -205,17 +225,17 @@ class Disc:
                 node = self._node_for(child, name)
                 node.parent = parent
                 parent.children[name] = node
-                self._nodes[child.rel] = node
+                self._count += 1
                 if child.is_dir:
-                    stack.append(child)
+                    stack.append((child, node))
             if loaded is not None:
                 loaded(directory.rel, parent)
 
-    def _load_folder(self, rel, layer, loaded=None):
+    def _load_folder(self, rel, top, layer, loaded=None):
         """A subtree only one lower folder has: nothing can hide or merge
         there, so read it straight with scandir (mounting over a big
         previous tree is dominated by this)."""
-        stack = [rel]
+        stack = [(rel, top)]
         # One int object per distinct value: modes, times (whole seconds),
         # owners, the device and sizes repeat across a tree (7 ints of 32
         # bytes a file otherwise).  The data path is filled in only when an
@@ -224,8 +244,7 @@ class Disc:
         layer_id = layer.layer_id
         self._folder_subtrees[rel] = layer
         while stack:
-            current = stack.pop()
-            parent = self._nodes[current]
+            current, parent = stack.pop()
             with os.scandir(layer.real(current)) as it:
                 for item in it:
                     name = item.name
@@ -244,10 +263,9 @@ class Disc:
                         node.symlink = os.readlink(item.path)
                     node.parent = parent
                     parent.children[name] = node
-                    child_rel = join(current, name)
-                    self._nodes[child_rel] = node
+                    self._count += 1
                     if stat.S_ISDIR(mode):
-                        stack.append(child_rel)
+                        stack.append((join(current, name), node))
             if loaded is not None:
                 loaded(current, parent)
 
@@ -264,7 +282,7 @@ class Disc:
         """A new entry at ``rel`` (``st``: its upper lstat, if known)."""
         self.wait()
         entry = self._visible(rel, st)
-        parent = self._nodes.get(split(rel)[0])
+        parent = self._node(split(rel)[0])
         if entry is None or parent is None:
             return
         name = split(rel)[1]
@@ -273,7 +291,7 @@ class Disc:
         node = self._node_for(entry, name)
         node.parent = parent
         parent.children[name] = node
-        self._nodes[rel] = node
+        self._count += 1
         if entry.is_dir:
             self._load(entry)
             for sub_rel, sub in self._subtree(rel):
@@ -288,17 +306,8 @@ class Disc:
         self.size.directory_changed(parent)
 
     def _subtree(self, rel):
-        node = self._nodes[rel]
-        out = [(rel, node)]
-        stack = [(rel, node)]
-        while stack:
-            base, current = stack.pop()
-            for name, child in current.children.items():
-                child_rel = join(base, name)
-                out.append((child_rel, child))
-                if child.is_dir:
-                    stack.append((child_rel, child))
-        return out
+        node = self._node(rel)
+        return [(rel, node), *self._walk(rel, node)]
 
     def removed(self, rel):
         self.wait()
@@ -306,7 +315,7 @@ class Disc:
 
     def _removed(self, rel):
         self._last_problems = (None, ())
-        node = self._nodes.get(rel)
+        node = self._node(rel)
         if node is None:
             return
         for sub_rel, sub in self._subtree(rel):
@@ -314,7 +323,7 @@ class Disc:
                 self.size.directory_removed(sub)
             else:
                 self.size.file_removed(sub)
-            self._nodes.pop(sub_rel, None)
+            self._count -= 1
             self.violations.pop(sub_rel, None)
         parent = node.parent
         if parent is not None:
@@ -325,7 +334,7 @@ class Disc:
         """Attributes or size of an entry changed (setattr, write, copy-up;
         ``st``: its upper lstat or fstat, if known)."""
         self.wait()
-        node = self._nodes.get(rel)
+        node = self._node(rel)
         if node is not None and st is not None and self._refreshed(rel, node, st):
             return
         entry = self._visible(rel, st) if node is not None else None
@@ -393,7 +402,7 @@ class Disc:
         """Cheap path for writes: a regular file is at least ``new_size``
         bytes long now."""
         self.wait()
-        node = self._nodes.get(rel)
+        node = self._node(rel)
         if node is not None and node.is_regular and new_size > node.size:
             self._resize(rel, node, new_size)
 
@@ -404,12 +413,12 @@ class Disc:
     def size_of(self, rel):
         """The size the disc has for the file at ``rel`` (0 if none)."""
         self.wait()
-        node = self._nodes.get(rel)
+        node = self._node(rel)
         return node.size if node is not None else 0
 
     def entry_count(self):
         self.wait()
-        return len(self._nodes)
+        return self._count
 
     # ---- rules ------------------------------------------------------------------------------------
     def problems_for(self, parent_rel, name, is_dir):
@@ -454,7 +463,7 @@ class Disc:
         length that is certainly within MAX_PATH instead."""
         rules = self.profile.master.names
         parts = []
-        node = self._nodes.get(parent_rel)
+        node = self._node(parent_rel)
         while node is not None and node.parent is not None:
             parts.append(node.name)
             node = node.parent
@@ -484,8 +493,8 @@ class Disc:
         rules = self.profile.master.names
         return len(naming.iso_identifier(*naming.iso_name(name, is_dir, rules), is_dir, rules))
 
-    def _check(self, rel):
-        node = self._nodes.get(rel)
+    def _check(self, rel, node=None):
+        node = node or self._node(rel)
         if node is None:
             return
         problems = self._problems_cached(split(rel)[0], node.name, node.is_dir)
@@ -515,7 +524,7 @@ class Disc:
         """Give the files ``_load_folder`` made their data paths (a file
         with neither a path, a reader nor old extents is one of those)."""
         for top, layer in self._folder_subtrees.items():
-            if top not in self._nodes:
+            if self._node(top) is None:
                 continue        # removed since
             for rel, node in self._subtree(top):
                 if node.is_regular and node.path is None and node.reader is None \
@@ -544,8 +553,10 @@ class Disc:
             for problem in self.violations[rel]:
                 lines.append(f"PROBLEM\t/{rel.decode('utf-8', 'replace')}\t{problem}")
         lines.append("# name changes: original -> ISO 9660 -> Joliet")
-        for rel, node in sorted(self._nodes.items()):
-            if not node.is_dir or not node.children:
+        folders = [(b"", self.root)] + [(rel, node) for rel, node in
+                                        self._walk(b"", self.root) if node.is_dir]
+        for rel, node in sorted(folders, key=lambda folder: folder[0]):
+            if not node.children:
                 continue
             kids = list(node.children.values())
             iso = naming.assign_iso_names([(k.name, k.is_dir) for k in kids], opts.names)
