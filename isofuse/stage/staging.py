@@ -43,7 +43,8 @@ MIN_RECORD = 34
 TIMEOUT = 60.0
 ATTR_CACHE_LIMIT = 100_000
 # The kernel asks for this one before every write (to drop file
-# capabilities, as on any filesystem); only setcap, through the stage, sets it.
+# capabilities, as on any filesystem); only setcap, through the stage, sets
+# it (docs/stage-internals.md).
 CAPABILITY_XATTR = b"security.capability"
 
 # What open and create answer: the handle, and whether the kernel may keep
