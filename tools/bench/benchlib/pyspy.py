@@ -140,12 +140,3 @@ class Recorder:
                     os.unlink(out)
         return summarise(merged, seconds or wall)
 
-
-class NoAttach:
-    """Hooks for a daemon started under ``Recorder.wrap``: nothing to attach."""
-
-    def attach(self, pid):
-        return None
-
-    def detach(self, handle):
-        pass
