@@ -144,6 +144,12 @@ class Overlay:
         entry = self.root()
         if not rel:
             return entry
+        # A cached folder is current (a change forgets it and everything
+        # below it), so the walk from the root can start at the parent.
+        parent_rel, name = split(rel)
+        parent = self._dirs.get(parent_rel) if parent_rel else entry
+        if parent is not None:
+            return self.lookup(parent, name)
         for name in rel.split(b"/"):
             if entry is None or not entry.is_dir:
                 return None
