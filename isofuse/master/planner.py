@@ -188,13 +188,6 @@ def _split_su(identifier, entries):
     return inline, overflow
 
 
-def is_plain_file(node):
-    """A regular file whose record the planner only measures (one link, one
-    extent of new data)."""
-    return node.is_regular and node.nlink == 1 and node.old_extents is None \
-        and node.size <= MAX_EXTENT_BYTES
-
-
 class DirectoryPlanner:
     """Plans the ISO 9660 (with ``rock``: Rock Ridge, a RockRidgeWriter)
     and the Joliet directories of one tree."""
@@ -224,7 +217,10 @@ class DirectoryPlanner:
         su_length = rock.plain_file_su_length if rock else lambda node: 0
         for index, child in enumerate(directory.children):
             node = child.node
-            if is_plain_file(node):
+            # a plain file: one link, one extent of new data, its Rock
+            # Ridge entries in the record (the common case, once per file)
+            if node.is_regular and node.nlink == 1 and node.old_extents is None \
+                    and node.size <= MAX_EXTENT_BYTES:
                 n = su_length(node)
                 if n is not None:
                     length = dr.record_length(len(child.identifier), n)
