@@ -188,3 +188,24 @@ def test_first_open_in_a_directory_asks_the_disk_for_its_small_files(image, stor
         assert covered(start, length) == small, name
         if not small:
             assert not any(a < start + length and start < a + n for a, n in advised), name
+
+
+def test_random_large_reads_leave_the_loop_sequential_ones_stay(image, stores,
+                                                                monkeypatch):
+    handed_over = []
+    real = trio.to_thread.run_sync
+
+    async def counting(fn, *args, **kwargs):
+        handed_over.append(args[1:])
+        return await real(fn, *args, **kwargs)
+
+    monkeypatch.setattr(trio.to_thread, "run_sync", counting)
+    ops = ReadOnlyImageOperations(image)
+    ino = looked_up(ops, "big.bin")
+    want = content("big.bin", SIZES["big.bin"])
+    for offset in range(0, len(want), 1 << 20):          # a stream, in order
+        assert call(ops.read, ino, offset, 1 << 20) == want[offset:offset + (1 << 20)]
+    assert handed_over == []
+    assert call(ops.read, ino, 12345, 1 << 17) == want[12345:12345 + (1 << 17)]
+    assert call(ops.read, ino, 5, 4096) == want[5:4101]   # small: in the loop
+    assert handed_over == [(12345, 1 << 17)]

@@ -40,10 +40,12 @@ STATFS_BLOCK_SIZE = 2048
 # open and stored in the kernel's page cache.  The kernel's default
 # read-ahead window: the first READ would have asked for that much anyway.
 STORE_AT_OPEN_BYTES = 128 * 1024
-# Reads at least this large copy their data in a worker thread: the trio loop
-# (one thread, every request) goes on answering lookups, getattrs and readdirs
-# meanwhile, instead of queueing them behind megabytes of copying.  Smaller
-# reads cost less than the hand-over to a thread.
+# Random reads at least this large copy their data in a worker thread: the
+# trio loop (one thread, every request) goes on answering lookups, getattrs
+# and readdirs meanwhile, instead of queueing them behind megabytes of
+# copying.  Smaller reads cost less than the hand-over to a thread, and a
+# sequential stream is faster in the loop: its READs come in order, so the
+# image's own read-ahead keeps up, and no hand-over is paid per MiB.
 THREAD_READ_BYTES = 64 * 1024
 
 
@@ -68,6 +70,9 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
         # Directories whose small files' data was asked of the disk ahead
         # (a first read in a directory), while the kernel holds them.
         self._prefetched = set()
+        # Where the last READ of each inode ended: a READ that starts there
+        # continues a sequential stream.
+        self._read_ends = {}
 
     # ---- helpers ---------------------------------------------------------------
     def _inode(self, ino):
@@ -136,6 +141,7 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
                 # The kernel dropped the inode and its cached pages.
                 self._stored.discard(ino)
                 self._prefetched.discard(ino)
+                self._read_ends.pop(ino, None)
 
     async def getattr(self, inode, ctx=None):
         return self._attributes(self._inode(inode))
@@ -226,9 +232,11 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
 
     async def read(self, fh, off, size):
         node = self._inode(fh)
+        sequential = off == 0 or self._read_ends.get(fh) == off
+        self._read_ends[fh] = off + size
         # zisofs blocks go through the reader's caches, which one thread
         # owns: those stay in the loop.
-        if size >= THREAD_READ_BYTES and node.zisofs is None:
+        if size >= THREAD_READ_BYTES and not sequential and node.zisofs is None:
             return await trio.to_thread.run_sync(self.image.read, node, off, size)
         return self.image.read(node, off, size)
 
