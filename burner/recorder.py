@@ -24,7 +24,8 @@ Sequences (what libburn, cdrecord and growisofs send; docs/burner-mmc.md):
 * DVD+RW, DVD-RW restricted overwrite, BD-RE: FORMAT UNIT when READ FORMAT
   CAPACITIES says unformatted, WRITE anywhere, SYNCHRONIZE CACHE.
   Multisession grows the ISO: the new session goes behind the old one and its
-  descriptors are copied over sectors 16-31, one whole 32 KiB ECC block.
+  descriptors are put over the start of sectors 16-31, read back first and
+  written as one whole 32 KiB ECC block (burner/descriptorblock.py).
 * BD-R SRM+POW (feature 0038h current; formatted with FORMAT UNIT 32h): grown
   the same way, but new data go at the drive's next writable address, in
   whole 64 KiB clusters; the descriptor block at 16 is a pseudo-overwrite the
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from . import features as feat
-from . import layers, mmc, pages
+from . import descriptorblock, layers, mmc, pages
 from .drive import SECTOR
 from .formatting import format_medium
 from .errors import (CANNOT_WRITE, DISC_CLOSED, NO_DUMMY, NO_MEDIUM, NO_SESSION, NOT_MMC,
@@ -45,6 +46,7 @@ from .errors import (CANNOT_WRITE, DISC_CLOSED, NO_DUMMY, NO_MEDIUM, NO_SESSION,
                      transport_code)
 from .profiles import is_cd
 from .sense import UNIT_ATTENTION, ScsiError, TransportError
+from isofuse.format import FormatError
 from isofuse.format.sectors import round_up
 
 CHUNK_SECTORS = 16           # 32 KiB per WRITE(10): what wodim and growisofs send
@@ -86,6 +88,7 @@ class Plan:
     digests: list = field(default_factory=list)
     extra_digests: list = field(default_factory=list)   # (lba, blocks, digest)
     sent: int = 0                   # sectors the drive accepted
+    descriptor_block: Optional[bytes] = None   # sectors 16-31 as written (grown_block)
 
 
 def check_writable(status, opts, want_append=False):
@@ -344,6 +347,8 @@ def _select_write_parameters(drive, status, params):
 def write_plan(drive, status, source, plan, opts, progress):
     """Send the data and close; raises BurnError on any drive error."""
     p = status.profile_info
+    if plan.descriptors is not None and plan.descriptor_block is None:
+        plan.descriptor_block = grown_block(drive, status, source, plan)
     try:
         _prepare(drive, status, plan, opts, progress)
         progress.phase("write", ("test write (dummy): " if opts.dummy else "writing ")
@@ -353,7 +358,7 @@ def write_plan(drive, status, source, plan, opts, progress):
             _send_pregap(drive)
         _send_data(drive, source, plan, opts, progress)
         if plan.descriptors is not None:          # grown ISO: make the new session visible
-            _write_extra(drive, DESCRIPTOR_BLOCK, _descriptor_block(plan.descriptors), plan)
+            _write_extra(drive, DESCRIPTOR_BLOCK, plan.descriptor_block, plan)
         progress.phase("close", "flushing the drive cache and closing")
         drive.synchronize()
         _close(drive, status, plan, opts)
@@ -403,14 +408,28 @@ def _send_pregap(drive):
         lba += blocks
 
 
-def _descriptor_block(descriptors):
-    """The new session's descriptors padded to the whole block 16-31: on
-    DVD-RW restricted overwrite a write must cover a full 32 KiB ECC block,
-    and zeros behind the terminator are what a fresh image has there."""
-    size = DESCRIPTOR_BLOCK * SECTOR
-    if len(descriptors) > size:
-        raise BurnError("internal: more than 16 volume descriptors", WRITE_FAILED)
-    return descriptors + bytes(size - len(descriptors))
+def grown_block(drive, status, source, plan):
+    """Sectors 16-31 for a grown session, decided before anything is
+    written: the block read back from the disc (READ(10)) with the new
+    descriptors over its start through their terminator (ECMA-119 §8.3), so
+    the first session's data behind its own descriptors stays; refused when
+    the new set would cover something the grown volume still names
+    (descriptorblock.check_replaced_sectors)."""
+    try:
+        old = bytes(drive.read(DESCRIPTOR_BLOCK, descriptorblock.SECTORS))
+    except (ScsiError, TransportError) as exc:
+        raise BurnError(f"{status.device}: sectors {DESCRIPTOR_BLOCK}-"
+                        f"{DESCRIPTOR_BLOCK + descriptorblock.SECTORS - 1} (the volume "
+                        f"descriptors) cannot be read back: {exc}; nothing was written",
+                        WRITE_FAILED) from None
+    block = descriptorblock.merged_block(old, plan.descriptors)
+    volume = descriptorblock.FutureVolume(drive, source, plan.start, block)
+    try:
+        descriptorblock.check_replaced_sectors(volume, old, plan.descriptors, status.device)
+    except (ScsiError, TransportError, FormatError) as exc:
+        raise BurnError(f"{status.device}: reading the grown volume's tree failed: {exc}; "
+                        "nothing was written", WRITE_FAILED) from None
+    return block
 
 
 def _write_extra(drive, lba, data, plan):

@@ -293,12 +293,10 @@ def test_dvd_plus_rw_grows_a_second_session(guest):
     _same_as_on_host(guest, "grow", contents=False)
 
 
-@pytest.mark.xfail(strict=True, reason="burner bug (burner/recorder.py, not ours to "
-                   "change): growing pads the new descriptors with zeros over all "
-                   "of sectors 16-31, erasing the first session's data behind its "
-                   "terminator (here sectors 19-31: hello.txt and the start of "
-                   "dir/data.bin), which the new session still names")
 def test_dvd_plus_rw_growing_keeps_the_first_sessions_files(guest):
+    """The kernel reads every file of both sessions as written: growing put
+    the new descriptors over the start of sectors 16-31 and kept the first
+    session's data behind them (docs/burner-mmc.md)."""
     assert _kernel_listing(guest, "grow") == _source_listing(guest["src"],
                                                              guest["src2"])
 
