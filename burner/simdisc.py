@@ -1,6 +1,7 @@
 """What the simulated drive reports about the disc and reads from it:
 READ DISC INFORMATION (MMC-6 §6.22), READ TRACK INFORMATION (§6.27),
-READ TOC (§6.26), READ CAPACITY (§6.23) and READ(10) (§6.15).
+READ TOC/PMA/ATIP (§6.26: formats 0000b TOC, 0001b session info, 0100b
+ATIP), READ CAPACITY (§6.23) and READ(10) (§6.15).
 
 Reading is as strict as a drive: only sectors inside a track's written data
 read; a session gap, the TAO run-out and anything past the recorded end
@@ -124,11 +125,51 @@ def track_information(sim, cdb, data):
     return _track_reply(sim, number, t.session, t.start, t.size, last=t.end - 1)[:length]
 
 
+CD_RECORDABLE = (0x09, 0x0A)       # CD-R, CD-RW: the ones with a pregroove (ATIP)
+ATIP_FORMAT = 0b0100
+ATIP_LEAD_IN = (97, 26, 66)         # start of lead-in as 80-min blanks carry it
+MSF_ORIGIN = 150                    # MSF 00:02:00 is LBA 0 (MMC-6 §4.2.3.3)
+
+
+def msf(lba):
+    """Absolute time (M, S, F) of ``lba``: 75 frames a second (Red Book)."""
+    frames = lba + MSF_ORIGIN
+    return frames // 4500, frames // 75 % 60, frames % 75
+
+
+def atip(sim, cdb):
+    """READ TOC/PMA/ATIP format 0100b (MMC-6 §6.26.2.6, §6.26.3.6): the ATIP
+    the drive reads from the pregroove of a CD-R/RW, blank or written.  A
+    4-byte header (data length 26) and the 24-byte descriptor: byte 4
+    indicative target writing power (bits 6-4) and reference speed (bits
+    2-0); byte 5 URU (bit 6); byte 6 bit 7 always 1, Disc Type (bit 6: 0 =
+    CD-R, 1 = CD-RW, what cdrskin and wodim report as "erasable"), Disc
+    Sub-Type (bits 5-3), A1/A2/A3 valid (bits 2-0, none here); bytes 8-10
+    the start time of lead-in (M, S, F), bytes 12-14 the last possible start
+    time of lead-out -- the disc's capacity, which a blank disc's free
+    blocks are counted up to.  Media without a pregroove (DVD, BD, pressed
+    CD-ROM) have no ATIP: 5/24/00 on the format field."""
+    st = sim.state
+    if st.profile not in CD_RECORDABLE:
+        raise invalid_cdb_field(2, 3)
+    rewritable = st.profile == 0x0A
+    desc = bytearray(24)
+    desc[0] = 5 << 4 | (1 if rewritable else 0)      # power 5; reference speed 2x (CD-RW)
+    desc[2] = 0x80 | (0x40 if rewritable else 0)      # sub-type 0: normal speed
+    desc[4:7] = bytes(ATIP_LEAD_IN)
+    desc[8:11] = bytes(msf(st.capacity))
+    body = bytes(2) + bytes(desc)
+    length = int.from_bytes(cdb[7:9], "big")
+    return (len(body).to_bytes(2, "big") + body)[:length]
+
+
 def toc(sim, cdb, data):
     sim.need_medium()
     st = sim.state
     fmt = cdb[2] & 0x0F
     length = int.from_bytes(cdb[7:9], "big")
+    if fmt == ATIP_FORMAT:
+        return atip(sim, cdb)
     if not st.tracks:
         raise Check(5, 0x24, 0x00, field=(2, 3, True))     # blank disc: no TOC
     if fmt == 1:

@@ -933,3 +933,58 @@ def test_a_pow_disc_in_a_drive_without_0038h_is_only_sequential(tmp_path):
         assert 0x38 not in features(configuration(t))
         err = refused(t, mmc.write10(16, 16), bytes(16 * SECTOR))
         assert sense_of(err) == (5, 0x21, 2)
+
+
+# ---- READ TOC/PMA/ATIP format 0100b: the ATIP of a CD-R/RW (MMC-6 §6.26.2.6) -------------------
+def _atip(t, length=28):
+    return send(t, mmc.read_toc(fmt=4, msf=True, length=length), length=length)
+
+
+@pytest.mark.parametrize("profile,erasable", [("cd-r", False), ("cd-rw", True)])
+def test_atip_of_a_cd(tmp_path, profile, erasable):
+    """Header: data length 26 (the 24-byte descriptor and 2 reserved bytes);
+    byte 6: bit 7 always 1, bit 6 Disc Type (1 = CD-RW); bytes 8-10 the start
+    of lead-in 97:26:66 (LBA -11634), bytes 12-14 the last possible start of
+    lead-out: the disc's capacity as absolute time (LBA + 150 frames), the
+    same on a blank and on a written disc (the pregroove does not change)."""
+    path = disc(tmp_path, profile, capacity=359_849)      # 79:59:74, a real 80-min blank
+    with SimTransport(path) as t:
+        blank = _atip(t)
+        assert len(blank) == 28 and blank[0:2] == b"\x00\x1a"
+        assert blank[6] & 0x80 and bool(blank[6] & 0x40) == erasable
+        assert blank[6] & 0x07 == 0                         # no A1/A2/A3 values
+        assert tuple(blank[8:11]) == (97, 26, 66)
+        assert tuple(blank[12:15]) == (79, 59, 74)
+        assert blank[4] & 0x07 == (1 if erasable else 0)    # reference speed 2x (CD-RW)
+        assert _atip(t, 4) == blank[:4]                     # cut at the allocation length
+        for lba in range(0, 300, 16):
+            write(t, lba, min(16, 300 - lba))
+        send(t, mmc.synchronize_cache())
+        assert simstate.load(path).tracks
+        assert _atip(t) == blank
+
+
+def test_atip_of_the_default_80_minute_disc_ends_at_its_capacity(tmp_path):
+    path = disc(tmp_path, "cd-rw")
+    with SimTransport(path) as t:
+        reply = _atip(t)
+        free = track(t, 1).free_blocks
+    m, s, f = reply[12:15]
+    assert (m * 60 + s) * 75 + f - 150 == free == simstate.load(path).capacity
+
+
+@pytest.mark.parametrize("profile", ["dvd-r", "dvd+rw", "bd-r", "bd-re", "cd-rom"])
+def test_atip_is_refused_without_a_pregroove(tmp_path, profile):
+    """DVD and BD carry no ATIP (nor does a pressed CD-ROM): ILLEGAL REQUEST,
+    INVALID FIELD IN CDB, the field pointer at byte 2 (the format)."""
+    kw = {"image": _tiny_image(tmp_path)} if profile == "cd-rom" else {}
+    with SimTransport(disc(tmp_path, profile, **kw)) as t:
+        err = refused(t, mmc.read_toc(fmt=4, msf=True, length=28), length=28)
+    assert sense_of(err) == (5, 0x24, 0x00)
+    assert err.sense.field == (True, 2, 3)
+
+
+def _tiny_image(tmp_path):
+    path = tmp_path / "pressed.iso"
+    path.write_bytes(os.urandom(64 * SECTOR))
+    return str(path)

@@ -19,6 +19,7 @@ read both see), copying a disc to an image and to another disc.
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -100,6 +101,8 @@ for pair in {blanks}; do
     run minfo-$disc cdrskin dev=$dev -minfo
     run outtoc-$disc xorriso -outdev $dev -toc
 done
+run atip-wodim wodim dev={atip} -atip
+run atip-cdrskin cdrskin dev={atip} -atip
 for pair in {formats}; do
     disc=${{pair%%=*}}; dev=${{pair#*=}}
     run formats-$disc xorriso -outdev $dev -list_formats
@@ -194,6 +197,7 @@ def _boot_and_burn(work):
     script = SCRIPT.format(work=work, repo=REPO, burns=burns, mounts=_pairs(MOUNTS),
                            tocs=_pairs(TOCS), blanks=_pairs(BLANK_STATES),
                            formats=_pairs(FORMATS), readback=_pairs(READ_BACK),
+                           atip=DEV["blank-cd"],
                            sectors=os.path.getsize(img) // 2048)
     result = run_sim_guest(script, [_sim(work, name) for name, _, _ in DRIVES],
                            share=[work], timeout=700)
@@ -324,14 +328,25 @@ def test_blank(guest, name, profile):
     _same_as_on_host(guest, name)
 
 
-@pytest.mark.xfail(strict=True, reason="simulator gap (burner/simdisc.py, not ours "
-                   "to change): READ TOC/PMA/ATIP format 0100b (ATIP, MMC-6 §6.26) is "
-                   "refused with 5/24/00, so cdrskin fabricates a pseudo-ATIP whose "
-                   "Disc Type bit (byte 6 bit 6: 1 = CD-RW) is 0")
 def test_cdrskin_sees_the_cd_rw_as_erasable(guest):
+    """READ TOC/PMA/ATIP format 0100b (MMC-6 §6.26.2.6): the ATIP's Disc Type
+    bit (byte 6 bit 6) says CD-RW (docs/simulated-drive.md)."""
     minfo = _log(guest, "minfo-blank-cd")
     assert "Mounted media type:       CD-RW" in minfo, minfo
     assert "Disk Is erasable" in minfo, minfo
+
+
+def test_wodim_and_cdrskin_read_the_atip(guest):
+    """wodim -atip and cdrskin -atip print the sim's ATIP: the start of
+    lead-in 97:26:66 (LBA -11634), the last possible start of lead-out at
+    the disc's capacity (360000 sectors: 80:02:00), and erasable."""
+    for tool in ("wodim", "cdrskin"):
+        _ok(guest, "atip-" + tool)
+        text = _log(guest, "atip-" + tool)
+        assert "Is erasable" in text, text
+        assert re.search(r"ATIP start of lead in:\s+-11634 \(97:26/66\)", text), text
+    text = _log(guest, "atip-wodim")
+    assert re.search(r"ATIP start of lead out:\s+360000 \(80:02/00\)", text), text
 
 
 @pytest.mark.parametrize("name", FORMATS)
