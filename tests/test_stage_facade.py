@@ -14,6 +14,7 @@ import hashlib
 import os
 import stat
 import subprocess
+import sys
 import types
 
 import pyfuse3
@@ -495,3 +496,21 @@ def test_the_capability_xattr_of_new_files_is_answered_and_kept(twin):
     assert os.getxattr(twin.upper / "tool", "security.capability") == value
     twin.stage.rename(ROOT, b"tool", ROOT, b"renamed")
     assert twin.stage.getxattr(twin.ino("renamed"), b"security.capability") == value
+
+
+def test_the_stage_starts_without_the_mastering_engine(tmp_path):
+    """What a mount loads before it answers: not the layout, the size model
+    or the image stream (the model's thread imports them while the mount
+    already answers)."""
+    code = ("import sys, isofuse.cli.stage, isofuse.fuseops.stage_ops, isofuse.stage.disc; "
+            "print(' '.join(m for m in ('isofuse.master.layout', 'isofuse.master.sizing', "
+            "'isofuse.master.stream', 'isofuse.master.sourcetree') if m in sys.modules))")
+    loaded = run([sys.executable, "-c", code]).stdout.decode().split()
+    assert loaded == []
+    lower = corpus_mod.make_plain_tree(str(tmp_path / "lower"))
+    t = Twin(tmp_path, lower)
+    try:
+        t.ops.init()
+        t.check()                       # and the engine is there when needed
+    finally:
+        t.close()

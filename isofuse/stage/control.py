@@ -14,7 +14,6 @@ import os
 import stat
 
 from ..format.sectors import SECTOR
-from ..master.stream import ImageStream
 from .attributes import Attributes
 
 log = logging.getLogger("isofuse.stage")
@@ -83,6 +82,7 @@ class ControlDirectory:
             raise error(errno.EISDIR)
         if ino != IMAGE_INO:
             return self.content(ino), None
+        from ..master.stream import ImageStream     # the engine: loaded when first needed
         try:
             return None, ImageStream(self.disc.layout())
         except Exception as exc:  # noqa: BLE001 -- a tree that cannot become an image

@@ -8,20 +8,19 @@ of the same tree with the same options.
 """
 
 import errno
+import functools
 import gc
 import logging
 import os
 import stat
 import threading
+import types
 from dataclasses import dataclass, field
 
 from ..bulk import collector_paused
 from ..format.media import STAGE_MEDIA
-from ..master import naming, sysarea
-from ..master.layout import Layout, MAX_EXTENT_BYTES
+from ..master import naming
 from ..master.options import (MAX_ISO_LEVELS, ROCK_RATIONALIZED, MasterOptions)
-from ..master.sizing import SizeModel
-from ..master.sourcetree import Node
 from .layers import FolderLayer, attr_from_stat
 from .overlay import WHITEOUT_PREFIX, Entry, join, split
 
@@ -49,6 +48,24 @@ class Profile:
     next_session: bool = False
 
 
+@functools.lru_cache(maxsize=None)
+def _engine():
+    """The parts of the mastering engine the model uses, imported when it
+    is first needed -- in the model's thread at mount, so the mount answers
+    before they are loaded (about as long as the rest of the stage takes
+    to import)."""
+    from ..master import layout, sizing, sourcetree, sysarea
+    return types.SimpleNamespace(Layout=layout.Layout, SizeModel=sizing.SizeModel,
+                                 Node=sourcetree.Node, wants_system_area=sysarea.wanted,
+                                 MAX_EXTENT_BYTES=layout.MAX_EXTENT_BYTES)
+
+
+def _over_one_extent(size):
+    """Does a file of ``size`` bytes need more than one extent (a directory
+    record's data length has 32 bits, ECMA-119 9.1.4)?"""
+    return size > _engine().MAX_EXTENT_BYTES
+
+
 class _MeasuredInBatches:
     """The first measurement of a big tree, a batch of directories at a
     time while it is loaded.  Measuring a directory makes short-lived
@@ -63,7 +80,7 @@ class _MeasuredInBatches:
         self.pending = 0
         # whole-layout measures (see SizeModel) are not worth repeating
         self.batched = not (options.boot or options.md5 or options.hide_iso
-                            or options.hide_joliet or sysarea.wanted(options))
+                            or options.hide_joliet or _engine().wants_system_area(options))
 
     def loaded(self, rel, directory):
         """A directory and its children are in place."""
@@ -151,7 +168,7 @@ class Disc:
             root_entry = self.overlay.root()
             self.root = self._node_for(root_entry, b"")
             self._count = 1
-            self.size = SizeModel(self.root, self.profile.master)
+            self.size = _engine().SizeModel(self.root, self.profile.master)
             batch = _MeasuredInBatches(self.size, self.profile.master)
             self._load(root_entry, batch.loaded)
             for rel, node in self._walk(b"", self.root):
@@ -191,7 +208,7 @@ class Disc:
         link's target never changes; reading it again would update the
         link's atime, undoing a utimensat)."""
         a = entry.attr
-        node = Node(name=name, mode=a.mode, uid=a.uid, gid=a.gid,
+        node = _engine().Node(name=name, mode=a.mode, uid=a.uid, gid=a.gid,
                     size=a.size if stat.S_ISREG(a.mode) else 0, mtime=a.mtime, atime=a.atime,
                     ctime=a.ctime, nlink=a.nlink, rdev=a.rdev, dev_ino=a.identity)
         layer, rel = entry.source, entry.rel
@@ -241,6 +258,7 @@ class Disc:
         # bytes a file otherwise).  The data path is filled in only when an
         # image is laid out (``_fill_paths``): 110 bytes a file until then.
         same = {}.setdefault
+        Node = _engine().Node
         layer_id = layer.layer_id
         self._folder_subtrees[rel] = layer
         while stack:
@@ -356,8 +374,8 @@ class Disc:
                 self.size.file_resized(node, old_size)
         if node.parent is not None:
             self.size.directory_changed(node.parent)   # a symlink target may differ
-        if old_kind != node.is_dir or (old_size > MAX_EXTENT_BYTES) != \
-                (node.size > MAX_EXTENT_BYTES):
+        if old_kind != node.is_dir or _over_one_extent(old_size) != \
+                _over_one_extent(node.size):
             self._check(rel)
 
     def _refreshed(self, rel, node, st):
@@ -383,7 +401,7 @@ class Disc:
         self.size.file_added(node)
         if old != node.size:
             self.size.file_resized(node, old)
-            if (old > MAX_EXTENT_BYTES) != (node.size > MAX_EXTENT_BYTES):
+            if _over_one_extent(old) != _over_one_extent(node.size):
                 self._check(rel)
         return True
 
@@ -395,7 +413,7 @@ class Disc:
         node.size = new_size
         self.size.file_added(node)
         self.size.file_resized(node, old)
-        if (old > MAX_EXTENT_BYTES) != (new_size > MAX_EXTENT_BYTES):
+        if _over_one_extent(old) != _over_one_extent(new_size):
             self._check(rel)   # only the 4 GiB rule depends on the size
 
     def data_grew(self, rel, new_size):
@@ -498,7 +516,7 @@ class Disc:
         if node is None:
             return
         problems = self._problems_cached(split(rel)[0], node.name, node.is_dir)
-        if node.is_regular and node.size > MAX_EXTENT_BYTES \
+        if node.is_regular and _over_one_extent(node.size) \
                 and self.profile.master.names.level < 3:
             problems.append("file of 4 GiB or more needs ISO level 3")
         if problems:
@@ -518,7 +536,7 @@ class Disc:
     def layout(self):
         self.wait()
         self._fill_paths()
-        return Layout(self.root, self.profile.master)
+        return _engine().Layout(self.root, self.profile.master)
 
     def _fill_paths(self):
         """Give the files ``_load_folder`` made their data paths (a file

@@ -25,7 +25,6 @@ import stat
 from collections import namedtuple
 
 from ..format.sectors import SECTOR, sectors_for
-from ..master.stream import SourceChanged
 from .attributes import of_layer, of_stat
 from .control import CONTROL_INO, FIRST_PATH_INO, ControlDirectory, error
 from .handles import Handle, OpenFiles
@@ -347,16 +346,21 @@ class Stage:
     def read(self, fh, off, size):
         handle = self._files[fh]
         if handle.stream is not None:
-            try:
-                return handle.stream.read(off, size)
-            except (SourceChanged, OSError) as exc:
-                log.warning("image.iso: %s", exc)
-                raise error(errno.EIO) from None
+            return self._read_image(handle.stream, off, size)
         if handle.data is not None:
             return handle.data[off:off + size]
         if handle.fd is not None:
             return os.pread(handle.fd, size, off)
         return handle.source.read(handle.rel, off, size)
+
+    @staticmethod
+    def _read_image(stream, off, size):
+        from ..master.stream import SourceChanged  # loaded with the stream itself
+        try:
+            return stream.read(off, size)
+        except (SourceChanged, OSError) as exc:
+            log.warning("image.iso: %s", exc)
+            raise error(errno.EIO) from None
 
     def write(self, fh, off, buf):
         handle = self._files[fh]
