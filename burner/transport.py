@@ -51,10 +51,13 @@ class RecordingTransport(Transport):
         self.name = inner.name
         self.log = []   # (cdb bytes, data-out bytes or None, ok: bool)
 
-    def _execute(self, cdb, direction, data, length, timeout, name):
+    def execute(self, cdb, direction=NONE, data=None, length=0, timeout=30, name=None):
+        # Through the inner transport's public door: it checks and names the
+        # command itself.
+        cdb = bytes(cdb)
         sent = bytes(data) if direction == TO_DEVICE and cdb[0] != 0x2A else None
         try:
-            out = self.inner._execute(cdb, direction, data, length, timeout, name)
+            out = self.inner.execute(cdb, direction, data, length, timeout, name)
         except Exception:
             self.log.append((cdb, sent, False))
             raise
