@@ -170,3 +170,26 @@ def test_level_4_names_with_rock_ridge_leave_room_for_a_ce_as_genisoimage(tmp_pa
         names = _root_identifiers(ours.read_bytes())
         assert names == _root_identifiers(theirs)
         assert {len(n) for n in names} == ({193} if options else {207})
+
+
+@pytest.mark.parametrize("options", [
+    dict(rock="rationalized", joliet=True),
+    dict(rock="rationalized", joliet=True, md5=True),
+    dict(joliet=True, partition_offset=16),
+    dict(rock="rationalized", names=NameRules(level=4))])
+def test_metadata_pieces_are_the_metadata(tmp_path, options):
+    """A sequential writer gets the metadata a few directories at a time
+    (the whole of it is never held): the pieces, at their offsets, are the
+    bytes encode_metadata makes, for any window."""
+    src = _tree(tmp_path / "src", files=120)
+    for i in range(30):
+        os.makedirs(src / f"dir{i:02d}" / "deeper")
+        (src / f"dir{i:02d}" / "deeper" / "f.txt").write_bytes(b"%d" % i)
+    layout = Layout(scan([str(src)]), MasterOptions(source_date_epoch=T0, **options))
+    whole = layout.encode_metadata()
+    for window in (1, 5 * SECTOR, 1 << 20):
+        joined = bytearray()
+        for offset, piece in layout.metadata_pieces(window):
+            assert offset == len(joined)
+            joined += piece
+        assert joined == whole, window

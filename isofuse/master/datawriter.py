@@ -91,10 +91,10 @@ class DataWriter:
             socket.send_fds(self._sock, [_HANDOVER.pack(base, out_is_file)], [out_fd])
         except OSError:
             pass                    # the child is gone: the reply is empty
-        metadata = stream.metadata
-        written = 0
-        while written < len(metadata):
-            written += os.pwrite(out_fd, memoryview(metadata)[written:], base + written)
+        for offset, piece in stream.metadata_pieces():
+            view, written = memoryview(piece), 0
+            while written < len(view):
+                written += os.pwrite(out_fd, view[written:], base + offset + written)
         reply = _receive_all(self._sock)
         self.close(answered=True)
         if reply == b"":

@@ -38,6 +38,9 @@ from .rockridge_writer import RockRidgeWriter
 from .stream import ImageStream
 from . import checksums, naming, sysarea
 
+# metadata_pieces: about this many bytes of directories per piece
+METADATA_WINDOW = 1 << 20
+
 __all__ = ["Layout", "LayoutError", "DataItem", "MAX_EXTENT_BYTES", "SECTOR",
            "SYSTEM_AREA_SECTORS", "file_key", "sectors_for"]
 
@@ -426,24 +429,10 @@ class Layout:
         as the bytearray it was encoded in: a copy to bytes would double the
         peak memory (20 MiB of metadata for 100,000 files)."""
         meta = bytearray((self.metadata_sectors - self.base) * SECTOR)
-        encoder = DirectoryEncoder(meta, self.base, self.rr, self.dates, self.data.items,
-                                   self.file_extents)
+        encoder = self._encoder(meta, self.base)
         # directories first: their extents are final, the descriptors need root records
-        self._write_trees(encoder)
-        sectors = (self.pvd_sector, self.joliet_svd_sector, self.evd_sector,
-                   self.terminator_sector)
-        # with -partition_offset the whole image's descriptors count appended
-        # partitions in (xorriso 1.5.4, observed); the partition's own end at them.
-        # A later session gives its own length with own_session_size, as
-        # genisoimage -C and xorrisofs -C write it (cdrecord -isosize reads
-        # it so), else the whole volume's (for a copy at sector 16).  Hybrid
-        # areas belong to a first session (base 0).
-        own = self.base if self.options.own_session_size else 0
-        self._write_descriptor_set(encoder, sectors, 0, self.total_sectors
-                                   if self.partition_offset else self.volume_sectors - own)
-        if self.boot_record_sector is not None:
-            encoder.put(self.boot_record_sector, vd.encode_boot_record(self.catalog_sector))
-            encoder.put(self.catalog_sector, eltorito.encode_catalog(self._boot_entries))
+        self._write_directories(encoder)
+        self._write_head(encoder)
         if self.partition_offset:
             # -partition_offset: the partition's own descriptors and trees,
             # addresses counted from the partition's start (libisofs writes
@@ -458,6 +447,68 @@ class Layout:
             self.checksums.put_metadata_tags(meta, self.base)   # last: they cover the rest
         return meta
 
+    def metadata_pieces(self, window=METADATA_WINDOW):
+        """(stream offset, bytes) pieces that joined are encode_metadata(),
+        a few directories of about ``window`` bytes at a time: a sequential
+        writer then never holds the whole metadata.  Metadata that is
+        finished as a whole (--md5 tags cover it, -partition_offset copies
+        it) comes in one piece."""
+        if self.checksums or self.partition_offset:
+            yield 0, self.encode_metadata()
+            return
+        dirs = [(d, True) for d in self.iso_dirs] + [(d, False) for d in self.joliet_dirs]
+        first = dirs[0][0].extent
+        head = bytearray((first - self.base) * SECTOR)
+        self._write_head(self._encoder(head, self.base))
+        if self.system_area_bytes is not None:
+            head[0:len(self.system_area_bytes)] = self.system_area_bytes
+        yield 0, head
+        del head
+        i = 0
+        while i < len(dirs):
+            start = dirs[i][0].extent
+            j = i + 1       # each directory with its CE areas ends where the next starts
+            while j < len(dirs) and (dirs[j][0].extent - start) * SECTOR < window:
+                j += 1
+            end = dirs[j][0].extent if j < len(dirs) else self.metadata_sectors
+            piece = bytearray((end - start) * SECTOR)
+            encoder = self._encoder(piece, start)
+            for directory, rock in dirs[i:j]:
+                encoder.directory(directory, rock)
+            yield (start - self.base) * SECTOR, piece
+            i = j
+
+    def _encoder(self, buffer, first_sector):
+        """A DirectoryEncoder writing the sectors from ``first_sector`` on
+        into ``buffer``."""
+        return DirectoryEncoder(buffer, first_sector, self.rr, self.dates, self.data.items,
+                                self.file_extents)
+
+    def _write_directories(self, encoder):
+        for directory in self.iso_dirs:
+            encoder.directory(directory, True)
+        for directory in self.joliet_dirs:
+            encoder.directory(directory, False)
+
+    def _write_head(self, encoder):
+        """The path tables, volume descriptors and El Torito records (the
+        sectors before the first directory; the system area aside)."""
+        self._write_path_tables(encoder)
+        sectors = (self.pvd_sector, self.joliet_svd_sector, self.evd_sector,
+                   self.terminator_sector)
+        # with -partition_offset the whole image's descriptors count appended
+        # partitions in (xorriso 1.5.4, observed); the partition's own end at them.
+        # A later session gives its own length with own_session_size, as
+        # genisoimage -C and xorrisofs -C write it (cdrecord -isosize reads
+        # it so), else the whole volume's (for a copy at sector 16).  Hybrid
+        # areas belong to a first session (base 0).
+        own = self.base if self.options.own_session_size else 0
+        self._write_descriptor_set(encoder, sectors, 0, self.total_sectors
+                                   if self.partition_offset else self.volume_sectors - own)
+        if self.boot_record_sector is not None:
+            encoder.put(self.boot_record_sector, vd.encode_boot_record(self.catalog_sector))
+            encoder.put(self.catalog_sector, eltorito.encode_catalog(self._boot_entries))
+
     def _write_trees(self, encoder, delta=0, shift=0):
         """Directories and path tables (``delta``/``shift``: the partition's
         copy, see DirectoryEncoder.directory)."""
@@ -465,6 +516,9 @@ class Layout:
             encoder.directory(directory, True, delta, shift)
         for directory in self.joliet_dirs:
             encoder.directory(directory, False, delta, shift)
+        self._write_path_tables(encoder, delta, shift)
+
+    def _write_path_tables(self, encoder, delta=0, shift=0):
         encoder.path_tables(self.iso_dirs, self.iso_l_table + delta,
                             self.iso_m_table + delta, delta - shift)
         if self.joliet_root:

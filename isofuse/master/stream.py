@@ -137,6 +137,14 @@ class ImageStream:
             self._metadata = self.layout.encode_metadata()
         return self._metadata
 
+    def metadata_pieces(self):
+        """(offset, bytes) pieces of the metadata for a sequential writer:
+        the encoded metadata if it is there, else encoded piece by piece
+        (Layout.metadata_pieces) without keeping them."""
+        if self._metadata is not None:
+            return iter([(0, self._metadata)])
+        return self.layout.metadata_pieces()
+
     @property
     def metadata_length(self):
         return (self.layout.metadata_sectors - self.layout.base) * SECTOR
@@ -256,9 +264,10 @@ class ImageStream:
         if writer is not None:
             writer.write(self, out_fd, out_is_file)
             return
-        self._write_all(out_fd, self.metadata)
+        for _, piece in self.metadata_pieces():
+            self._write_all(out_fd, piece)
         if progress is not None:
-            progress(len(self.metadata), self.size)
+            progress(self.metadata_length, self.size)
         self.write_data(out_fd, out_is_file, progress)
         if out_is_file:
             os.ftruncate(out_fd, os.lseek(out_fd, 0, os.SEEK_CUR))
