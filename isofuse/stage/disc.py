@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from ..bulk import collector_paused
 from ..format.media import STAGE_MEDIA
 from ..master import naming
-from ..master.options import (MAX_ISO_LEVELS, ROCK_RATIONALIZED, MasterOptions)
+from ..master.options import MAX_ISO_LEVELS, MasterOptions, staging_profile
 from .layers import FolderLayer, attr_from_stat
 from .overlay import WHITEOUT_PREFIX, Entry, join, split
 
@@ -37,8 +37,7 @@ log = logging.getLogger("isofuse.stage")
 @dataclass
 class Profile:
     """What the disc will be: the mastering options, the medium, the mode."""
-    master: MasterOptions = field(default_factory=lambda: MasterOptions(
-        names=naming.NameRules(level=2), rock=ROCK_RATIONALIZED, joliet=True))
+    master: MasterOptions = field(default_factory=staging_profile)
     medium: str = "cd700"
     medium_sectors: int = MEDIA["cd700"]
     strict: bool = False
