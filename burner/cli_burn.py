@@ -102,6 +102,8 @@ def cmd_dry_run(args):
         source, mastered_for = source_for(args, device, drive, status, opts)
         start, descriptors = start_and_descriptors(source, status, mastered_for)
         plan = recorder.plan_burn(drive, status, source.size, opts, descriptors, start=start)
+        if plan.descriptors is not None:    # the grown copy's check reads, never writes
+            plan.descriptor_block = recorder.grown_block(drive, status, source, plan)
         args.before_write(status, plan, opts, None)     # no progress: checks only
     finally:
         if source is not None:

@@ -207,3 +207,27 @@ def test_an_image_mastered_for_the_next_session_keeps_the_first_sessions_files(t
                    check=True, capture_output=True)
     _grow(disc, image)
     assert _xorriso_files(disc, tmp_path) == _files(first, second)
+
+
+
+def test_growisofs_dry_run_makes_the_burns_descriptor_check(tmp_path, monkeypatch):
+    """growisofs -dry-run -M decides the grown copy of sectors 16-31 as the
+    burn does (recorder.grown_block: reads only), so a copy the burn would
+    refuse is refused by the dry run too, and nothing is written."""
+    from burner import recorder
+    first, second, _ = _sources(tmp_path)
+    disc = make_disc(tmp_path, "dvd+rw")
+    _grow(disc, first)
+    before = state(disc)
+    asked = []
+
+    def refuse(drive, status, source, plan):
+        asked.append(plan.start)
+        raise BurnError(f"{status.device}: would cover the first session; nothing was "
+                        "written", SOURCE)
+    monkeypatch.setattr(recorder, "grown_block", refuse)
+    code, out, err = run("-dry-run", "-M", f"sim:{disc}", "-R", "-J", second,
+                         program="growisofs")
+    assert asked and code != 0, out
+    assert "would cover the first session" in err
+    assert state(disc) == before
