@@ -56,9 +56,10 @@ class DiscEntry:
 class FileEntry:
     """A file, symlink, device or FIFO of a recorded tree: its node and
     identifier; everything else a DiscEntry has is fixed for it (a lighter
-    object: there is one per file and tree)."""
+    object: there is one per file and tree; no parent, which nothing
+    reads for a file)."""
 
-    __slots__ = ("node", "identifier", "parent")
+    __slots__ = ("node", "identifier")
     is_dir = False
     children = ()
     relocated_to = None
@@ -67,10 +68,9 @@ class FileEntry:
     is_relocated = False
     is_relocation_dir = False
 
-    def __init__(self, node, identifier, parent):
+    def __init__(self, node, identifier):
         self.node = node
         self.identifier = identifier
-        self.parent = parent
 
 
 def _max_dir_depth(root, hidden=frozenset()):
@@ -161,7 +161,7 @@ def build_iso_tree(root, options, warn):
         child_keys = []
         for kid, ident, key in named[:len(kids)]:
             if not kid.is_dir:      # once per file
-                children.append(FileEntry(kid, ident, dentry))
+                children.append(FileEntry(kid, ident))
                 child_keys.append(key)
                 continue
             entry = DiscEntry(kid, ident, True, dentry, level + 1)
@@ -229,7 +229,7 @@ def build_joliet_tree(root, options):
                 entry = DiscEntry(kid, ident, True, dentry, level)
                 stack.append(entry)
             else:
-                entry = FileEntry(kid, ident, dentry)   # once per file
+                entry = FileEntry(kid, ident)   # once per file
             children.append(entry)
     return disc_root
 
@@ -252,12 +252,12 @@ def directory_projection(directory, options):
     named = iso_named(list(directory.children.values()), iso_rules(options))
     named.sort(key=lambda triple: triple[2])
     iso.children = [DiscEntry(kid, ident, True, iso, level + 1) if kid.is_dir
-                    else FileEntry(kid, ident, iso) for kid, ident, _ in named]
+                    else FileEntry(kid, ident) for kid, ident, _ in named]
     joliet = None
     if options.joliet:
         joliet = DiscEntry(node=directory, identifier=b"\x00", is_dir=True, parent=parent)
         joliet.children = [DiscEntry(kid, ident, True, joliet, level + 1) if kid.is_dir
-                           else FileEntry(kid, ident, joliet)
+                           else FileEntry(kid, ident)
                            for kid, ident in joliet_named(directory, options)]
     return iso, joliet
 

@@ -18,6 +18,8 @@ only, and the encoder (direncode.py) makes its record from the tree entry.
 Every other record is a PlannedRecord, listed by the child it belongs to.
 """
 
+from array import array
+
 from ..format import dirrecord as dr
 from ..format import susp
 from ..format.dates import BINARY_LAST, clamp_binary_seconds, encode_binary_date
@@ -80,7 +82,8 @@ class PlannedRecord:
 
 
 class DirectoryPlan:
-    """The records of one directory: ``sizes`` of every record in order,
+    """The records of one directory: ``sizes`` of every record in order
+    (packed: an array of 16-bit lengths, not a list of ints),
     ``dots`` (the "." and ".." records), ``special`` (child index -> the
     PlannedRecords of that child: none for a child the tree records
     without a record, such as a symlink in Joliet); a child not in
@@ -212,7 +215,7 @@ class DirectoryPlanner:
         """The plan of a directory of the ISO 9660 tree."""
         rock = self.rock
         dots = self._dots(directory, rock)
-        sizes = [dots[0].size, dots[1].size]
+        sizes = array("H", (dots[0].size, dots[1].size))
         special = {}
         su_length = rock.plain_file_su_length if rock else lambda node: 0
         for index, child in enumerate(directory.children):
@@ -272,7 +275,7 @@ class DirectoryPlanner:
         only directories and regular files (Joliet has no symlinks,
         devices or FIFOs)."""
         dots = self._dots(directory, None)
-        sizes = [dots[0].size, dots[1].size]
+        sizes = array("H", (dots[0].size, dots[1].size))
         special = {}
         seconds = self.dates.seconds
         for index, child in enumerate(directory.children):
