@@ -209,3 +209,23 @@ def test_random_large_reads_leave_the_loop_sequential_ones_stay(image, stores,
     assert call(ops.read, ino, 12345, 1 << 17) == want[12345:12345 + (1 << 17)]
     assert call(ops.read, ino, 5, 4096) == want[5:4101]   # small: in the loop
     assert handed_over == [(12345, 1 << 17)]
+
+
+def test_listing_a_directory_asks_the_disk_for_its_subdirectories(image, monkeypatch):
+    import pycdlib
+
+    advised = []
+    monkeypatch.setattr(image.source, "will_need",
+                        lambda offset, size: advised.append((offset, size)))
+    ops = ReadOnlyImageOperations(image)
+    call(ops.opendir, ROOT_INO, None)
+    call(ops.opendir, ROOT_INO, None)
+    iso = pycdlib.PyCdlib()
+    iso.open(image.source.path)
+    try:
+        sub = iso.get_record(rr_path="/sub")
+        start, length = sub.extent_location() * 2048, sub.get_data_length()
+    finally:
+        iso.close()
+    assert len(advised) == 1                       # once while the kernel holds it
+    assert advised[0][0] <= start and start + length <= sum(advised[0])

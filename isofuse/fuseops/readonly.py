@@ -70,6 +70,8 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
         # Directories whose small files' data was asked of the disk ahead
         # (a first read in a directory), while the kernel holds them.
         self._prefetched = set()
+        # Directories whose subdirectories were asked of the disk ahead.
+        self._listed = set()
         # Where the last READ of each inode ended: a READ that starts there
         # continues a sequential stream.
         self._read_ends = {}
@@ -141,6 +143,7 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
                 # The kernel dropped the inode and its cached pages.
                 self._stored.discard(ino)
                 self._prefetched.discard(ino)
+                self._listed.discard(ino)
                 self._read_ends.pop(ino, None)
 
     async def getattr(self, inode, ctx=None):
@@ -157,6 +160,11 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
         if not node.is_dir:
             raise pyfuse3.FUSEError(errno.ENOTDIR)
         children = self.image.listdir(node)
+        if inode not in self._listed:
+            # a walk lists the subdirectories next: their extents are
+            # on their way from the disk while it reads this one
+            self._listed.add(inode)
+            self.image.prefetch_subdirectories(node)
         fh = self._next_fh
         self._next_fh += 1
         # A snapshot per open directory: offsets (index + 1) stay valid for

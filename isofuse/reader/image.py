@@ -127,10 +127,21 @@ class IsoImage:
         usually reads its neighbours next; their extents lie side by side on
         the image, so one hint per run of them replaces a wait for the disk
         per file."""
-        extents = sorted(
+        self._will_need(sorted(
             extent for child in self.listdir(directory)
             if child.is_regular and 0 < child.size <= max_file_bytes and child.zisofs is None
-            for extent in child.extents)
+            for extent in child.extents), budget)
+
+    def prefetch_subdirectories(self, directory, budget=8 << 20):
+        """Start reading the extents of the directory's subdirectories, without
+        waiting: a walk that listed a directory lists its subdirectories next,
+        and writers place directories together, apart from the file data."""
+        self._will_need(sorted(child.extents[0] for child in self.listdir(directory)
+                               if child.is_dir), budget)
+
+    def _will_need(self, extents, budget):
+        """Hint sorted (sector, bytes) extents to the kernel, neighbours
+        closer than PREFETCH_GAP joined into one span, ``budget`` bytes at most."""
         runs = []
         for sector, length in extents:
             start = sector * SECTOR
