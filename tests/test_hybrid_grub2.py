@@ -124,9 +124,6 @@ def test_without_grub_options_no_patch(grub_tree, tmp_path):
     assert not data[:32768].strip(b"\x00")
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="layout._patch_boot_image sums the boot info table over the image "
-                          "before its --grub2-boot-info patch (see the hybrid report of #12)")
 def test_boot_info_table_sum_covers_the_grub2_boot_info(grub_tree, tmp_path):
     """xorriso checks a boot info table's 32-bit sum (bytes 20-23) against
     the image as written, GRUB2's boot info at 2548 included, and only then

@@ -24,12 +24,6 @@ from test_hybrid_sysarea import (BIOS_MARKER, EFI_MARKER, EPOCH, ISOHDPFX, ISOLI
                                  make_boot_tree, raw_report, reports_match, run)
 
 EFI_GUID = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
-# isofuse/master/layout.py does not call the engine's half yet
-# (sysarea.appended_partition_of / SystemArea.boot_image_partition /
-# SystemArea.place_prepended): isofuse master fails on these lines; the
-# change is in the hybrid report of #12.  strict: an XPASS says "drop me".
-PENDING = pytest.mark.xfail(strict=True, raises=subprocess.CalledProcessError,
-                            reason="layout.py does not place boot images in partitions yet")
 INTERVAL_EFI = ["-eltorito-alt-boot", "-e", "--interval:appended_partition_2:all::",
                 "-no-emul-boot"]
 
@@ -139,7 +133,6 @@ def partition_start(image, number):
 INTERVAL_LINES = ["archiso-releng", "isohybrid-two", "ubuntu"]
 
 
-@PENDING
 @pytest.mark.parametrize("name", INTERVAL_LINES)
 def test_efi_entry_is_the_appended_partition(trees, tmp_path, name):
     mine, other = ours(name, trees, tmp_path), theirs(name, trees, tmp_path)
@@ -164,7 +157,6 @@ def test_efi_entry_is_the_appended_partition(trees, tmp_path, name):
     assert "BOOTX64" in listing
 
 
-@PENDING
 @pytest.mark.parametrize("name", INTERVAL_LINES + ["efi-boot-part", "efi-boot-part-appended"])
 def test_print_size_is_the_image_size(trees, tmp_path, name):
     mine = ours(name, trees, tmp_path)
@@ -175,7 +167,6 @@ def test_print_size_is_the_image_size(trees, tmp_path, name):
     assert int(size) * 2048 == os.path.getsize(mine)
 
 
-@PENDING
 @pytest.mark.parametrize("name", ["efi-boot-part", "efi-boot-part-appended"])
 def test_efi_boot_part_diskfile_as_xorrisofs(trees, tmp_path, name):
     """xorrisofs places the file right after the directories, before the
@@ -207,7 +198,6 @@ def test_efi_boot_part_diskfile_as_xorrisofs(trees, tmp_path, name):
 # ---- booting from the disk side ------------------------------------------------------------------
 
 @pytest.mark.vm
-@PENDING
 def test_archiso_releng_boots_from_disk(trees, tmp_path):
     """isohdpfx.bin -> isolinux (SeaBIOS); OVMF finds the appended ESP,
     which is the El Torito EFI image too."""
@@ -217,7 +207,6 @@ def test_archiso_releng_boots_from_disk(trees, tmp_path):
 
 
 @pytest.mark.vm
-@PENDING
 def test_ubuntu_line_boots_from_disk(trees, tmp_path):
     """boot_hybrid.img -> GRUB's El Torito image (SeaBIOS); OVMF boots the
     appended ESP through the GPT."""
@@ -227,7 +216,6 @@ def test_ubuntu_line_boots_from_disk(trees, tmp_path):
 
 
 @pytest.mark.vm
-@PENDING
 def test_efi_boot_part_diskfile_boots_ovmf(trees, tmp_path):
     image = ours("efi-boot-part", trees, tmp_path)
     assert EFI_MARKER in boot_ovmf(image, tmp_path)

@@ -88,7 +88,11 @@ class Layout:
             self.copy_delta = self.metadata_sectors - self.iso_l_table
             self.metadata_sectors += self.copy_delta
         self.system_area = self._new_system_area()
-        self.data_end = self._place_data(self.metadata_sectors)
+        data_start = self.metadata_sectors
+        if self.system_area is not None:
+            # -efi-boot-part DISKFILE: its data in front of the files' data
+            data_start = self.system_area.place_prepended(data_start)
+        self.data_end = self._place_data(data_start)
         if self.checksums:
             self.data_end = self._place_checksum_tail(self.data_end)
         self.total_sectors = self.data_end + opts.padding_sectors
@@ -217,6 +221,9 @@ class Layout:
         parent.children[name] = node
         self.catalog_node = node
         for spec in self.options.boot:
+            if sysarea.appended_partition_of(spec.image_path) is not None:
+                self.boot_nodes.append(None)    # -e --interval:appended_partition_N:all::
+                continue
             found = self._find(spec.image_path.strip("/").encode())
             if found is None or not found.is_regular:
                 raise LayoutError(f"boot image {spec.image_path} is not a file in the tree")
@@ -237,20 +244,22 @@ class Layout:
         return node
 
     def _plan_boot(self):
+        self._boot_sizes = []           # bytes of each entry's image
         if not self.options.boot:
             return []
         entries = []
         for spec, node in zip(self.options.boot, self.boot_nodes):
-            extent = self.data.items[file_key(node)].sector
+            extent, size = self._boot_image_place(spec, node)
+            self._boot_sizes.append(size)
             media = {"none": 0, "hdd": 4}.get(spec.emulation)
             if spec.emulation == "floppy":
-                media = {1200 * 1024: 1, 1440 * 1024: 2, 2880 * 1024: 3}.get(node.size)
+                media = {1200 * 1024: 1, 1440 * 1024: 2, 2880 * 1024: 3}.get(size)
                 if media is None:
                     raise LayoutError(f"floppy emulation needs a 1.2, 1.44 or 2.88 MB image, "
-                                      f"{spec.image_path} has {node.size} bytes")
+                                      f"{spec.image_path} has {size} bytes")
             count = spec.load_size
             if count is None:
-                count = 1 if spec.emulation != "none" else max(1, (node.size + 511) // 512)
+                count = 1 if spec.emulation != "none" else max(1, (size + 511) // 512)
             if count > 0xFFFF:
                 raise LayoutError(f"boot image {spec.image_path} is too large to load "
                                   f"whole; give -boot-load-size")
@@ -260,9 +269,22 @@ class Layout:
                                               load_rba=extent))
             grub2 = spec.grub2_boot_info or (self.options.grub2_boot_info and spec is
                                              self._grub2_default_entry())
-            if spec.info_table or grub2:
+            if (spec.info_table or grub2) and node is not None:
                 self._patch_boot_image(node, extent, spec.info_table, grub2)
         return entries
+
+    def _boot_image_place(self, spec, node):
+        """(sector, bytes) of an El Torito image: its file's data, or the
+        appended partition it names (sysarea.appended_partition_of)."""
+        if node is not None:
+            return self.data.items[file_key(node)].sector, node.size
+        if self.system_area is None:
+            raise LayoutError(f"boot image {spec.image_path}: no partition is appended")
+        try:
+            return self.system_area.boot_image_partition(
+                sysarea.appended_partition_of(spec.image_path))
+        except sysarea.SystemAreaError as exc:
+            raise LayoutError(str(exc)) from None
 
     def _grub2_default_entry(self):
         """--grub2-boot-info without a marked entry: the first (BIOS) one."""
@@ -280,11 +302,6 @@ class Layout:
         if len(content) < 64:
             raise LayoutError(f"boot image {node.path} is too small for a boot info table")
         patched = bytearray(content)
-        if info_table:
-            padded = content[64:] + b"\x00" * (-len(content[64:]) % 4)
-            checksum = sum(struct.unpack(f"<{len(padded) // 4}I", padded)) & 0xFFFFFFFF
-            patched[8:64] = struct.pack("<IIII", self.pvd_sector, extent, len(content),
-                                        checksum) + bytes(40)
         end = 64
         if grub2:
             offset, value = sysarea.grub2_boot_info_patch(extent)
@@ -293,6 +310,13 @@ class Layout:
                                   "--grub2-boot-info (needs 2556 bytes)")
             patched[offset:offset + len(value)] = value
             end = offset + len(value)
+        if info_table:
+            # the sum covers the image as written, GRUB2's boot info included
+            # (xorriso 1.5.4 then reports "boot-info-table")
+            body = bytes(patched[64:]) + b"\x00" * (-len(content[64:]) % 4)
+            checksum = sum(struct.unpack(f"<{len(body) // 4}I", body)) & 0xFFFFFFFF
+            patched[8:64] = struct.pack("<IIII", self.pvd_sector, extent, len(content),
+                                        checksum) + bytes(40)
         for item in self.data_items:
             if item.path == node.path and item.sector == extent:
                 item.patch_offset, item.patch = 8, bytes(patched[8:end])
@@ -306,10 +330,6 @@ class Layout:
         if not self.options.rock:
             raise LayoutError("--md5 needs Rock Ridge (-R or -r): the file checksums "
                               "are recorded in Rock Ridge (AAIP) entries")
-        if self.options.session_start:
-            # a grown image's first superblock no longer matches the first
-            # session's tags: xorriso would refuse to load it
-            raise LayoutError("--md5 is not supported for a later session (-C, -append-to) yet")
         plan = checksums.ChecksumPlan(self.options.session_start)
         stack = [self.iso_root]
         while stack:
@@ -376,7 +396,7 @@ class Layout:
 
     def _boot_nodes_in_tree_order(self):
         """The boot images' nodes in the order the data walk meets them."""
-        wanted = set(self.boot_nodes)
+        wanted = {node for node in self.boot_nodes if node is not None}
         found, stack = [], [self.iso_root]
         while stack:
             directory = stack.pop()
@@ -395,10 +415,10 @@ class Layout:
         backup becomes data at the image's end."""
         if self.system_area is None:
             return None
-        images = [sysarea.BootImage(entry.load_rba, node.size, gpt_basdat, apm_hfsplus,
+        images = [sysarea.BootImage(entry.load_rba, size, gpt_basdat, apm_hfsplus,
                                     entry.platform == 0xEF)
-                  for entry, node, (gpt_basdat, apm_hfsplus)
-                  in zip(self._boot_entries, self.boot_nodes, self._hybrid_flags())]
+                  for entry, size, (gpt_basdat, apm_hfsplus)
+                  in zip(self._boot_entries, self._boot_sizes, self._hybrid_flags())]
         try:
             area, tail = self.system_area.encode(images)
         except sysarea.SystemAreaError as exc:
@@ -406,7 +426,8 @@ class Layout:
         extra = [DataItem(sector, size, path, source_size=size, base=self.base)
                  for sector, size, path in self.system_area.partition_items()]
         extra += [DataItem(sector, len(data), data=data, base=self.base) for sector, data in tail]
-        self.data_items.extend(sorted(extra, key=lambda item: item.sector))
+        # by sector: -efi-boot-part DISKFILE's data lies before the files'
+        self.data_items[:] = sorted(self.data_items + extra, key=lambda item: item.sector)
         return area
 
     # ---- file data (dataplace.py) ------------------------------------------------------------
