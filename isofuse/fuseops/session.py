@@ -120,7 +120,13 @@ async def _serve(mountpoint):
                     return
 
         nursery.start_soon(stop_on_signal)
-        await pyfuse3.main(**_worker_settings())
+        try:
+            await pyfuse3.main(**_worker_settings())
+        except ConnectionAbortedError:
+            # The kernel ended the connection (an abort through
+            # /sys/fs/fuse/connections, or at unmount while requests were
+            # in flight): the mount is gone either way, as after ENODEV.
+            log.info("%s: the kernel aborted the FUSE connection", mountpoint)
         nursery.cancel_scope.cancel()
 
 
