@@ -24,6 +24,8 @@ import stat
 from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
+from ..format import descriptors as vd
+from ..format.numbers import pack_733
 from ..format.sectors import SECTOR, round_up
 from ..reader.volume import GROWN_FIRST_SESSION
 from . import layout as layout_mod
@@ -41,7 +43,7 @@ __all__ = ["GROW_ALIGNMENT", "GROWN_FIRST_SESSION", "DESCRIPTOR_COPY_SECTOR", "S
 # DVD+RW (16 sectors, one ECC block, as growisofs writes) is the medium's,
 # not this one.
 GROW_ALIGNMENT = 32
-DESCRIPTOR_COPY_SECTOR = 16          # ECMA-119 §6.2.1: the volume descriptors start here
+DESCRIPTOR_COPY_SECTOR = vd.FIRST_DESCRIPTOR_SECTOR   # ECMA-119 §6.2.1
 # GROWN_FIRST_SESSION (32): a growable image's first session starts there;
 # sectors 0-31 stay for the copy of the newest descriptors, as libisoburn
 # leaves them, and readers look for the chain of sessions from there
@@ -246,10 +248,10 @@ def grown_descriptor_copy(area, volume_end):
     out = bytearray()
     for pos in range(0, len(area) - SECTOR + 1, SECTOR):
         sector = bytearray(area[pos:pos + SECTOR])
-        if sector[0] in (1, 2) and sector[1:6] == b"CD001":
-            sector[80:88] = volume_end.to_bytes(4, "little") + volume_end.to_bytes(4, "big")
+        if sector[0] in (vd.TYPE_PRIMARY, vd.TYPE_SUPPLEMENTARY) and vd.is_descriptor(sector):
+            sector[80:88] = pack_733(volume_end)
         out += sector
-        if sector[0] == 255:
+        if sector[0] == vd.TYPE_TERMINATOR:
             break
     return bytes(out)
 
