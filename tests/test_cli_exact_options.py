@@ -34,3 +34,15 @@ def test_a_closed_output_pipe_ends_quietly(tmp_path):
     proc.stderr.close()
     assert proc.wait(timeout=60) in (0, 141), err
     assert "Traceback" not in err, err
+
+
+@pytest.mark.parametrize("word", ["multisession=no", "showcontrol=0", "norock=1"])
+def test_a_stage_switch_with_a_value_is_refused(word, tmp_path):
+    """-o multisession=no must not be read as multisession: an error, exit 2,
+    before anything is mounted."""
+    (tmp_path / "mnt").mkdir()
+    proc = subprocess.run(["isofuse", "stage", "-o", word, "upper", "mnt"], cwd=tmp_path,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert word in proc.stderr and "Traceback" not in proc.stderr
+    assert not (tmp_path / "upper").exists()

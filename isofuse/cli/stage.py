@@ -93,6 +93,11 @@ class OptionError(ValueError):
     pass
 
 
+# The -o words that are switches: a value after one is a mistake, not a yes.
+FLAG_OPTIONS = frozenset({"norock", "keeprock", "nojoliet", "joliet-long", "multisession",
+                          "strict", "report", "showcontrol", "allow_other"})
+
+
 def parse_options(option_strings, drive_probe=None):
     """The stage's Profile and its mount options from the -o words;
     ``drive_probe`` (see run) answers medium=DRIVE."""
@@ -102,7 +107,10 @@ def parse_options(option_strings, drive_probe=None):
     extra = {"control": b".isofuse", "showcontrol": False, "allow_other": False}
     for text in option_strings:
         for item in filter(None, text.split(",")):
-            name, _, value = item.partition("=")
+            name, has_value, value = item.partition("=")
+            if name in FLAG_OPTIONS and has_value:
+                # a flag takes no value: "multisession=no" must not switch it on
+                raise OptionError(f"option {name} takes no value (got {item!r})")
             if name == "level" and value in ("1", "2", "3", "4"):
                 level = int(value)
             elif name == "norock":
