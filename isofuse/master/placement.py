@@ -34,15 +34,8 @@ def place_descriptors(options, session_start=0):
     """The descriptors of a session starting at ``session_start``, after
     its 16 sectors of system area."""
     place = DescriptorPlacement()
-    sector = session_start + SYSTEM_AREA_SECTORS
-    place.pvd, sector = sector, sector + 1
-    if options.boot:
-        place.boot_record, sector = sector, sector + 1
-    if options.joliet:
-        place.joliet_svd, sector = sector, sector + 1
-    if options.enhanced:
-        place.evd, sector = sector, sector + 1
-    place.terminator, sector = sector, sector + 1
+    (place.pvd, place.boot_record, place.joliet_svd, place.evd, place.terminator), sector = \
+        _descriptor_set(options, session_start + SYSTEM_AREA_SECTORS, options.boot)
     if options.md5:
         place.superblock_tag, sector = sector, sector + 1   # right after the terminator
     if options.boot:
@@ -65,12 +58,20 @@ def _partition_descriptors(options, sector):
     if sector > first:
         raise LayoutError(f"-partition_offset {offset} is too small: the volume "
                           f"descriptors reach sector {sector}")
-    sector = first
-    pvd = sector
-    sector += 1
-    joliet_svd = evd = None
+    (pvd, _, joliet_svd, evd, terminator), sector = _descriptor_set(options, first, False)
+    return (pvd, joliet_svd, evd, terminator), sector
+
+
+def _descriptor_set(options, sector, boot):
+    """(primary, boot record, Joliet, enhanced, terminator) placed from
+    ``sector`` on in the order ECMA-119 §8 and xorrisofs write them (None:
+    not recorded), and the sector after the terminator."""
+    pvd, sector = sector, sector + 1
+    boot_record = joliet_svd = evd = None
+    if boot:
+        boot_record, sector = sector, sector + 1
     if options.joliet:
         joliet_svd, sector = sector, sector + 1
     if options.enhanced:
         evd, sector = sector, sector + 1
-    return (pvd, joliet_svd, evd, sector), sector + 1
+    return (pvd, boot_record, joliet_svd, evd, sector), sector + 1
