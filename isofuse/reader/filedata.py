@@ -5,10 +5,9 @@ import zlib
 
 from ..format import FormatError
 from ..format import zisofs
+from ..format.sectors import SECTOR
 from .cache import LRUCache
 from .errors import CorruptEntry
-
-from ..format.sectors import SECTOR
 
 
 class FileReader:

@@ -6,9 +6,9 @@ import os
 import stat
 import struct
 
+from ..format.sectors import SECTOR
 from .errors import ReaderError
 
-from ..format.sectors import SECTOR
 _CDROMMULTISESSION = 0x5310  # linux/cdrom.h
 _CDROM_LBA = 0x01
 

@@ -7,7 +7,6 @@ visited twice (a CE loop ends the walk instead of hanging it).
 
 from ..format import FormatError
 from ..format import susp
-
 from ..format.sectors import SECTOR
 
 

@@ -15,13 +15,13 @@ from typing import Optional, Tuple
 from ..format import FormatError
 from ..format import dirrecord as dr
 from ..format import names, rockridge
+from ..format.sectors import SECTOR
 from . import susp_reader
 from .cache import LRUCache
 from .errors import CorruptEntry
 
 log = logging.getLogger("isofuse.reader")
 
-from ..format.sectors import SECTOR
 VIEW_ROCKRIDGE = "rockridge"
 VIEW_JOLIET = "joliet"
 VIEW_PLAIN = "plain"
