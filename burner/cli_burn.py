@@ -82,6 +82,7 @@ def _burn_opened(drive, device, args, opts, progress):
 def cmd_dry_run(args):
     """growisofs -dry-run: every step up to, not including, the first WRITE
     (the drive is opened read-only; the plan's checks all run)."""
+    from .sense import ScsiError
     if len(args.device) != 1:
         raise BurnError("-dry-run needs exactly one drive", errors.USAGE)
     device = args.device[0]
@@ -105,6 +106,8 @@ def cmd_dry_run(args):
         if plan.descriptors is not None:    # the grown copy's check reads, never writes
             plan.descriptor_block = recorder.grown_block(drive, status, source, plan)
         args.before_write(status, plan, opts, None)     # no progress: checks only
+    except ScsiError as exc:                # as burn_one says it: one line, no traceback
+        raise BurnError(f"{device}: {exc}", errors.WRITE_FAILED) from None
     finally:
         if source is not None:
             source.close()
