@@ -13,6 +13,7 @@ import time
 
 import pytest
 
+from burner_support import make_tree
 from corpus import run
 from mountutil import mounted
 
@@ -39,10 +40,7 @@ def tree(tmp_path_factory):
         rel = f"d{i % 12:02d}/f{i:03d}.bin"
         files[rel] = content(i, size)
     files["huge.bin"] = content(999, 6 << 20)
-    for rel, data in files.items():
-        path = src / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    make_tree(src, files)
     image = root / "concurrent.iso"
     run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-o", str(image), str(src)])
     return image, files
