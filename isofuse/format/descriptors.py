@@ -13,8 +13,9 @@ from typing import Optional
 from . import numbers
 from .dates import decode_text_date
 from .errors import FormatError
+from .sectors import SECTOR
 
-SECTOR_SIZE = 2048
+SECTOR_SIZE = SECTOR         # §6.1.2; the logical block size a descriptor must give
 FIRST_DESCRIPTOR_SECTOR = 16
 STANDARD_ID = b"CD001"
 

@@ -10,9 +10,10 @@ ISO 9660:1999 enhanced descriptor, the MD5 superblock tag (--md5) and, with
 Both the layout and the size model (sizing.py) count the sectors here.
 """
 
+from ..format.descriptors import FIRST_DESCRIPTOR_SECTOR
 from .planner import LayoutError
 
-SYSTEM_AREA_SECTORS = 16
+SYSTEM_AREA_SECTORS = FIRST_DESCRIPTOR_SECTOR     # §6.2.1: the set starts right after
 
 
 class DescriptorPlacement:
