@@ -14,6 +14,7 @@ import pyfuse3
 import pytest
 import trio
 
+from burner_support import make_tree
 from corpus import run
 from isofuse.fuseops.readonly import STORE_AT_OPEN_BYTES, ReadOnlyImageOperations
 from isofuse.reader import open_image
@@ -30,11 +31,9 @@ def content(name, size):
 
 @pytest.fixture
 def image(tmp_path):
-    src = tmp_path / "src"
-    (src / "sub").mkdir(parents=True)
-    for name, size in SIZES.items():
-        (src / name).write_bytes(content(name, size))
-    (src / "sub" / "inner.txt").write_bytes(b"inner\n")
+    src = make_tree(tmp_path / "src", {**{name: content(name, size)
+                                          for name, size in SIZES.items()},
+                                       "sub/inner.txt": b"inner\n"})
     iso = tmp_path / "ops.iso"
     run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-J", "-o", str(iso), str(src)])
     with open_image(str(iso)) as img:
