@@ -28,11 +28,15 @@ def probe(device):
     from .recorder import msinfo
     from .sense import ScsiError, TransportError
     try:
-        drive = Drive(open_transport(device, write=False))
-        status = drive.probe()
+        transport = open_transport(device, write=False)
     except (OSError, ScsiError, TransportError) as exc:
         raise OSError(str(exc)) from None
+    drive = Drive(transport)
     try:
+        try:
+            status = drive.probe()
+        except (OSError, ScsiError, TransportError) as exc:  # closed below
+            raise OSError(str(exc)) from None
         if not status.is_mmc or not status.medium:
             return DriveFacts(None, 0, None)
         try:
@@ -41,4 +45,4 @@ def probe(device):
             sessions = None
         return DriveFacts(status.profile_info.name, status.free_blocks or 0, sessions)
     finally:
-        drive.t.close()
+        transport.close()
