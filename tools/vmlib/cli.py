@@ -53,6 +53,13 @@ the listings can be diffed."""
 
 
 class _Parser(argparse.ArgumentParser):
+    """Exact option names only (the subcommands' parsers are _Parsers too):
+    a misspelt --sim-drive must not be read as another option."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message):
         self.print_usage(sys.stderr)
         self.exit(2, "%s: error: %s\n" % (self.prog, message))

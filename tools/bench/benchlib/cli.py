@@ -19,6 +19,7 @@ def parser(prog, description, epilog):
     what root changes (the cold numbers)."""
     return argparse.ArgumentParser(
         prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
+        allow_abbrev=False,                 # exact option names only
         description=description, epilog=COLD_EPILOG + "  " + epilog)
 
 

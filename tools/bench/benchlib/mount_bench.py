@@ -297,7 +297,7 @@ def describe(imgs):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
-        prog=PROG,
+        prog=PROG, allow_abbrev=False,     # exact option names only
         description="Build a big-file and a many-small-files ISO image, mount each "
                     "with isofuse and with fuseiso, and print side-by-side numbers: "
                     "mount time, sequential read throughput, find -ls, reading every "

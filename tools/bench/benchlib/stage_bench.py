@@ -573,7 +573,7 @@ def render_table(results, names, info):
 
 def parse_args(argv):
     p = argparse.ArgumentParser(
-        prog=PROG,
+        prog=PROG, allow_abbrev=False,     # exact option names only
         description="Mount the same upper/lower folders with 'isofuse stage' and with "
                     "fuse-overlayfs and print side-by-side numbers: sequential write "
                     "and read, creating and listing small files, untar, and mount time "
