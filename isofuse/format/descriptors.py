@@ -190,8 +190,11 @@ def encode_volume_descriptor(vd_type, version, *, system_id, volume_id, volume_s
                              application_id="", copyright_file_id="", abstract_file_id="",
                              bibliographic_file_id="", created=None, modified=None,
                              expires=None, effective=None, escape_sequences=b"",
-                             file_structure_version=1):
-    """A primary (§8.4) or supplementary/enhanced (§8.5) descriptor sector."""
+                             file_structure_version=1, literal_date=None):
+    """A primary (§8.4) or supplementary/enhanced (§8.5) descriptor sector.
+    ``literal_date``: 16 ASCII digits YYYYMMDDhhmmsscc taken as they are for
+    the creation and modification dates (§8.4.26.1, hundredths included;
+    the GMT offset byte stays 0), as xorrisofs --modification-date writes."""
     from .dates import encode_text_date
     from .numbers import pack_723, pack_731, pack_732, pack_733
     ucs2 = bool(escape_sequences)
@@ -221,6 +224,10 @@ def encode_volume_descriptor(vd_type, version, *, system_id, volume_id, volume_s
     sector[830:847] = encode_text_date(modified)
     sector[847:864] = encode_text_date(expires)
     sector[864:881] = encode_text_date(effective)
+    if literal_date is not None:
+        if len(literal_date) != 16:
+            raise FormatError(f"a literal volume date has 16 digits, not {literal_date!r}")
+        sector[813:829] = sector[830:846] = literal_date
     sector[881] = file_structure_version
     return bytes(sector)
 

@@ -553,6 +553,9 @@ class Layout:
         opts = self.options
         pvd, joliet_svd, evd, terminator = sectors
         common = dict(volume_space_size=volume_sectors, **self._volume_dates())
+        if opts.modification_date:
+            # --modification-date= / -volume_date uuid: GRUB searches for it
+            common["literal_date"] = opts.modification_date[:16].encode("ascii")
         meta_fields = dict(system_id=opts.system_id, volume_id=opts.volume_id,
                            volume_set_id=opts.volume_set_id, publisher_id=opts.publisher,
                            preparer_id=opts.preparer, application_id=opts.application,
@@ -576,16 +579,6 @@ class Layout:
                 vd.TYPE_SUPPLEMENTARY, 2, **tables, file_structure_version=2,
                 **common, **self._plain(meta_fields)))
         encoder.put(terminator, vd.encode_terminator())
-        if opts.modification_date:
-            # --modification-date= / -volume_date uuid: creation and
-            # modification dates literally, hundredths too (§8.4.26.1
-            # bytes 15-16), as xorrisofs writes them for GRUB's search
-            literal = opts.modification_date[:16].encode("ascii")
-            for sector in (pvd, joliet_svd, evd):
-                if sector is not None:
-                    start = (sector - self.base) * SECTOR
-                    encoder.meta[start + 813:start + 829] = literal     # creation
-                    encoder.meta[start + 830:start + 846] = literal     # modification
 
     def _volume_dates(self):
         """The descriptors' four dates in seconds (-volume_date c|m|x|f;
