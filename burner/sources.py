@@ -230,9 +230,11 @@ class MasteredSource:
         return other
 
     def descriptors(self):
-        """This session's volume descriptors: on overwritable media a copy
-        goes to sector 16 so readers see it."""
-        return self.session.descriptor_set(self.stream)
+        """The copy of this session's volume descriptors for sector 16 of a
+        grown volume (isofuse.master.session.Session.grown_copy: the whole
+        volume's size in them, as isofuse master grows an image and as
+        _image_descriptors copies an image's)."""
+        return self.session.grown_copy(self.stream)
 
     def read(self, offset, size):
         from isofuse.master.stream import SourceChanged
