@@ -70,9 +70,10 @@ def _parser():
     p = argparse.ArgumentParser(prog="python3 -m burner.simtool",
                                 description="Create and inspect simulated discs (sim:PATH).",
                                 epilog=_fault_help(),
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                allow_abbrev=False)
     sub = p.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser("create", epilog=_fault_help(),
+    c = sub.add_parser("create", epilog=_fault_help(), allow_abbrev=False,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     c.add_argument("path")
     c.add_argument("--profile", default="cd-r", choices=sorted(BY_NAME))
@@ -90,9 +91,9 @@ def _parser():
     c.add_argument("--image", help="a closed disc holding this image")
     c.add_argument("--group", help="give both files to this group, mode 0660 "
                                    "(e.g. cdrom: its members can burn without root)")
-    s = sub.add_parser("show")
+    s = sub.add_parser("show", allow_abbrev=False)
     s.add_argument("path")
-    t = sub.add_parser("set", epilog=_fault_help(),
+    t = sub.add_parser("set", epilog=_fault_help(), allow_abbrev=False,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     t.add_argument("path")
     t.add_argument("--fault", action="append", metavar="NAME=VALUE")

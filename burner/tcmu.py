@@ -323,9 +323,10 @@ def _loop(served, stop):
 
 def main(argv=None):
     p = argparse.ArgumentParser(prog="python3 -m burner.tcmu",
-                                description="Serve simulated discs through TCMU.")
+                                description="Serve simulated discs through TCMU.",
+                                allow_abbrev=False)
     sub = p.add_subparsers(dest="cmd", required=True)
-    s = sub.add_parser("serve", help="serve one or more drives",
+    s = sub.add_parser("serve", help="serve one or more drives", allow_abbrev=False,
                        description="Serve each DRIVE given as NAME=PATH: the "
                        "user_N backstore NAME answered by the simulated disc PATH "
                        "(sim:PATH without sim:).")
