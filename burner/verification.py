@@ -9,6 +9,7 @@ from .recorder import CHUNK_SECTORS
 from .drive import SECTOR
 from .sense import ScsiError
 
+
 def verify(drive, status, source, plan, progress):
     """Read every written sector back -- the data, and the descriptor block
     rewritten at 16 when growing -- and compare SHA-256 per 32 KiB chunk;

@@ -209,7 +209,6 @@ def test_an_image_mastered_for_the_next_session_keeps_the_first_sessions_files(t
     assert _xorriso_files(disc, tmp_path) == _files(first, second)
 
 
-
 def test_growisofs_dry_run_makes_the_burns_descriptor_check(tmp_path, monkeypatch):
     """growisofs -dry-run -M decides the grown copy of sectors 16-31 as the
     burn does (recorder.grown_block: reads only), so a copy the burn would
