@@ -79,7 +79,11 @@ def drive_probe():
         if not found:
             raise OSError("reading a disc in a drive needs isofuse's burner "
                           "(isofuse-burn), which is not installed")
-        return found[0].load()(device)
+        try:
+            probe_of_burner = found[0].load()
+        except ImportError as exc:  # registered, but broken or half removed
+            raise OSError(f"isofuse's drive probe cannot be loaded: {exc}") from None
+        return probe_of_burner(device)
     return probe
 
 

@@ -188,7 +188,11 @@ def _drive_msinfo(spec, drive_probe):
         return None
     try:
         facts = drive_probe(spec)
-    except OSError:
+    except OSError as exc:
+        # the image's own guess ignores the drive's lead-in and lead-out
+        # gap: say so rather than stage a next session silently elsewhere
+        print(f"isofuse stage: {spec}: {exc}; the next session's start is "
+              "taken from the image", file=sys.stderr)
         return None
     if facts.msinfo is None:
         return None
