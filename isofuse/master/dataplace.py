@@ -11,7 +11,7 @@ rest.  A file's extents (ISO 9660 level 3 splits at MAX_EXTENT_BYTES,
 """
 
 from ..format.sectors import SECTOR, sectors_for
-from .planner import MAX_EXTENT_BYTES
+from .planner import MAX_EXTENT_BYTES, extent_lengths_for
 
 
 def file_key(node):
@@ -105,7 +105,7 @@ class DataPlacement:
         self.data_items[:] = [item for item, _ in order]
         for item in self.data_items:
             item.sector = sector
-            sector += (item.size + SECTOR - 1) // SECTOR
+            sector += sectors_for(item.size)
         return sector
 
     def _collect_unlisted(self, root_node, placed_first, order):
@@ -178,12 +178,8 @@ class DataPlacement:
         size = node.size if node.is_regular else 0
         if item is None:
             return [(0, 0)] if size == 0 else None
-        out, sector, left = [], item.sector, size
-        while True:
-            part = min(left, MAX_EXTENT_BYTES)
+        out, sector = [], item.sector
+        for part in extent_lengths_for(size):
             out.append((sector, part))
             sector += sectors_for(part)
-            left -= part
-            if left <= 0:
-                break
         return out
