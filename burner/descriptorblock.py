@@ -26,6 +26,8 @@ from isofuse.format import descriptors as vd
 from isofuse.format.dirrecord import decode_record, iter_records
 from isofuse.format.eltorito import decode_catalog
 
+from isofuse.format.sectors import sectors_for
+
 from .drive import SECTOR
 from .errors import SOURCE, BurnError
 
@@ -106,12 +108,13 @@ def tree_extents(volume, descriptors):
             return
 
 
-def _sectors(size):
-    return (size + SECTOR - 1) // SECTOR
+class TreeNotWalked(Exception):
+    """The new volume's tree could not be walked to its end (a damaged
+    tree, or more directories than MAX_DIRECTORIES)."""
 
 
 def _volume_extents(volume, desc):
-    table = _sectors(desc.path_table_size)
+    table = sectors_for(desc.path_table_size)
     for where in (desc.l_path_table, desc.m_path_table):
         if where:
             yield "a path table", where, table
@@ -123,8 +126,8 @@ def _volume_extents(volume, desc):
             continue
         seen.add(record.data_start)
         yield "directory /" + path.decode("latin-1"), record.data_start, \
-            _sectors(record.data_length)
-        data = volume.read(record.data_start, _sectors(record.data_length))
+            sectors_for(record.data_length)
+        data = volume.read(record.data_start, sectors_for(record.data_length))
         for entry in iter_records(data[:record.data_length]):
             if entry.is_self or entry.is_parent:
                 continue
@@ -133,7 +136,10 @@ def _volume_extents(volume, desc):
                 pending.append((name, entry))
             elif entry.data_length:
                 yield "file /" + name.decode("latin-1"), entry.data_start, \
-                    _sectors(entry.data_length)
+                    sectors_for(entry.data_length)
+    if pending:
+        # an unwalked rest could lie under the copy: no proof, no burn
+        raise TreeNotWalked(f"more than {MAX_DIRECTORIES} directories")
 
 
 def _boot_extents(volume, record):
@@ -158,7 +164,13 @@ def check_replaced_sectors(volume, old_block, descriptors, device):
     if new <= old:
         return
     first, end = FIRST, FIRST + new
-    for what, start, count in tree_extents(volume, descriptors):
+    try:
+        extents = list(tree_extents(volume, descriptors))
+    except TreeNotWalked as exc:
+        raise BurnError(f"{device}: the new session's descriptors take sectors {first}-"
+                        f"{end - 1}, more than the disc's own set, and its tree cannot be "
+                        f"checked against them ({exc}); nothing was written", SOURCE) from None
+    for what, start, count in extents:
         if start < end and start + count > first:
             raise BurnError(
                 f"{device}: the new session's descriptors take sectors {first}-{end - 1} "

@@ -230,3 +230,22 @@ def test_growisofs_dry_run_makes_the_burns_descriptor_check(tmp_path, monkeypatc
     assert asked and code != 0, out
     assert "would cover the first session" in err
     assert state(disc) == before
+
+
+def test_a_tree_too_big_to_walk_is_refused(tmp_path, monkeypatch):
+    """The check proves the copy covers nothing the tree names only by
+    walking the whole tree: a walk cut short by its bound refuses."""
+    first, _, _ = _sources(tmp_path)
+    image = str(tmp_path / "first.iso")
+    subprocess.run(["xorriso", "-as", "mkisofs", "-R", "-o", image, first], check=True,
+                   capture_output=True)
+    with open(image, "rb") as f:
+        data = f.read()
+    block = data[16 * 2048:32 * 2048]
+    primary, terminator = block[:2048], block[2048:4096]
+    longer = primary + b"\x02" + primary[1:] + terminator
+    monkeypatch.setattr(descriptorblock, "MAX_DIRECTORIES", 1)
+    with pytest.raises(BurnError) as caught:
+        descriptorblock.check_replaced_sectors(ImageVolume(data), block, longer, "sim:x")
+    assert caught.value.code == SOURCE
+    assert "cannot be checked" in str(caught.value)
