@@ -9,7 +9,7 @@ import fcntl
 import os
 
 from . import sense as sense_mod
-from .transport import FROM_DEVICE, NONE, TO_DEVICE, Transport
+from .transport import FROM_DEVICE, MAX_TRANSFER, NONE, TO_DEVICE, Transport
 
 SG_IO = 0x2285
 SG_DXFER = {NONE: -1, TO_DEVICE: -2, FROM_DEVICE: -3}
@@ -59,6 +59,8 @@ def open_device(path, write=True):
 
 
 class SgioTransport(Transport):
+    max_transfer = MAX_TRANSFER     # the SG_IO queue limit (transport.py)
+
     def __init__(self, path, write=True):
         self.name = path
         self.path = path

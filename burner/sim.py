@@ -13,6 +13,7 @@ plus a state file (``simstate``).  The work is split by command group:
 * ``simformat``    BLANK, FORMAT UNIT, READ FORMAT CAPACITIES (``simblank``: the
   partial blanking types)
 * ``simcue``       SEND CUE SHEET and the CD session-at-once WRITEs
+* ``simread``      READ(12) and READ CD
 
 ``DISPATCH`` maps an opcode to a function ``(sim, cdb, data) -> bytes``;
 other modules may add entries to it.
@@ -22,7 +23,7 @@ import os
 import time
 
 from . import (mmc, simcue, simdisc, simextra, simfeatures, simformat, simkinds,
-               simpage05, simperf, simstate, simwrite)
+               simpage05, simperf, simread, simstate, simwrite)
 from .sense import ScsiError, TransportError, decode
 from .simbuffer import DriveBuffer
 from .simsense import Check
@@ -99,6 +100,8 @@ DISPATCH = {
 }
 # EVPD INQUIRY, MODE SENSE page 3Fh and the 6-byte MODE commands (simextra.py)
 DISPATCH.update(simextra.ENTRIES)
+# READ(12) and READ CD (simread.py)
+DISPATCH.update(simread.ENTRIES)
 
 
 def _open_state(path):

@@ -243,9 +243,15 @@ def _read_fault(sim, lba, blocks):
 
 
 def read10(sim, cdb, data):
+    return read_blocks(sim, int.from_bytes(cdb[2:6], "big"), int.from_bytes(cdb[7:9], "big"))
+
+
+def read_blocks(sim, lba, blocks):
+    """The user data of sectors [lba, lba+blocks): what READ(10), READ(12)
+    and READ CD (burner/simread.py) return, whatever the transfer length;
+    a sector without data is refused by its own sense (5/21/00 past the
+    recorded end or the medium's end, 3/11/00 a TAO run-out)."""
     sim.need_medium()
-    lba = int.from_bytes(cdb[2:6], "big")
-    blocks = int.from_bytes(cdb[7:9], "big")
     ranges = readable_ranges(sim.state)
     if not any(start <= lba and lba + blocks <= end for start, end in ranges):
         for sector in range(lba, lba + blocks):     # name the first sector that fails

@@ -10,14 +10,22 @@ bus) ``sense.TransportError``.  Implementations: ``sgio.SgioTransport``
 NONE, TO_DEVICE, FROM_DEVICE = "none", "to-device", "from-device"
 
 # The kernel refuses SG_IO transfers above the queue limit; 64 KiB is safe
-# on every host adapter (reference: keep transfers <= 64 KiB).
+# on every host adapter (reference: keep transfers <= 64 KiB).  A limit of
+# the SG_IO transport, not of MMC: a drive takes any transfer length its
+# CDB can state (docs/simulated-drive.md), so the simulated drive has none.
 MAX_TRANSFER = 64 * 1024
 
 
 class Transport:
-    """Base class: subclasses implement ``_execute``."""
+    """Base class: subclasses implement ``_execute``.
+
+    ``max_transfer``: the most bytes one command may move through this
+    transport (None: no limit below the drive's own); a larger transfer is
+    refused before anything is sent -- the drive logic splits its transfers
+    to fit (``MAX_TRANSFER``), the transport does not split a CDB."""
 
     name = "?"
+    max_transfer = None
 
     def execute(self, cdb, direction=NONE, data=None, length=0, timeout=30,
                 name=None):
@@ -25,8 +33,9 @@ class Transport:
         if direction == TO_DEVICE and data is None:
             raise ValueError("TO_DEVICE needs data")
         size = len(data) if direction == TO_DEVICE else length
-        if size > MAX_TRANSFER:
-            raise ValueError(f"transfer of {size} bytes exceeds {MAX_TRANSFER}")
+        if self.max_transfer is not None and size > self.max_transfer:
+            raise ValueError(f"{self.name}: a transfer of {size} bytes exceeds this "
+                             f"transport's limit of {self.max_transfer}")
         return self._execute(cdb, direction, data, length, timeout,
                              name or f"opcode {cdb[0]:02X}h")
 
@@ -49,6 +58,7 @@ class RecordingTransport(Transport):
     def __init__(self, inner):
         self.inner = inner
         self.name = inner.name
+        self.max_transfer = inner.max_transfer
         self.log = []   # (cdb bytes, data-out bytes or None, ok: bool)
 
     def execute(self, cdb, direction=NONE, data=None, length=0, timeout=30, name=None):

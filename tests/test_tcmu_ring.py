@@ -12,7 +12,7 @@ from burner.sim import SimTransport
 
 CMDR_OFF, CMDR_SIZE = 128, 4096
 DATA_OFF = CMDR_OFF + CMDR_SIZE
-SIZE = DATA_OFF + 256 * 1024
+SIZE = DATA_OFF + 1024 * 1024
 
 
 def _ring(flags=tcmu.CAP_READ_LEN):
@@ -117,28 +117,157 @@ def test_check_condition_carries_the_sense(sim):
     assert sense[0] & 0x7F == 0x70 and sense[2] & 0x0F == 5 and sense[12] == 0x20
 
 
-def test_write_goes_to_the_disc_and_big_reads_split(sim):
-    """WRITE(10) data out (direction from the opcode), then a READ(10) of 64
-    sectors, larger than the transport's 64 KiB: split, same bytes."""
-    data = bytes(range(256)) * 8 * 64
+class Lines:
+    """A trace file in a list."""
+
+    def __init__(self):
+        self.lines = []
+
+    def write(self, text):
+        self.lines.append(text)
+
+    def flush(self):
+        pass
+
+
+BIG = bytes(range(256)) * 8 * 64        # 64 sectors, 128 KiB: over SG_IO's 64 KiB
+
+
+def _written(sim):
+    """The 64 sectors of BIG written at LBA 0 of the CD-R through the ring
+    in ONE WRITE(10) of 128 KiB; returns the ring and its writer."""
     buf = _ring()
     writer = Writer(buf)
-    writer.queue(bytes([0x2A, 0, 0, 0, 0, 0, 0, 0, 64, 0]), [len(data)], data)
-    _serve(buf, sim)
+    off, _ = writer.queue(bytes([0x2A, 0, 0, 0, 0, 0, 0, 0, 64, 0]), [len(BIG)], BIG)
+    trace = Lines()
+    _serve(buf, sim, trace)
+    assert buf[off + tcmu.RSP_STATUS] == tcmu.GOOD, trace.lines
     sim.execute(bytes([0x35] + [0] * 9))                   # SYNCHRONIZE CACHE
-    off, iovs = writer.queue(bytes([0x28, 0, 0, 0, 0, 0, 0, 0, 64, 0]), [len(data)])
-    trace = []
+    return buf, writer
 
-    class Lines:
-        def write(self, text):
-            trace.append(text)
 
-        def flush(self):
-            pass
-    _serve(buf, sim, Lines())
-    assert buf[off + tcmu.RSP_STATUS] == tcmu.GOOD, trace
-    assert bytes(buf[iovs[0][0]:iovs[0][0] + len(data)]) == data
-    assert trace and trace[0].startswith("28 00 00 00 00 00 00 00 40 00 | from-device 131072 | ok")
+def _one(buf, writer, sim, cdb, size):
+    """Queue one data-in command, answer it; (status, data, sense, trace)."""
+    off, iovs = writer.queue(cdb, [size])
+    trace = Lines()
+    _serve(buf, sim, trace)
+    base = iovs[0][0]
+    sense = bytes(buf[off + tcmu.RSP_SENSE:off + tcmu.RSP_SENSE + 18])
+    return buf[off + tcmu.RSP_STATUS], bytes(buf[base:base + size]), sense, trace.lines
+
+
+@pytest.mark.parametrize("cdb", [
+    bytes([0x28, 0, 0, 0, 0, 0, 0, 0, 64, 0]),                  # READ(10)
+    bytes([0xA8, 0, 0, 0, 0, 0, 0, 0, 0, 64, 0, 0]),            # READ(12)
+    bytes([0xBE, 0x08, 0, 0, 0, 0, 0, 0, 64, 0x10, 0, 0]),      # READ CD, Mode 1, user data
+], ids=["read10", "read12", "read-cd"])
+def test_reads_over_64_kib_are_answered_whole(sim, cdb):
+    """MMC-6 §6.15/§6.16/§6.20: a drive takes any transfer length the CDB
+    states; the 64 KiB is SG_IO's limit (transport.MAX_TRANSFER), not the
+    drive's.  One CDB in the ring, answered whole: one trace line, one
+    READ to the simulated drive, the bytes written."""
+    buf, writer = _written(sim)
+    status, data, sense, trace = _one(buf, writer, sim, cdb, len(BIG))
+    assert status == tcmu.GOOD, (sense.hex(), trace)
+    assert data == BIG
+    assert len(trace) == 1 and trace[0].startswith(
+        cdb.hex(" ") + " | from-device 131072 | ok 131072")
+
+
+@pytest.mark.parametrize("cdb", [
+    bytes([0xA8, 0, 0, 0, 0, 0, 0, 0, 0, 65, 0, 0]),            # READ(12), one past
+    bytes([0xBE, 0, 0, 0, 0, 0, 0, 0, 65, 0x10, 0, 0]),         # READ CD, one past
+], ids=["read12", "read-cd"])
+def test_reads_past_the_recorded_end_are_out_of_range(tmp_path, cdb):
+    """MMC-6: a read past the end of the recorded data is 5/21/00 (LOGICAL
+    BLOCK ADDRESS OUT OF RANGE), with the first sector that fails in the
+    INFORMATION field -- not 5/24/00, the length is a valid field.  A
+    closed CD of one 64-sector track; sectors 0-63 in one command read."""
+    image = tmp_path / "image.iso"
+    image.write_bytes(BIG)
+    path = tmp_path / "cd.img"
+    simstate.create(str(path), "cd-r", image=str(image))
+    with SimTransport(str(path)) as cd:
+        buf = _ring()
+        writer = Writer(buf)
+        good = cdb[:9] + bytes([64]) + cdb[10:] if cdb[0] == 0xA8 else \
+            cdb[:8] + bytes([64]) + cdb[9:]
+        status, data, _, _ = _one(buf, writer, cd, good, len(BIG))
+        assert status == tcmu.GOOD and data == BIG
+        status, _, sense, trace = _one(buf, writer, cd, cdb, 65 * 2048)
+    assert status == tcmu.CHECK_CONDITION, trace
+    assert (sense[2] & 0x0F, sense[12], sense[13]) == (5, 0x21, 0x00)
+    assert sense[0] & 0x80 and int.from_bytes(sense[3:7], "big") == 64
+
+
+def test_read12_any_length_up_to_the_medium_end(tmp_path):
+    """A formatted DVD+RW reads to its last sector; READ(12) of the largest
+    transfer length (FFFFFFFFh blocks) from the last sector is refused at
+    the medium's end, 5/21/00 naming the first sector past it."""
+    path = tmp_path / "dvd.img"
+    simstate.create(str(path), "dvd+rw", capacity=200, formatted=True)
+    with SimTransport(str(path)) as dvd:
+        last = dvd.execute(bytes([0xA8, 0, 0, 0, 0, 0, 0, 0, 0, 200, 0, 0]),
+                           "from-device", length=200 * 2048)
+        assert len(last) == 200 * 2048
+        with pytest.raises(tcmu.ScsiError) as refused:
+            dvd.execute(bytes([0xA8, 0, 0, 0, 0, 199, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0]),
+                        "from-device", length=2048)
+    assert (refused.value.key, refused.value.asc, refused.value.ascq) == (5, 0x21, 0x00)
+    assert int.from_bytes(refused.value.sense_bytes[3:7], "big") == 200
+
+
+def test_read_cd_sync_and_header_fields(sim):
+    """READ CD byte 9 B0h (sync, header, user data; no EDC/ECC): sync (ECMA-130
+    §14.1: 00h, ten FFh, 00h), the header (§14.2: the address in BCD MSF,
+    LBA + 150 frames, then mode 1) and the user data: 2064 bytes a sector,
+    40 sectors (over 64 KiB) in one command."""
+    buf, writer = _written(sim)
+    cdb = bytes([0xBE, 0, 0, 0, 0, 0, 0, 0, 40, 0xB0, 0, 0])
+    status, data, sense, trace = _one(buf, writer, sim, cdb, 40 * 2064)
+    assert status == tcmu.GOOD, (sense.hex(), trace)
+    for i in (0, 39):
+        sector = data[i * 2064:(i + 1) * 2064]
+        assert sector[:12] == b"\x00" + b"\xff" * 10 + b"\x00"
+        second, frame = divmod(i + 150, 75)         # minute 0: under 60 s
+        bcd = bytes(int(str(v), 16) for v in (0, second, frame))
+        assert sector[12:16] == bcd + b"\x01"
+        assert sector[16:] == BIG[i * 2048:(i + 1) * 2048]
+
+
+def test_read_cd_refusals_follow_the_medium(sim, tmp_path):
+    """Expected sector type CD-DA on a Mode 1 track: 5/64/00 (ILLEGAL MODE
+    FOR THIS TRACK); READ CD on a DVD: 5/30/02 (not a CD medium)."""
+    buf, writer = _written(sim)
+    cdb = bytes([0xBE, 0x04, 0, 0, 0, 0, 0, 0, 1, 0x10, 0, 0])
+    status, _, sense, _ = _one(buf, writer, sim, cdb, 2048)
+    assert status == tcmu.CHECK_CONDITION
+    assert (sense[2] & 0x0F, sense[12], sense[13]) == (5, 0x64, 0x00)
+    dvd = tmp_path / "dvd.img"
+    simstate.create(str(dvd), "dvd+rw")
+    with SimTransport(str(dvd)) as other:
+        with pytest.raises(tcmu.ScsiError) as refused:
+            other.execute(bytes([0xBE, 0, 0, 0, 0, 0, 0, 0, 1, 0x10, 0, 0]),
+                          "from-device", length=2048)
+    assert (refused.value.key, refused.value.asc, refused.value.ascq) == (5, 0x30, 0x02)
+
+
+def test_sg_io_keeps_its_64_kib_limit():
+    """The limit is the SG_IO transport's: it refuses a larger transfer
+    before any ioctl (so before opening anything matters), the simulated
+    drive has none."""
+    from burner import sgio, transport
+    assert sgio.SgioTransport.max_transfer == transport.MAX_TRANSFER == 64 * 1024
+    assert SimTransport.max_transfer is None
+
+    class Unsent(sgio.SgioTransport):
+        def __init__(self):
+            self.name = "/dev/null-drive"
+
+        def _execute(self, *args):
+            raise AssertionError("sent")
+    with pytest.raises(ValueError, match="exceeds this transport's limit of 65536"):
+        Unsent().execute(bytes([0xA8] + [0] * 11), "from-device", length=64 * 1024 + 2048)
 
 
 def test_pad_entry_and_wrap_around(sim):
