@@ -39,18 +39,38 @@ class _Share:
         self.error = None
 
 
+class PlainTree:
+    """How a caller that keeps every entry as a Node shows its tree to the
+    model (the default).  A caller may keep some entries otherwise (the
+    stage keeps the files of untouched lower folders as packed records):
+    it then gives the model an object with the same two methods."""
+
+    @staticmethod
+    def directory_view(directory):
+        """A Node with ``directory``'s attributes, parent and every child,
+        to measure it by."""
+        return directory
+
+    @staticmethod
+    def complete():
+        """Make the tree below the root whole (before a whole layout)."""
+
+
 class SizeModel:
-    def __init__(self, root, options):
+    def __init__(self, root, options, tree=PlainTree):
         self.root = root
         self.options = options
+        self.tree = tree
         # link counts and serial numbers change values, never sizes
         rock = RockRidgeWriter(options, lambda node: 1, lambda node: 1,
                                options.source_date_epoch) if options.rock else None
         self.planner = DirectoryPlanner(options, rock, RecordDates(options.source_date_epoch))
         self._shares = {}       # directory Node -> _Share
         self._dirty = set()
-        self._data = {}         # file key -> sectors (hard links counted once)
-        self._names = {}        # file key -> number of names
+        # Files with one name are only summed: their sizes come with every
+        # call.  Hard links (file_key) share their data, counted once:
+        self._linked_sectors = {}   # file key -> sectors
+        self._linked_names = {}     # file key -> number of names in the tree
         self.data_sectors = 0
         self.errors = []
         for node in [root] + list(root.walk()):
@@ -70,32 +90,54 @@ class SizeModel:
         self._dirty.discard(directory)
 
     def file_added(self, node):
+        """A name of a file enters the tree (with its present size)."""
         if not node.is_regular or node.old_extents is not None:
             return  # data of an earlier session takes no new sector
         key = file_key(node)
-        self._names[key] = self._names.get(key, 0) + 1
-        if key not in self._data:
-            self._data[key] = sectors_for(node.size)
-            self.data_sectors += self._data[key]
+        self.data_added(node.size, None if key is node else key)
 
     def file_removed(self, node):
+        """A name of a file leaves the tree (with the size it was added or
+        last resized with)."""
         if not node.is_regular or node.old_extents is not None:
             return
         key = file_key(node)
-        left = self._names.get(key, 0) - 1
-        if left > 0:
-            self._names[key] = left
+        self.data_removed(node.size, None if key is node else key)
+
+    def data_added(self, size, link_key=None):
+        """A regular file of ``size`` bytes, new in this session, that the
+        caller may keep as no Node; ``link_key``: its file_key when it is
+        one name of a hard-linked file (None: its only name)."""
+        if link_key is None:
+            self.data_sectors += sectors_for(size)
             return
-        self._names.pop(key, None)
-        self.data_sectors -= self._data.pop(key, 0)
+        names = self._linked_names.get(link_key, 0)
+        self._linked_names[link_key] = names + 1
+        if not names:
+            self._linked_sectors[link_key] = sectors = sectors_for(size)
+            self.data_sectors += sectors
+
+    def data_removed(self, size, link_key=None):
+        if link_key is None:
+            self.data_sectors -= sectors_for(size)
+            return
+        left = self._linked_names.get(link_key, 0) - 1
+        if left > 0:
+            self._linked_names[link_key] = left
+            return
+        self._linked_names.pop(link_key, None)
+        self.data_sectors -= self._linked_sectors.pop(link_key, 0)
 
     def file_resized(self, node, old_size):
-        """A regular file's size changed (write, truncate)."""
+        """A regular file's size changed (write, truncate), after the
+        caller reported its name removed with the old size and added with
+        the new one: a file with other names keeps the data it had until
+        here."""
         key = file_key(node)
-        if key in self._data:
+        if key is not node and key in self._linked_sectors:
             new = sectors_for(node.size)
-            self.data_sectors += new - self._data[key]
-            self._data[key] = new
+            self.data_sectors += new - self._linked_sectors[key]
+            self._linked_sectors[key] = new
         # crossing a 4 GiB extent boundary changes the number of records
         if extent_lengths_for(old_size) != extent_lengths_for(node.size) \
                 and node.parent is not None:
@@ -104,7 +146,7 @@ class SizeModel:
     # ---- the size ----------------------------------------------------------------------------------
     def _share(self, directory):
         share = _Share()
-        iso, joliet = directory_projection(directory, self.options)
+        iso, joliet = directory_projection(self.tree.directory_view(directory), self.options)
         for child in iso.children:
             if child.is_dir:
                 share.iso_pt += pathtable.record_size(len(child.identifier))
@@ -146,6 +188,7 @@ class SizeModel:
             self._measure_dirty()
         self.errors = [s.error for s in self._shares.values() if s.error]
         if self._needs_whole_layout():
+            self.tree.complete()
             whole = Layout(self.root, self.options)
             return whole.total_sectors - whole.base
         opts = self.options

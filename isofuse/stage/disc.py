@@ -2,9 +2,11 @@
 it, its exact size, and the ISO 9660 / Joliet rules it breaks.
 
 The staging filesystem tells the model about every change; the model keeps
-a ``sourcetree.Node`` per visible path, so ``image.iso`` is mastered from it
-directly and the size (``SizeModel``) equals ``isofuse master -print-size``
-of the same tree with the same options.
+a ``sourcetree.Node`` per visible folder, and per visible file of a folder
+that changed -- the files of an untouched lower folder stay packed
+(``packed.PackedFiles``) until it changes or an image is laid out --, so
+``image.iso`` is mastered from it directly and the size (``SizeModel``)
+equals ``isofuse master -print-size`` of the same tree with the same options.
 """
 
 import errno
@@ -23,6 +25,8 @@ from ..master import naming
 from ..master.options import MAX_ISO_LEVELS, MasterOptions, staging_profile
 from .layers import FolderLayer, attr_from_stat
 from .overlay import WHITEOUT_PREFIX, Entry, join, split
+from .packed import PackedFiles
+from .pacing import Pacer
 
 # Capacities in 2048-byte sectors (docs/media-capacity.md).
 MEDIA = STAGE_MEDIA
@@ -71,33 +75,34 @@ class _MeasuredInBatches:
     reference cycles (records pointing at their parents); with the
     collector paused for the build they would pile up until its end (40
     MiB for 100,000 files), so each batch's are collected at once
-    (a young-generation collection: its cost is that of the batch)."""
+    (a young-generation collection: its cost is that of the batch; a
+    batch of about ENTRIES entries keeps the peak a few MiB above the
+    model)."""
     DIRECTORIES = 256
+    ENTRIES = 4096
 
     def __init__(self, size, options):
         self.size = size
-        self.pending = 0
+        self.pending = self.pending_entries = 0
         # whole-layout measures (see SizeModel) are not worth repeating
         self.batched = not (options.boot or options.md5 or options.hide_iso
                             or options.hide_joliet or _engine().wants_system_area(options))
 
-    def loaded(self, rel, directory):
-        """A directory and its children are in place."""
-        for child in directory.children.values():
-            if not child.is_dir:
-                self.size.file_added(child)
-        self.size.directory_changed(directory)
+    def loaded(self, rel, entries):
+        """A directory of ``entries`` children is in place and counted."""
         if rel.count(b"/") >= MAX_ISO_LEVELS - 2:
             # a folder at level 8 or deeper: relocating its subfolders
             # takes a whole layout to measure
             self.batched = False
         self.pending += 1
-        if self.batched and self.pending >= self.DIRECTORIES:
+        self.pending_entries += entries
+        if self.batched and (self.pending >= self.DIRECTORIES
+                             or self.pending_entries >= self.ENTRIES):
             self.finish()
 
     def finish(self):
         self.size.total_sectors()
-        self.pending = 0
+        self.pending = self.pending_entries = 0
         gc.collect(0)
 
 
@@ -115,6 +120,8 @@ class Disc:
         self.violations = {}       # rel -> [message]
         self._count = 0             # entries of the disc (the root's included)
         self._folder_subtrees = {}  # rel -> the lower folder _load_folder read it from
+        self._packed = {}           # directory Node -> PackedFiles of its other entries
+        self._pacer = Pacer()
         self.root = self.size = None
         self._identifier_lengths = {}
         self._last_problems = (None, ())
@@ -129,9 +136,13 @@ class Disc:
         and reads meanwhile)."""
         with self._lock:
             if self._builder is None and not self._built:
-                self._builder = threading.Thread(target=self._build_once,
+                self._builder = threading.Thread(target=self._build_in_background,
                                                  name="isofuse-disc-model", daemon=True)
                 self._builder.start()
+
+    def _build_in_background(self):
+        self._pacer.start()     # requests go first
+        self._build_once()
 
     def wait(self):
         """Return once the model is built (building it here if nothing
@@ -143,6 +154,7 @@ class Disc:
         if builder is None:
             self._build_once()
         else:
+            self._pacer.hurry()
             builder.join()
         if self._build_error is not None:
             raise OSError(errno.EIO, f"the model of the disc could not be built: "
@@ -167,12 +179,78 @@ class Disc:
             root_entry = self.overlay.root()
             self.root = self._node_for(root_entry, b"")
             self._count = 1
-            self.size = _engine().SizeModel(self.root, self.profile.master)
+            self.size = _engine().SizeModel(self.root, self.profile.master, self)
             batch = _MeasuredInBatches(self.size, self.profile.master)
-            self._load(root_entry, batch.loaded)
-            for rel, node in self._walk(b"", self.root):
-                self._check(rel, node)
+
+            def loaded(rel, directory):
+                batch.loaded(rel, self._counted(rel, directory))
+            self._load(root_entry, loaded)
             batch.finish()
+            self._pacer.hurry()
+
+    def _counted(self, rel, directory):
+        """A directory just loaded: its children counted by the size model
+        and checked against the rules; returns how many there are."""
+        size = self.size
+        for name, child in directory.children.items():
+            if not child.is_dir:
+                size.file_added(child)
+            self._check(join(rel, name), child)
+        entries = len(directory.children)
+        packed = self._packed.get(directory)
+        if packed is not None:
+            for _, file_size, link_key in packed.data_files():
+                size.data_added(file_size, link_key)
+            self._check_packed(rel, packed)
+            entries += packed.count
+        size.directory_changed(directory)
+        self._pacer.pause_if_busy()
+        return entries
+
+    def _check_packed(self, rel, packed):
+        """The rules for a folder's packed files (no violation is recorded
+        for them yet): most can break none, seen without asking."""
+        sizes = packed.sizes()
+        fits = self._any_file_fits(rel)
+        limit = self._joliet_limit()
+        for name, size in zip(packed.name_list(), sizes):
+            big = _over_one_extent(size)
+            if big or not fits or (limit is not None and len(name) > limit):
+                self._check_entry(join(rel, name), name, False, big)
+
+    # ---- the packed files of untouched lower folders (see packed.py) ------------------------------
+    def directory_view(self, directory):
+        """SizeModel's view of a directory: with its packed files as Nodes
+        made for measuring it (dropped afterwards)."""
+        self._pacer.pause_if_busy()
+        packed = self._packed.get(directory)
+        if packed is None:
+            return directory
+        d = directory
+        view = _engine().Node(d.name, d.mode, d.uid, d.gid, d.size, d.mtime, d.atime,
+                              d.ctime, d.nlink, d.rdev, d.dev_ino)
+        view.parent = d.parent
+        view.children.update(d.children)
+        for node in packed.nodes(_engine().Node):
+            view.children[node.name] = node
+        return view
+
+    def complete(self):
+        """SizeModel's call before a whole layout: every file a Node."""
+        for directory in list(self._packed):
+            self._unpack(directory)
+
+    def _unpack(self, directory):
+        """Make Nodes of a directory's packed files (it is changing).  The
+        size model counted them already: files with one name by their
+        sizes, hard links by their dev_ino, both unchanged."""
+        packed = self._packed.pop(directory, None)
+        if packed is None:
+            return
+        children = directory.children
+        for node in packed.nodes(_engine().Node):
+            node.parent = directory
+            children[node.name] = node
 
     def node(self, rel):
         """The sourcetree.Node of the entry at ``rel``, or None.  (Nodes are
@@ -182,12 +260,18 @@ class Disc:
         return self._node(rel)
 
     def _node(self, rel):
+        """The Node at ``rel``; a packed file's folder is unpacked for it."""
         node = self.root
         if rel:
             for name in rel.split(b"/"):
-                node = node.children.get(name)
-                if node is None:
-                    return None
+                child = node.children.get(name)
+                if child is None:
+                    packed = self._packed.get(node)
+                    if packed is None or packed.index(name) < 0:
+                        return None
+                    self._unpack(node)
+                    child = node.children[name]
+                node = child
         return node
 
     @staticmethod
@@ -235,6 +319,7 @@ class Disc:
                 self._load_folder(directory.rel, parent, directory.lowers[0], loaded)
                 continue
             for name in self.overlay.listdir(directory):
+                self._pacer.pause_if_busy()
                 child = self.overlay.lookup(directory, name)
                 if child is None:
                     continue
@@ -250,41 +335,58 @@ class Disc:
     def _load_folder(self, rel, top, layer, loaded=None):
         """A subtree only one lower folder has: nothing can hide or merge
         there, so read it straight with scandir (mounting over a big
-        previous tree is dominated by this)."""
+        previous tree is dominated by this).  Its folders become Nodes,
+        its other entries a PackedFiles record per folder."""
         stack = [(rel, top)]
-        # One int object per distinct value: modes, times (whole seconds),
-        # owners, the device and sizes repeat across a tree (7 ints of 32
-        # bytes a file otherwise).  The data path is filled in only when an
-        # image is laid out (``_fill_paths``): 110 bytes a file until then.
+        # One int object per distinct value of a folder Node: modes, times,
+        # owners repeat across a tree.  The data path is filled in only
+        # when an image is laid out (``_fill_paths``).
         same = {}.setdefault
         Node = _engine().Node
-        layer_id = layer.layer_id
         self._folder_subtrees[rel] = layer
         while stack:
             current, parent = stack.pop()
-            with os.scandir(layer.real(current)) as it:
-                for item in it:
-                    name = item.name
-                    if name.startswith(WHITEOUT_PREFIX):
-                        continue
-                    mode, ino, dev, nlink, uid, gid, size, atime, mtime, ctime = \
-                        item.stat(follow_symlinks=False)
-                    regular = stat.S_ISREG(mode)
-                    node = Node(name, same(mode, mode), same(uid, uid), same(gid, gid),
-                                same(size, size) if regular else 0, same(mtime, mtime),
-                                same(atime, atime), same(ctime, ctime), nlink,
-                                0 if regular else item.stat(follow_symlinks=False).st_rdev,
-                                # the identity only tells hard links apart
-                                (layer_id, dev, ino) if regular and nlink > 1 else None)
-                    if stat.S_ISLNK(mode):
-                        node.symlink = os.readlink(item.path)
+            names, rows, links, symlinks = self._scan_folder(layer, current, parent, same,
+                                                             Node, stack)
+            if names:
+                self._packed[parent] = PackedFiles(names, rows, links, symlinks)
+                self._count += len(names)
+            if loaded is not None:
+                loaded(current, parent)
+
+    def _scan_folder(self, layer, current, parent, same, Node, stack):
+        """One folder of ``_load_folder``: its subfolders as Nodes (pushed
+        on ``stack``), the rest as packed rows."""
+        names, rows, links, symlinks = [], [], {}, {}
+        layer_id = layer.layer_id
+        with os.scandir(layer.real(current)) as it:
+            for item in it:
+                name = item.name
+                if name.startswith(WHITEOUT_PREFIX):
+                    continue
+                st = item.stat(follow_symlinks=False)
+                mode, ino, dev, nlink, uid, gid, size, atime, mtime, ctime = st
+                if stat.S_ISDIR(mode):
+                    node = Node(name, same(mode, mode), same(uid, uid), same(gid, gid), 0,
+                                same(mtime, mtime), same(atime, atime), same(ctime, ctime),
+                                nlink, st.st_rdev, None)
                     node.parent = parent
                     parent.children[name] = node
                     self._count += 1
-                    if stat.S_ISDIR(mode):
-                        stack.append((join(current, name), node))
-            if loaded is not None:
-                loaded(current, parent)
+                    stack.append((join(current, name), node))
+                    continue
+                regular = stat.S_ISREG(mode)
+                if regular and nlink > 1:
+                    # the identity only tells hard links apart
+                    links[len(names)] = (layer_id, dev, ino)
+                elif stat.S_ISLNK(mode):
+                    symlinks[len(names)] = os.readlink(item.path)
+                names.append(name)
+                rows.append((mode, uid, gid, size if regular else 0, mtime, atime, ctime,
+                             nlink, 0 if regular else st.st_rdev))
+                if len(names) & 255 == 0:
+                    self._pacer.pause_if_busy()
+        return names, rows, links, symlinks
 
     # ---- changes (called after the overlay made them) -----------------------------------
     def _visible(self, rel, st):
@@ -303,6 +405,7 @@ class Disc:
         if entry is None or parent is None:
             return
         name = split(rel)[1]
+        self._unpack(parent)
         if name in parent.children:
             self._removed(rel)
         node = self._node_for(entry, name)
@@ -310,20 +413,22 @@ class Disc:
         parent.children[name] = node
         self._count += 1
         if entry.is_dir:
-            self._load(entry)
-            for sub_rel, sub in self._subtree(rel):
-                if sub.is_dir:
-                    self.size.directory_changed(sub)
-                else:
-                    self.size.file_added(sub)
-                self._check(sub_rel)
+            self._load(entry, self._counted)
+            self._check(rel)
         else:
             self.size.file_added(node)
             self._check(rel)
         self.size.directory_changed(parent)
 
     def _subtree(self, rel):
+        """[(rel, node)] of the entry at ``rel`` and all below it, every
+        file a Node (removing or laying out a folder unpacks it)."""
         node = self._node(rel)
+        if node.is_dir and self._packed:
+            self._unpack(node)
+            for _, sub in self._walk(rel, node):
+                if sub.is_dir:
+                    self._unpack(sub)
         return [(rel, node), *self._walk(rel, node)]
 
     def removed(self, rel):
@@ -430,6 +535,12 @@ class Disc:
     def size_of(self, rel):
         """The size the disc has for the file at ``rel`` (0 if none)."""
         self.wait()
+        head, name = split(rel)
+        parent = self._node(head) if rel else None
+        packed = self._packed.get(parent) if parent is not None else None
+        if packed is not None and name not in parent.children:
+            index = packed.index(name)     # a lower file nobody changed: left packed
+            return packed.value("size", index) if index >= 0 else 0
         node = self._node(rel)
         return node.size if node is not None else 0
 
@@ -455,8 +566,8 @@ class Disc:
         opts = self.profile.master
         rules = opts.names
         problems = []
-        if opts.joliet:
-            limit = naming.JOLIET_LONG_MAX if opts.joliet_long else naming.JOLIET_MAX
+        limit = self._joliet_limit()
+        if limit is not None:
             # a name has at most as many UTF-16 units as UTF-8 bytes
             # (an undecodable byte is one lone surrogate): short ones pass
             if len(name) > limit and len(name.decode("utf-8", "surrogateescape").encode(
@@ -479,6 +590,15 @@ class Disc:
         for a file whose folder's path leaves room for any identifier, a
         length that is certainly within MAX_PATH instead."""
         rules = self.profile.master.names
+        length, level = self._folder_iso_path(parent_rel)
+        if not is_dir and length + rules.file_limit + FILE_IDENTIFIER_EXTRA + 1 <= MAX_PATH:
+            return length + 1   # at most that much shorter than the limit: not worked out
+        if is_dir and self.profile.master.rock and level + 1 > MAX_ISO_LEVELS:
+            length = len(b"RR_MOVED") + 1
+        return length + self._identifier_length(name, is_dir) + 1
+
+    def _folder_iso_path(self, parent_rel):
+        """(length of the ISO 9660 path of a folder, its level)."""
         parts = []
         node = self._node(parent_rel)
         while node is not None and node.parent is not None:
@@ -500,11 +620,23 @@ class Disc:
                 length, level = len(b"RR_MOVED") + 1, 2
             level += 1
             length += ident_length + 1
-        if not is_dir and length + rules.file_limit + FILE_IDENTIFIER_EXTRA + 1 <= MAX_PATH:
-            return length + 1   # at most that much shorter than the limit: not worked out
-        if is_dir and relocate and level + 1 > MAX_ISO_LEVELS:
-            length = len(b"RR_MOVED") + 1
-        return length + self._identifier_length(name, is_dir) + 1
+        return length, level
+
+    def _any_file_fits(self, parent_rel):
+        """Does any file name in the folder at ``parent_rel`` pass the path
+        rules (whatever its identifier)?  Then only a name over Joliet's
+        length or a 4 GiB file can break a rule there."""
+        rules = self.profile.master.names
+        if rules.level >= 4:
+            return True
+        length = self._folder_iso_path(parent_rel)[0]
+        return length + rules.file_limit + FILE_IDENTIFIER_EXTRA + 1 <= MAX_PATH
+
+    def _joliet_limit(self):
+        opts = self.profile.master
+        if not opts.joliet:
+            return None
+        return naming.JOLIET_LONG_MAX if opts.joliet_long else naming.JOLIET_MAX
 
     def _identifier_length(self, name, is_dir):
         rules = self.profile.master.names
@@ -514,9 +646,12 @@ class Disc:
         node = node or self._node(rel)
         if node is None:
             return
-        problems = self._problems_cached(split(rel)[0], node.name, node.is_dir)
-        if node.is_regular and _over_one_extent(node.size) \
-                and self.profile.master.names.level < 3:
+        self._check_entry(rel, node.name, node.is_dir,
+                          node.is_regular and _over_one_extent(node.size))
+
+    def _check_entry(self, rel, name, is_dir, over_one_extent):
+        problems = self._problems_cached(split(rel)[0], name, is_dir)
+        if over_one_extent and self.profile.master.names.level < 3:
             problems.append("file of 4 GiB or more needs ISO level 3")
         if problems:
             self.violations[rel] = problems
@@ -534,6 +669,7 @@ class Disc:
 
     def layout(self):
         self.wait()
+        self.complete()
         self._fill_paths()
         return _engine().Layout(self.root, self.profile.master)
 
@@ -573,18 +709,20 @@ class Disc:
         folders = [(b"", self.root)] + [(rel, node) for rel, node in
                                         self._walk(b"", self.root) if node.is_dir]
         for rel, node in sorted(folders, key=lambda folder: folder[0]):
-            if not node.children:
+            kids = [(kid.name, kid.is_dir) for kid in node.children.values()]
+            packed = self._packed.get(node)
+            if packed is not None:
+                kids += [(name, False) for name in packed.name_list()]
+            if not kids:
                 continue
-            kids = list(node.children.values())
-            iso = naming.assign_iso_names([(k.name, k.is_dir) for k in kids], opts.names)
-            joliet = naming.assign_joliet_names([(k.name, k.is_dir) for k in kids],
-                                                opts.joliet_long) if opts.joliet else \
-                [None] * len(kids)
-            for kid, iso_id, jname in zip(kids, iso, joliet):
-                original = kid.name.decode("utf-8", "replace")
+            iso = naming.assign_iso_names(kids, opts.names)
+            joliet = naming.assign_joliet_names(kids, opts.joliet_long) if opts.joliet \
+                else [None] * len(kids)
+            for (name, _), iso_id, jname in zip(kids, iso, joliet):
+                original = name.decode("utf-8", "replace")
                 iso_text = iso_id.decode("latin-1")
                 plain = iso_text.split(";")[0].rstrip(".")
                 if plain != original or (jname is not None and jname != original):
-                    path = "/" + join(rel, kid.name).decode("utf-8", "replace")
+                    path = "/" + join(rel, name).decode("utf-8", "replace")
                     lines.append(f"NAME\t{path}\t{iso_text}\t{jname if jname else '-'}")
         return "\n".join(lines) + "\n"
