@@ -56,10 +56,7 @@ def _burn_opened(drive, device, args, opts, progress):
             if args.eject:
                 drive.eject()
             return 0
-        recorder.check_writable(status, opts)
-        source, mastered_for = source_for(args, device, drive, status, opts)
-        start, descriptors = start_and_descriptors(source, status, mastered_for)
-        plan = recorder.plan_burn(drive, status, source.size, opts, descriptors, start=start)
+        source, plan = source_and_plan(drive, device, status, args, opts)
         if getattr(args, "before_write", None):
             args.before_write(status, plan, opts, progress)   # a dialect's last checks
         recorder.write_plan(drive, status, source, plan, opts, progress)
@@ -77,6 +74,24 @@ def _burn_opened(drive, device, args, opts, progress):
     finally:
         if source is not None:
             source.close()
+
+
+def source_and_plan(drive, device, status, args, opts):
+    """What a burn and a dry run (growisofs -dry-run) do alike before the
+    first WRITE: check the disc takes this burn, open the source (a folder
+    is mastered for this disc's next session), find where it starts and the
+    descriptors a grown volume needs at 16, and plan the burn.  Returns
+    (source, plan); the caller closes the source -- unless planning fails,
+    then it is closed here before the error goes on."""
+    recorder.check_writable(status, opts)
+    source, mastered_for = source_for(args, device, drive, status, opts)
+    try:
+        start, descriptors = start_and_descriptors(source, status, mastered_for)
+        plan = recorder.plan_burn(drive, status, source.size, opts, descriptors, start=start)
+    except BaseException:
+        source.close()
+        raise
+    return source, plan
 
 
 def cmd_dry_run(args):
@@ -99,10 +114,7 @@ def cmd_dry_run(args):
                   f"{status.profile_info.name} in {device}; nothing was written")
             return 0
         args.tune_options(status, opts)
-        recorder.check_writable(status, opts)
-        source, mastered_for = source_for(args, device, drive, status, opts)
-        start, descriptors = start_and_descriptors(source, status, mastered_for)
-        plan = recorder.plan_burn(drive, status, source.size, opts, descriptors, start=start)
+        source, plan = source_and_plan(drive, device, status, args, opts)
         if plan.descriptors is not None:    # the grown copy's check reads, never writes
             plan.descriptor_block = recorder.grown_block(drive, status, source, plan)
         args.before_write(status, plan, opts, None)     # no progress: checks only
