@@ -149,12 +149,12 @@ class Disc:
         else does)."""
         if self._built:
             return
+        self._pacer.hurry()     # (before the lock, which the builder holds)
         with self._lock:
             builder = self._builder
         if builder is None:
             self._build_once()
         else:
-            self._pacer.hurry()
             builder.join()
         if self._build_error is not None:
             raise OSError(errno.EIO, f"the model of the disc could not be built: "

@@ -7,8 +7,10 @@ the switch interval (5 ms) after every system call it makes, and listing
 a fresh mount took twice as long.  So the builder looks, between small
 pieces of work, at how much CPU time the other threads of the process
 used since it last looked; while they are busy it sleeps (releasing the
-lock) until they are idle.  A caller that needs the result (``hurry``)
-lets it run at full speed from then on.
+lock) until they are idle.  It also starts only once they have been idle
+for a moment (a mount is busiest right after it returns: ``ls`` of what
+was just mounted).  A caller that needs the result (``hurry``) lets it
+start and run at full speed from then on.
 """
 
 import threading
@@ -20,21 +22,32 @@ BUSY_SHARE = 0.05       # the others' share of the time that counts as busy
 # At most this long without working (a mount kept busy for minutes still
 # gets its model built, at a few per cent of the time).
 LONGEST_PAUSE = 0.1
+QUIET = 0.03            # seconds the others are idle before the work starts
 
 
 class Pacer:
     def __init__(self):
         self._thread = None
         self._mark = (0.0, 0.0)
+        self._hurried = threading.Event()
 
     def start(self):
-        """Pace the calling thread from now on."""
+        """Pace the calling thread from now on: return once the other
+        threads have been idle for QUIET seconds, or ``hurry`` was called."""
         self._thread = threading.current_thread()
+        while True:
+            wall, others = self._look()
+            if self._hurried.wait(QUIET):
+                break
+            now, used = self._look()
+            if used - others <= BUSY_SHARE * (now - wall):
+                break
         self._mark = self._look()
 
     def hurry(self):
         """Someone waits for the work: no more pauses."""
         self._thread = None
+        self._hurried.set()
 
     @staticmethod
     def _look():
