@@ -1,7 +1,7 @@
 """READ(12) and READ CD in the simulated drive (docs/simulated-drive.md).
 
-READ(12) (A8h, MMC-6 §6.16) is READ(10) with a 4-byte transfer length;
-READ CD (BEh, MMC-6 §6.20) reads CD sectors with a chosen set of fields.
+READ(12) (A8h, MMC-6's READ (12) command) is READ(10) with a 4-byte transfer length;
+READ CD (BEh, MMC-6's READ CD command) reads CD sectors with a chosen set of fields.
 Both answer any transfer length MMC-6 allows, as a drive does: the limit
 of a host's transport (64 KiB for SG_IO, ``sgio.SgioTransport``) is not the
 drive's.  Length 0 transfers nothing and is not an error; a range past the
@@ -22,7 +22,7 @@ from isofuse.format.sectors import SECTOR
 
 READ_12, READ_CD = 0xA8, 0xBE
 
-# READ CD byte 1 bits 4-2, Expected Sector Type (MMC-6 §6.20): 000b any type,
+# READ CD byte 1 bits 4-2, Expected Sector Type (MMC-6, READ CD): 000b any type,
 # 001b CD-DA, 010b Mode 1, 011b Mode 2 formless, 100b/101b Mode 2 Form 1/2.
 ANY_TYPE, MODE_1 = 0, 2
 OTHER_TYPES = (1, 3, 4, 5)
