@@ -52,6 +52,58 @@ class DataItem:
     def end(self):
         return self.start + self.size
 
+    @classmethod
+    def patched(cls, item, offset, patch):
+        """A copy of ``item`` (a DataItem or FileData) whose bytes from
+        ``offset`` on are replaced by ``patch`` when read."""
+        copy = cls(item.sector, item.size, item.path, item.data, item.source_size,
+                   item.reader, item.base)
+        copy.patch_offset, copy.patch = offset, patch
+        return copy
+
+
+class FileData:
+    """The DataItem of a source tree's file: its sector, size and node
+    (``path``, ``data`` and ``reader`` read from the node).  One per file
+    with data, so four slots instead of DataItem's nine; a boot image
+    whose bytes are patched gets a DataItem instead (DataItem.patched)."""
+
+    __slots__ = ("sector", "size", "node", "base")
+    patch_offset = 0
+    patch = b""
+
+    def __init__(self, sector, node, base):
+        self.sector = sector
+        self.size = node.size
+        self.node = node
+        self.base = base
+
+    @property
+    def path(self):
+        return self.node.path
+
+    @property
+    def data(self):
+        return self.node.data
+
+    @property
+    def reader(self):
+        return self.node.reader
+
+    @property
+    def source_size(self):
+        """The size the file had when scanned."""
+        return self.size
+
+    @property
+    def start(self):
+        """Offset in the session's byte stream."""
+        return (self.sector - self.base) * SECTOR
+
+    @property
+    def end(self):
+        return self.start + self.size
+
 
 class DataPlacement:
     """The DataItems of one layout: ``items`` by file key (file_key),
@@ -75,8 +127,7 @@ class DataPlacement:
         key = file_key(node)
         item = self.items.get(key)
         if item is None:
-            item = self.items[key] = DataItem(None, node.size, node.path, node.data,
-                                              node.size, node.reader, self.base)
+            item = self.items[key] = FileData(None, node, self.base)
         return item
 
     def place(self, sector, trees, root_node, placed_first=()):
@@ -86,12 +137,15 @@ class DataPlacement:
         the files no tree lists; with sort weights (-sort) the heavier
         files first, ties in that order.  Returns the sector after the
         last."""
-        order = []                  # [(DataItem, node)] in placement order
+        # FileData in placement order (each knows the node it was met as
+        # first, which -sort weighs: a list of (item, node) pairs would
+        # cost a tuple per file)
+        order = []
         for node in placed_first:
             item = self.item_of(node)
             if item is not None and item.sector is None:
                 item.sector = PENDING
-                order.append((item, node))
+                order.append(item)
         first = len(order)
         placed_first = frozenset(placed_first)
         for root in trees:
@@ -101,8 +155,8 @@ class DataPlacement:
         weights = self.options.sort_weights
         if weights:
             # genisoimage -sort, xorrisofs --sort-weight: heavier first
-            order[first:] = sorted(order[first:], key=lambda pair: -weights.get(pair[1], 0))
-        self.data_items[:] = [item for item, _ in order]
+            order[first:] = sorted(order[first:], key=lambda item: -weights.get(item.node, 0))
+        self.data_items[:] = order
         for item in self.data_items:
             item.sector = sector
             sector += sectors_for(item.size)
@@ -126,11 +180,11 @@ class DataPlacement:
                     item = self.item_of(kid)
                     if item is not None and item.sector is None:
                         item.sector = PENDING
-                        order.append((item, kid))
+                        order.append(item)
             stack.extend(reversed(folders))
 
     def _collect_tree(self, root, placed_first, order):
-        """Append (DataItem, node) of every file of a tree not met yet to
+        """Append the FileData of every file of a tree not met yet to
         ``order``, in the tree's order: directories depth first, the files
         of each in record order (marking each item PENDING)."""
         append = order.append
@@ -155,16 +209,14 @@ class DataPlacement:
                     item = extents.get(node)
                     if item is None:
                         # item_of inlined: a file with one link, met once
-                        item = extents[node] = DataItem(None, node.size, node.path,
-                                                        node.data, node.size, node.reader,
-                                                        base)
+                        item = extents[node] = FileData(None, node, base)
                 else:
                     item = item_of(node)        # hard links, data of an earlier session
                     if item is None:
                         continue
                 if item.sector is None:
                     item.sector = PENDING
-                    append((item, node))
+                    append(item)
             stack.extend(reversed(subdirs))
 
     def file_extents(self, node):

@@ -73,6 +73,29 @@ class FileEntry:
         self.identifier = identifier
 
 
+class PlainJolietFile:
+    """A file of a Joliet directory whose names are all plain (printable
+    ASCII within the limit, naming.plain_joliet_identifiers): its
+    identifier is its name in UTF-16, made when asked instead of kept (a
+    FileEntry's identifier is some 60 bytes per file)."""
+
+    __slots__ = ("node",)
+    is_dir = False
+    children = ()
+    relocated_to = None
+    placeholder = None
+    is_placeholder = False
+    is_relocated = False
+    is_relocation_dir = False
+
+    def __init__(self, node):
+        self.node = node
+
+    @property
+    def identifier(self):
+        return self.node.name.decode("ascii").encode("utf-16-be")
+
+
 def _max_dir_depth(root, hidden=frozenset()):
     deepest = 0
     stack = [(root, 1)]
@@ -117,16 +140,22 @@ def iso_named(kids, rules, extra_names=()):
 def joliet_named(node, options, hidden=frozenset()):
     """[(kid, identifier)] of a source directory's children as the Joliet
     tree records them, in its order (by UCS-2 identifier)."""
+    return _joliet_named(node, options, hidden)[0]
+
+
+def _joliet_named(node, options, hidden):
+    """(joliet_named's list, whether every name is plain: each identifier
+    is then the name in UTF-16)."""
     kids = [kid for _, kid in sorted(node.children.items())
             if not hidden or kid not in hidden]
     idents = naming.plain_joliet_identifiers([k.name for k in kids], options.joliet_long)
     if idents is not None:      # plain names: sorted already
-        return list(zip(kids, idents))
+        return list(zip(kids, idents)), True
     names = naming.assign_joliet_names([(k.name, k.is_dir) for k in kids],
                                        options.joliet_long)
     named = [(kid, naming.joliet_identifier(name)) for kid, name in zip(kids, names)]
     named.sort(key=lambda pair: pair[1])
-    return named
+    return named, False
 
 
 def build_iso_tree(root, options, warn):
@@ -222,14 +251,17 @@ def build_joliet_tree(root, options):
         dentry = stack.pop()
         level = dentry.level + 1
         children = dentry.children
-        for kid, ident in joliet_named(dentry.node, options, hidden):
+        named, plain = _joliet_named(dentry.node, options, hidden)
+        for kid, ident in named:
             if kid.is_dir:
                 if drop_deep and level > MAX_ISO_LEVELS:
                     continue
                 entry = DiscEntry(kid, ident, True, dentry, level)
                 stack.append(entry)
+            elif plain:
+                entry = PlainJolietFile(kid)    # once per file
             else:
-                entry = FileEntry(kid, ident)   # once per file
+                entry = FileEntry(kid, ident)
             children.append(entry)
     return disc_root
 

@@ -23,6 +23,7 @@ import os
 import stat
 import struct
 import time
+from array import array
 
 from ..bulk import collector_paused
 from ..format import descriptors as vd
@@ -317,9 +318,15 @@ class Layout:
             checksum = sum(struct.unpack(f"<{len(body) // 4}I", body)) & 0xFFFFFFFF
             patched[8:64] = struct.pack("<IIII", self.pvd_sector, extent, len(content),
                                         checksum) + bytes(40)
-        for item in self.data_items:
+        by_key = self.data.items
+        for index, item in enumerate(self.data_items):
             if item.path == node.path and item.sector == extent:
-                item.patch_offset, item.patch = 8, bytes(patched[8:end])
+                # a patched copy takes the item's place (FileData has no
+                # room for a patch: one in 100,000 files needs one)
+                copy = DataItem.patched(item, 8, bytes(patched[8:end]))
+                self.data_items[index] = copy
+                for key in [key for key, value in by_key.items() if value is item]:
+                    by_key[key] = copy
 
     # ---- MD5 checksums (--md5: checksums.py) -----------------------------------------------------
     def _new_checksum_plan(self):
@@ -443,6 +450,18 @@ class Layout:
     def file_extents(self, node):
         """[(sector, bytes)] of a file's data, split at MAX_EXTENT_BYTES."""
         return self.data.file_extents(node)
+
+    def data_bounds(self):
+        """(starts, ends): each of ``data_items``' first and last byte + 1 in
+        the session's stream, packed (an int object per file and end would
+        add up).  Made once and shared by the streams over this layout:
+        ``data_items`` is final once the layout is planned."""
+        bounds = getattr(self, "_data_bounds", None)
+        if bounds is None:
+            items = self.data_items
+            bounds = self._data_bounds = (array("q", [item.start for item in items]),
+                                          array("q", [item.end for item in items]))
+        return bounds
 
     # ---- encoding --------------------------------------------------------------------------------
     def encode_metadata(self):

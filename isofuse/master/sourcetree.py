@@ -28,39 +28,82 @@ NO_CHILDREN = MappingProxyType({})
 
 
 class Node:
-    """One entry of the tree to master (a plain class with slots: big trees
-    have hundreds of thousands of them)."""
+    """One entry of the tree to master.  Big trees have hundreds of
+    thousands, so a node is kept small:
 
-    __slots__ = ("name", "mode", "uid", "gid", "size", "mtime", "atime", "ctime", "nlink",
-                 "rdev", "dev_ino", "path", "symlink", "parent", "children", "data",
-                 "old_extents", "reader", "is_dir", "is_regular", "is_symlink")
+    - the fields every entry has are slots; the rare ones (``nlink`` other
+      than 1, ``rdev``, ``dev_ino``, ``symlink``, ``data``, ``old_extents``,
+      ``reader``; a directory's ``children``) read as the class defaults
+      below until set, and only then go into the entry's own ``__dict__``
+      (a plain file of a scan never gets one);
+    - ``is_dir``, ``is_regular`` and ``is_symlink`` belong to the kind of
+      node (DirectoryNode, RegularNode, SymlinkNode; Node for the other
+      kinds), switched by ``set_mode``;
+    - a file found by the scan in a folder records that folder's node
+      instead of its own source path: ``path`` is made from the folder's
+      path and the name when asked (a path of 100 bytes per file adds up
+      to 10 MiB for 100,000 files).
+    """
+
+    __slots__ = ("name", "mode", "uid", "gid", "size", "mtime", "atime", "ctime",
+                 "_path", "parent", "__dict__")
+
+    # the rare fields' values until set (see above)
+    nlink = 1
+    rdev = 0
+    dev_ino = None          # (device, inode): hard links share it
+    symlink = None          # a symlink's target
+    data = None             # synthetic content (boot catalog ...)
+    old_extents = None      # data already on the disc (multisession)
+    reader = None           # read(offset, size) for data not in a file
+    children = NO_CHILDREN  # a directory's: {name: Node}
+    is_dir = is_regular = is_symlink = False
 
     def __init__(self, name, mode, uid=0, gid=0, size=0, mtime=0, atime=0, ctime=0, nlink=1,
                  rdev=0, dev_ino=None, path=None, symlink=None, parent=None, data=None):
         self.name = name                  # bytes, as on the source
-        self.uid, self.gid, self.size, self.nlink, self.rdev = uid, gid, size, nlink, rdev
-        self.mtime, self.atime, self.ctime = mtime, atime, ctime
-        self.dev_ino = dev_ino            # hard links share it
-        self.path = path                  # where the data comes from
-        self.symlink = symlink
-        self.parent = parent
-        self.data = data                  # synthetic content (boot catalog ...)
-        self.old_extents = None           # data already on the disc (multisession)
-        self.reader = None                # read(offset, size) for data not in a file
-        # set_mode inlined: this runs once per file of the tree
         self.mode = mode
-        self.is_dir = is_dir = S_ISDIR(mode)
-        self.is_regular = S_ISREG(mode)
-        self.is_symlink = S_ISLNK(mode)
-        # Only directories get a dict of their own (one per file adds up).
-        self.children: Dict[bytes, "Node"] = {} if is_dir else NO_CHILDREN
+        self.uid, self.gid, self.size = uid, gid, size
+        self.mtime, self.atime, self.ctime = mtime, atime, ctime
+        self._path = path                 # where the data comes from
+        self.parent = parent
+        if nlink != 1:
+            self.nlink = nlink
+        if rdev:
+            self.rdev = rdev
+        if dev_ino is not None:
+            self.dev_ino = dev_ino
+        if symlink is not None:
+            self.symlink = symlink
+        if data is not None:
+            self.data = data
+        kind = _KINDS.get(mode & _S_IFMT, Node)
+        if kind is not self.__class__:
+            self.__class__ = kind
+        if kind is DirectoryNode:
+            # Only directories get a dict of their own (one per file adds up).
+            self.children: Dict[bytes, "Node"] = {}
+
+    @property
+    def path(self):
+        """Where the data comes from (None: nowhere on disk)."""
+        folder = self._path
+        if isinstance(folder, Node):
+            # a file the scan found in ``folder`` (_scan_directory): the
+            # path os.scandir gave it
+            return folder._path + b"/" + self.name
+        return folder
+
+    @path.setter
+    def path(self, value):
+        self._path = value
 
     def set_mode(self, mode):
         self.mode = mode
-        self.is_dir = S_ISDIR(mode)
-        self.is_regular = S_ISREG(mode)
-        self.is_symlink = S_ISLNK(mode)
-        if self.is_dir and self.children is NO_CHILDREN:
+        kind = _KINDS.get(mode & _S_IFMT, Node)
+        if kind is not self.__class__:
+            self.__class__ = kind
+        if kind is DirectoryNode and self.children is NO_CHILDREN:
             self.children = {}
 
     def depth(self):
@@ -88,6 +131,28 @@ class Node:
                     stack.append(child)
 
 
+class DirectoryNode(Node):
+    """A Node of a directory (see Node)."""
+    __slots__ = ()
+    is_dir = True
+
+
+class RegularNode(Node):
+    """A Node of a regular file (see Node)."""
+    __slots__ = ()
+    is_regular = True
+
+
+class SymlinkNode(Node):
+    """A Node of a symbolic link (see Node)."""
+    __slots__ = ()
+    is_symlink = True
+
+
+_S_IFMT = 0o170000
+_KINDS = {stat.S_IFDIR: DirectoryNode, stat.S_IFREG: RegularNode, stat.S_IFLNK: SymlinkNode}
+
+
 def _from_stat(name, st, path):
     # A stat result unpacks to its ten integer fields (times in whole
     # seconds, as struct stat has them): much cheaper than ten attributes.
@@ -110,33 +175,42 @@ def _scan_directory(target, path, on_error):
     without a decode/encode round trip per entry (this runs once per file).
     """
     stack = [(target, os.fsencode(path))]
-    # Files share modes and times (a folder unpacked in one second): one
-    # int object for each value instead of one per file and field (32
-    # bytes each, 12 MiB for 100,000 files).
+    # Files share modes, times and often sizes (a folder unpacked in one
+    # second): one int object for each value instead of one per file and
+    # field (32 bytes each, 12 MiB for 100,000 files).
     shared = {}
     share = shared.setdefault
     while stack:
         node, folder = stack.pop()
         try:
             with os.scandir(folder) as entries:
-                listing = [(e.name, e.path, e.stat(follow_symlinks=False)) for e in entries]
+                listing = [(e.name, e.stat(follow_symlinks=False)) for e in entries]
         except OSError as exc:
             on_error(SourceError(f"cannot read folder {os.fsdecode(folder)}: {exc.strerror}"))
             continue
+        # A plain file records its folder's node when the folder's own path
+        # is the one scanned here (not for a folder merged from a second
+        # source): Node.path then gives folder + b"/" + name, as os.scandir
+        # does; elsewhere each file keeps its path.
+        derived = node if node._path is folder else None
+        prefix = folder if folder.endswith(b"/") else folder + b"/"
         children = node.children
-        for name, child_path, st in listing:
+        for name, st in listing:
             mode = st.st_mode
             if S_ISREG(mode):
                 # _from_stat inlined: the common case, once per file (a
                 # regular file has no device number; one with a single link
                 # needs no identity: only hard links are told apart by it)
                 mode, ino, dev, nlink, uid, gid, size, atime, mtime, ctime = st
-                child = Node(name, share(mode, mode), uid, gid, size, share(mtime, mtime),
-                             share(atime, atime), share(ctime, ctime), nlink, 0,
-                             (dev, ino) if nlink > 1 else None, child_path)
+                child = RegularNode(name, share(mode, mode), uid, gid, share(size, size),
+                                    share(mtime, mtime), share(atime, atime),
+                                    share(ctime, ctime), nlink, 0,
+                                    (dev, ino) if nlink > 1 else None,
+                                    derived or prefix + name)
             elif S_ISSOCK(mode):
                 continue  # sockets cannot be stored (mkisofs skips them too)
             else:
+                child_path = prefix + name
                 try:
                     child = _from_stat(name, st, child_path)
                 except OSError as exc:

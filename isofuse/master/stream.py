@@ -41,8 +41,10 @@ class Readahead:
     sequential files), and ignores every error: the copy reports them.
     """
 
-    def __init__(self, items, window_files=2048, window_bytes=64 << 20, per_file=4 << 20):
-        self._items = items               # the file list is made when the thread starts
+    def __init__(self, items, window_files=2048, window_bytes=64 << 20, per_file=4 << 20,
+                 starts=None):
+        self._items = items
+        self._starts = starts             # items' stream offsets (packed), if known
         self._per_file = per_file
         self._window_files = window_files
         self._window_bytes = window_bytes
@@ -86,16 +88,24 @@ class Readahead:
             self._thread = None
 
     def _run(self):
-        per_file = self._per_file
-        paths = [(item.path, item.start, min(item.size, per_file)) for item in self._items
-                 if item.path is not None and item.data is None and item.reader is None]
-        starts = [start for _, start, _ in paths]
-        for index, (path, start, length) in enumerate(paths):
+        # The items are walked where they are: a list of every file's path
+        # and offsets made here would cost as much as the items themselves.
+        per_file, items = self._per_file, self._items
+        starts = self._starts
+        if starts is None:
+            starts = array("q", [item.start for item in items])
+        count = len(items)
+        for index, item in enumerate(items):
+            if item.data is not None or item.reader is not None:
+                continue
+            path = item.path
+            if path is None:
+                continue
+            start = starts[index]
             while not self._stop:
                 copied = bisect.bisect_left(starts, self._copied_offset)
                 if index - copied < self._window_files and (
-                        copied >= len(paths)
-                        or start - paths[copied][1] < self._window_bytes):
+                        copied >= count or start - starts[copied] < self._window_bytes):
                     break
                 self._wake.clear()
                 self._wake.wait(0.5)
@@ -106,7 +116,7 @@ class Readahead:
             except OSError:
                 continue
             try:
-                os.posix_fadvise(fd, 0, length, os.POSIX_FADV_WILLNEED)
+                os.posix_fadvise(fd, 0, min(item.size, per_file), os.POSIX_FADV_WILLNEED)
             except OSError:
                 pass
             finally:
@@ -118,17 +128,18 @@ class ImageStream:
         self.layout = layout
         self._metadata = metadata
         self.size = layout.size
-        self.items = [item for item in layout.data_items]
-        # packed: a list would hold an int object per file and end
-        self._starts = array("q", [item.start for item in self.items])
-        self._ends = array("q", [item.end for item in self.items])
+        # the layout's list and offsets, shared by every stream over it
+        # (a copy per stream is a pointer per file, and isofuse master has
+        # two streams: one in each process)
+        self.items = layout.data_items
+        self._starts, self._ends = layout.data_bounds()
         self._files = OrderedDict()
         self._max_open = max_open_files
         # Sequential reads (a burner, cp of image.iso) get a Readahead once a
         # probed source file turns out not to be in the page cache.
         self._next_offset = 0
         self._probe_index = 0
-        self._readahead = Readahead(self.items)     # its thread starts when needed
+        self._readahead = Readahead(self.items, starts=self._starts)  # started when needed
 
     @property
     def metadata(self):
@@ -279,7 +290,7 @@ class ImageStream:
         # The readahead thread only pays off when the sources are not in the
         # page cache (with them cached, it just competes for the interpreter):
         # it starts the first time a probed file turns out not to be.
-        readahead = Readahead(self.items)
+        readahead = Readahead(self.items, starts=self._starts)
         # Small files (and their zero tails) are gathered and written in
         # batches: one write per file costs more than the copy itself.
         batch, batched = [], 0
