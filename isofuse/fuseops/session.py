@@ -100,17 +100,19 @@ def _daemonize(log_file=None):
     os.dup2(target, 2)
 
 
-def _worker_settings():
-    """pyfuse3's request workers (ISOFUSE_FUSE_TASKS=min,max overrides, for
-    benchmarks)."""
+def _worker_settings(workers=None):
+    """pyfuse3's request workers: ``workers`` (min, max) or pyfuse3's
+    default (ISOFUSE_FUSE_TASKS=min,max overrides both, for benchmarks)."""
     value = os.environ.get("ISOFUSE_FUSE_TASKS")
     if value:
-        low, high = (int(x) for x in value.split(","))
+        workers = tuple(int(x) for x in value.split(","))
+    if workers:
+        low, high = workers
         return {"min_tasks": low, "max_tasks": high}
     return {}
 
 
-async def _serve(mountpoint):
+async def _serve(mountpoint, workers):
     async with trio.open_nursery() as nursery:
         async def stop_on_signal():
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM,
@@ -121,7 +123,7 @@ async def _serve(mountpoint):
 
         nursery.start_soon(stop_on_signal)
         try:
-            await pyfuse3.main(**_worker_settings())
+            await pyfuse3.main(**_worker_settings(workers))
         except ConnectionAbortedError:
             # The kernel ended the connection (an abort through
             # /sys/fs/fuse/connections, or at unmount while requests were
@@ -130,8 +132,11 @@ async def _serve(mountpoint):
         nursery.cancel_scope.cancel()
 
 
-def serve(operations, mountpoint, options, foreground=True, log_file=None):
-    """Mount ``operations`` at ``mountpoint`` and serve until unmounted."""
+def serve(operations, mountpoint, options, foreground=True, log_file=None, workers=None):
+    """Mount ``operations`` at ``mountpoint`` and serve until unmounted.
+    ``workers``: (min, max) trio tasks reading requests (default
+    pyfuse3's); operations that never await gain nothing from more than
+    one, which only hands the read lock from task to task per request."""
     try:
         pyfuse3.init(operations, mountpoint, options)
     except RuntimeError as exc:
@@ -142,6 +147,6 @@ def serve(operations, mountpoint, options, foreground=True, log_file=None):
             sys.stdout.flush()
             sys.stderr.flush()
             _daemonize(log_file)
-        trio.run(_serve, mountpoint)
+        trio.run(_serve, mountpoint, workers)
     finally:
         pyfuse3.close(unmount=True)

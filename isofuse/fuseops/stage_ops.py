@@ -49,8 +49,15 @@ def changes_of(attr, fields):
 @errno_boundary
 class StageOperations(pyfuse3.Operations):
     supports_dot_lookup = False
+    # Not the writeback cache: with it the kernel keeps the size and times
+    # of every regular file itself and ignores ours, so the control files
+    # (whose size follows the tree) would show stale sizes, and a write
+    # beyond the medium in strict mode would fail at close, not at write.
     enable_writeback_cache = False
     enable_acl = False
+    # Every operation runs to completion without awaiting: one trio task
+    # reads and answers the requests (more only pass the read lock around).
+    WORKERS = (1, 1)
 
     def __init__(self, overlay, disc, control_name=b".isofuse", show_control=False,
                  msinfo=None):

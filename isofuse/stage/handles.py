@@ -8,11 +8,13 @@ file still answer.
 
 
 class Handle:
-    __slots__ = ("ino", "fd", "rel", "data", "stream", "wrote", "source", "attr", "inos")
+    __slots__ = ("ino", "fd", "rel", "data", "stream", "wrote", "was_read", "source", "attr",
+                 "inos")
 
     def __init__(self, ino, fd=None, rel=None, data=None, stream=None):
         self.ino, self.fd, self.rel, self.data, self.stream = ino, fd, rel, data, stream
         self.wrote = False
+        self.was_read = False   # a first read may change the file's atime
         self.source = None      # the layer a read-only handle reads (lower layers never change)
         self.attr = None        # that entry's attributes when it was opened
         self.inos = ()          # the numbers the handle answers for once unlinked
@@ -53,6 +55,16 @@ class OpenFiles:
                     if not handles:
                         del self._by_ino[ino]
         return handle
+
+    def upper_fd_of(self, inode):
+        """The descriptor of a file open for writing (its upper file) with
+        that number, or None: fchmod, fchown, futimens through it need no
+        path walk in the upper folder."""
+        for ino in (inode, self._inodes.resolve(inode)):
+            for handle in self._by_ino.get(ino, {}).values():
+                if handle.fd is not None and handle.source is None:
+                    return handle.fd
+        return None
 
     def of_inode(self, inode):
         """A handle of an open file with that number (one whose last name

@@ -274,9 +274,12 @@ class Overlay:
         return self._must(entry.rel)
 
     # ---- new entries ---------------------------------------------------------------------------------
-    def _prepare_new(self, parent_rel, name):
+    def _prepare_new(self, parent_rel, name, exclusive=False):
         """The path of a new entry and its parent's entry (in the upper
-        folder now), or EEXIST."""
+        folder now), or EEXIST.  ``exclusive``: the caller makes the entry
+        at its name with O_EXCL, which answers EEXIST itself where only the
+        upper folder can hold the name (a parent there that merges no
+        lower folder): no lookup then."""
         check_name(name)
         if name.startswith(WHITEOUT_PREFIX):
             raise OverlayError(errno.EINVAL, "names starting with .wh. are reserved")
@@ -284,7 +287,8 @@ class Overlay:
         if not parent.is_dir:
             raise OverlayError(errno.ENOTDIR)
         rel = join(parent_rel, name)
-        if self.lookup(parent, name) is not None:
+        if not (exclusive and parent.in_upper and not parent.lowers) \
+                and self.lookup(parent, name) is not None:
             raise OverlayError(errno.EEXIST)
         return rel, self.copy_up(parent)
 
@@ -337,9 +341,13 @@ class Overlay:
 
     def create(self, parent_rel, name, flags, mode, owner=None):
         """A new regular file, open with ``flags``: (its path, the fd)."""
-        prepared = self._prepare_new(parent_rel, name)
+        prepared = self._prepare_new(parent_rel, name, exclusive=True)
         parent_dir = self.upper_real(parent_rel)
         if not self._made_as_asked(parent_dir, mode, owner):
+            # made under a work name and renamed into place, which would
+            # replace what is there: the lookup the O_EXCL open made unneeded
+            if self.lookup(prepared[1], name) is not None:
+                raise OverlayError(errno.EEXIST)
             return self._install(
                 parent_rel, name,
                 lambda temp: os.open(temp, flags | os.O_CREAT | os.O_EXCL, 0o600),

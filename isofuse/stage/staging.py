@@ -252,6 +252,11 @@ class Stage:
         rel = self._inodes.rel(inode)
         if rel is None:
             return self._orphan_attributes(inode)
+        # what the last change or lookup answered is current: every change
+        # and every first read (atime) forgets it (see _changing)
+        cached = self._attr_cache.get(rel)
+        if cached is not None:
+            return cached
         return self._attributes(rel)
 
     def path_of(self, inode):
@@ -272,6 +277,7 @@ class Stage:
             if not entry.is_dir:
                 raise error(errno.ENOTDIR)
             names = self.overlay.listdir(entry)
+            self._attr_cache.pop(entry.rel, None)     # listing it may change its atime
             if inode == ROOT:
                 names = [n for n in names if n != self.control.name]
                 if self.show_control:
@@ -350,6 +356,11 @@ class Stage:
         if handle.data is not None:
             return handle.data[off:off + size]
         if handle.fd is not None:
+            if not handle.was_read:
+                handle.was_read = True      # the first read may change the atime
+                rel = self._inodes.rel(handle.ino)
+                if rel is not None:
+                    self._attr_cache.pop(rel, None)
             return os.pread(handle.fd, size, off)
         return handle.source.read(handle.rel, off, size)
 
@@ -422,8 +433,12 @@ class Stage:
     # ---- changes ------------------------------------------------------------------------------------
     def setattr(self, inode, changes, fh=None):
         self._guard_control(inode)
-        if self._inodes.rel(inode) is None:
+        rel = self._inodes.rel(inode)
+        if rel is None:
             return self._setattr_orphan(inode, changes)
+        fd = self._files.upper_fd_of(inode) if changes.size is None else None
+        if fd is not None:
+            return self._setattr_open(inode, rel, fd, changes)
         rel, entry = self._about_to_change(inode)
         self.disc.wait()
         path = self.overlay.upper_real(self.overlay.copy_up(entry).rel)
@@ -436,6 +451,25 @@ class Stage:
         if number is not None:      # no copy-up: the number stays
             self._upper_numbers.remember(st, number)
         return self._upper_attr(rel, st)
+
+    def _setattr_open(self, inode, rel, fd, changes):
+        """chmod, chown, utimes of a file open for writing (tar sets all
+        three before it closes each file): through the descriptor of its
+        upper file, which is in the upper folder already (no copy-up) and
+        keeps its number.  Sizes take the path way (the descriptor may be
+        read-only, as O_RDONLY|O_TRUNC opens it)."""
+        shared = self._shared(inode)
+        self._changing(*(() if shared else (rel,)))
+        self.disc.wait()
+        number = self._inodes.ino(rel)
+        apply_changes(fd, changes)
+        st = os.fstat(fd)
+        self.disc.changed(rel, st)
+        self._upper_numbers.remember(st, number)
+        attr = self._upper_attr(rel, st)
+        if not shared:
+            self._remember(rel, attr)   # the kernel asks for them again at once
+        return attr
 
     def _setattr_orphan(self, inode, changes):
         """ftruncate, fchmod, fchown, futimens of an open, unlinked file:
