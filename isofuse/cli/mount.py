@@ -74,7 +74,8 @@ def run(args):
     from ..fuseops.session import MountError, fuse_options, serve
     extra = ["allow_root"] if opts.allow_root else []
     try:
-        serve(ReadOnlyImageOperations(image), os.path.abspath(args.mountpoint),
+        mountpoint = os.path.abspath(args.mountpoint)
+        serve(ReadOnlyImageOperations(image, mountpoint), mountpoint,
               fuse_options(os.path.abspath(args.image), opts.allow_other, extra),
               foreground=opts.foreground, log_file=opts.log_file)
     except MountError as exc:

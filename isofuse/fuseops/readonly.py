@@ -29,6 +29,7 @@ import trio
 from ..reader import CorruptEntry
 from ..reader.tree import ROOT_INO
 from .boundary import errno_boundary
+from .fusectl import raise_background_limit
 
 log = logging.getLogger("isofuse.fuse")
 
@@ -55,9 +56,12 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
     enable_writeback_cache = False
     enable_acl = False
 
-    def __init__(self, image):
+    def __init__(self, image, mountpoint=None):
         super().__init__()
         self.image = image
+        # Where the image is mounted: at INIT the connection's background
+        # request limit is raised there (fuseops.fusectl); None: not tried.
+        self.mountpoint = mountpoint
         root = image.root
         self._inodes = {ROOT_INO: root}
         self._lookups = {ROOT_INO: 1}
@@ -111,6 +115,14 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
         return attr
 
     # ---- operations --------------------------------------------------------------
+    def init(self):
+        """Called by pyfuse3 while answering the kernel's INIT.  The
+        connection exists (fusectl lists it from the mount on) and the INIT
+        answer leaves its limits alone (max_background 0: keep), so a limit
+        written now holds for the whole mount."""
+        if self.mountpoint is not None:
+            raise_background_limit(self.mountpoint)
+
     async def lookup(self, parent_inode, name, ctx=None):
         parent = self._inode(parent_inode)
         if not parent.is_dir:
