@@ -218,7 +218,7 @@ class Disc:
             if big or not fits or (limit is not None and len(name) > limit):
                 self._check_entry(join(rel, name), name, False, big)
 
-    # ---- the packed files of untouched lower folders (see packed.py) ------------------------------
+    # ---- packed files of untouched lower folders (packed.py, docs/stage-model-memory.md) ----
     def directory_view(self, directory):
         """SizeModel's view of a directory: with its packed files as Nodes
         made for measuring it (dropped afterwards)."""

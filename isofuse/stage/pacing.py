@@ -10,7 +10,7 @@ used since it last looked; while they are busy it sleeps (releasing the
 lock) until they are idle.  It also starts only once they have been idle
 for a moment (a mount is busiest right after it returns: ``ls`` of what
 was just mounted).  A caller that needs the result (``hurry``) lets it
-start and run at full speed from then on.
+start and run at full speed from then on (docs/stage-model-memory.md).
 """
 
 import threading
