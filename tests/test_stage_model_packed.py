@@ -138,4 +138,4 @@ def test_packed_files_make_the_nodes_back():
     assert nodes[2].dev_ino == ("lower0", 1, 99) and nodes[0].dev_ino is None
     assert packed.index(b"big") == 2 and packed.index(b"bi") == -1
     assert packed.index(b"a.txt/l") == -1
-    assert packed.data_files() == [(0, 12, None), (2, 1 << 33, ("lower0", 1, 99))]
+    assert packed.data_files() == ([12], [(1 << 33, ("lower0", 1, 99))])

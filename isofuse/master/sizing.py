@@ -117,6 +117,11 @@ class SizeModel:
             self._linked_sectors[link_key] = sectors = sectors_for(size)
             self.data_sectors += sectors
 
+    def single_files_added(self, sizes):
+        """Regular files with one name each, of these sizes (data_added
+        for a whole folder at once)."""
+        self.data_sectors += sum(map(sectors_for, sizes))
+
     def data_removed(self, size, link_key=None):
         if link_key is None:
             self.data_sectors -= sectors_for(size)

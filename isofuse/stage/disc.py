@@ -199,7 +199,9 @@ class Disc:
         entries = len(directory.children)
         packed = self._packed.get(directory)
         if packed is not None:
-            for _, file_size, link_key in packed.data_files():
+            singles, linked = packed.data_files()
+            size.single_files_added(singles)
+            for file_size, link_key in linked:
                 size.data_added(file_size, link_key)
             self._check_packed(rel, packed)
             entries += packed.count
@@ -210,11 +212,14 @@ class Disc:
     def _check_packed(self, rel, packed):
         """The rules for a folder's packed files (no violation is recorded
         for them yet): most can break none, seen without asking."""
-        sizes = packed.sizes()
+        sizes, names = packed.sizes(), packed.name_list()
         fits = self._any_file_fits(rel)
         limit = self._joliet_limit()
-        for name, size in zip(packed.name_list(), sizes):
-            big = _over_one_extent(size)
+        largest = _engine().MAX_EXTENT_BYTES
+        if fits and max(sizes) <= largest and (limit is None or max(map(len, names)) <= limit):
+            return      # the common case: a whole folder passes at once
+        for name, size in zip(names, sizes):
+            big = size > largest
             if big or not fits or (limit is not None and len(name) > limit):
                 self._check_entry(join(rel, name), name, False, big)
 

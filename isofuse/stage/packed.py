@@ -88,12 +88,17 @@ class PackedFiles:
         return self.links.get(index) if self.links else None
 
     def data_files(self):
-        """(index, size, link key) of every regular file."""
-        modes = unpack_column(self.columns[0], self.count)
+        """([size of each regular file with one name], [(size, link key)
+        of each hard-linked one])."""
         sizes = unpack_column(self.columns[3], self.count)
         links = self.links or {}
-        return [(i, size, links.get(i)) for i, (mode, size) in enumerate(zip(modes, sizes))
-                if stat.S_ISREG(mode)]
+        mode = self.columns[0]
+        if isinstance(mode, int) and not links:     # one mode for all (common)
+            return (sizes if stat.S_ISREG(mode) else []), []
+        modes = unpack_column(mode, self.count)
+        singles = [size for i, (mode, size) in enumerate(zip(modes, sizes))
+                   if stat.S_ISREG(mode) and i not in links]
+        return singles, [(sizes[i], key) for i, key in links.items()]
 
     def nodes(self, node_class):
         """Nodes of every entry (``node_class``: sourcetree.Node), without
