@@ -273,7 +273,7 @@ def run(args, drive_probe=None):
     try:
         serve(ops, mountpoint, fuse_options(upper, extra["allow_other"], read_only=False,
                                             subtype="isofuse-stage"),
-              foreground=args.foreground, workers=StageOperations.WORKERS)
+              foreground=args.foreground, blocking=StageOperations.NEVER_AWAITS)
     except MountError as exc:
         return _fail(str(exc))
     finally:

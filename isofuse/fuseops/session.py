@@ -100,19 +100,17 @@ def _daemonize(log_file=None):
     os.dup2(target, 2)
 
 
-def _worker_settings(workers=None):
-    """pyfuse3's request workers: ``workers`` (min, max) or pyfuse3's
-    default (ISOFUSE_FUSE_TASKS=min,max overrides both, for benchmarks)."""
+def _worker_settings():
+    """pyfuse3's request workers (ISOFUSE_FUSE_TASKS=min,max overrides, for
+    benchmarks)."""
     value = os.environ.get("ISOFUSE_FUSE_TASKS")
     if value:
-        workers = tuple(int(x) for x in value.split(","))
-    if workers:
-        low, high = workers
+        low, high = (int(x) for x in value.split(","))
         return {"min_tasks": low, "max_tasks": high}
     return {}
 
 
-async def _serve(mountpoint, workers):
+async def _serve(mountpoint):
     async with trio.open_nursery() as nursery:
         async def stop_on_signal():
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM,
@@ -123,7 +121,7 @@ async def _serve(mountpoint, workers):
 
         nursery.start_soon(stop_on_signal)
         try:
-            await pyfuse3.main(**_worker_settings(workers))
+            await pyfuse3.main(**_worker_settings())
         except ConnectionAbortedError:
             # The kernel ended the connection (an abort through
             # /sys/fs/fuse/connections, or at unmount while requests were
@@ -132,11 +130,19 @@ async def _serve(mountpoint, workers):
         nursery.cancel_scope.cancel()
 
 
-def serve(operations, mountpoint, options, foreground=True, log_file=None, workers=None):
+def _serve_blocking(mountpoint):
+    """One worker, no event loop (``fuseops.blocking_loop``)."""
+    from .blocking_loop import serve_blocking
+    try:
+        serve_blocking(pyfuse3.main(min_tasks=1, max_tasks=1))
+    except ConnectionAbortedError:
+        log.info("%s: the kernel aborted the FUSE connection", mountpoint)
+
+
+def serve(operations, mountpoint, options, foreground=True, log_file=None, blocking=False):
     """Mount ``operations`` at ``mountpoint`` and serve until unmounted.
-    ``workers``: (min, max) trio tasks reading requests (default
-    pyfuse3's); operations that never await gain nothing from more than
-    one, which only hands the read lock from task to task per request."""
+    ``blocking``: the operations never await (each request runs to its
+    end), so they are served without trio, one request after the other."""
     try:
         pyfuse3.init(operations, mountpoint, options)
     except RuntimeError as exc:
@@ -147,6 +153,9 @@ def serve(operations, mountpoint, options, foreground=True, log_file=None, worke
             sys.stdout.flush()
             sys.stderr.flush()
             _daemonize(log_file)
-        trio.run(_serve, mountpoint, workers)
+        if blocking:
+            _serve_blocking(mountpoint)
+        else:
+            trio.run(_serve, mountpoint)
     finally:
         pyfuse3.close(unmount=True)

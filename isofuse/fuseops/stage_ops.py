@@ -55,9 +55,10 @@ class StageOperations(pyfuse3.Operations):
     # beyond the medium in strict mode would fail at close, not at write.
     enable_writeback_cache = False
     enable_acl = False
-    # Every operation runs to completion without awaiting: one trio task
-    # reads and answers the requests (more only pass the read lock around).
-    WORKERS = (1, 1)
+    # Every operation runs to its end without awaiting (the stage answers
+    # from the upper folder and its model at once): served one request
+    # after the other without an event loop (fuseops.blocking_loop).
+    NEVER_AWAITS = True
 
     def __init__(self, overlay, disc, control_name=b".isofuse", show_control=False,
                  msinfo=None):
