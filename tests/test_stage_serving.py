@@ -1,0 +1,107 @@
+"""How `isofuse stage` serves its requests (``fuseops.blocking_loop``: no
+event loop, one request after the other): a signal or an aborted
+connection still ends the daemon cleanly, as the kernel sees it (the
+mount table, /sys/fs/fuse/connections), and what was written stays in the
+upper folder; tar's stream of requests gives what tar gives a plain
+folder."""
+
+import os
+import signal
+import subprocess
+import tarfile
+import types
+
+import pytest
+
+from isofuse.fuseops.blocking_loop import _run_to_end
+from mountutil import daemon_log, is_mounted, staged, unexpected_daemon_log
+
+pytestmark = pytest.mark.mount
+
+
+def test_a_coroutine_that_never_suspends_runs_to_its_end():
+    async def answer():
+        return 42
+    assert _run_to_end(answer()) == 42
+
+
+def test_an_operation_that_awaits_is_refused_not_hung():
+    @types.coroutine
+    def suspend():
+        yield "an event loop's trap"
+
+    async def needs_a_loop():
+        await suspend()
+    with pytest.raises(RuntimeError, match="needs an event loop"):
+        _run_to_end(needs_a_loop())
+
+
+def _connection_of(mnt):
+    """The FUSE connection number of the mount (its device's minor)."""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            if fields[4] == os.path.realpath(mnt):
+                return fields[2].split(":")[1]
+    raise AssertionError(f"{mnt} is not in /proc/self/mountinfo")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_a_signal_ends_the_daemon_and_unmounts(tmp_path, signum):
+    upper, mnt = tmp_path / "upper", tmp_path / "mnt"
+    with staged(upper, mnt) as proc:
+        (mnt / "kept.txt").write_bytes(b"through the stage\n")
+        proc.send_signal(signum)
+        assert proc.wait(timeout=20) == 0
+        assert not is_mounted(mnt)
+    assert (upper / "kept.txt").read_bytes() == b"through the stage\n"
+
+
+def test_an_aborted_connection_ends_the_daemon_without_a_traceback(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("aborting a FUSE connection needs root")
+    upper, mnt = tmp_path / "upper", tmp_path / "mnt"
+    with staged(upper, mnt) as proc:
+        (mnt / "a.txt").write_bytes(b"x")
+        with open(f"/sys/fs/fuse/connections/{_connection_of(mnt)}/abort", "w") as f:
+            f.write("1")
+        assert proc.wait(timeout=20) == 0
+    assert not unexpected_daemon_log(daemon_log(mnt))
+    assert (upper / "a.txt").read_bytes() == b"x"
+
+
+def test_tar_extracts_what_a_plain_folder_holds(tmp_path):
+    """Many requests one after the other (tar sets owner, mode and times of
+    each file through its descriptor): the same tree as tar into a folder."""
+    source = tmp_path / "source"
+    for d in range(4):
+        (source / f"d{d}").mkdir(parents=True)
+        for i in range(40):
+            path = source / f"d{d}" / f"f{i}.txt"
+            path.write_bytes(os.urandom(100 + 997 * i))
+            os.chmod(path, 0o600 + i % 8)
+            os.utime(path, ns=(1_000_000_000 * (i + 1), 2_000_000_000 * (i + 1)))
+    archive = tmp_path / "t.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(source, arcname=".")
+    folder, upper, mnt = tmp_path / "folder", tmp_path / "upper", tmp_path / "mnt"
+    folder.mkdir()
+    subprocess.run(["tar", "-xf", str(archive), "-C", str(folder)], check=True)
+    with staged(upper, mnt):
+        subprocess.run(["tar", "-xf", str(archive), "-C", str(mnt)], check=True)
+        through_mount = _tree(mnt)
+    assert through_mount == _tree(folder)
+    assert _tree(upper) == _tree(folder)
+
+
+def _tree(root):
+    rows = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in sorted(dirnames + filenames):
+            path = os.path.join(dirpath, name)
+            st = os.lstat(path)
+            with open(path, "rb") if os.path.isfile(path) else open(os.devnull, "rb") as f:
+                data = f.read()
+            rows.append((os.path.relpath(path, root), st.st_mode, st.st_size,
+                         st.st_mtime_ns if os.path.isfile(path) else None, data))
+    return sorted(rows)
