@@ -61,3 +61,16 @@ def test_pieces_of_work_in_other_threads_are_not_paced():
     thread.start()
     thread.join(5)
     assert other == [None]
+
+
+def test_a_process_kept_busy_still_gets_the_work_done():
+    pacer, started, worked = Pacer(), [], []
+    stop = threading.Event()
+    spinner = threading.Thread(target=_spin, args=(stop,))
+    spinner.start()
+    try:
+        _paced(pacer, started, worked).join(60)
+        assert started and worked               # nobody hurried it
+    finally:
+        stop.set()
+        spinner.join()

@@ -23,6 +23,7 @@ BUSY_SHARE = 0.05       # the others' share of the time that counts as busy
 # gets its model built, at a few per cent of the time).
 LONGEST_PAUSE = 0.1
 QUIET = 0.03            # seconds the others are idle before the work starts
+LONGEST_START = 1.0     # ... or at most this long after start() (then paced as usual)
 
 
 class Pacer:
@@ -33,14 +34,16 @@ class Pacer:
 
     def start(self):
         """Pace the calling thread from now on: return once the other
-        threads have been idle for QUIET seconds, or ``hurry`` was called."""
+        threads have been idle for QUIET seconds, ``hurry`` was called,
+        or LONGEST_START seconds have passed."""
         self._thread = threading.current_thread()
+        deadline = time.monotonic() + LONGEST_START
         while True:
             wall, others = self._look()
             if self._hurried.wait(QUIET):
                 break
             now, used = self._look()
-            if used - others <= BUSY_SHARE * (now - wall):
+            if used - others <= BUSY_SHARE * (now - wall) or now >= deadline:
                 break
         self._mark = self._look()
 
