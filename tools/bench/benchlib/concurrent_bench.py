@@ -22,6 +22,7 @@ process: its threads give up the GIL in every system call, but on a busy
 """
 
 import bisect
+import heapq
 import os
 import random
 import statistics
@@ -38,6 +39,7 @@ PROG = "tools/bench/concurrent"
 BIG_NAME = "huge.bin"
 BIG_SHIFT = 987_654_321
 CHECK_EVERY = 16               # reads between two content checks (per thread)
+SLOWEST_KEPT = 5               # slowest reads reported with file, offset and step
 
 M = Metric
 METRICS = [
@@ -104,33 +106,47 @@ class Picker:
         return path, size, pool_off, at - (self.ends[i] - size)
 
 
-def reader_loop(picker, read_size, stop, seed, out):
+def reader_loop(picker, read_size, stop, seed, out, started):
     rng = random.Random(seed)
     lat = []
+    slowest = []                   # heap of the SLOWEST_KEPT slowest, with details
     nbytes = bad = errors = 0
     while not stop.is_set():
         path, size, pool_off, off = picker.pick(rng)
         off = min(off, max(0, size - read_size))
-        t0 = time.perf_counter()
         try:
-            data = read_at(path, off, read_size)
+            data, times = read_at(path, off, read_size)
         except OSError:
             errors += 1
             continue
-        lat.append(time.perf_counter() - t0)
+        took = times[-1] - times[0]
+        lat.append(took)
+        if len(slowest) < SLOWEST_KEPT or took > slowest[0][0]:
+            detail = {"s": took, "file": os.path.basename(path), "offset": off,
+                      "open_s": times[1] - times[0], "pread_s": times[2] - times[1],
+                      "close_s": times[3] - times[2], "at_s": times[0] - started}
+            (heapq.heappush if len(slowest) < SLOWEST_KEPT else heapq.heapreplace)(
+                slowest, (took, len(lat), detail))
         nbytes += len(data)
         if len(lat) % CHECK_EVERY == 0 and data != images.POOL.slice(pool_off + off,
                                                                       len(data)):
             bad += 1
-    out.append({"latencies": lat, "bytes": nbytes, "bad": bad, "errors": errors})
+    out.append({"latencies": lat, "bytes": nbytes, "bad": bad, "errors": errors,
+                "slowest": [d for _, _, d in slowest]})
 
 
 def read_at(path, offset, size):
+    """The data and the clock before open, after open, after pread, after
+    close: which step of a slow read was slow."""
+    t0 = time.perf_counter()
     fd = os.open(path, os.O_RDONLY)
+    t1 = time.perf_counter()
     try:
-        return os.pread(fd, size, offset)
+        data = os.pread(fd, size, offset)
+        t2 = time.perf_counter()
     finally:
         os.close(fd)
+    return data, (t0, t1, t2, time.perf_counter())
 
 
 def walk_once(top, stop, slowest):
@@ -168,9 +184,11 @@ def run_load(mnt, meta, args):
     stop = threading.Event()
     picker = Picker(mnt, meta["entries"])
     reads, walks, threads = [], [], []
+    started = time.perf_counter()
     for i in range(args.reader_threads):
         threads.append(threading.Thread(
-            target=reader_loop, args=(picker, args.read_kib * 1024, stop, i, reads),
+            target=reader_loop,
+            args=(picker, args.read_kib * 1024, stop, i, reads, started),
             daemon=True))
     for _ in range(args.walker_threads):
         threads.append(threading.Thread(target=walker_loop, args=(mnt, stop, walks),
@@ -206,6 +224,8 @@ def summarise(reads, walks, elapsed):
         "median_walk_s": statistics.median(walk_times) if walk_times else None,
         "slowest_lstat_s": max(w["slowest_lstat"] for w in walks) if walks else None,
         "elapsed_s": elapsed,
+        "slowest_reads": sorted((d for r in reads for d in r["slowest"]),
+                                key=lambda d: -d["s"])[:SLOWEST_KEPT],
         "errors": errors,
         "content_check": ("ok" if not bad and not errors
                           else f"{bad} reads differ, {errors} calls failed"),
@@ -251,11 +271,19 @@ def render_table(results, names, info):
         "content checks (every 16th read): " + ", ".join(
             f"{n}={results[n].get('content_check')}" for n in names if n in results),
         report.goals_note(verdicts),
-    ]
+    ] + [slowest_note(n, results[n]) for n in names if n in results]
     if info.get("isofuse_import_s") is not None:
         notes.append(f"isofuse interpreter start + imports alone: "
                      f"{info['isofuse_import_s']:.3f} s (median of 3)")
     return "\n".join(report.format_table(header, rows) + [""] + [n for n in notes if n])
+
+
+def slowest_note(name, result):
+    """Where the slowest reads were (file, offset, which step, when)."""
+    parts = [f"{d['file']}@{d['offset']} {d['s']:.3f} s (open {d['open_s']:.3f}, "
+             f"pread {d['pread_s']:.3f}) at {d['at_s']:.0f} s"
+             for d in result.get("slowest_reads", [])[:3]]
+    return f"{name} slowest reads: " + "; ".join(parts) if parts else ""
 
 
 def parse_args(argv):
