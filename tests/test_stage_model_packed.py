@@ -17,7 +17,7 @@ from isofuse.stage.disc import Disc, Profile
 from isofuse.stage.layers import FolderLayer
 from isofuse.stage.overlay import Overlay
 from isofuse.stage.packed import PackedFiles, column_value, pack_column, unpack_column
-from test_stage_facade import IMAGE, Twin, extracted, folder_listing
+from test_stage_facade import IMAGE, Twin, extracted, folder_listing, print_size
 
 LONG_NAME = "a name longer than Joliet allows, sixty-four UCS-2 characters at most.txt"
 
@@ -139,3 +139,26 @@ def test_packed_files_make_the_nodes_back():
     assert packed.index(b"big") == 2 and packed.index(b"bi") == -1
     assert packed.index(b"a.txt/l") == -1
     assert packed.data_files() == ([12], [(1 << 33, ("lower0", 1, 99))])
+
+
+def test_devices_and_fifos_of_a_packed_folder_are_measured(tmp_path):
+    """Rock Ridge records a device's number in a PN entry (RRIP 4.1.2):
+    df equals -print-size with the folder packed and unpacked, and the
+    number comes back from the packed columns as lstat gives it."""
+    lower = tmp_path / "lower"
+    (lower / "dev").mkdir(parents=True)
+    os.mkfifo(lower / "dev" / "pipe")
+    (lower / "dev" / "plain.txt").write_bytes(b"plain\n")
+    try:
+        os.mknod(lower / "dev" / "null", 0o20666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("mknod needs root")
+    t = Twin(tmp_path, str(lower))
+    try:
+        assert t.used_sectors() == print_size(t.twin)
+        node = t.stage.disc.node(b"dev/null")           # unpacks the folder
+        assert node.rdev == os.makedev(1, 3)
+        assert node.mode == os.lstat(lower / "dev" / "null").st_mode
+        assert t.used_sectors() == print_size(t.twin)
+    finally:
+        t.close()
