@@ -20,6 +20,7 @@ from array import array
 # name; dev_ino and the link target are kept apart, for the few that
 # have one).
 FIELDS = ("mode", "uid", "gid", "size", "mtime", "atime", "ctime", "nlink", "rdev")
+MODE, SIZE = FIELDS.index("mode"), FIELDS.index("size")
 _TYPECODES = "BHIQ"     # unsigned, 1, 2, 4 and 8 bytes
 
 
@@ -81,18 +82,14 @@ class PackedFiles:
         return column_value(self.columns[FIELDS.index(field)], index)
 
     def sizes(self):
-        return unpack_column(self.columns[3], self.count)
-
-    def link_key(self, index):
-        """The hard-link key (dev_ino) of a regular file, None for one name."""
-        return self.links.get(index) if self.links else None
+        return unpack_column(self.columns[SIZE], self.count)
 
     def data_files(self):
         """([size of each regular file with one name], [(size, link key)
         of each hard-linked one])."""
-        sizes = unpack_column(self.columns[3], self.count)
+        sizes = self.sizes()
         links = self.links or {}
-        mode = self.columns[0]
+        mode = self.columns[MODE]
         if isinstance(mode, int) and not links:     # one mode for all (common)
             return (sizes if stat.S_ISREG(mode) else []), []
         modes = unpack_column(mode, self.count)
