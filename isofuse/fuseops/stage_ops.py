@@ -5,9 +5,11 @@ disc), and its answer a pyfuse3 reply.  Nothing else happens here; errors
 (``fuseops.boundary``), as do bugs (EIO, logged).
 """
 
+import errno
+
 import pyfuse3
 
-from ..stage.staging import TIMEOUT, Changes, Stage
+from ..stage.staging import CAPABILITY_XATTR, TIMEOUT, Changes, Stage
 from .boundary import errno_boundary
 
 
@@ -143,6 +145,10 @@ class StageOperations(pyfuse3.Operations):
                           exchange=bool(flags & pyfuse3.RENAME_EXCHANGE))
 
     async def getxattr(self, inode, name, ctx):
+        if name == CAPABILITY_XATTR and self.stage.lacks_capability(inode):
+            # the probe before every write (2.9 a file of tar -xf): one
+            # exception, not an OSError translated at the boundary
+            raise pyfuse3.FUSEError(errno.ENODATA)
         return self.stage.getxattr(inode, name)
 
     async def listxattr(self, inode, ctx):

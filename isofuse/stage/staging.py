@@ -562,13 +562,19 @@ class Stage:
     def getxattr(self, inode, name):
         if inode < FIRST_PATH_INO and inode != ROOT:
             raise error(errno.ENODATA)
-        if name == CAPABILITY_XATTR and self._inodes.resolve(inode) in self._no_capability:
+        if name == CAPABILITY_XATTR and self.lacks_capability(inode):
             raise error(errno.ENODATA)
         entry = self._entry(self._rel(inode))
         value = entry.source.getxattr(entry.rel, name)
         if value is None:
             raise error(errno.ENODATA)
         return value
+
+    def lacks_capability(self, inode):
+        """Is the file one this mount created that nobody gave a
+        security.capability since (the kernel's probe before every write
+        and chown: answered ENODATA without asking upper)?"""
+        return self._inodes.resolve(inode) in self._no_capability
 
     def listxattr(self, inode):
         if inode < FIRST_PATH_INO and inode != ROOT:
