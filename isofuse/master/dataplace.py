@@ -31,6 +31,7 @@ class DataItem:
 
     __slots__ = ("sector", "size", "path", "data", "patch_offset", "patch", "source_size",
                  "base", "reader")
+    node = None     # not a file of the source tree (FileData is)
 
     def __init__(self, sector, size, path=None, data=None, source_size=0, reader=None, base=0):
         self.sector = sector

@@ -98,6 +98,13 @@ class Node:
     def path(self, value):
         self._path = value
 
+    @property
+    def source_folder(self):
+        """The folder node whose path and this node's name make ``path``
+        (a file the scan found in it), or None (the path is its own)."""
+        folder = self._path
+        return folder if isinstance(folder, Node) else None
+
     def set_mode(self, mode):
         self.mode = mode
         kind = _KINDS.get(mode & _S_IFMT, Node)

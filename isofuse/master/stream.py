@@ -294,6 +294,7 @@ class ImageStream:
         # Small files (and their zero tails) are gathered and written in
         # batches: one write per file costs more than the copy itself.
         batch, batched = [], 0
+        folders = _FolderOpener()
 
         def flush():
             nonlocal batch, batched
@@ -318,26 +319,34 @@ class ImageStream:
                         readahead.reached(start)
                     else:
                         probe = True
-                position = start + item.size
-                if item.data is None and not item.patch and item.reader is None:
-                    if item.size <= SMALL_FILE:
+                length = item.size
+                position = start + length
+                node = item.node
+                if node is not None:
+                    # a file of the tree (FileData, never patched): its node
+                    # is asked directly, once per file
+                    plain = node.data is None and node.reader is None
+                else:
+                    plain = item.data is None and not item.patch and item.reader is None
+                if plain:
+                    if length <= SMALL_FILE:
                         if probe:
                             data, uncached = self._read_small_file(item, True)
                         else:
                             # _read_small_file inlined: the common case, once per file
-                            src = _open_source(item.path)
+                            src = folders.open(item, node)
                             try:
-                                data = os.pread(src, item.size, 0)
-                                if len(data) < item.size:
-                                    data = _pread_exactly(src, item, item.size, 0)
+                                data = os.pread(src, length, 0)
+                                if len(data) < length:
+                                    data = _pread_exactly(src, item, length, 0)
                             finally:
                                 os.close(src)
-                        pad = -item.size % SECTOR
+                        pad = -length % SECTOR
                         batch.append(data)
                         if pad:
                             batch.append(ZERO_VIEW[:pad])
                         position += pad
-                        batched += item.size + pad
+                        batched += length + pad
                         if batched >= WRITE_BATCH:
                             flush()
                     else:
@@ -361,6 +370,7 @@ class ImageStream:
                 progress(size, size)
         finally:
             readahead.stop()
+            folders.close()
 
     @staticmethod
     def _write_all(fd, data):
@@ -443,6 +453,40 @@ def _in_page_cache(fd):
         return True
     except (OSError, AttributeError):
         return False
+
+
+class _FolderOpener:
+    """Opens the small files of a sequential write by name in their source
+    folder (openat): the files of a folder come one after the other, so
+    the folder is opened once, and the kernel looks up one name per file
+    instead of its whole path.  Anything else, or any failure, is opened
+    by its path (whose error message names it)."""
+
+    def __init__(self):
+        self._folder = None
+        self._fd = None
+
+    def open(self, item, node):
+        """An fd of ``item``'s source file (``node``: its tree node or None)."""
+        folder = node.source_folder if node is not None else None
+        if folder is None:
+            return _open_source(item.path)
+        if folder is not self._folder:
+            self.close()
+            try:
+                self._fd = os.open(folder.path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            except OSError:
+                return _open_source(node.path)
+            self._folder = folder
+        try:
+            return os.open(node.name, os.O_RDONLY | os.O_CLOEXEC, dir_fd=self._fd)
+        except OSError:
+            return _open_source(node.path)
+
+    def close(self):
+        if self._fd is not None:
+            os.close(self._fd)
+        self._folder = self._fd = None
 
 
 def _open_source(path):
