@@ -17,6 +17,10 @@ again, and the contents of a small file go to the kernel's page cache with the
 answer to its first OPEN (FUSE_NOTIFY_STORE), so its READ never comes; the
 first such open in a directory asks the disk for its neighbours' data.  Large
 reads copy in worker threads, so metadata requests need not wait for them.
+At INIT the connection's background request limit is raised where root can
+(``fuseops.fusectl``): with the kernel's 12, a page-cache miss under many
+readers waits for seconds behind the RELEASEs of their closes
+(docs/mount-concurrency.md).
 """
 
 import errno

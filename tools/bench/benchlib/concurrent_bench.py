@@ -14,7 +14,8 @@ cache, then for ``--seconds`` (default 60):
 
 Reported: data MB/s of the readers, reads done, the slowest read and the
 99th percentile, walks finished, the median walk and the slowest lstat,
-and the daemon's peak RSS, side by side with ratios and issue #17's goals
+the daemon's peak RSS, and where the slowest reads were (file, offset,
+open or pread, when in the run), side by side with ratios and issue #17's goals
 (walks >= 1.0x fuseiso's, slowest read <= fuseiso's, data throughput kept).
 Every 16th read is compared with the generator.  The client is one Python
 process: its threads give up the GIL in every system call, but on a busy
