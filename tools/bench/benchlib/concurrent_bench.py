@@ -282,7 +282,7 @@ def render_table(results, names, info):
 def slowest_note(name, result):
     """Where the slowest reads were (file, offset, which step, when)."""
     parts = [f"{d['file']}@{d['offset']} {d['s']:.3f} s (open {d['open_s']:.3f}, "
-             f"pread {d['pread_s']:.3f}) at {d['at_s']:.0f} s"
+             f"pread {d['pread_s']:.3f}, close {d['close_s']:.3f}) at {d['at_s']:.0f} s"
              for d in result.get("slowest_reads", [])[:3]]
     return f"{name} slowest reads: " + "; ".join(parts) if parts else ""
 
