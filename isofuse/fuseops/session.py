@@ -1,4 +1,6 @@
-"""Mount lifecycle: mount, (daemonise), serve with trio, always unmount.
+"""Mount lifecycle: mount, (daemonise), serve with trio (or, for operations
+that never await, without an event loop: ``fuseops.blocking_loop``),
+always unmount.
 
 Modelled on pyfuse3's examples and s3ql: ``pyfuse3.init`` mounts before any
 fork, so a caller that runs ``isofuse mount`` in the background finds the

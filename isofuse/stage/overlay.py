@@ -345,8 +345,8 @@ class Overlay:
         parent_dir = self.upper_real(parent_rel)
         if not self._made_as_asked(parent_dir, mode, owner):
             # made under a work name and renamed into place, which would
-            # replace what is there: the lookup the O_EXCL open made unneeded
-            if self.lookup(prepared[1], name) is not None:
+            # replace what is there: the lookup skipped for the O_EXCL open
+            if not prepared[1].lowers and self.lookup(prepared[1], name) is not None:
                 raise OverlayError(errno.EEXIST)
             return self._install(
                 parent_rel, name,
@@ -384,12 +384,23 @@ class Overlay:
 
     def mkdir(self, parent_rel, name, mode, owner=None):
         mode = stat.S_IFDIR | stat.S_IMODE(mode)
+        rel, parent = prepared = self._prepare_new(parent_rel, name, exclusive=True)
+        if not parent.lowers and self._made_as_asked(self.upper_real(parent_rel), mode, owner):
+            # As for create: mkdir(2) gives the folder its exact mode and
+            # owner, and in a parent that merges no lower folder no marker
+            # can be needed, so it is complete the moment its name exists
+            # (mkdir answers EEXIST itself).
+            os.mkdir(self.upper_real(rel), stat.S_IMODE(mode))
+            self.upper.forget_anchors(rel)
+            return rel
+        if not parent.lowers and self.lookup(parent, name) is not None:
+            raise OverlayError(errno.EEXIST)    # skipped above; the work name's rename replaces
 
         def make(temp):
             os.mkdir(temp, 0o700)
-            if self.in_lowers(join(parent_rel, name)):
+            if self.in_lowers(rel):
                 make_opaque(temp)   # a lower folder of the same name must not show through
-        return self._install(parent_rel, name, make, mode, owner)[0]
+        return self._install(parent_rel, name, make, mode, owner, prepared)[0]
 
     def symlink(self, parent_rel, name, target, owner=None):
         return self._install(parent_rel, name, lambda temp: os.symlink(target, temp),
