@@ -294,7 +294,7 @@ class ImageStream:
         # Small files (and their zero tails) are gathered and written in
         # batches: one write per file costs more than the copy itself.
         batch, batched = [], 0
-        folders = _FolderOpener()
+        small_files = _SmallFileReader()
 
         def flush():
             nonlocal batch, batched
@@ -321,26 +321,16 @@ class ImageStream:
                         probe = True
                 length = item.size
                 position = start + length
+                # FileData (a file of the tree, never patched) is asked
+                # through its node: two property calls fewer per file
                 node = item.node
-                if node is not None:
-                    # a file of the tree (FileData, never patched): its node
-                    # is asked directly, once per file
-                    plain = node.data is None and node.reader is None
-                else:
-                    plain = item.data is None and not item.patch and item.reader is None
-                if plain:
+                if (node.data is None and node.reader is None) if node is not None \
+                        else (item.data is None and not item.patch and item.reader is None):
                     if length <= SMALL_FILE:
                         if probe:
                             data, uncached = self._read_small_file(item, True)
                         else:
-                            # _read_small_file inlined: the common case, once per file
-                            src = folders.open(item, node)
-                            try:
-                                data = os.pread(src, length, 0)
-                                if len(data) < length:
-                                    data = _pread_exactly(src, item, length, 0)
-                            finally:
-                                os.close(src)
+                            data = small_files.read(item, node, length)
                         pad = -length % SECTOR
                         batch.append(data)
                         if pad:
@@ -370,7 +360,7 @@ class ImageStream:
                 progress(size, size)
         finally:
             readahead.stop()
-            folders.close()
+            small_files.close()
 
     @staticmethod
     def _write_all(fd, data):
@@ -455,16 +445,28 @@ def _in_page_cache(fd):
         return False
 
 
-class _FolderOpener:
-    """Opens the small files of a sequential write by name in their source
-    folder (openat): the files of a folder come one after the other, so
-    the folder is opened once, and the kernel looks up one name per file
-    instead of its whole path.  Anything else, or any failure, is opened
-    by its path (whose error message names it)."""
+class _SmallFileReader:
+    """Reads the small files of a sequential write whole, each opened by
+    name in its source folder (openat): the files of a folder come one
+    after the other, so the folder is opened once, and the kernel looks up
+    one name per file instead of its whole path.  Anything else, or any
+    failure, is opened by its path (whose error message names it)."""
 
     def __init__(self):
         self._folder = None
         self._fd = None
+
+    def read(self, item, node, length):
+        """The ``length`` planned bytes of ``item`` (``node``: its tree
+        node or None), from a fresh open (no fd is kept)."""
+        src = self.open(item, node)
+        try:
+            data = os.pread(src, length, 0)
+            if len(data) < length:
+                data = _pread_exactly(src, item, length, 0)
+        finally:
+            os.close(src)
+        return data
 
     def open(self, item, node):
         """An fd of ``item``'s source file (``node``: its tree node or None)."""
