@@ -7,7 +7,7 @@ Names and meanings follow the kernel's iso9660 options (see mount(8),
 
 from dataclasses import dataclass, field
 
-from ..reader import ReadOptions
+from ..reader.options import ReadOptions
 
 
 class OptionError(ValueError):

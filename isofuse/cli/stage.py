@@ -5,7 +5,7 @@ import os
 import sys
 
 from ..master.options import ROCK_KEEP, ROCK_RATIONALIZED, staging_profile
-from ..reader import ReaderError
+from ..reader.errors import ReaderError
 from . import mountopts
 
 HELP = """\

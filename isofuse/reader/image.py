@@ -1,8 +1,6 @@
 """An opened image: which session, which tree, and access to its files."""
 
 import logging
-from dataclasses import dataclass
-from typing import Optional
 
 from ..format import FormatError
 from ..format import dirrecord as dr
@@ -12,6 +10,7 @@ from ..format.sectors import SECTOR
 from . import susp_reader
 from .errors import CorruptEntry, ReaderError
 from .filedata import FileReader
+from .options import ReadOptions
 from .source import ImageSource
 from .tree import VIEW_JOLIET, VIEW_PLAIN, VIEW_ROCKRIDGE, TreeReader
 from .volume import choose_session
@@ -21,26 +20,6 @@ log = logging.getLogger("isofuse.reader")
 # Neighbouring file extents closer than this are fetched as one span: the
 # gap costs less to read than a second request to the disk.
 PREFETCH_GAP = 64 * 1024
-
-
-@dataclass
-class ReadOptions:
-    """What to read and how; names follow the kernel's isofs mount options."""
-    rock: bool = True            # use Rock Ridge when present (norock: False)
-    joliet: bool = True          # use Joliet when present and no Rock Ridge
-    session: Optional[int] = None  # 0-based session, default the newest
-    sbsector: Optional[int] = None  # session start sector, overrides session
-    mapping: str = "normal"      # plain names: "normal" (lower case, no ;1) or "off"
-    uid: Optional[int] = None    # owner for every file (overrides Rock Ridge)
-    gid: Optional[int] = None
-    fmode: Optional[int] = None  # permissions of files without Rock Ridge
-    dmode: Optional[int] = None  # permissions of directories without Rock Ridge
-    override_rock_perm: bool = False
-    showassoc: bool = False      # show associated files (flag 0x04)
-    hide: bool = False           # hide files with the hidden flag (0x01)
-    nocompress: bool = False     # show zisofs files as stored
-    directory_cache_entries: int = 200_000
-    block_cache_bytes: int = 64 << 20
 
 
 def _rock_ridge_in_use(source, pvd):

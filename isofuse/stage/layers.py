@@ -8,7 +8,7 @@ import threading
 from dataclasses import dataclass
 from typing import Optional
 
-from ..reader import ReadOptions, open_image
+from ..reader.options import ReadOptions
 from .inodes import ORIGIN_XATTR
 
 
@@ -158,6 +158,7 @@ class ImageLayer:
     """An ISO image or disc, read lazily through isofuse's reader."""
 
     def __init__(self, path, layer_id, session=None):
+        from ..reader.image import open_image   # only an image lower needs the reader
         self.image = open_image(path, ReadOptions(session=session))
         self.layer_id = layer_id
         self.name = path
