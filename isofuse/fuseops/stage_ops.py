@@ -13,17 +13,38 @@ from ..stage.staging import CAPABILITY_XATTR, TIMEOUT, Changes, Stage
 from .boundary import errno_boundary
 
 
+# ENODATA of the capability probe, raised as it is (pyfuse3 only reads
+# its errno); with_traceback(None) keeps tracebacks from piling up on it.
+NO_DATA = pyfuse3.FUSEError(errno.ENODATA)
+
+
 def reply(attributes):
     """pyfuse3's EntryAttributes of the stage's answer (None: no such name,
-    an answer the kernel may cache as inode 0)."""
-    attr = pyfuse3.EntryAttributes()
+    an answer the kernel may cache as inode 0).  The stage's answers never
+    change once made (a change makes new ones), so each is converted once:
+    a cached getattr or lookup answer is answered again as it is."""
     if attributes is None:
-        attr.st_ino = 0
-        attr.entry_timeout = TIMEOUT
-        return attr
-    # the fields of attributes.STAT_FIELDS, spelt out (a hot path: every
-    # lookup, getattr and readdir entry)
-    a = attributes
+        return NEGATIVE
+    attr = attributes.converted
+    if attr is None:
+        attr = attributes.converted = converted(attributes)
+    return attr
+
+
+def negative():
+    attr = pyfuse3.EntryAttributes()
+    attr.st_ino = 0
+    attr.entry_timeout = TIMEOUT
+    return attr
+
+
+NEGATIVE = negative()
+
+
+def converted(a):
+    """The fields of attributes.STAT_FIELDS, spelt out (a hot path: every
+    lookup, getattr and readdir entry)."""
+    attr = pyfuse3.EntryAttributes()
     attr.st_ino, attr.st_mode, attr.st_nlink = a.st_ino, a.st_mode, a.st_nlink
     attr.st_uid, attr.st_gid, attr.st_rdev = a.st_uid, a.st_gid, a.st_rdev
     attr.st_size, attr.st_blocks, attr.st_blksize = a.st_size, a.st_blocks, a.st_blksize
@@ -59,7 +80,9 @@ class StageOperations(pyfuse3.Operations):
     enable_acl = False
     # Every operation runs to its end without awaiting (the stage answers
     # from the upper folder and its model at once): served one request
-    # after the other without an event loop (fuseops.blocking_loop).
+    # after the other without an event loop (fuseops.blocking_loop).  So
+    # they are plain functions here; errno_boundary makes each the one
+    # coroutine pyfuse3 awaits.
     NEVER_AWAITS = True
 
     def __init__(self, overlay, disc, control_name=b".isofuse", show_control=False,
@@ -73,94 +96,94 @@ class StageOperations(pyfuse3.Operations):
         # of the disc is built from here on, while requests are answered
         self.disc.start()
 
-    async def lookup(self, parent_inode, name, ctx=None):
+    def lookup(self, parent_inode, name, ctx=None):
         return reply(self.stage.lookup(parent_inode, name))
 
-    async def getattr(self, inode, ctx=None):
+    def getattr(self, inode, ctx=None):
         return reply(self.stage.getattr(inode))
 
-    async def forget(self, inode_list):
+    def forget(self, inode_list):
         pass  # path inodes stay valid as long as their path; cheap to keep
 
-    async def readlink(self, inode, ctx):
+    def readlink(self, inode, ctx):
         return self.stage.readlink(inode)
 
-    async def opendir(self, inode, ctx):
+    def opendir(self, inode, ctx):
         return self.stage.opendir(inode)
 
-    async def readdir(self, fh, start_id, token):
+    def readdir(self, fh, start_id, token):
         for name, attributes, next_id in self.stage.readdir(fh, start_id):
             if not pyfuse3.readdir_reply(token, name, reply(attributes), next_id):
                 break
 
-    async def releasedir(self, fh):
+    def releasedir(self, fh):
         self.stage.releasedir(fh)
 
-    async def open(self, inode, flags, ctx):
+    def open(self, inode, flags, ctx):
         return file_info(self.stage.open(inode, flags))
 
-    async def create(self, parent_inode, name, mode, flags, ctx):
+    def create(self, parent_inode, name, mode, flags, ctx):
         opened, attributes = self.stage.create(parent_inode, name, mode, flags, ctx)
         return file_info(opened), reply(attributes)
 
-    async def read(self, fh, off, size):
+    def read(self, fh, off, size):
         return self.stage.read(fh, off, size)
 
-    async def write(self, fh, off, buf):
+    def write(self, fh, off, buf):
         return self.stage.write(fh, off, buf)
 
-    async def fsync(self, fh, datasync):
+    def fsync(self, fh, datasync):
         self.stage.fsync(fh, datasync)
 
-    async def fsyncdir(self, fh, datasync):
+    def fsyncdir(self, fh, datasync):
         self.stage.fsyncdir(fh, datasync)
 
-    async def release(self, fh):
+    def release(self, fh):
         self.stage.release(fh)
 
-    async def setattr(self, inode, attr, fields, fh, ctx):
+    def setattr(self, inode, attr, fields, fh, ctx):
         return reply(self.stage.setattr(inode, changes_of(attr, fields), fh))
 
-    async def mkdir(self, parent_inode, name, mode, ctx):
+    def mkdir(self, parent_inode, name, mode, ctx):
         return reply(self.stage.mkdir(parent_inode, name, mode, ctx))
 
-    async def mknod(self, parent_inode, name, mode, rdev, ctx):
+    def mknod(self, parent_inode, name, mode, rdev, ctx):
         return reply(self.stage.mknod(parent_inode, name, mode, rdev, ctx))
 
-    async def symlink(self, parent_inode, name, target, ctx):
+    def symlink(self, parent_inode, name, target, ctx):
         return reply(self.stage.symlink(parent_inode, name, target, ctx))
 
-    async def link(self, inode, new_parent_inode, new_name, ctx):
+    def link(self, inode, new_parent_inode, new_name, ctx):
         return reply(self.stage.link(inode, new_parent_inode, new_name))
 
-    async def unlink(self, parent_inode, name, ctx):
+    def unlink(self, parent_inode, name, ctx):
         self.stage.unlink(parent_inode, name)
 
-    async def rmdir(self, parent_inode, name, ctx):
+    def rmdir(self, parent_inode, name, ctx):
         self.stage.rmdir(parent_inode, name)
 
-    async def rename(self, parent_inode_old, name_old, parent_inode_new, name_new, flags, ctx):
+    def rename(self, parent_inode_old, name_old, parent_inode_new, name_new, flags, ctx):
         self.stage.rename(parent_inode_old, name_old, parent_inode_new, name_new,
                           noreplace=bool(flags & pyfuse3.RENAME_NOREPLACE),
                           exchange=bool(flags & pyfuse3.RENAME_EXCHANGE))
 
-    async def getxattr(self, inode, name, ctx):
+    def getxattr(self, inode, name, ctx):
         if name == CAPABILITY_XATTR and self.stage.lacks_capability(inode):
             # the probe before every write (2.9 a file of tar -xf): one
-            # exception, not an OSError translated at the boundary
-            raise pyfuse3.FUSEError(errno.ENODATA)
+            # exception, made once, not an OSError translated at the boundary
+            raise NO_DATA.with_traceback(None)
         return self.stage.getxattr(inode, name)
 
-    async def listxattr(self, inode, ctx):
+    def listxattr(self, inode, ctx):
         return self.stage.listxattr(inode)
 
-    async def setxattr(self, inode, name, value, ctx):
+    def setxattr(self, inode, name, value, ctx):
         self.stage.setxattr(inode, name, value)
 
-    async def removexattr(self, inode, name, ctx):
+    def removexattr(self, inode, name, ctx):
         self.stage.removexattr(inode, name)
 
-    async def statfs(self, ctx):
+    def statfs(self, ctx):
         space = self.stage.statfs()
         stats = pyfuse3.StatvfsData()
         stats.f_bsize = stats.f_frsize = space.block_size

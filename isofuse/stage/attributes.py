@@ -12,7 +12,10 @@ STAT_FIELDS = ("st_ino", "st_mode", "st_nlink", "st_uid", "st_gid", "st_rdev", "
 
 
 class Attributes:
-    __slots__ = STAT_FIELDS + ("timeout",)
+    """One answer, never changed once made (a change of the entry makes a
+    new one); ``converted`` holds what the FUSE adapter made of it, so an
+    answer given again (a cached lookup or getattr) is not converted again."""
+    __slots__ = STAT_FIELDS + ("timeout", "converted")
 
     def __init__(self, st_ino, st_mode, st_nlink=1, st_uid=0, st_gid=0, st_rdev=0,
                  st_size=0, st_blocks=0, st_blksize=4096, st_atime_ns=0, st_mtime_ns=0,
@@ -23,10 +26,11 @@ class Attributes:
         self.st_atime_ns, self.st_mtime_ns, self.st_ctime_ns = \
             st_atime_ns, st_mtime_ns, st_ctime_ns
         self.timeout = timeout      # seconds the answer (name and attributes) stays valid
+        self.converted = None
 
     def __repr__(self):
         return "Attributes(%s)" % ", ".join(f"{name}={getattr(self, name)!r}"
-                                            for name in self.__slots__)
+                                            for name in STAT_FIELDS + ("timeout",))
 
 
 def of_stat(ino, st, timeout):

@@ -144,17 +144,29 @@ class InodeMap:
                     self._alias.pop(alias, None)
 
     def resolve(self, ino):
-        for _ in range(8):          # aliases point to current numbers; bounded anyway
+        target = self._alias.get(ino)
+        if target is None:          # the common case: a current number
+            return ino
+        for _ in range(7):          # aliases point to current numbers; 8 steps at most
+            ino = target
             target = self._alias.get(ino)
             if target is None:
                 return ino
-            ino = target
-        return ino
+        return target
 
     def rel(self, ino):
         """One path of the number (None if it has none: an unlinked file)."""
         names = self._names.get(self.resolve(ino))
         return next(iter(names)) if names else None
+
+    def rel_and_shared(self, ino):
+        """``rel(ino)`` and whether the number has other paths too (whose
+        cached answers a change to it makes stale), in one look-up: every
+        write and setattr asks both."""
+        names = self._names.get(self.resolve(ino))
+        if not names:
+            return None, False
+        return next(iter(names)), len(names) > 1
 
     def name_count(self, ino):
         return len(self._names.get(self.resolve(ino), ()))

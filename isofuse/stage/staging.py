@@ -180,6 +180,30 @@ class Stage:
         else:
             self._attr_cache.clear()
 
+    def _changing_entry(self, rel, shared):
+        """``_changing`` before a change of one entry's own data or
+        attributes (``rel``: its path, None once it has none; ``shared``:
+        it has other names): its cached answer is forgotten, or all of them
+        when other names' answers change too."""
+        if self._image_readers:
+            raise error(errno.EBUSY)
+        if rel is None or shared:
+            self._attr_cache.clear()
+        else:
+            self._attr_cache.pop(rel, None)
+
+    def _refresh_folder(self, rel, number):
+        """After a new entry in a folder of the upper folder whose answer
+        was cached (``number``: the one it answered, which stays: nothing
+        replaced the folder): its new times and link count, answered from
+        the cache when the kernel asks at once (it does: with
+        default_permissions it needs them for the next name it walks
+        there), with no xattr to read for its number."""
+        st = os.lstat(self.overlay.upper_real(rel))
+        if rel:
+            self._upper_numbers.remember(st, number)
+        self._remember(rel, of_stat(number, st, TIMEOUT))
+
     def _in_upper(self, rel):
         """Whether ``rel`` already exists in the upper folder (a change there
         needs no copy-up, which could touch its ancestors)."""
@@ -257,7 +281,9 @@ class Stage:
         cached = self._attr_cache.get(rel)
         if cached is not None:
             return cached
-        return self._attributes(rel)
+        attr = self._attributes(rel)
+        self._remember(rel, attr)       # as a lookup's: the next change forgets it
+        return attr
 
     def path_of(self, inode):
         """One path of the inode (relative, bytes), or None once it has none."""
@@ -334,19 +360,25 @@ class Stage:
         if self.control.owns(parent_inode):
             raise error(errno.EACCES)
         parent_rel = self._rel(parent_inode)
-        self._changing(*self._touched_by_new_entry(parent_rel, name))
+        touched = self._touched_by_new_entry(parent_rel, name)
+        parent_attr = self._attr_cache.get(parent_rel) if touched else None
+        self._changing(*touched)
         self._rule_check(parent_rel, name, False)
         rel, fd = self.overlay.create(parent_rel, name, flags & ~os.O_CREAT,
                                       creation_mode(mode, caller), owner_of(caller))
         st = os.fstat(fd)
         self.disc.added(rel, st)
-        self._upper_numbers.remember(st, upper_ino(st.st_ino))   # new: no origin xattr
-        attr = self._upper_attr(rel, st)
+        number = upper_ino(st.st_ino)           # new: no origin xattr
+        self._upper_numbers.remember(st, number)
+        self._inodes.bind(rel, number)
+        attr = of_stat(number, st, TIMEOUT)
         self._remember(rel, attr)
-        self._no_capability.add(attr.st_ino)
-        handle = Handle(attr.st_ino, fd=fd, rel=rel)
+        if parent_attr is not None:
+            self._refresh_folder(parent_rel, parent_attr.st_ino)
+        self._no_capability.add(number)
+        handle = Handle(number, fd=fd, rel=rel)
         fh = self._files.add(handle)
-        self._files.track(fh, handle, attr.st_ino)
+        self._files.track(fh, handle, number)
         return Opened(fh, True, False), attr
 
     def read(self, fh, off, size):
@@ -379,11 +411,10 @@ class Stage:
             raise error(errno.EBADF)
         # the file is in the upper folder already (opened for writing); with
         # other hard links, their answers change too
-        rel = self._inodes.rel(handle.ino)        # None: unlinked, not on the disc
-        self._changing(*(() if self._shared(handle.ino) or rel is None else (rel,)))
-        end = off + len(buf)
-        if rel is not None:
-            self._capacity_check(rel, end)
+        rel, shared = self._inodes.rel_and_shared(handle.ino)   # None: unlinked, not on the disc
+        self._changing_entry(rel, shared)
+        if rel is not None and self.disc.profile.strict:
+            self._capacity_check(rel, off + len(buf))
         written = os.pwrite(handle.fd, buf, off)
         handle.wrote = True
         if rel is not None:
@@ -432,13 +463,14 @@ class Stage:
 
     # ---- changes ------------------------------------------------------------------------------------
     def setattr(self, inode, changes, fh=None):
-        self._guard_control(inode)
-        rel = self._inodes.rel(inode)
+        if self.control.owns(inode):
+            raise error(errno.EPERM)
+        rel, shared = self._inodes.rel_and_shared(inode)
         if rel is None:
             return self._setattr_orphan(inode, changes)
         fd = self._files.upper_fd_of(inode) if changes.size is None else None
         if fd is not None:
-            return self._setattr_open(inode, rel, fd, changes)
+            return self._setattr_open(rel, shared, fd, changes)
         rel, entry = self._about_to_change(inode)
         self.disc.wait()
         path = self.overlay.upper_real(self.overlay.copy_up(entry).rel)
@@ -452,21 +484,20 @@ class Stage:
             self._upper_numbers.remember(st, number)
         return self._upper_attr(rel, st)
 
-    def _setattr_open(self, inode, rel, fd, changes):
+    def _setattr_open(self, rel, shared, fd, changes):
         """chmod, chown, utimes of a file open for writing (tar sets all
         three before it closes each file): through the descriptor of its
         upper file, which is in the upper folder already (no copy-up) and
         keeps its number.  Sizes take the path way (the descriptor may be
         read-only, as O_RDONLY|O_TRUNC opens it)."""
-        shared = self._shared(inode)
-        self._changing(*(() if shared else (rel,)))
+        self._changing_entry(rel, shared)
         self.disc.wait()
         number = self._inodes.ino(rel)
         apply_changes(fd, changes)
         st = os.fstat(fd)
         self.disc.changed(rel, st)
         self._upper_numbers.remember(st, number)
-        attr = self._upper_attr(rel, st)
+        attr = of_stat(number, st, TIMEOUT)     # what _upper_attr would say: no path to join
         if not shared:
             self._remember(rel, attr)   # the kernel asks for them again at once
         return attr
@@ -487,12 +518,18 @@ class Stage:
         overlay's ``make(parent_rel)`` (returns the new path), the model."""
         self._guard_control(parent_inode)
         parent_rel = self._rel(parent_inode)
-        self._changing(*self._touched_by_new_entry(parent_rel, name))
+        touched = self._touched_by_new_entry(parent_rel, name)
+        parent_attr = self._attr_cache.get(parent_rel) if touched else None
+        self._changing(*touched)
         self._rule_check(parent_rel, name, is_dir)
         rel = make(parent_rel)
         st = os.lstat(self.overlay.upper_real(rel))
         self.disc.added(rel, st)
-        return self._upper_attr(rel, st)
+        attr = self._upper_attr(rel, st)
+        self._remember(rel, attr)       # the kernel's next lookup or getattr of it
+        if parent_attr is not None:
+            self._refresh_folder(parent_rel, parent_attr.st_ino)
+        return attr
 
     def mkdir(self, parent_inode, name, mode, caller=None):
         mode, owner = creation_mode(mode, caller), owner_of(caller)
