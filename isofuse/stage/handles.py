@@ -13,7 +13,7 @@ class Handle:
 
     def __init__(self, ino, fd=None, rel=None, data=None, stream=None):
         self.ino, self.fd, self.rel, self.data, self.stream = ino, fd, rel, data, stream
-        self.wrote = False
+        self.wrote = False      # written or changed through it: the model hears at close
         self.was_read = False   # a first read may change the file's atime
         self.source = None      # the layer a read-only handle reads (lower layers never change)
         self.attr = None        # that entry's attributes when it was opened
@@ -56,14 +56,14 @@ class OpenFiles:
                         del self._by_ino[ino]
         return handle
 
-    def upper_fd_of(self, inode):
-        """The descriptor of a file open for writing (its upper file) with
-        that number, or None: fchmod, fchown, futimens through it need no
-        path walk in the upper folder."""
+    def writable_of(self, inode):
+        """A handle of a file open for writing (its descriptor is of the
+        upper file) with that number, or None: fchmod, fchown, futimens
+        through it need no path walk in the upper folder."""
         for ino in (inode, self._inodes.resolve(inode)):
             for handle in self._by_ino.get(ino, {}).values():
                 if handle.fd is not None and handle.source is None:
-                    return handle.fd
+                    return handle
         return None
 
     def of_inode(self, inode):

@@ -112,6 +112,10 @@ class Stage:
         # numbers of the files this mount created and nobody gave a
         # security.capability since: answered without asking upper
         self._no_capability = set()
+        # handles whose file's owner, mode or times changed (setattr through
+        # them) and the model has not heard yet: it hears at their close,
+        # or before anything reads the model (statfs, the control files)
+        self._unreported = set()
 
     # ---- inodes and attributes -------------------------------------------------------------------
     def _rel(self, ino):
@@ -256,8 +260,10 @@ class Stage:
         such name (an answer the kernel may cache: every creation goes
         through the stage)."""
         if self.control.owns(parent_inode):
+            self._report_changes()
             return self.control.lookup(parent_inode, name)
         if parent_inode == ROOT and name == self.control.name:
+            self._report_changes()
             return self.control.attributes(CONTROL_INO)
         rel = join(self._rel(parent_inode), name)
         cached = self._attr_cache.get(rel)
@@ -272,6 +278,7 @@ class Stage:
 
     def getattr(self, inode):
         if self.control.owns(inode):
+            self._report_changes()
             return self.control.attributes(inode)
         rel = self._inodes.rel(inode)
         if rel is None:
@@ -350,6 +357,7 @@ class Stage:
         return Opened(fh, True, False)
 
     def _open_control(self, inode, flags):
+        self._report_changes()
         data, stream = self.control.open(inode, flags)
         if stream is not None:
             self._image_readers += 1
@@ -441,6 +449,7 @@ class Stage:
         handle = self._files.pop(fh)
         if handle is None:
             return
+        self._unreported.discard(handle)    # told below, with the rest
         if handle.stream is not None:
             handle.stream.close()
             self._image_readers -= 1
@@ -468,9 +477,9 @@ class Stage:
         rel, shared = self._inodes.rel_and_shared(inode)
         if rel is None:
             return self._setattr_orphan(inode, changes)
-        fd = self._files.upper_fd_of(inode) if changes.size is None else None
-        if fd is not None:
-            return self._setattr_open(rel, shared, fd, changes)
+        handle = self._files.writable_of(inode) if changes.size is None else None
+        if handle is not None:
+            return self._setattr_open(rel, shared, handle, changes)
         rel, entry = self._about_to_change(inode)
         self.disc.wait()
         path = self.overlay.upper_real(self.overlay.copy_up(entry).rel)
@@ -484,18 +493,21 @@ class Stage:
             self._upper_numbers.remember(st, number)
         return self._upper_attr(rel, st)
 
-    def _setattr_open(self, rel, shared, fd, changes):
+    def _setattr_open(self, rel, shared, handle, changes):
         """chmod, chown, utimes of a file open for writing (tar sets all
         three before it closes each file): through the descriptor of its
         upper file, which is in the upper folder already (no copy-up) and
         keeps its number.  Sizes take the path way (the descriptor may be
-        read-only, as O_RDONLY|O_TRUNC opens it)."""
+        read-only, as O_RDONLY|O_TRUNC opens it).  The model hears of the
+        new owner, mode and times when the handle is closed (tar makes
+        three such changes, then closes), or before the model is read."""
         self._changing_entry(rel, shared)
-        self.disc.wait()
         number = self._inodes.ino(rel)
+        fd = handle.fd
         apply_changes(fd, changes)
         st = os.fstat(fd)
-        self.disc.changed(rel, st)
+        handle.wrote = True
+        self._unreported.add(handle)
         self._upper_numbers.remember(st, number)
         attr = of_stat(number, st, TIMEOUT)     # what _upper_attr would say: no path to join
         if not shared:
@@ -636,10 +648,20 @@ class Stage:
         change(self.overlay.upper_real(self.overlay.copy_up(entry).rel))
 
     # ---- the disc -------------------------------------------------------------------------------------
+    def _report_changes(self):
+        """Tell the model what setattr through open handles changed (see
+        ``_setattr_open``), before it is read."""
+        while self._unreported:
+            handle = self._unreported.pop()
+            rel = self._inodes.rel(handle.ino)
+            if rel is not None and handle.fd is not None:
+                self.disc.changed(rel, os.fstat(handle.fd))
+
     def statfs(self):
         """df shows the medium and exactly how full the disc will be; inodes:
         the entries there are, and as many more as the room left holds
         directory records for."""
+        self._report_changes()
         medium = self.disc.profile.medium_sectors
         free = max(medium - self.disc.sectors(), 0)
         free_files = free * SECTOR // MIN_RECORD
