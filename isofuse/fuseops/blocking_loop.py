@@ -11,23 +11,10 @@ loop's coroutine never suspends and runs to its end in one ``send`` --
 per request no scheduler pass, no epoll registration, no lock handoff
 (a third of the daemon's Python time per request under trio, profiled).
 
-Waiting costs no system call when reads of /dev/fuse block (as libfuse
-opens it): pyfuse3's own read(2), made without the GIL, is the wait, and
-a poll(2) before each request (one a request, 14 a file of tar -xf) would
-only say what the read finds out anyway.  A descriptor opened
-non-blocking is polled, with the wakeup pipe.
-
 A signal (SIGINT, SIGTERM, SIGHUP) ends the loop as under trio: its
-handler asks pyfuse3 to stop.  Polling, the wakeup descriptor Python
-writes on any signal ends the poll.  Reading, the signal interrupts the
-read (EINTR: Python's handlers are installed without SA_RESTART) and
-pyfuse3 comes back for the next request, where the loop ends; a signal
-that lands after the last check and before the read would leave it
-blocked until the next request, so a watcher thread (the stop signals
-blocked in it, so they reach the serving thread) reads the wakeup pipe
-and, after a stop signal, sends it to the serving thread again every
-50 ms until the loop has ended.  An unmount ends the loop through
-pyfuse3 (a read of /dev/fuse that finds the connection gone).
+handler asks pyfuse3 to stop, and the wakeup descriptor Python writes on
+any signal ends the poll.  An unmount ends it through pyfuse3 (a read of
+/dev/fuse that finds the connection gone).
 """
 
 import contextlib
@@ -35,13 +22,11 @@ import os
 import select
 import signal
 import sys
-import threading
 import types
 
 import pyfuse3
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
-RESEND_EVERY = 0.05     # seconds between two tries to end a blocked read
 
 
 class ClosedResourceError(Exception):
@@ -89,10 +74,6 @@ class BlockingLoop:
         self._closing = False
         self._wake_read = self._wake_write = None
         self._pollers = {}      # fd -> poll object of it and the wakeup pipe
-        self._reads_block = {}  # fd -> its reads block (pyfuse3's read is the wait)
-        self._watcher = None    # the thread that makes sure a stop signal ends a read
-        self._ended = threading.Event()
-        self._serving_thread = None
         self._task = types.SimpleNamespace(name="pyfuse3-worker")
 
     # ---- what pyfuse3 calls --------------------------------------------------------------------
@@ -111,15 +92,6 @@ class BlockingLoop:
         self._closing = True
 
     async def wait_readable(self, fd):
-        if self._closing:
-            raise ClosedResourceError()
-        blocks = self._reads_block.get(fd)
-        if blocks is None:
-            blocks = self._reads_block[fd] = os.get_blocking(fd)
-            if blocks:
-                self._start_watcher()
-        if blocks:
-            return      # pyfuse3's read waits, without the GIL
         poller = self._pollers.get(fd)
         if poller is None:
             poller = self._pollers[fd] = select.poll()
@@ -133,35 +105,10 @@ class BlockingLoop:
                     return
         raise ClosedResourceError()
 
-    # ---- the watcher of blocking reads ----------------------------------------------------------
-    def _start_watcher(self):
-        os.set_blocking(self._wake_read, True)     # the watcher's end only
-        self._watcher = threading.Thread(target=self._watch, name="isofuse-signal-watcher",
-                                         daemon=True)
-        self._watcher.start()
-
-    def _watch(self):
-        """Read the wakeup pipe (the signal numbers Python's handler
-        writes); after a stop signal, send it to the serving thread again
-        until the loop has ended (see the module's docstring)."""
-        signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-        stops = {int(sig) for sig in STOP_SIGNALS}
-        while True:
-            try:
-                received = os.read(self._wake_read, 64)
-            except OSError:
-                return
-            if not received:
-                return      # the write end is closed: serving is over
-            stop = next((number for number in received if number in stops), None)
-            while stop is not None and not self._ended.wait(RESEND_EVERY):
-                signal.pthread_kill(self._serving_thread, stop)
-
     # ---- serving ---------------------------------------------------------------------------------
     def run(self, main):
         """Run the coroutine ``main`` (pyfuse3.main(...)) to its end."""
         saved_trio = pyfuse3.trio
-        self._serving_thread = threading.get_ident()
         self._wake_read, self._wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         saved_handlers = {sig: signal.signal(sig, self._stop) for sig in STOP_SIGNALS}
         saved_wakeup = signal.set_wakeup_fd(self._wake_write, warn_on_full_buffer=False)
@@ -170,16 +117,11 @@ class BlockingLoop:
             return _run_to_end(main)
         finally:
             pyfuse3.trio = saved_trio
-            self._ended.set()
             signal.set_wakeup_fd(saved_wakeup)
-            os.close(self._wake_write)      # the watcher reads to the end and returns
-            if self._watcher is not None:
-                # before the old handlers are back: a signal it sent last is
-                # still handled by _stop
-                self._watcher.join()
             for sig, handler in saved_handlers.items():
                 signal.signal(sig, handler)
             os.close(self._wake_read)
+            os.close(self._wake_write)
 
     def _stop(self, signum, frame):
         pyfuse3.terminate()     # calls notify_closing: the poll loop ends
