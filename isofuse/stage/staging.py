@@ -112,9 +112,10 @@ class Stage:
         # numbers of the files this mount created and nobody gave a
         # security.capability since: answered without asking upper
         self._no_capability = set()
-        # handles whose file's owner, mode or times changed (setattr through
-        # them) and the model has not heard yet: it hears at their close,
-        # or before anything reads the model (statfs, the control files)
+        # handles whose file's data, owner, mode or times changed (write,
+        # setattr through them) and the model has not heard yet: it hears
+        # at their close, or before anything reads the model (statfs, the
+        # control files); in strict mode writes are told at once
         self._unreported = set()
 
     # ---- inodes and attributes -------------------------------------------------------------------
@@ -421,12 +422,20 @@ class Stage:
         # other hard links, their answers change too
         rel, shared = self._inodes.rel_and_shared(handle.ino)   # None: unlinked, not on the disc
         self._changing_entry(rel, shared)
-        if rel is not None and self.disc.profile.strict:
+        strict = self.disc.profile.strict
+        if rel is not None and strict:
             self._capacity_check(rel, off + len(buf))
         written = os.pwrite(handle.fd, buf, off)
         handle.wrote = True
-        if rel is not None:
+        if rel is None:
+            return written
+        if strict:
+            # the next write's capacity check needs the size now
             self.disc.data_grew(rel, off + written)
+        else:
+            # as for setattr through a handle: the model hears at the close
+            # (tar writes 2.6 times a file, then closes) or before it is read
+            self._unreported.add(handle)
         return written
 
     def fsync(self, fh, datasync):
