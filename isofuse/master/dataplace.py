@@ -25,7 +25,23 @@ def file_key(node):
 PENDING = -1
 
 
-class DataItem:
+class _InTheStream:
+    """``start`` and ``end``: where a run of file data lies in the session's
+    byte stream (from its ``sector``, ``base`` and ``size``)."""
+
+    __slots__ = ()
+
+    @property
+    def start(self):
+        """Offset in the session's byte stream."""
+        return (self.sector - self.base) * SECTOR
+
+    @property
+    def end(self):
+        return self.start + self.size
+
+
+class DataItem(_InTheStream):
     """A run of file data in the image: ``size`` bytes from ``path`` (or
     from ``data``) at sector ``sector``; the rest of its last sector is zero."""
 
@@ -44,15 +60,6 @@ class DataItem:
         self.base = base            # first sector of the session (stream offset 0)
         self.reader = reader        # read(offset, size) when the data is not a file
 
-    @property
-    def start(self):
-        """Offset in the session's byte stream."""
-        return (self.sector - self.base) * SECTOR
-
-    @property
-    def end(self):
-        return self.start + self.size
-
     @classmethod
     def patched(cls, item, offset, patch):
         """A copy of ``item`` (a DataItem or FileData) whose bytes from
@@ -63,7 +70,7 @@ class DataItem:
         return copy
 
 
-class FileData:
+class FileData(_InTheStream):
     """The DataItem of a source tree's file: its sector, size and node
     (``path``, ``data`` and ``reader`` read from the node).  One per file
     with data, so four slots instead of DataItem's nine; a boot image
@@ -95,15 +102,6 @@ class FileData:
     def source_size(self):
         """The size the file had when scanned."""
         return self.size
-
-    @property
-    def start(self):
-        """Offset in the session's byte stream."""
-        return (self.sector - self.base) * SECTOR
-
-    @property
-    def end(self):
-        return self.start + self.size
 
 
 class DataPlacement:

@@ -53,40 +53,40 @@ class DiscEntry:
         return self.placeholder is not None
 
 
-class FileEntry:
+class _NotADirectory:
+    """What a DiscEntry has that is fixed for a file, symlink, device or
+    FIFO (class attributes: nothing stored per file)."""
+
+    __slots__ = ()
+    is_dir = False
+    children = ()
+    relocated_to = None
+    placeholder = None
+    is_placeholder = False
+    is_relocated = False
+    is_relocation_dir = False
+
+
+class FileEntry(_NotADirectory):
     """A file, symlink, device or FIFO of a recorded tree: its node and
     identifier; everything else a DiscEntry has is fixed for it (a lighter
     object: there is one per file and tree; no parent, which nothing
     reads for a file)."""
 
     __slots__ = ("node", "identifier")
-    is_dir = False
-    children = ()
-    relocated_to = None
-    placeholder = None
-    is_placeholder = False
-    is_relocated = False
-    is_relocation_dir = False
 
     def __init__(self, node, identifier):
         self.node = node
         self.identifier = identifier
 
 
-class PlainJolietFile:
+class PlainJolietFile(_NotADirectory):
     """A file of a Joliet directory whose names are all plain (printable
     ASCII within the limit, naming.plain_joliet_identifiers): its
     identifier is its name in UTF-16, made when asked instead of kept (a
     FileEntry's identifier is some 60 bytes per file)."""
 
     __slots__ = ("node",)
-    is_dir = False
-    children = ()
-    relocated_to = None
-    placeholder = None
-    is_placeholder = False
-    is_relocated = False
-    is_relocation_dir = False
 
     def __init__(self, node):
         self.node = node

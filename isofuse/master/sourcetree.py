@@ -12,7 +12,7 @@ import os
 import re
 import stat
 from dataclasses import dataclass
-from stat import S_ISDIR, S_ISLNK, S_ISREG, S_ISSOCK
+from stat import S_ISLNK, S_ISREG, S_ISSOCK
 from types import MappingProxyType
 from typing import Dict, Optional, Tuple
 
