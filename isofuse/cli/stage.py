@@ -266,6 +266,8 @@ def run(args, drive_probe=None):
         profile.master.session_start = int(msinfo.split(",")[1])
     overlay = Overlay(upper, lowers)
     disc = Disc(overlay, profile)
+    from ..fuseops.deferred_trio import import_pyfuse3
+    import_pyfuse3()        # the stage serves without trio: not imported unless used
     from ..fuseops.session import MountError, fuse_options, serve
     from ..fuseops.stage_ops import StageOperations
     ops = StageOperations(overlay, disc, control_name=extra["control"],

@@ -14,7 +14,6 @@ import signal
 import sys
 
 import pyfuse3
-import trio
 
 from ..mounttable import unescape
 
@@ -113,6 +112,7 @@ def _worker_settings():
 
 
 async def _serve(mountpoint):
+    import trio     # here, not at the top: the stage serves without it (fuseops.deferred_trio)
     async with trio.open_nursery() as nursery:
         async def stop_on_signal():
             with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM,
@@ -158,6 +158,7 @@ def serve(operations, mountpoint, options, foreground=True, log_file=None, block
         if blocking:
             _serve_blocking(mountpoint)
         else:
+            import trio
             trio.run(_serve, mountpoint)
     finally:
         pyfuse3.close(unmount=True)
