@@ -17,6 +17,7 @@ from isofuse.format.sectors import SECTOR
 from isofuse.master.layout import Layout
 from isofuse.master.options import MasterOptions
 from isofuse.master.placement import place_descriptors
+from isofuse.master.planner import MAX_EXTENT_BYTES, extent_count_for, extent_lengths_for
 from isofuse.master.sizing import SizeModel
 from isofuse.master.sourcetree import scan
 
@@ -193,3 +194,14 @@ def test_metadata_pieces_are_the_metadata(tmp_path, options):
             assert offset == len(joined)
             joined += piece
         assert joined == whole, window
+
+
+def test_extent_count_is_the_number_of_extents_a_size_splits_into():
+    # ECMA-119 6.5.1 / 9.1.4: a file's data is split into extents of at most
+    # MAX_EXTENT_BYTES, one record each; the stage counts them on every write
+    for size in (0, 1, 2047, 2048, MAX_EXTENT_BYTES - 1, MAX_EXTENT_BYTES,
+                 MAX_EXTENT_BYTES + 1, 2 * MAX_EXTENT_BYTES, 3 * MAX_EXTENT_BYTES + 5):
+        lengths = extent_lengths_for(size)
+        assert sum(lengths) == size and all(0 < n <= MAX_EXTENT_BYTES for n in lengths[:-1])
+        assert extent_count_for(size) == len(lengths), size
+    assert extent_count_for(MAX_EXTENT_BYTES + 1) == 2

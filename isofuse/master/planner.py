@@ -48,6 +48,12 @@ def extent_lengths_for(size):
             return parts
 
 
+def extent_count_for(size):
+    """len(extent_lengths_for(size)), without building the list (the stage
+    asks on every write whether a file's number of records changed)."""
+    return (size + MAX_EXTENT_BYTES - 1) // MAX_EXTENT_BYTES or 1
+
+
 def extent_lengths(node):
     """The extent lengths of a file's data (an earlier session's file keeps
     its own split); sizes only, usable before the data has its place."""

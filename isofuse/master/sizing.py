@@ -21,7 +21,7 @@ from .isotree import directory_projection
 from .layout import Layout, file_key
 from .options import DEEP_RELOCATE, MAX_ISO_LEVELS
 from .placement import place_descriptors
-from .planner import DirectoryPlanner, LayoutError, RecordDates, extent_lengths_for
+from .planner import DirectoryPlanner, LayoutError, RecordDates, extent_count_for
 from .rockridge_writer import RockRidgeWriter
 
 
@@ -144,7 +144,7 @@ class SizeModel:
             self.data_sectors += new - self._linked_sectors[key]
             self._linked_sectors[key] = new
         # crossing a 4 GiB extent boundary changes the number of records
-        if extent_lengths_for(old_size) != extent_lengths_for(node.size) \
+        if extent_count_for(old_size) != extent_count_for(node.size) \
                 and node.parent is not None:
             self._dirty.add(node.parent)
 
