@@ -439,6 +439,16 @@ def make_wide_tree(root, folders=300, deep=0):
     return root
 
 
+def image_bytes(stage):
+    """The whole of the control file image.iso, read through the stage."""
+    size = stage.getattr(IMAGE).st_size
+    fh = stage.open(IMAGE, os.O_RDONLY).fh
+    try:
+        return b"".join(stage.read(fh, offset, 1 << 20) for offset in range(0, size, 1 << 20))
+    finally:
+        stage.release(fh)
+
+
 def extracted(image, out):
     """What xorriso reads from an image, as a folder listing."""
     run(["xorriso", "-osirrox", "on", "-indev", str(image), "-extract", "/", str(out)])
@@ -455,14 +465,7 @@ def test_a_wide_lower_tree_is_measured_and_mastered_exactly(tmp_path, deep):
         t.write("f03/sub100/new.txt", b"one more\n")
         t.unlink("f05/sub151/file1.txt")
         t.check()
-        size = t.stage.getattr(IMAGE).st_size
-        fh = t.stage.open(IMAGE, os.O_RDONLY).fh
-        try:
-            data = b"".join(t.stage.read(fh, offset, 1 << 20)
-                            for offset in range(0, size, 1 << 20))
-        finally:
-            t.stage.release(fh)
-        (tmp_path / "image.iso").write_bytes(data)
+        (tmp_path / "image.iso").write_bytes(image_bytes(t.stage))
         assert extracted(tmp_path / "image.iso", tmp_path / "out") == folder_listing(t.twin)
     finally:
         t.close()

@@ -17,7 +17,7 @@ from isofuse.stage.disc import Disc, Profile
 from isofuse.stage.layers import FolderLayer
 from isofuse.stage.overlay import Overlay
 from isofuse.stage.packed import PackedFiles, column_value, pack_column, unpack_column
-from test_stage_facade import IMAGE, Twin, extracted, folder_listing, print_size
+from test_stage_facade import Twin, extracted, folder_listing, image_bytes, print_size
 
 LONG_NAME = "a name longer than Joliet allows, sixty-four UCS-2 characters at most.txt"
 
@@ -74,14 +74,7 @@ def test_the_report_names_a_packed_file_and_the_image_holds_all(linked, tmp_path
     report = linked.stage.disc.report_text()
     assert f"PROBLEM\t/dir2/{LONG_NAME}\tname longer than Joliet's 64 characters" in report
     assert "NAME\t/dir0/f3.txt\tF3.TXT;1\tf3.txt" in report
-    size = linked.stage.getattr(IMAGE).st_size
-    fh = linked.stage.open(IMAGE, os.O_RDONLY).fh
-    try:
-        data = b"".join(linked.stage.read(fh, offset, 1 << 20)
-                        for offset in range(0, size, 1 << 20))
-    finally:
-        linked.stage.release(fh)
-    (tmp_path / "image.iso").write_bytes(data)
+    (tmp_path / "image.iso").write_bytes(image_bytes(linked.stage))
     # xorriso shows hard links as separate files with the same content
     assert extracted(tmp_path / "image.iso", tmp_path / "out") == \
         folder_listing(linked.twin)

@@ -136,10 +136,12 @@ def get_lower(workdir, kind, param, built):
     return path, meta
 
 
-def _tarball_sources():
+def tarball_sources(repo=REPO):
+    """The files of the untar step's tarball: the checkout's isofuse/ and
+    tests/ (also what stage_replay replays)."""
     files = []
     for top in ("isofuse", "tests"):
-        for dirpath, dirnames, filenames in os.walk(os.path.join(REPO, top)):
+        for dirpath, dirnames, filenames in os.walk(os.path.join(repo, top)):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
             for fn in sorted(filenames):
                 full = os.path.join(dirpath, fn)
@@ -152,7 +154,7 @@ def _tarball_sources():
 
 def build_tarball(workdir, target_files, built):
     """A tar of this checkout's isofuse/ and tests/ copied until ~target_files."""
-    files = _tarball_sources()
+    files = tarball_sources()
     copies = max(1, min(50, round(target_files / len(files))))
     path = os.path.join(workdir, f"untar-src-{os.getpid()}.tar")
     built.append(path)

@@ -30,6 +30,8 @@ import types
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+sys.path.insert(0, os.path.dirname(HERE))      # tools/bench: benchlib as a package
+from benchlib.stage_bench import tarball_sources  # noqa: E402 (needs the path above)
 RECORD = 10240                  # tar's default record: one write(2) each
 CAPABILITY = b"security.capability"
 UPDATES = ("size", "mode", "uid", "gid", "atime", "mtime")
@@ -38,14 +40,8 @@ UPDATES = ("size", "mode", "uid", "gid", "atime", "mtime")
 def sources(repo, want):
     """(relative path, size) of the repo's isofuse/ and tests/ files,
     copied under copyNN/ until about ``want`` files."""
-    files = []
-    for top in ("isofuse", "tests"):
-        for dirpath, dirnames, filenames in os.walk(os.path.join(repo, top)):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-            for name in sorted(filenames):
-                full = os.path.join(dirpath, name)
-                if os.path.isfile(full) and not os.path.islink(full):
-                    files.append((os.path.relpath(full, repo), os.path.getsize(full)))
+    files = [(os.path.relpath(full, repo), os.path.getsize(full))
+             for full in tarball_sources(repo)]
     copies = max(1, min(50, round(want / len(files))))
     return [(f"tree/copy{c:02d}/{rel}", size) for c in range(copies) for rel, size in files]
 
