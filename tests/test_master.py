@@ -744,7 +744,10 @@ def test_an_interrupted_run_leaves_no_image_and_no_traceback(tmp_path, monkeypat
 
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    proc = subprocess.Popen(MASTER + ["-o", str(fifo), str(src)], stderr=subprocess.PIPE)
+    # Ctrl-C's default disposition in the child, whatever pytest inherited: a
+    # shell starts background jobs with SIGINT ignored, and so would the child
+    proc = subprocess.Popen(MASTER + ["-o", str(fifo), str(src)], stderr=subprocess.PIPE,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:      # until it waits in open() on the FIFO
