@@ -136,10 +136,11 @@ class ImageVolume:
         return self.data[lba * 2048:(lba + count) * 2048]
 
 
-def test_a_copy_over_something_the_new_tree_names_is_refused(tmp_path):
-    """The check itself, on xorriso's image: its root directory lies at 18,
-    right behind its terminator; a three-sector set (its primary, the same
-    descriptor again as a supplementary one, a terminator) would cover it."""
+def _xorriso_first_session(tmp_path):
+    """xorriso's image of the first tree (primary, terminator, root directory
+    at 18), its sectors 16-31, and a three-sector set (the primary, the same
+    descriptor again as a supplementary one, the terminator) that would
+    cover 18."""
     first, _, _ = _sources(tmp_path)
     image = str(tmp_path / "first.iso")
     subprocess.run(["xorriso", "-as", "mkisofs", "-R", "-o", image, first], check=True,
@@ -148,12 +149,20 @@ def test_a_copy_over_something_the_new_tree_names_is_refused(tmp_path):
         data = f.read()
     block = data[16 * 2048:32 * 2048]
     primary, terminator = block[:2048], block[2048:4096]
-    longer = primary + b"\x02" + primary[1:] + terminator
+    return data, block, primary + b"\x02" + primary[1:] + terminator
+
+
+def test_a_copy_over_something_the_new_tree_names_is_refused(tmp_path):
+    """The check itself, on xorriso's image: its root directory lies at 18,
+    right behind its terminator; a three-sector set (its primary, the same
+    descriptor again as a supplementary one, a terminator) would cover it."""
+    data, block, longer = _xorriso_first_session(tmp_path)
     with pytest.raises(BurnError) as caught:
         descriptorblock.check_replaced_sectors(ImageVolume(data), block, longer, "sim:x")
     assert caught.value.code == SOURCE
     assert "directory / " in str(caught.value) and "sector 18-18" in str(caught.value)
     # the same set's own length, or a shorter one, covers descriptors only
+    primary, terminator = block[:2048], block[2048:4096]
     descriptorblock.check_replaced_sectors(ImageVolume(data), block, primary + terminator,
                                            "sim:x")
 
@@ -235,15 +244,7 @@ def test_growisofs_dry_run_makes_the_burns_descriptor_check(tmp_path, monkeypatc
 def test_a_tree_too_big_to_walk_is_refused(tmp_path, monkeypatch):
     """The check proves the copy covers nothing the tree names only by
     walking the whole tree: a walk cut short by its bound refuses."""
-    first, _, _ = _sources(tmp_path)
-    image = str(tmp_path / "first.iso")
-    subprocess.run(["xorriso", "-as", "mkisofs", "-R", "-o", image, first], check=True,
-                   capture_output=True)
-    with open(image, "rb") as f:
-        data = f.read()
-    block = data[16 * 2048:32 * 2048]
-    primary, terminator = block[:2048], block[2048:4096]
-    longer = primary + b"\x02" + primary[1:] + terminator
+    data, block, longer = _xorriso_first_session(tmp_path)
     monkeypatch.setattr(descriptorblock, "MAX_DIRECTORIES", 1)
     with pytest.raises(BurnError) as caught:
         descriptorblock.check_replaced_sectors(ImageVolume(data), block, longer, "sim:x")
