@@ -64,8 +64,15 @@ def merged_block(old_block, descriptors):
     out = bytearray(descriptors)
     for pos in range(len(descriptors), size, SECTOR):
         sector = old_block[pos:pos + SECTOR]
-        out += bytes(SECTOR) if sector.startswith(STALE_TAGS) else sector
+        out += bytes(SECTOR) if _is_checksum_tag(sector, FIRST + pos // SECTOR) else sector
     return bytes(out)
+
+
+def _is_checksum_tag(sector, lba):
+    """Whether ``sector`` is one of libisofs' superblock tags, recorded at
+    ``lba``: a tag names its own sector (``NAME pos=LBA ...``), so file data
+    that merely begins with a tag's name is never taken for one (and kept)."""
+    return any(sector.startswith(b"%s pos=%d " % (name, lba)) for name in STALE_TAGS)
 
 
 class FutureVolume:

@@ -180,6 +180,10 @@ def test_stale_checksum_tags_behind_the_new_set_are_cleared():
     assert block[:4096] == new
     assert block[4096:6144] == bytes(2048)
     assert block[6144:8192] == data
+    # data that only begins like a tag (it names another sector) stays
+    lookalike = b"libisofs_sb_checksum_tag_v1 pos=40 range_start=0".ljust(2048, b"\x01")
+    block = descriptorblock.merged_block(old[:4096] + lookalike + data, new)
+    assert block[4096:6144] == lookalike
 
 
 def test_bd_r_pow_growing_keeps_the_first_sessions_files(tmp_path):
