@@ -399,6 +399,21 @@ def test_el_torito_entries_and_boot_info_table(tmp_path):
     assert patched[64:] == bios[64:] and patched[:8] == bios[:8]
 
 
+
+def test_a_hard_linked_boot_image_gets_its_boot_info_table(tmp_path):
+    """The boot image's data is placed once for all its links, under the
+    path of the link met first (/a.bin here): the table still goes in.
+    xorriso reads the table back (-report_el_torito: "boot-info-table")."""
+    src = tmp_path / "src"
+    (src / "boot").mkdir(parents=True)
+    (src / "boot" / "z.bin").write_bytes(os.urandom(6000))
+    os.link(src / "boot" / "z.bin", src / "a.bin")
+    image = tmp_path / "linked.iso"
+    master("-R", "-b", "boot/z.bin", "-no-emul-boot", "-boot-info-table", "-o", image, src)
+    report = run(["xorriso", "-indev", str(image), "-report_el_torito", "plain"]
+                 ).stdout.decode()
+    assert re.search(r"El Torito img opts :\s+1\s+boot-info-table", report), report
+
 # ---- errors ------------------------------------------------------------------------------------------------
 
 def test_errors_name_the_problem(tmp_path):

@@ -318,15 +318,17 @@ class Layout:
             checksum = sum(struct.unpack(f"<{len(body) // 4}I", body)) & 0xFFFFFFFF
             patched[8:64] = struct.pack("<IIII", self.pvd_sector, extent, len(content),
                                         checksum) + bytes(40)
+        # The boot file's data item, by its key: a hard-linked boot image's
+        # item carries the path of whichever link was met first.
         by_key = self.data.items
-        for index, item in enumerate(self.data_items):
-            if item.path == node.path and item.sector == extent:
-                # a patched copy takes the item's place (FileData has no
-                # room for a patch: one in 100,000 files needs one)
-                copy = DataItem.patched(item, 8, bytes(patched[8:end]))
-                self.data_items[index] = copy
-                for key in [key for key, value in by_key.items() if value is item]:
-                    by_key[key] = copy
+        item = by_key[file_key(node)]
+        index = next(i for i, placed in enumerate(self.data_items) if placed is item)
+        # a patched copy takes the item's place (FileData has no room for a
+        # patch: one in 100,000 files needs one)
+        copy = DataItem.patched(item, 8, bytes(patched[8:end]))
+        self.data_items[index] = copy
+        for key in [key for key, value in by_key.items() if value is item]:
+            by_key[key] = copy
 
     # ---- MD5 checksums (--md5: checksums.py) -----------------------------------------------------
     def _new_checksum_plan(self):
