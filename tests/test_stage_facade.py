@@ -393,6 +393,20 @@ def test_control_files_show_the_disc(tmp_path, lower):
         t.close()
 
 
+def test_a_create_that_fails_leaves_no_file_behind(twin, monkeypatch):
+    """The file exists in upper before the model hears of it; when that
+    step fails the caller gets the error, and neither upper nor the disc
+    keeps the file (the twin, which never got it, is the oracle)."""
+    def broken(rel, st=None):
+        raise OSError(errno.EIO, "the model failed")
+    monkeypatch.setattr(twin.stage.disc, "added", broken)
+    with pytest.raises(OSError) as info:
+        twin.stage.create(ROOT, b"half.txt", stat.S_IFREG | 0o644, os.O_WRONLY, caller())
+    assert info.value.errno == errno.EIO
+    monkeypatch.undo()
+    assert not (twin.upper / "half.txt").exists()
+    twin.check()
+
 def test_image_iso_is_the_disc_and_holds_changes_back(twin, tmp_path):
     twin.write("new.txt", b"staged\n")
     size = twin.stage.getattr(IMAGE).st_size

@@ -29,7 +29,7 @@ from .attributes import of_layer, of_stat
 from .control import CONTROL_INO, FIRST_PATH_INO, ControlDirectory, error
 from .handles import Handle, OpenFiles
 from .inodes import ORIGIN_XATTR, ROOT, InodeMap, UpperNumbers, lower_ino, upper_ino
-from .overlay import join
+from .overlay import OverlayError, join
 
 log = logging.getLogger("isofuse.stage")
 
@@ -375,8 +375,15 @@ class Stage:
         self._rule_check(parent_rel, name, False)
         rel, fd = self.overlay.create(parent_rel, name, flags & ~os.O_CREAT,
                                       creation_mode(mode, caller), owner_of(caller))
-        st = os.fstat(fd)
-        self.disc.added(rel, st)
+        try:
+            st = os.fstat(fd)
+            self.disc.added(rel, st)
+        except BaseException:
+            # the caller is told the create failed: the file must not stay
+            # in upper (and so on the disc) nor in the model
+            os.close(fd)
+            self._undo_create(rel)
+            raise
         number = upper_ino(st.st_ino)           # new: no origin xattr
         self._upper_numbers.remember(st, number)
         self._inodes.bind(rel, number)
@@ -389,6 +396,15 @@ class Stage:
         fh = self._files.add(handle)
         self._files.track(fh, handle, number)
         return Opened(fh, True, False), attr
+
+    def _undo_create(self, rel):
+        """Remove a file whose create failed after it was made in upper."""
+        try:
+            self.overlay.unlink(rel)
+        except (OSError, OverlayError) as exc:
+            log.error("%s: a failed create left the file in the upper folder: %s",
+                      rel.decode(errors="replace"), exc)
+        self.disc.removed(rel)
 
     def read(self, fh, off, size):
         handle = self._files[fh]
