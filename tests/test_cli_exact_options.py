@@ -46,3 +46,23 @@ def test_a_stage_switch_with_a_value_is_refused(word, tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert word in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "upper").exists()
+
+
+@pytest.mark.parametrize("word,named", [("norock=no", "norock=no"), ("hide=0", "hide=0"),
+                                        ("allow_other=1", "allow_other=1"), ("log", "log=FILE")])
+def test_a_mount_switch_with_a_value_is_refused(word, named, tmp_path):
+    """isofuse mount -o norock=no must not be read as norock (the kernel's
+    iso9660 option parser refuses a value on a flag too): exit 2, named,
+    before anything is mounted."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "a.txt").write_text("a\n")
+    image = tmp_path / "a.iso"
+    subprocess.run(["xorriso", "-as", "mkisofs", "-quiet", "-R", "-o", str(image),
+                    str(tmp_path / "src")], check=True, capture_output=True)
+    (tmp_path / "mnt").mkdir()
+    proc = subprocess.run(["isofuse", "mount", "-o", word, str(image), "mnt"], cwd=tmp_path,
+                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert named in proc.stderr and "Traceback" not in proc.stderr
+    with open("/proc/mounts") as mounts:
+        assert str(tmp_path / "mnt") not in mounts.read()

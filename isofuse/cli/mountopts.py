@@ -22,6 +22,9 @@ IGNORED = {"ro", "defaults", "auto", "noauto", "user", "users", "nouser", "owner
            "strictatime", "diratime", "nodiratime", "cruft", "utf8", "unhide",
            "rw", "loop"}
 IGNORED_WITH_VALUE = {"check", "iocharset", "block", "conv", "comment"}
+# Options that are on by being named (they take no value).
+FLAG_OPTIONS = frozenset({"norock", "nojoliet", "showassoc", "hide", "nocompress",
+                          "overriderockperm", "allow_other", "allow_root", "foreground"})
 
 
 @dataclass
@@ -53,6 +56,12 @@ def parse(option_strings, result=None):
             name, has_value, value = item.partition("=")
             if not has_value:
                 value = None
+            elif name in FLAG_OPTIONS:
+                # a flag takes no value, as the kernel's iso9660 parser
+                # says: "norock=no" must not switch Rock Ridge off
+                raise OptionError(f"option {name} takes no value (got {item!r})")
+            if name == "log" and not value:
+                raise OptionError("option log needs a file name (log=FILE)")
             if name == "norock":
                 read.rock = False
             elif name == "nojoliet":
