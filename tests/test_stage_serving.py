@@ -14,6 +14,7 @@ import types
 import pytest
 
 from isofuse.fuseops.blocking_loop import _run_to_end
+from isofuse.fuseops.fusectl import CONNECTIONS, connection_number
 from mountutil import daemon_log, is_mounted, staged, unexpected_daemon_log
 
 pytestmark = pytest.mark.mount
@@ -36,16 +37,6 @@ def test_an_operation_that_awaits_is_refused_not_hung():
         _run_to_end(needs_a_loop())
 
 
-def _connection_of(mnt):
-    """The FUSE connection number of the mount (its device's minor)."""
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            if fields[4] == os.path.realpath(mnt):
-                return fields[2].split(":")[1]
-    raise AssertionError(f"{mnt} is not in /proc/self/mountinfo")
-
-
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_signal_ends_the_daemon_and_unmounts(tmp_path, signum):
     upper, mnt = tmp_path / "upper", tmp_path / "mnt"
@@ -63,9 +54,12 @@ def test_an_aborted_connection_ends_the_daemon_without_a_traceback(tmp_path):
     upper, mnt = tmp_path / "upper", tmp_path / "mnt"
     with staged(upper, mnt) as proc:
         (mnt / "a.txt").write_bytes(b"x")
-        with open(f"/sys/fs/fuse/connections/{_connection_of(mnt)}/abort", "w") as f:
+        number = connection_number(str(mnt))
+        assert number is not None
+        with open(f"{CONNECTIONS}/{number}/abort", "w") as f:
             f.write("1")
         assert proc.wait(timeout=20) == 0
+        assert not is_mounted(mnt)          # the daemon unmounted on its way out
     assert not unexpected_daemon_log(daemon_log(mnt))
     assert (upper / "a.txt").read_bytes() == b"x"
 

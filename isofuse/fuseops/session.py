@@ -11,11 +11,13 @@ cleanly; an external ``fusermount3 -u`` ends it too.
 import logging
 import os
 import signal
+import subprocess
 import sys
 
 import pyfuse3
 
 from ..mounttable import unescape
+from . import fusectl
 
 log = logging.getLogger("isofuse.fuse")
 
@@ -141,6 +143,21 @@ def _serve_blocking(mountpoint):
         log.info("%s: the kernel aborted the FUSE connection", mountpoint)
 
 
+def _unmount_aborted(mountpoint, connection):
+    """After an abort the mount stays in the table (its files answer
+    ENOTCONN), and pyfuse3.close does not remove it: libfuse takes an
+    errored /dev/fuse descriptor for an unmounted one.  Detach it here --
+    only if our connection (``connection``: its fusectl number) is still
+    what is mounted there."""
+    if connection is None or fusectl.connection_number(mountpoint) != connection:
+        return
+    done = subprocess.run(["fusermount3", "-u", "-z", mountpoint], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        log.error("%s: the aborted mount could not be detached: %s", mountpoint,
+                  done.stderr.strip())
+
+
 def serve(operations, mountpoint, options, foreground=True, log_file=None, blocking=False):
     """Mount ``operations`` at ``mountpoint`` and serve until unmounted.
     ``blocking``: the operations never await (each request runs to its
@@ -150,6 +167,7 @@ def serve(operations, mountpoint, options, foreground=True, log_file=None, block
     except RuntimeError as exc:
         raise MountError(f"cannot mount on {mountpoint}: {exc}") from None
     _raise_read_ahead_at_first_open(operations, mountpoint)
+    connection = fusectl.connection_number(mountpoint)
     try:
         if not foreground:
             sys.stdout.flush()
@@ -162,3 +180,6 @@ def serve(operations, mountpoint, options, foreground=True, log_file=None, block
             trio.run(_serve, mountpoint)
     finally:
         pyfuse3.close(unmount=True)
+        # an aborted connection ends the loop like an unmount (ENODEV) or
+        # with ConnectionAbortedError, and is still mounted either way
+        _unmount_aborted(mountpoint, connection)
