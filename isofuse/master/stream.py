@@ -16,9 +16,13 @@ from collections import OrderedDict
 
 
 from ..format.sectors import SECTOR
+from .copyway import kernel_copy_pays
 ZERO_CHUNK = bytes(1 << 20)
 ZERO_VIEW = memoryview(ZERO_CHUNK)    # slices of it are zeros without a copy
 COPY_CHUNK = 8 << 20
+# Where the kernel's copy does not pay (copyway.py), file data goes through
+# this buffer: small enough to stay in the CPU cache between read and write.
+BOUNCE_CHUNK = 256 << 10
 WRITE_BATCH = 1 << 20     # small files are written in batches of about this size
 SMALL_FILE = 256 << 10    # read and written whole; larger files are copied by the kernel
 
@@ -399,11 +403,17 @@ class ImageStream:
         return data, uncached
 
     def _copy_file(self, out_fd, item, out_is_file, progress, start):
-        """Copy one (large) source file."""
+        """Copy one (large) source file: copy_file_range where the output
+        filesystem shares blocks or offloads the copy, a read and a write
+        through one buffer on other files (copyway.py), sendfile to pipes and
+        devices."""
         # Sequential output reads each file once: open, copy, close (the fd
         # cache is for random access).
         src = _open_source(item.path)
         try:
+            if out_is_file and not kernel_copy_pays(src, out_fd):
+                self._bounce_copy(src, out_fd, item, progress, start)
+                return
             offset = 0
             while offset < item.size:
                 n = min(COPY_CHUNK, item.size - offset)
@@ -430,6 +440,20 @@ class ImageStream:
             # files that grew after planning: the image holds the planned size only
         finally:
             os.close(src)
+
+    def _bounce_copy(self, src, out_fd, item, progress, start):
+        """Copy ``item`` from ``src`` to the output's position through one
+        reused buffer."""
+        buffer = memoryview(bytearray(BOUNCE_CHUNK))
+        offset = 0
+        while offset < item.size:
+            n = os.preadv(src, [buffer[:min(BOUNCE_CHUNK, item.size - offset)]], offset)
+            if not n:
+                raise _shorter(item)
+            self._write_all(out_fd, buffer[:n])
+            offset += n
+            if progress is not None and offset % COPY_CHUNK < n:
+                progress(start + offset, self.size)
 
 
 _PROBE = bytearray(1)
