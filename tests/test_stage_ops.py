@@ -402,3 +402,39 @@ def test_paths_deeper_than_path_max_and_renames_above_them(kernel, layers):
     kernel.unlink(moved + "/leaf")
     assert kernel.listdir(moved) == []
     assert sorted(os.listdir(upper)) == ["moved"]
+
+
+def test_write_only_creates_bypass_the_page_cache_and_clear_set_id_bits(layers, kernel,
+                                                                        monkeypatch):
+    """A file created write-only gets a direct-I/O handle (the kernel then
+    probes no security.capability before each write); a created file that
+    can be read or mapped keeps the page cache.  Through a direct handle
+    the kernel leaves clearing S_ISUID/S_ISGID on a write by a non-root
+    writer to us: cleared, and the kernel told to forget its cached mode."""
+    upper, _ = layers
+    told = []
+    monkeypatch.setattr(pyfuse3, "invalidate_inode",
+                        lambda ino, attr_only=False: told.append((ino, attr_only)))
+    info, attr = kernel.call("create", *kernel.parent("/rw"), stat.S_IFREG | 0o644,
+                             os.O_RDWR, ctx())
+    assert info.direct_io is False and info.keep_cache is True
+    user = ctx(uid=1234, gid=5678)
+    info, attr = kernel.call("create", *kernel.parent("/wo"), stat.S_IFREG | 0o644,
+                             os.O_WRONLY, user)
+    assert info.direct_io is True
+    kernel.setattr(attr.st_ino, fh=info.fh, mode=stat.S_IFREG | 0o6775)
+    assert kernel.call("write", info.fh, 0, b"data") == 4
+    assert os.lstat(upper / "wo").st_mode == stat.S_IFREG | 0o775
+    assert told == [(attr.st_ino, True)]
+    assert kernel.stat("/wo").st_mode == stat.S_IFREG | 0o775
+    assert kernel.call("write", info.fh, 4, b"more") == 4     # nothing left to clear
+    assert told == [(attr.st_ino, True)]
+    kernel.call("release", info.fh)
+    # root (CAP_FSETID) keeps them, as the kernel would
+    info, attr = kernel.call("create", *kernel.parent("/root"), stat.S_IFREG | 0o6775,
+                             os.O_WRONLY, ctx())
+    assert info.direct_io is True
+    kernel.call("write", info.fh, 0, b"data")
+    kernel.call("release", info.fh)
+    assert os.lstat(upper / "root").st_mode == stat.S_IFREG | 0o6775
+    assert len(told) == 1

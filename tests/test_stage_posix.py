@@ -41,7 +41,18 @@ def write(path, data):
 def read(path):
     with open(path, "rb") as f:
         return f.read().decode()
+def create_setid_write(path, mode, data):
+    # tar's order: create write-only, then set the mode (here before a write)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    try:
+        os.fchmod(fd, mode)
+        before = os.fstat(fd).st_mode
+        os.write(fd, data.encode())
+        return [before, os.fstat(fd).st_mode, os.lstat(path).st_mode]
+    finally:
+        os.close(fd)
 OPS = {"create": create, "write": write, "read": read, "unlink": os.unlink,
+       "create_setid_write": create_setid_write,
        "rename": os.rename, "chmod": os.chmod, "mkdir": os.mkdir, "rmdir": os.rmdir,
        "chgrp": lambda p, g: os.chown(p, -1, g), "chown": lambda p, u: os.chown(p, u, -1),
        "truncate": os.truncate, "link": os.link, "symlink": os.symlink,
@@ -269,6 +280,56 @@ def test_open(target, as_user):
     assert as_user(["read", secret], ["write", os.path.join(target, "suid"), "x"],
                    ["mode", os.path.join(target, "suid")]) == \
         ["EACCES", 0, stat.S_IFREG | 0o777]
+
+
+def test_a_write_to_a_new_file_clears_set_id_bits_unless_by_root(target, as_user):
+    """A file created write-only is written around the page cache (direct
+    I/O), where the kernel leaves clearing S_ISUID/S_ISGID to the
+    filesystem: a write by a user without CAP_FSETID clears them (S_ISGID
+    only with group execute), one by root keeps them, as on the folder."""
+    setid = stat.S_IFREG | 0o6775
+    assert as_user(["create_setid_write", os.path.join(target, "user"), 0o6775, "x"],
+                   ["create_setid_write", os.path.join(target, "user-g"), 0o2755, "x"],
+                   ["create_setid_write", os.path.join(target, "user-nox"), 0o2745, "x"]) == [
+        [setid, stat.S_IFREG | 0o775, stat.S_IFREG | 0o775],
+        [stat.S_IFREG | 0o2755, stat.S_IFREG | 0o755, stat.S_IFREG | 0o755],
+        [stat.S_IFREG | 0o2745] * 3]
+    path = os.path.join(target, "root")
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    try:
+        os.fchmod(fd, 0o6775)
+        os.write(fd, b"x")
+        assert os.fstat(fd).st_mode == setid
+    finally:
+        os.close(fd)
+    assert os.lstat(path).st_mode == setid
+    # the writer's file, now root's and set-user-ID: another write clears it
+    os.chown(path, 0, 0)
+    os.chmod(path, 0o4777)
+    assert as_user(["write", path, "y"], ["mode", path]) == [0, stat.S_IFREG | 0o777]
+
+
+def test_a_reader_sees_what_a_new_write_only_file_gets(target):
+    """The writer of a new write-only file bypasses the page cache; a reader
+    that has read the file before still sees every later write."""
+    path = os.path.join(target, "growing")
+    writer = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+    try:
+        os.write(writer, b"a" * 100)
+        reader = os.open(path, os.O_RDONLY)
+        try:
+            assert os.pread(reader, 4096, 0) == b"a" * 100
+            os.write(writer, b"b" * 5000)
+            assert os.fstat(reader).st_size == 5100
+            assert os.pread(reader, 8192, 0) == b"a" * 100 + b"b" * 5000
+            os.pwrite(writer, b"c" * 10, 50)
+            assert os.pread(reader, 8192, 0) == b"a" * 50 + b"c" * 10 + b"a" * 40 + b"b" * 5000
+        finally:
+            os.close(reader)
+    finally:
+        os.close(writer)
+    with open(path, "rb") as f:
+        assert f.read() == b"a" * 50 + b"c" * 10 + b"a" * 40 + b"b" * 5000
 
 
 def test_open_unlinked_file_stays_usable(target):

@@ -54,6 +54,16 @@ def converted(a):
     return attr
 
 
+def kernel_forgets_attributes(ino):
+    """Drop the kernel's cached attributes of ``ino`` (a notification, not a
+    reply: safe inside a request, since for attributes alone the kernel
+    takes no lock that request may hold)."""
+    try:
+        pyfuse3.invalidate_inode(ino, attr_only=True)
+    except OSError:
+        pass        # ENOENT: the kernel holds no such inode, nothing is stale
+
+
 def file_info(opened):
     return pyfuse3.FileInfo(fh=opened.fh, keep_cache=opened.keep_cache,
                             direct_io=opened.direct_io)
@@ -89,6 +99,7 @@ class StageOperations(pyfuse3.Operations):
                  msinfo=None):
         super().__init__()
         self.stage = Stage(overlay, disc, control_name, show_control, msinfo)
+        self.stage.kernel_forgets_attributes = kernel_forgets_attributes
         self.disc = disc
 
     def init(self):

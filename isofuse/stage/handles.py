@@ -9,7 +9,7 @@ file still answer.
 
 class Handle:
     __slots__ = ("ino", "fd", "rel", "data", "stream", "wrote", "was_read", "source", "attr",
-                 "inos")
+                 "inos", "clears_set_id")
 
     def __init__(self, ino, fd=None, rel=None, data=None, stream=None):
         self.ino, self.fd, self.rel, self.data, self.stream = ino, fd, rel, data, stream
@@ -18,6 +18,9 @@ class Handle:
         self.source = None      # the layer a read-only handle reads (lower layers never change)
         self.attr = None        # that entry's attributes when it was opened
         self.inos = ()          # the numbers the handle answers for once unlinked
+        # a direct-I/O handle of a writer without CAP_FSETID: its writes
+        # clear S_ISUID/S_ISGID here, since the kernel leaves that to us
+        self.clears_set_id = False
 
 
 class OpenFiles:

@@ -90,6 +90,12 @@ def owner_of(caller):
     return (caller.uid, caller.gid) if caller is not None else None
 
 
+def privileged(caller):
+    """Does the caller write as the kernel's CAP_FSETID holder would (root;
+    the stage's own calls)?"""
+    return caller is None or caller.uid == 0
+
+
 def creation_mode(mode, caller):
     """The kernel applies the caller's umask unless the filesystem asks it
     not to; applying it again changes nothing, and the daemon's own umask
@@ -117,6 +123,9 @@ class Stage:
         # at their close, or before anything reads the model (statfs, the
         # control files); in strict mode writes are told at once
         self._unreported = set()
+        # the FUSE layer's way to make the kernel drop its cached attributes
+        # of an inode the stage changed on its own (see _clear_set_id)
+        self.kernel_forgets_attributes = lambda ino: None
 
     # ---- inodes and attributes -------------------------------------------------------------------
     def _rel(self, ino):
@@ -393,9 +402,15 @@ class Stage:
             self._refresh_folder(parent_rel, parent_attr.st_ino)
         self._no_capability.add(number)
         handle = Handle(number, fd=fd, rel=rel)
+        # A new file open write-only is written around the page cache
+        # (direct I/O): nothing can read or map it through this handle,
+        # and the kernel then sends no security.capability probe before
+        # each write (docs/stage-requests.md).
+        direct = flags & os.O_ACCMODE == os.O_WRONLY
+        handle.clears_set_id = direct and not privileged(caller)
         fh = self._files.add(handle)
         self._files.track(fh, handle, number)
-        return Opened(fh, True, False), attr
+        return Opened(fh, True, direct), attr
 
     def _undo_create(self, rel):
         """Remove a file whose create failed after it was made in upper."""
@@ -441,6 +456,8 @@ class Stage:
         strict = self.disc.profile.strict
         if rel is not None and strict:
             self._capacity_check(rel, off + len(buf))
+        if handle.clears_set_id:
+            self._clear_set_id(handle)
         written = os.pwrite(handle.fd, buf, off)
         handle.wrote = True
         if rel is None:
@@ -453,6 +470,23 @@ class Stage:
             # (tar writes 2.6 times a file, then closes) or before it is read
             self._unreported.add(handle)
         return written
+
+    def _clear_set_id(self, handle):
+        """Before a write through a direct-I/O handle by a writer without
+        CAP_FSETID: what the kernel's should_remove_suid does for cached
+        writes (S_ISUID, and S_ISGID with group execute), which for direct
+        I/O it leaves to the filesystem.  The upper's own write removes a
+        security.capability either way.  The kernel's cached mode is then
+        stale: it is told to forget it."""
+        mode = os.fstat(handle.fd).st_mode
+        kill = mode & stat.S_ISUID
+        if mode & stat.S_ISGID and mode & stat.S_IXGRP:
+            kill |= stat.S_ISGID
+        if kill:
+            os.fchmod(handle.fd, stat.S_IMODE(mode) & ~kill)
+            handle.wrote = True
+            self._unreported.add(handle)
+            self.kernel_forgets_attributes(handle.ino)
 
     def fsync(self, fh, datasync):
         handle = self._files.get(fh)
