@@ -78,11 +78,15 @@ def apply_changes(target, changes):
     if changes.uid is not None or changes.gid is not None:
         os.chown(target, -1 if changes.uid is None else changes.uid,
                  -1 if changes.gid is None else changes.gid, **follow)
-    if changes.atime_ns is not None or changes.mtime_ns is not None:
+    atime_ns, mtime_ns = changes.atime_ns, changes.mtime_ns
+    if atime_ns is None and mtime_ns is None:
+        return
+    if atime_ns is None or mtime_ns is None:
+        # one of the two is kept: utime takes both (tar, touch give both)
         st = os.stat(target) if isinstance(target, int) else os.lstat(target)
-        os.utime(target, ns=(st.st_atime_ns if changes.atime_ns is None else changes.atime_ns,
-                             st.st_mtime_ns if changes.mtime_ns is None else changes.mtime_ns),
-                 **follow)
+        atime_ns = st.st_atime_ns if atime_ns is None else atime_ns
+        mtime_ns = st.st_mtime_ns if mtime_ns is None else mtime_ns
+    os.utime(target, ns=(atime_ns, mtime_ns), **follow)
 
 
 def owner_of(caller):
