@@ -309,6 +309,23 @@ def test_a_write_to_a_new_file_clears_set_id_bits_unless_by_root(target, as_user
     assert as_user(["write", path, "y"], ["mode", path]) == [0, stat.S_IFREG | 0o777]
 
 
+def test_a_write_to_a_new_file_drops_its_file_capability(target):
+    """security.capability goes with the first write after it was set, on
+    a direct-I/O handle too (the upper folder's own write drops it)."""
+    import struct
+    path = os.path.join(target, "capable")
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o755)
+    try:
+        # VFS_CAP_REVISION_2, effective; permitted: CAP_NET_BIND_SERVICE
+        capability = struct.pack("<5I", 0x02000001, 1 << 10, 0, 0, 0)
+        os.setxattr(path, "security.capability", capability)
+        assert os.getxattr(path, "security.capability") == capability
+        os.write(fd, b"x")
+    finally:
+        os.close(fd)
+    assert errno_of(os.getxattr, path, "security.capability") == "ENODATA"
+
+
 def test_a_reader_sees_what_a_new_write_only_file_gets(target):
     """The writer of a new write-only file bypasses the page cache; a reader
     that has read the file before still sees every later write."""

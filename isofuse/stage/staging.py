@@ -410,7 +410,7 @@ class Stage:
         # (direct I/O): nothing can read or map it through this handle,
         # and the kernel then sends no security.capability probe before
         # each write (docs/stage-requests.md).
-        direct = flags & os.O_ACCMODE == os.O_WRONLY
+        direct = (flags & os.O_ACCMODE) == os.O_WRONLY
         handle.clears_set_id = direct and not privileged(caller)
         fh = self._files.add(handle)
         self._files.track(fh, handle, number)
