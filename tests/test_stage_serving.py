@@ -9,11 +9,13 @@ import os
 import signal
 import subprocess
 import tarfile
+import threading
+import time
 import types
 
 import pytest
 
-from isofuse.fuseops.blocking_loop import _run_to_end
+from isofuse.fuseops.blocking_loop import BlockingLoop, ClosedResourceError, _run_to_end
 from isofuse.fuseops.fusectl import CONNECTIONS, connection_number
 from mountutil import daemon_log, is_mounted, staged, unexpected_daemon_log
 
@@ -35,6 +37,51 @@ def test_an_operation_that_awaits_is_refused_not_hung():
         await suspend()
     with pytest.raises(RuntimeError, match="needs an event loop"):
         _run_to_end(needs_a_loop())
+
+
+def _waiting_loop(spin_ns):
+    loop = BlockingLoop(spin_ns=spin_ns)
+    loop._wake_read, loop._wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    return loop
+
+
+@pytest.mark.parametrize("spin_ns", [0, 50_000, 200_000_000])
+def test_waiting_for_a_request_returns_once_it_is_there(spin_ns):
+    """Whether the request comes during the spin (200 ms) or after it
+    (none, 50 us): the wait returns when it is there, not before."""
+    loop = _waiting_loop(spin_ns)
+    request_r, request_w = os.pipe()
+    try:
+        timer = threading.Timer(0.05, os.write, (request_w, b"r"))
+        started = time.monotonic()
+        timer.start()
+        _run_to_end(loop.wait_readable(request_r))
+        waited = time.monotonic() - started
+        timer.join()
+        assert os.read(request_r, 1) == b"r"
+        assert waited >= 0.04
+        # a request already there: no spin, no sleep
+        os.write(request_w, b"s")
+        started = time.monotonic()
+        _run_to_end(loop.wait_readable(request_r))
+        assert time.monotonic() - started < 0.05
+    finally:
+        for fd in (request_r, request_w, loop._wake_read, loop._wake_write):
+            os.close(fd)
+
+
+def test_closing_ends_a_wait_that_spins():
+    loop = _waiting_loop(200_000_000)
+    request_r, request_w = os.pipe()
+    try:
+        closer = threading.Timer(0.02, loop.notify_closing, (request_r,))
+        closer.start()
+        with pytest.raises(ClosedResourceError):
+            _run_to_end(loop.wait_readable(request_r))
+        closer.join()
+    finally:
+        for fd in (request_r, request_w, loop._wake_read, loop._wake_write):
+            os.close(fd)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
