@@ -146,3 +146,26 @@ def _tree(root):
             rows.append((os.path.relpath(path, root), st.st_mode, st.st_size,
                          st.st_mtime_ns if os.path.isfile(path) else None, data))
     return sorted(rows)
+
+
+def test_cp_and_rsync_write_what_they_read(tmp_path):
+    """Their creates are write-only (direct I/O): data, a sparse file's
+    holes and an empty file arrive as in the source, and read back through
+    the mount and from the upper folder alike."""
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "empty").write_bytes(b"")
+    (source / "odd.bin").write_bytes(os.urandom(3 * 65536 + 7))
+    with open(source / "sparse.bin", "wb") as f:
+        f.write(b"head")
+        f.seek(8 << 20)
+        f.write(b"tail")
+    upper, mnt = tmp_path / "upper", tmp_path / "mnt"
+    with staged(upper, mnt):
+        subprocess.run(["cp", "-a", str(source), str(mnt / "cp")], check=True)
+        subprocess.run(["rsync", "-a", str(source) + "/", str(mnt / "rsync")], check=True)
+        for copy in ("cp", "rsync"):
+            for name in ("empty", "odd.bin", "sparse.bin"):
+                want = (source / name).read_bytes()
+                assert (mnt / copy / name).read_bytes() == want, (copy, name)
+                assert (upper / copy / name).read_bytes() == want, (copy, name)
