@@ -180,7 +180,8 @@ class StageOperations(pyfuse3.Operations):
 
     def getxattr(self, inode, name, ctx):
         if name == CAPABILITY_XATTR and self.stage.lacks_capability(inode):
-            # the probe before every write (2.9 a file of tar -xf): one
+            # the probe before every chown and page-cache write (1 a file
+            # of tar -xf, 2.9 before write-only creates took direct I/O): one
             # exception, made once, not an OSError translated at the boundary
             raise NO_DATA.with_traceback(None)
         return self.stage.getxattr(inode, name)

@@ -684,8 +684,8 @@ class Stage:
 
     def lacks_capability(self, inode):
         """Is the file one this mount created that nobody gave a
-        security.capability since (the kernel's probe before every write
-        and chown: answered ENODATA without asking upper)?"""
+        security.capability since (the kernel's probe before every chown
+        and page-cache write: answered ENODATA without asking upper)?"""
         return self._inodes.resolve(inode) in self._no_capability
 
     def listxattr(self, inode):
