@@ -1,11 +1,12 @@
 """How `isofuse master` copies large files: copy_file_range where the kernel
 shares or offloads the copy, a buffered read and write elsewhere
-(isofuse/master/copyway.py).  Both ways must give the same bytes, which are
-the random-access stream's (read) bytes."""
+(isofuse/master/copyway.py).  Both ways must give the random-access
+stream's bytes, and xorriso must extract every source file from them."""
 
 import os
 import random
 import subprocess
+import tempfile
 
 import pytest
 
@@ -31,7 +32,7 @@ def test_a_device_no_mount_names_has_no_type():
 def test_the_kernel_copy_is_kept_only_within_one_sharing_filesystem(tmp_path, monkeypatch):
     here = tmp_path / "a"
     here.write_bytes(b"x")
-    there = open("/dev/shm/isofuse-copyway-test", "wb")
+    there = tempfile.NamedTemporaryFile(dir="/dev/shm", prefix="isofuse-copyway-")
     try:
         with open(here, "rb") as src, open(tmp_path / "b", "wb") as same:
             fs = copyway.filesystem_type(os.fstat(src.fileno()).st_dev)
@@ -44,8 +45,7 @@ def test_the_kernel_copy_is_kept_only_within_one_sharing_filesystem(tmp_path, mo
                 # between filesystems copy_file_range only says EXDEV
                 assert not copyway.kernel_copy_pays(src.fileno(), there.fileno())
     finally:
-        there.close()
-        os.unlink("/dev/shm/isofuse-copyway-test")
+        there.close()       # and removed
 
 
 def _large_files_layout(tmp_path):
@@ -58,7 +58,8 @@ def _large_files_layout(tmp_path):
         (src / f"f{i}.bin").write_bytes(rng.randbytes(size))
     (src / "small.txt").write_bytes(b"between the large ones\n")
     return layout.Layout(sourcetree.scan([str(src)]),
-                         options.MasterOptions(source_date_epoch=1800000000))
+                         options.MasterOptions(source_date_epoch=1800000000,
+                                               rock=options.ROCK_KEEP))
 
 
 @pytest.mark.parametrize("kernel_copy", [True, False])
@@ -82,9 +83,19 @@ def test_both_ways_write_the_streams_bytes(tmp_path, monkeypatch, kernel_copy):
         f.write(b"\xff" * 4096)           # not at the start of the output file
         f.flush()
         s.write_to(f.fileno())
-    assert out.read_bytes()[4096:] == reference
+    written = out.read_bytes()[4096:]
+    assert written == reference
     assert len(used) == 4                 # once per large file
     assert bool(calls) == kernel_copy
+    image = tmp_path / "image.iso"
+    image.write_bytes(written)
+    extracted = tmp_path / "extracted"
+    subprocess.run(["xorriso", "-indev", str(image), "-osirrox", "on",
+                    "-extract", "/", str(extracted)], check=True, capture_output=True)
+    source = tmp_path / "src"
+    assert sorted(os.listdir(extracted)) == sorted(os.listdir(source))
+    for name in os.listdir(source):
+        assert (extracted / name).read_bytes() == (source / name).read_bytes(), name
 
 
 def test_a_file_shorter_than_planned_is_refused_by_the_buffered_copy(tmp_path, monkeypatch):
