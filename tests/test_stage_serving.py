@@ -6,11 +6,11 @@ upper folder; tar's stream of requests gives what tar gives a plain
 folder."""
 
 import os
+import select
 import signal
 import subprocess
 import tarfile
 import threading
-import time
 import types
 
 import pytest
@@ -39,49 +39,53 @@ def test_an_operation_that_awaits_is_refused_not_hung():
         _run_to_end(needs_a_loop())
 
 
-def _waiting_loop(spin_ns):
-    loop = BlockingLoop(spin_ns=spin_ns)
-    loop._wake_read, loop._wake_write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    return loop
+def _wait_for(loop, fd):
+    """``loop.wait_readable(fd)`` served as the stage serves (BlockingLoop.run)."""
+    async def wait():
+        await loop.wait_readable(fd)
+    return loop.run(wait())
 
 
 @pytest.mark.parametrize("spin_ns", [0, 50_000, 200_000_000])
 def test_waiting_for_a_request_returns_once_it_is_there(spin_ns):
     """Whether the request comes during the spin (200 ms) or after it
-    (none, 50 us): the wait returns when it is there, not before."""
-    loop = _waiting_loop(spin_ns)
+    (none, 50 us): the wait returns with the request there, not before;
+    one already there ends the wait at once (a watchdog that would end it
+    by closing never fires)."""
+    loop = BlockingLoop(spin_ns=spin_ns)
     request_r, request_w = os.pipe()
     try:
         timer = threading.Timer(0.05, os.write, (request_w, b"r"))
-        started = time.monotonic()
         timer.start()
-        _run_to_end(loop.wait_readable(request_r))
-        waited = time.monotonic() - started
+        _wait_for(loop, request_r)
+        assert select.select([request_r], [], [], 0)[0] == [request_r]
         timer.join()
         assert os.read(request_r, 1) == b"r"
-        assert waited >= 0.04
-        # a request already there: no spin, no sleep
         os.write(request_w, b"s")
-        started = time.monotonic()
-        _run_to_end(loop.wait_readable(request_r))
-        assert time.monotonic() - started < 0.05
+        watchdog = threading.Timer(10, loop.notify_closing, (request_r,))
+        watchdog.start()
+        try:
+            _wait_for(loop, request_r)
+        finally:
+            watchdog.cancel()
+        assert os.read(request_r, 1) == b"s"
     finally:
-        for fd in (request_r, request_w, loop._wake_read, loop._wake_write):
-            os.close(fd)
+        os.close(request_r)
+        os.close(request_w)
 
 
 def test_closing_ends_a_wait_that_spins():
-    loop = _waiting_loop(200_000_000)
+    loop = BlockingLoop(spin_ns=200_000_000)
     request_r, request_w = os.pipe()
     try:
         closer = threading.Timer(0.02, loop.notify_closing, (request_r,))
         closer.start()
         with pytest.raises(ClosedResourceError):
-            _run_to_end(loop.wait_readable(request_r))
+            _wait_for(loop, request_r)
         closer.join()
     finally:
-        for fd in (request_r, request_w, loop._wake_read, loop._wake_write):
-            os.close(fd)
+        os.close(request_r)
+        os.close(request_w)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
