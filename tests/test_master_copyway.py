@@ -106,3 +106,30 @@ def test_a_file_shorter_than_planned_is_refused_by_the_buffered_copy(tmp_path, m
     with stream.ImageStream(lay) as s, open(tmp_path / "out.iso", "wb") as f:
         with pytest.raises(stream.SourceChanged):
             s.write_to(f.fileno())
+
+
+def test_a_kernel_copy_that_is_refused_midway_goes_on_through_the_buffer(tmp_path,
+                                                                          monkeypatch):
+    """copy_file_range copies each file's first 8 MiB chunk but says EXDEV
+    for the next (as an overlay or a network filesystem may): the rest of
+    the 8 MiB + 2049 byte file comes through the buffer, and the bytes are
+    the stream's."""
+    import errno
+    lay = _large_files_layout(tmp_path)
+    with stream.ImageStream(lay) as s:
+        reference = s.read(0, s.size)
+    monkeypatch.setattr(stream, "kernel_copy_pays", lambda src_fd, out_fd: True)
+    real_cfr, calls = os.copy_file_range, []
+
+    def refusing_midway(src, dst, count, offset_src=None, offset_dst=None):
+        calls.append(offset_src)
+        if offset_src:
+            raise OSError(errno.EXDEV, "cross-device")
+        return real_cfr(src, dst, count, offset_src, offset_dst)
+
+    monkeypatch.setattr(os, "copy_file_range", refusing_midway)
+    out = tmp_path / "out.iso"
+    with stream.ImageStream(lay) as s, open(out, "wb") as f:
+        s.write_to(f.fileno())
+    assert out.read_bytes() == reference
+    assert calls.count(stream.COPY_CHUNK) == 1       # refused once, mid-file

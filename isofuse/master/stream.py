@@ -429,11 +429,10 @@ class ImageStream:
                         raise
                     copied = 0
                 if copied == 0:
-                    data = os.pread(src, n, offset)
-                    if not data:
-                        raise _shorter(item)
-                    self._write_all(out_fd, data)
-                    copied = len(data)
+                    # no kernel copy here (or the file ended): the rest
+                    # goes through the buffer, which says if it is short
+                    self._bounce_copy(src, out_fd, item, progress, start, offset)
+                    return
                 offset += copied
                 if progress is not None and item.size > COPY_CHUNK:
                     progress(start + offset, self.size)
@@ -441,11 +440,10 @@ class ImageStream:
         finally:
             os.close(src)
 
-    def _bounce_copy(self, src, out_fd, item, progress, start):
-        """Copy ``item`` from ``src`` to the output's position through one
-        reused buffer."""
+    def _bounce_copy(self, src, out_fd, item, progress, start, offset=0):
+        """Copy ``item`` from ``src`` (from ``offset`` on) to the output's
+        position through one reused buffer."""
         buffer = memoryview(bytearray(BOUNCE_CHUNK))
-        offset = 0
         while offset < item.size:
             n = os.preadv(src, [buffer[:min(BOUNCE_CHUNK, item.size - offset)]], offset)
             if not n:
