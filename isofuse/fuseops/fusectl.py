@@ -16,7 +16,7 @@ fusectl is mounted.  Anyone else keeps the kernel's default.
 import logging
 import os
 
-from ..mounttable import unescape
+from ..mounttable import MOUNTINFO, mounted_at
 
 log = logging.getLogger("isofuse.fuse")
 
@@ -29,25 +29,15 @@ BACKGROUND_REQUESTS = 128
 CONGESTION_THRESHOLD = BACKGROUND_REQUESTS * 3 // 4
 
 
-def connection_number(mountpoint, mountinfo="/proc/self/mountinfo"):
+def connection_number(mountpoint, mountinfo=MOUNTINFO):
     """The fusectl directory name of the FUSE mount at ``mountpoint`` (the
     minor number of its device), from the mount table: a stat of the mount
     point would be a request to this very process.  None if not mounted."""
-    # the parent's realpath only: resolving the mount point itself would
-    # stat it, a request this process cannot answer while it runs this
-    absolute = os.path.abspath(mountpoint)
-    target = os.path.join(os.path.realpath(os.path.dirname(absolute)),
-                          os.path.basename(absolute))
-    found = None
     try:
-        with open(mountinfo) as f:
-            for line in f:
-                fields = line.split()
-                if len(fields) > 4 and unescape(fields[4]) == target:
-                    found = fields[2].partition(":")[2]  # the newest mount wins
+        entry = mounted_at(mountpoint, mountinfo)
     except OSError:
         return None
-    return found or None
+    return (entry.device.partition(":")[2] or None) if entry is not None else None
 
 
 def raise_background_limit(mountpoint, limit=BACKGROUND_REQUESTS,

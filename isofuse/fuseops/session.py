@@ -16,7 +16,7 @@ import sys
 
 import pyfuse3
 
-from ..mounttable import unescape
+from ..mounttable import mounted_at
 from . import fusectl
 
 log = logging.getLogger("isofuse.fuse")
@@ -43,18 +43,8 @@ def fuse_options(fsname, allow_other=False, extra=(), read_only=True, subtype="i
 def _mount_device(mountpoint):
     """"major:minor" of the filesystem mounted at ``mountpoint``, from
     /proc/self/mountinfo (a stat would be a request to ourselves)."""
-    # realpath of the parent only: an lstat of the mount point itself would
-    # wait for an answer from this very process
-    target = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(mountpoint))),
-                          os.path.basename(os.path.abspath(mountpoint)))
-    found = None
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            point = unescape(fields[4])
-            if point == target:
-                found = fields[2]      # the last one listed is the newest mount
-    return found
+    entry = mounted_at(mountpoint)
+    return entry.device if entry is not None else None
 
 
 def _raise_read_ahead(mountpoint):

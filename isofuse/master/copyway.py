@@ -12,10 +12,11 @@ on ext4 (kernel 6.18), 2 GiB at such an offset took 0.84 s that way against
 import functools
 import os
 
+from ..mounttable import mount_entries
+
 # Filesystems whose copy_file_range is the pipe copy (no block sharing, no
 # offload), measured as above; anything not listed keeps copy_file_range.
 PIPE_COPY_FILESYSTEMS = frozenset({"ext2", "ext3", "ext4", "tmpfs"})
-MOUNTINFO = "/proc/self/mountinfo"
 
 
 def kernel_copy_pays(src_fd, out_fd):
@@ -29,18 +30,12 @@ def kernel_copy_pays(src_fd, out_fd):
 
 @functools.lru_cache(maxsize=16)
 def filesystem_type(st_dev):
-    """The type of the filesystem mounted as device ``st_dev`` (from
-    /proc/self/mountinfo), or None when no mount names it (btrfs
-    subvolumes below the mounted one, no /proc)."""
+    """The type of the filesystem mounted as device ``st_dev`` (from the
+    mount table), or None when no mount names it (btrfs subvolumes below
+    the mounted one, no /proc)."""
     wanted = f"{os.major(st_dev)}:{os.minor(st_dev)}"
     try:
-        with open(MOUNTINFO, encoding="utf-8", errors="replace") as mounts:
-            for line in mounts:
-                # proc(5): "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root ..."
-                fields = line.split()
-                if len(fields) > 2 and fields[2] == wanted and " - " in line:
-                    after = line.split(" - ", 1)[1].split()
-                    return after[0] if after else None
+        return next((entry.fs_type for entry in mount_entries() if entry.device == wanted),
+                    None)
     except OSError:
         return None
-    return None
