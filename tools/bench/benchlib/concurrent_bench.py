@@ -257,8 +257,31 @@ def bench_reader(reader, image, meta, args, ctx):
 
 # ---------------------------------------------------------------------------
 
+def failed_runs(results, names):
+    """Readers whose run had failed calls or wrong bytes (a daemon that died
+    under the load): their figures judge nothing."""
+    return [n for n in names if results.get(n, {}).get("content_check", "ok") != "ok"]
+
+
+def goal_verdicts(results, names):
+    """#17's verdicts, or none when a reader's run failed."""
+    if failed_runs(results, names):
+        return []
+    return report.comparison(METRICS, {"": results}, names)[2]
+
+
+def goals_line(results, names):
+    failed = failed_runs(results, names)
+    if failed:
+        return (f"goals not judged: the run of {', '.join(failed)} failed "
+                "(see the content checks)")
+    return report.goals_note(goal_verdicts(results, names))
+
+
 def render_table(results, names, info):
-    header, rows, verdicts = report.comparison(METRICS, {"": results}, names)
+    header, rows, _ = report.comparison(METRICS, {"": results}, names)
+    if failed_runs(results, names):
+        rows = [row[:-1] + [""] for row in rows]       # no "met?" to read
     p = info["params"]
     notes = [
         f"image: {info['image']}",
@@ -271,7 +294,7 @@ def render_table(results, names, info):
         report.host_note(info),
         "content checks (every 16th read): " + ", ".join(
             f"{n}={results[n].get('content_check')}" for n in names if n in results),
-        report.goals_note(verdicts),
+        goals_line(results, names),
     ] + [slowest_note(n, results[n]) for n in names if n in results]
     if info.get("isofuse_import_s") is not None:
         notes.append(f"isofuse interpreter start + imports alone: "
@@ -347,7 +370,7 @@ def bench(args, ctx, built):
         "readers": {r.name: r.argv_for("IMAGE", "DIR") for r in readers},
         "isofuse_import_s": (import_baseline(ISOFUSE_MOUNT_IMPORTS)
                              if "isofuse" in names and not args.isofuse_cmd else None),
-        "goals": report.comparison(METRICS, {"": results}, names)[2],
+        "goals": goal_verdicts(results, names),
     }
     bad = [n for n in names if results[n]["content_check"] != "ok"]
     return report.emit(args.json, {"info": info, "results": results},
