@@ -595,6 +595,63 @@ def test_paths_over_255_characters_are_reported(tmp_path):
     assert warnings_of(short, tmp_path / "short.iso") == []
 
 
+
+def _grown_after_planning(tmp_path, sizes):
+    """A layout of files of ``sizes``, each of which then grows by one byte."""
+    from isofuse.master import layout, options, sourcetree
+    src = tmp_path / "src"
+    src.mkdir()
+    rng = random.Random(3)
+    for name, size in sizes.items():
+        (src / name).write_bytes(rng.randbytes(size))
+    lay = layout.Layout(sourcetree.scan([str(src)]), options.MasterOptions())
+    return lay, src
+
+
+@pytest.mark.parametrize("size", [700, 2048, 300_000, 3 * 1024 * 1024 + 5])
+def test_a_file_that_grew_after_planning_is_refused_not_cut(tmp_path, size):
+    """The image would hold the planned bytes only: a cut copy that reads
+    back without error.  Random reads that reach the planned end and both
+    sequential writers (the buffer and the kernel copy, small files in
+    batches) refuse instead, naming the file."""
+    from isofuse.master import stream
+    lay, src = _grown_after_planning(tmp_path, {"grows.bin": size, "same.txt": 5})
+    with open(src / "grows.bin", "ab") as f:
+        f.write(b"+")
+    with stream.ImageStream(lay) as s:
+        with pytest.raises(stream.SourceChanged, match="grows.bin.*longer"):
+            s.read(0, s.size)
+        item = next(i for i in s.items if i.path and i.path.endswith(b"grows.bin"))
+        start = (item.sector - item.base) * 2048
+        assert len(s.read(start, min(size, 4096) - 1)) == min(size, 4096) - 1
+        with pytest.raises(stream.SourceChanged, match="grows.bin"):
+            s.read(start + size - 10, 10)
+    for kernel_copy in (True, False):
+        with stream.ImageStream(lay) as s, open(tmp_path / "out.iso", "wb") as f:
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(stream, "kernel_copy_pays", lambda src_fd, out_fd: kernel_copy)
+                with pytest.raises(stream.SourceChanged, match="grows.bin.*longer"):
+                    s.write_to(f.fileno())
+    from isofuse.master.datawriter import DataWriter       # the data from a child
+    with open(tmp_path / "out.iso", "wb") as f, stream.ImageStream(lay) as s:
+        with pytest.raises(stream.SourceChanged, match="grows.bin.*longer"):
+            with DataWriter(lay) as writer:
+                s.write_to(f.fileno(), writer=writer)
+
+
+def test_a_file_rewritten_to_its_planned_size_is_no_growth(tmp_path):
+    """Only bytes beyond the planned end count: a file of the same size
+    (here rewritten) is written, as before."""
+    from isofuse.master import stream
+    lay, src = _grown_after_planning(tmp_path, {"a.bin": 300_000, "b.txt": 2048})
+    (src / "b.txt").write_bytes(b"x" * 2048)
+    with stream.ImageStream(lay) as s, open(tmp_path / "out.iso", "wb") as f:
+        s.write_to(f.fileno())
+    extract = ["isoinfo", "-i", str(tmp_path / "out.iso"), "-x"]
+    assert run(extract + ["/B.TXT;1"]).stdout == b"x" * 2048        # the new bytes
+    assert run(extract + ["/A.BIN;1"]).stdout == (src / "a.bin").read_bytes()
+
+
 def test_data_writer_output_equals_sequential_and_reports_errors(tmp_path):
     """A DataWriter child writes the file data while the parent encodes
     the metadata.  The bytes equal the sequential output's; a source that

@@ -411,34 +411,38 @@ class ImageStream:
         # cache is for random access).
         src = _open_source(item.path)
         try:
-            if out_is_file and not kernel_copy_pays(src, out_fd):
-                self._bounce_copy(src, out_fd, item, progress, start)
-                return
-            offset = 0
-            while offset < item.size:
-                n = min(COPY_CHUNK, item.size - offset)
-                copied = 0
-                try:
-                    if out_is_file:
-                        copied = os.copy_file_range(src, out_fd, n, offset)
-                    else:
-                        copied = os.sendfile(out_fd, src, offset, n)
-                except OSError as exc:
-                    if exc.errno not in (errno.EXDEV, errno.EINVAL, errno.ENOSYS,
-                                         errno.EOPNOTSUPP, errno.EBADF):
-                        raise
-                    copied = 0
-                if copied == 0:
-                    # no kernel copy here (or the file ended): the rest
-                    # goes through the buffer, which says if it is short
-                    self._bounce_copy(src, out_fd, item, progress, start, offset)
-                    return
-                offset += copied
-                if progress is not None and item.size > COPY_CHUNK:
-                    progress(start + offset, self.size)
-            # files that grew after planning: the image holds the planned size only
+            self._copy_file_data(src, out_fd, item, out_is_file, progress, start)
+            _refuse_if_longer(src, item)
         finally:
             os.close(src)
+
+    def _copy_file_data(self, src, out_fd, item, out_is_file, progress, start):
+        """The planned ``item.size`` bytes of ``src`` to the output."""
+        if out_is_file and not kernel_copy_pays(src, out_fd):
+            self._bounce_copy(src, out_fd, item, progress, start)
+            return
+        offset = 0
+        while offset < item.size:
+            n = min(COPY_CHUNK, item.size - offset)
+            copied = 0
+            try:
+                if out_is_file:
+                    copied = os.copy_file_range(src, out_fd, n, offset)
+                else:
+                    copied = os.sendfile(out_fd, src, offset, n)
+            except OSError as exc:
+                if exc.errno not in (errno.EXDEV, errno.EINVAL, errno.ENOSYS,
+                                     errno.EOPNOTSUPP, errno.EBADF):
+                    raise
+                copied = 0
+            if copied == 0:
+                # no kernel copy here (or the file ended): the rest
+                # goes through the buffer, which says if it is short
+                self._bounce_copy(src, out_fd, item, progress, start, offset)
+                return
+            offset += copied
+            if progress is not None and item.size > COPY_CHUNK:
+                progress(start + offset, self.size)
 
     def _bounce_copy(self, src, out_fd, item, progress, start, offset=0):
         """Copy ``item`` from ``src`` (from ``offset`` on) to the output's
@@ -483,8 +487,9 @@ class _SmallFileReader:
         node or None), from a fresh open (no fd is kept)."""
         src = self.open(item, node)
         try:
-            data = os.pread(src, length, 0)
-            if len(data) < length:
+            # one byte more than planned: there is one only if the file grew
+            data = os.pread(src, length + 1, 0)
+            if len(data) != length:
                 data = _pread_exactly(src, item, length, 0)
         finally:
             os.close(src)
@@ -525,13 +530,31 @@ def _shorter(item):
                          f"planned ({item.source_size} bytes)")
 
 
+def _longer(item):
+    return SourceChanged(f"{os.fsdecode(item.path)} is longer than when the image was "
+                         f"planned ({item.source_size} bytes): it changed while the "
+                         "image was written")
+
+
+def _refuse_if_longer(fd, item):
+    """A byte after the planned end means the file grew after planning:
+    the image would hold a cut copy of it, which no reader could tell."""
+    if os.pread(fd, 1, item.size):
+        raise _longer(item)
+
+
 def _pread_exactly(fd, item, size, offset):
     """``size`` bytes of a source file from ``offset``: short reads are
-    continued, the end of the file before them means the file shrank."""
-    data = os.pread(fd, size, offset)
+    continued, the end of the file before them means the file shrank.  A
+    read that reaches the planned end asks for one byte more, which is
+    there only if the file grew."""
+    extra = 1 if offset + size >= item.size else 0
+    data = os.pread(fd, size + extra, offset)
     while len(data) < size:
-        more = os.pread(fd, size - len(data), offset + len(data))
+        more = os.pread(fd, size + extra - len(data), offset + len(data))
         if not more:
             raise _shorter(item)
         data += more
+    if len(data) > size:
+        raise _longer(item)
     return data
