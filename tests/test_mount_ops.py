@@ -19,6 +19,7 @@ from corpus import run
 from isofuse.fuseops.readonly import STORE_AT_OPEN_BYTES, ReadOnlyImageOperations
 from isofuse.reader import open_image
 from isofuse.reader.tree import ROOT_INO
+from reader_support import evict_from_page_cache
 
 SIZES = {"empty.txt": 0, "small.txt": 1000, "limit.bin": STORE_AT_OPEN_BYTES,
          "over.bin": STORE_AT_OPEN_BYTES + 1, "big.bin": 3 << 20}
@@ -189,7 +190,7 @@ def test_first_open_in_a_directory_asks_the_disk_for_its_small_files(image, stor
             assert not any(a < start + length and start < a + n for a, n in advised), name
 
 
-def test_random_large_reads_leave_the_loop_sequential_ones_stay(image, stores,
+def test_random_large_reads_of_the_disk_leave_the_loop_others_stay(image, stores,
                                                                 monkeypatch):
     handed_over = []
     real = trio.to_thread.run_sync
@@ -205,8 +206,12 @@ def test_random_large_reads_leave_the_loop_sequential_ones_stay(image, stores,
     for offset in range(0, len(want), 1 << 20):          # a stream, in order
         assert call(ops.read, ino, offset, 1 << 20) == want[offset:offset + (1 << 20)]
     assert handed_over == []
+    evict_from_page_cache(image.source.path)
     assert call(ops.read, ino, 12345, 1 << 17) == want[12345:12345 + (1 << 17)]
     assert call(ops.read, ino, 5, 4096) == want[5:4101]   # small: in the loop
+    assert handed_over == [(12345, 1 << 17)]              # from the disk: a thread
+    # the same bytes again, now in the page cache: copied in the loop
+    assert call(ops.read, ino, 12345, 1 << 17) == want[12345:12345 + (1 << 17)]
     assert handed_over == [(12345, 1 << 17)]
 
 

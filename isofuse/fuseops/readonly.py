@@ -16,7 +16,9 @@ changes), FLUSH is answered ENOSYS once by pyfuse3's default and never sent
 again, and the contents of a small file go to the kernel's page cache with the
 answer to its first OPEN (FUSE_NOTIFY_STORE), so its READ never comes; the
 first such open in a directory asks the disk for its neighbours' data.  Large
-reads copy in worker threads, so metadata requests need not wait for them.
+random reads copy in worker threads, so metadata requests need not wait for
+the disk, unless the page cache holds their bytes (a read that cannot wait,
+RWF_NOWAIT): those are copied at once (docs/mount-concurrency.md).
 At INIT the connection's background request limit is raised where root can
 (``fuseops.fusectl``): with the kernel's 12, a page-cache miss under many
 readers waits for seconds behind the RELEASEs of their closes
@@ -45,10 +47,10 @@ STATFS_BLOCK_SIZE = 2048
 # open and stored in the kernel's page cache.  The kernel's default
 # read-ahead window: the first READ would have asked for that much anyway.
 STORE_AT_OPEN_BYTES = 128 * 1024
-# Random reads at least this large copy their data in a worker thread: the
-# trio loop (one thread, every request) goes on answering lookups, getattrs
-# and readdirs meanwhile, instead of queueing them behind megabytes of
-# copying.  Smaller reads cost less than the hand-over to a thread, and a
+# Random reads at least this large copy their data in a worker thread when
+# the page cache lacks some of it: the trio loop (one thread, every request)
+# goes on answering lookups, getattrs and readdirs meanwhile, instead of
+# queueing them behind the disk.  Smaller reads cost less than the hand-over to a thread, and a
 # sequential stream is faster in the loop: its READs come in order, so the
 # image's own read-ahead keeps up, and no hand-over is paid per MiB.
 THREAD_READ_BYTES = 64 * 1024
@@ -261,6 +263,12 @@ class ReadOnlyImageOperations(pyfuse3.Operations):
         # zisofs blocks go through the reader's caches, which one thread
         # owns: those stay in the loop.
         if size >= THREAD_READ_BYTES and not sequential and node.zisofs is None:
+            # Bytes the page cache holds are copied at once: the hand-over
+            # to a thread costs more than the copy, and the threads' turns
+            # at the interpreter lock delay every request of the loop.
+            cached = self.image.read_cached(node, off, size)
+            if cached is not None:
+                return cached
             return await trio.to_thread.run_sync(self.image.read, node, off, size)
         return self.image.read(node, off, size)
 

@@ -24,9 +24,26 @@ class FileReader:
             return self._read_zisofs(inode, offset, size)
         return self._read_stored(inode, offset, size)
 
-    def _read_stored(self, inode, offset, size):
-        """Map [offset, offset+size) of the file onto its extents."""
+    def read_cached(self, inode, offset, size):
+        """What ``read`` gives, if the page cache holds every byte of it
+        (``ImageSource.pread_cached``), else None.  Stored files only: a
+        zisofs block goes through the block cache, which one thread owns."""
+        if inode.zisofs is not None:
+            return None
+        if offset >= inode.size or size <= 0:
+            return b""
+        size = min(size, inode.size - offset)
         parts = []
+        for start, length in self._pieces(inode, offset, size):
+            data = self.source.pread_cached(start, length)
+            if data is None or len(data) < length:
+                return None
+            parts.append(data)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def _pieces(self, inode, offset, size):
+        """(byte position on the image, bytes) of [offset, offset+size) of
+        the file, extent by extent (ECMA-119 §6.5.1 multi-extent files)."""
         extent_start = 0
         end = offset + size
         for sector, length in inode.extents:
@@ -34,14 +51,20 @@ class FileReader:
             if extent_end > offset and extent_start < end:
                 lo = max(offset, extent_start) - extent_start
                 hi = min(end, extent_end) - extent_start
-                data = self.source.pread(sector * SECTOR + lo, hi - lo)
-                if len(data) < hi - lo:
-                    raise CorruptEntry(f"{inode.name!r}: data lies beyond the end "
-                                       "of the image")
-                parts.append(data)
+                yield sector * SECTOR + lo, hi - lo
             extent_start = extent_end
             if extent_start >= end:
                 break
+
+    def _read_stored(self, inode, offset, size):
+        """Map [offset, offset+size) of the file onto its extents."""
+        parts = []
+        for start, length in self._pieces(inode, offset, size):
+            data = self.source.pread(start, length)
+            if len(data) < length:
+                raise CorruptEntry(f"{inode.name!r}: data lies beyond the end "
+                                   "of the image")
+            parts.append(data)
         return b"".join(parts)
 
     def _stored_size(self, inode):

@@ -99,6 +99,10 @@ class IsoImage:
     def read(self, inode, offset, size):
         return self.files.read(inode, offset, size)
 
+    def read_cached(self, inode, offset, size):
+        """``read`` if the page cache holds the bytes, else None (no wait)."""
+        return self.files.read_cached(inode, offset, size)
+
     def prefetch_small_files(self, directory, max_file_bytes, budget=32 << 20):
         """Start reading the stored data of the directory's files up to
         ``max_file_bytes`` into the page cache, without waiting (at most
