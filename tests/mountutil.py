@@ -41,11 +41,12 @@ def unmount(path):
 
 
 @contextlib.contextmanager
-def mounted(image, mountpoint, options=(), env=None, allow_log=None):
+def mounted(image, mountpoint, options=(), env=None, allow_log=None, prefix=()):
     """Mount ``image`` at ``mountpoint`` (created if needed); yield the
     daemon's Popen object.  The daemon's warnings and errors fail the test
-    unless they match the regular expression ``allow_log``."""
-    args = ISOFUSE + ["mount", "-f", str(image), str(mountpoint)]
+    unless they match the regular expression ``allow_log``.  ``prefix``
+    runs the daemon under another command (setpriv, for instance)."""
+    args = [*prefix, *ISOFUSE, "mount", "-f", str(image), str(mountpoint)]
     for option in options:
         args += ["-o", option]
     with _running(args, mountpoint, env, allow_log) as proc:

@@ -26,6 +26,8 @@ Options for -o (comma separated, as for mount -t iso9660):
   nocompress        show zisofs files as stored (not decompressed)
   allow_other       let other users see the mount (needs user_allow_other)
   log=FILE          where the background daemon writes its warnings
+  nice=N            the daemon's nice value, -20 to 19 (default: -10 where it
+                    may raise its priority, as root; else as started)
 """
 
 
@@ -70,9 +72,15 @@ def run(args):
         print(f"isofuse mount: {args.image} is read-only; mounting read-only",
               file=sys.stderr)
     # Imported here: 'isofuse info' must not need the FUSE bindings.
+    from ..fuseops.priority import PriorityError, set_daemon_nice
     from ..fuseops.readonly import ReadOnlyImageOperations
     from ..fuseops.session import MountError, fuse_options, serve
     extra = ["allow_root"] if opts.allow_root else []
+    try:
+        set_daemon_nice(opts.nice)
+    except PriorityError as exc:
+        image.close()
+        return _fail(str(exc))
     try:
         mountpoint = os.path.abspath(args.mountpoint)
         serve(ReadOnlyImageOperations(image, mountpoint), mountpoint,

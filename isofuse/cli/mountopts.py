@@ -35,6 +35,7 @@ class MountOptions:
     foreground: bool = False
     log_file: str = None
     rw_requested: bool = False
+    nice: int = None            # the daemon's nice value; None: fuseops.priority's default
 
 
 def _number(name, value, base=10):
@@ -45,6 +46,17 @@ def _number(name, value, base=10):
     if number < 0:
         raise OptionError(f"option {name} must not be negative")
     return number
+
+
+def _nice(value):
+    try:
+        nice = int(value)
+    except (TypeError, ValueError):
+        raise OptionError(f"option nice needs a number from -20 to 19, not {value!r}") \
+            from None
+    if not -20 <= nice <= 19:
+        raise OptionError(f"option nice takes -20 to 19, not {nice}")
+    return nice
 
 
 def parse(option_strings, result=None):
@@ -99,6 +111,8 @@ def parse(option_strings, result=None):
                 result.foreground = True
             elif name == "log":
                 result.log_file = value
+            elif name == "nice":
+                result.nice = _nice(value)
             elif name in IGNORED and value is None:
                 if name == "rw":
                     result.rw_requested = True
