@@ -19,7 +19,10 @@ open or pread, when in the run), side by side with ratios and issue #17's goals
 (walks >= 1.0x fuseiso's, slowest read <= fuseiso's, data throughput kept).
 Every 16th read is compared with the generator.  The client is one Python
 process: its threads give up the GIL in every system call, but on a busy
-2-core machine it competes with the daemon alike for both readers.
+2-core machine it competes with the daemon alike for both readers, and a
+thread whose answer has come still waits for the GIL before its clock
+stops (part of every slowest read; docs/mount-concurrency.md).  With
+``--client processes`` each reader and walker is a process of its own.
 """
 
 import bisect
@@ -182,6 +185,8 @@ def walker_loop(top, stop, out):
 
 def run_load(mnt, meta, args):
     """Readers and walkers for args.seconds; their raw results."""
+    if args.client == "processes":
+        return _run_load_in_processes(mnt, meta, args)
     stop = threading.Event()
     picker = Picker(mnt, meta["entries"])
     reads, walks, threads = [], [], []
@@ -204,10 +209,66 @@ def run_load(mnt, meta, args):
         elapsed = time.perf_counter() - t0
         for t in threads:
             t.join(timeout=30)
+    _check_finished(reads, walks, args)
+    return reads, walks, elapsed
+
+
+def _check_finished(reads, walks, args):
     if len(reads) != args.reader_threads or len(walks) != args.walker_threads:
         raise BenchError(f"{len(reads)}/{args.reader_threads} readers and "
                          f"{len(walks)}/{args.walker_threads} walkers finished "
                          "(an error in a thread, see above)")
+
+
+def _run_load_in_processes(mnt, meta, args):
+    """The same loops, each reader and walker a process of its own (fork):
+    no interpreter lock shared between them, as separate programs reading
+    the mount would be.  Each sends its results through a queue."""
+    import multiprocessing
+    import queue as queue_mod
+    context = multiprocessing.get_context("fork")
+    stop, results = context.Event(), context.Queue()
+    picker = Picker(mnt, meta["entries"])
+    started = time.perf_counter()
+
+    def reader(seed):
+        out = []
+        try:
+            reader_loop(picker, args.read_kib * 1024, stop, seed, out, started)
+        finally:
+            results.put(("reader", out[0] if out else None))
+
+    def walker():
+        out = []
+        try:
+            walker_loop(mnt, stop, out)
+        finally:
+            results.put(("walker", out[0] if out else None))
+
+    procs = [context.Process(target=reader, args=(i,)) for i in range(args.reader_threads)]
+    procs += [context.Process(target=walker) for _ in range(args.walker_threads)]
+    reads, walks = [], []
+    try:
+        t0 = time.perf_counter()
+        for proc in procs:
+            proc.start()
+        time.sleep(args.seconds)
+    finally:
+        stop.set()
+        elapsed = time.perf_counter() - t0
+        try:
+            for _ in procs:
+                kind, result = results.get(timeout=60)
+                if result is not None:
+                    (reads if kind == "reader" else walks).append(result)
+        except queue_mod.Empty:
+            pass
+        for proc in procs:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+    _check_finished(reads, walks, args)
     return reads, walks, elapsed
 
 
@@ -283,11 +344,12 @@ def render_table(results, names, info):
     if failed_runs(results, names):
         rows = [row[:-1] + [""] for row in rows]       # no "met?" to read
     p = info["params"]
+    unit = "processes" if p.get("client") == "processes" else "threads"
     notes = [
         f"image: {info['image']}",
-        f"load: {p['reader_threads']} reader threads (open, pread {p['read_kib']} KiB at "
+        f"load: {p['reader_threads']} reader {unit} (open, pread {p['read_kib']} KiB at "
         "a random byte of the data, close) and "
-        f"{p['walker_threads']} walker threads (scandir + lstat of the whole tree) for "
+        f"{p['walker_threads']} walker {unit} (scandir + lstat of the whole tree) for "
         f"{p['seconds']:g} s on a fresh mount, image in the page cache; MB = 10^6 bytes",
         "ratio = isofuse / fuseiso; 'better' = whether a higher or a lower ratio "
         "favours isofuse; goals from issue #17" if len(names) > 1 else "",
@@ -332,6 +394,10 @@ def parse_args(argv):
                    help="threads reading at random places (default 64)")
     p.add_argument("--walker-threads", type=int, default=8, metavar="N",
                    help="threads walking and lstat'ing the tree (default 8)")
+    p.add_argument("--client", choices=("threads", "processes"), default="threads",
+                   help="run the readers and walkers as threads of this process "
+                        "(default, #17's load) or as processes of their own, which "
+                        "share no interpreter lock (docs/mount-concurrency.md)")
     p.add_argument("--read-kib", type=int, default=128, metavar="KIB",
                    help="bytes a read asks for, in KiB (default 128)")
     p.add_argument("--readers", default=",".join(READER_NAMES),
@@ -365,7 +431,8 @@ def bench(args, ctx, built):
                   f"({meta['image_bytes'] / MiB:.0f} MiB image)"),
         "params": {k: getattr(args, k) for k in ("files", "files_mib", "big_mib",
                                                  "seconds", "reader_threads",
-                                                 "walker_threads", "read_kib")},
+                                                 "walker_threads", "read_kib",
+                                                 "client")},
         **conditions.facts(),
         "readers": {r.name: r.argv_for("IMAGE", "DIR") for r in readers},
         "isofuse_import_s": (import_baseline(ISOFUSE_MOUNT_IMPORTS)
