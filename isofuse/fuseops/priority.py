@@ -22,7 +22,6 @@ import os
 log = logging.getLogger("isofuse.fuse")
 
 DEFAULT_NICE = -10
-NICE_RANGE = range(-20, 20)     # setpriority(2): -20 (first) to 19 (last)
 
 
 class PriorityError(Exception):

@@ -50,9 +50,10 @@ STORE_AT_OPEN_BYTES = 128 * 1024
 # Random reads at least this large copy their data in a worker thread when
 # the page cache lacks some of it: the trio loop (one thread, every request)
 # goes on answering lookups, getattrs and readdirs meanwhile, instead of
-# queueing them behind the disk.  Smaller reads cost less than the hand-over to a thread, and a
-# sequential stream is faster in the loop: its READs come in order, so the
-# image's own read-ahead keeps up, and no hand-over is paid per MiB.
+# queueing them behind the disk.  Smaller reads cost less than the hand-over
+# to a thread, and a sequential stream is faster in the loop: its READs come
+# in order, so the image's own read-ahead keeps up, and no hand-over is paid
+# per MiB.
 THREAD_READ_BYTES = 64 * 1024
 
 
