@@ -200,17 +200,26 @@ def run_load(mnt, meta, args):
         threads.append(threading.Thread(target=walker_loop, args=(mnt, stop, walks),
                                         daemon=True))
     try:
-        t0 = time.perf_counter()
-        for t in threads:
-            t.start()
-        time.sleep(args.seconds)
+        elapsed = _run_for(threads, stop, args.seconds)
     finally:
-        stop.set()
-        elapsed = time.perf_counter() - t0
         for t in threads:
-            t.join(timeout=30)
+            if t.ident is not None:             # started
+                t.join(timeout=30)
     _check_finished(reads, walks, args)
     return reads, walks, elapsed
+
+
+def _run_for(workers, stop, seconds):
+    """Start the threads or processes ``workers``, let them run for
+    ``seconds`` and tell them to stop; how long they ran."""
+    t0 = time.perf_counter()
+    try:
+        for worker in workers:
+            worker.start()
+        time.sleep(seconds)
+    finally:
+        stop.set()
+    return time.perf_counter() - t0
 
 
 def _check_finished(reads, walks, args):
@@ -249,21 +258,17 @@ def _run_load_in_processes(mnt, meta, args):
     procs += [context.Process(target=walker) for _ in range(args.walker_threads)]
     reads, walks = [], []
     try:
-        t0 = time.perf_counter()
-        for proc in procs:
-            proc.start()
-        time.sleep(args.seconds)
+        elapsed = _run_for(procs, stop, args.seconds)
     finally:
-        stop.set()
-        elapsed = time.perf_counter() - t0
+        started_procs = [proc for proc in procs if proc.pid is not None]
         try:
-            for _ in procs:
+            for _ in started_procs:
                 kind, result = results.get(timeout=60)
                 if result is not None:
                     (reads if kind == "reader" else walks).append(result)
         except queue_mod.Empty:
             pass
-        for proc in procs:
+        for proc in started_procs:
             proc.join(timeout=30)
             if proc.is_alive():
                 proc.kill()
