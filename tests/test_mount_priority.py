@@ -12,7 +12,7 @@ import pytest
 from burner_support import make_tree
 from corpus import run
 from isofuse.cli import mountopts
-from mountutil import ISOFUSE, is_mounted, mounted
+from mountutil import ISOFUSE, is_mounted, mounted, unmount
 
 WITHOUT_SYS_NICE = ["setpriv", "--bounding-set=-sys_nice", "--"]
 
@@ -58,10 +58,14 @@ def test_without_the_right_the_default_stays_and_an_explicit_value_is_refused(im
     with mounted(image, tmp_path / "m1", prefix=WITHOUT_SYS_NICE) as daemon:
         assert (tmp_path / "m1" / "a.txt").read_bytes() == b"a\n"
         assert nice_of(daemon.pid) == 0
-    refused = subprocess.run(WITHOUT_SYS_NICE + ISOFUSE + [
-        "mount", "-f", "-o", "nice=-5", str(image), str(tmp_path / "m1")],
-        capture_output=True, text=True, timeout=60)
+    try:
+        refused = subprocess.run(WITHOUT_SYS_NICE + ISOFUSE + [
+            "mount", "-o", "nice=-5", str(image), str(tmp_path / "m1")],
+            capture_output=True, text=True, timeout=60)
+        left_mounted = is_mounted(tmp_path / "m1")
+    finally:
+        unmount(str(tmp_path / "m1"))       # were it mounted after all (a regression)
     assert refused.returncode == 1
+    assert not left_mounted
     assert refused.stderr.strip() == ("isofuse mount: nice=-5: a nice value below 0 "
                                       "needs root or CAP_SYS_NICE")
-    assert not is_mounted(tmp_path / "m1")
